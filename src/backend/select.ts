@@ -43,6 +43,11 @@ export interface InitBackendOptions {
 
 let active: BackendInfo | undefined;
 
+const PACKAGE_OF: Partial<Record<BackendName, string>> = {
+  'node-gpu': '@tensorflow/tfjs-node-gpu',
+  node: '@tensorflow/tfjs-node',
+};
+
 /** Returns the backend chosen by the last {@link initBackend} call, if any. */
 export function activeBackend(): BackendInfo | undefined {
   return active;
@@ -147,7 +152,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       throw new LatpruneError(
         'BACKEND_UNAVAILABLE',
         `${source}: backend '${requested}' cannot be loaded: ${reasonOf(err)}. ` +
-          `Install its package or choose another of: ${BACKEND_NAMES.join(', ')}.`,
+          `${PACKAGE_OF[requested] ? `Install ${PACKAGE_OF[requested]} (its install downloads libtensorflow) or choose` : 'Choose'} another of: ${BACKEND_NAMES.join(', ')}.`,
         { cause: err },
       );
     }

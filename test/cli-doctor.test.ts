@@ -1,0 +1,69 @@
+/**
+ * Backend selection rules and `latprune doctor`, run in-process.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { main, type CliIO } from '../src/cli/main.js';
+import { initBackend, parseBackendName } from '../src/backend/index.js';
+import { LatpruneError } from '../src/errors.js';
+import { deviceFingerprint, describeDevice } from '../src/latency/device.js';
+
+function capture(): CliIO & { outLines: string[]; errLines: string[] } {
+  const outLines: string[] = [];
+  const errLines: string[] = [];
+  return { outLines, errLines, out: (l) => outLines.push(l), err: (l) => errLines.push(l) };
+}
+
+async function nativeInstalled(pkg: string): Promise<boolean> {
+  try {
+    await import(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('unknown backend names are rejected with the valid list, from the flag and the environment', async () => {
+  assert.throws(() => parseBackendName('gpu', '--backend'), (e: unknown) => e instanceof LatpruneError && /--backend: unknown backend 'gpu'.*node-gpu, node, wasm, cpu/.test(e.message));
+  await assert.rejects(initBackend({ env: { LATPRUNE_BACKEND: 'tpu' } }), /LATPRUNE_BACKEND: unknown backend 'tpu'/);
+  const io = capture();
+  assert.equal(await main(['doctor', '--backend', 'webgl2'], io), 2);
+  assert.match(io.errLines.join('\n'), /unknown backend 'webgl2'\. Valid backends: node-gpu, node, wasm, cpu/);
+});
+
+test('an explicitly requested backend that cannot load is an error with the reason, not a fallback', async (t) => {
+  if (await nativeInstalled('@tensorflow/tfjs-node')) return t.skip('tfjs-node is installed on this machine');
+  await assert.rejects(
+    initBackend({ requested: 'node' }),
+    (e: unknown) => e instanceof LatpruneError && e.code === 'BACKEND_UNAVAILABLE' && /package not installed.*@tensorflow\/tfjs-node/.test(e.message),
+  );
+});
+
+test('auto-selection skips missing native packages and says why', async () => {
+  const info = await initBackend({ env: {} });
+  assert.equal(info.explicit, false);
+  assert.ok(['node-gpu', 'node', 'wasm'].includes(info.name), `expected a fast backend, got ${info.name}`);
+  assert.match(info.summary, new RegExp(`tfjs backend '${info.name}'`));
+  for (const s of info.skipped) assert.match(info.summary, new RegExp(`${s.name}: ${s.reason}`));
+  const viaEnv = await initBackend({ env: { LATPRUNE_BACKEND: 'cpu' } });
+  assert.equal(viaEnv.name, 'cpu');
+  assert.match(viaEnv.summary, /requested by LATPRUNE_BACKEND/);
+});
+
+test('doctor --json reports backend, ORT, CPU and a stable fingerprint', async () => {
+  const io = capture();
+  assert.equal(await main(['doctor', '--json', '--backend', 'wasm'], io), 0);
+  const r = JSON.parse(io.outLines.at(-1)!) as Record<string, any>;
+  assert.equal(r['tfjs'].backend, 'wasm');
+  assert.equal(typeof r['wasm'].simd, 'boolean');
+  assert.match(r['onnxruntime'].version, /^\d+\.\d+\.\d+/);
+  assert.ok(r['onnxruntime'].executionProviders.includes('cpu'));
+  assert.equal(r['device'].cores > 0, true);
+  assert.equal(r['fingerprint'], deviceFingerprint());
+  assert.equal(deviceFingerprint(), deviceFingerprint(describeDevice()));
+  assert.match(r['fingerprint'], /^[a-z0-9]+-[a-z0-9_]+-[a-z0-9-]+-\d+c-[0-9a-f]{8}$/);
+  // the fingerprint changes with what matters and only with that
+  const d = describeDevice();
+  assert.notEqual(deviceFingerprint({ ...d, cores: d.cores + 1 }), deviceFingerprint(d));
+  assert.equal(deviceFingerprint({ ...d, memoryGiB: d.memoryGiB + 8 }), deviceFingerprint(d));
+});
