@@ -1,0 +1,55 @@
+/**
+ * Dataset loader: resolves the location (see {@link resolveDataDir}) and reads
+ * the train and test splits.
+ */
+
+import { LatpruneError } from '../errors.js';
+import type { DatasetName, ImageDataset } from './dataset.js';
+import { loadCifar10Split } from './cifar10.js';
+import { loadIdxSplit } from './idx-dataset.js';
+import { resolveDataDir, type DataOrigin, type ResolveOptions } from './locate.js';
+
+/** All dataset names {@link loadDataset} accepts. */
+export const DATASET_NAMES: readonly DatasetName[] = Object.freeze(['fashion-mnist', 'mnist', 'cifar10']);
+
+/** A loaded dataset with both splits and where it came from. */
+export interface LoadedDataset {
+  /** Dataset name. */
+  readonly name: DatasetName;
+  /** Directory the files were read from. */
+  readonly dir: string;
+  /** Which resolution rule found `dir`; `embedded` means the 4,000/1,000-image repository subset. */
+  readonly origin: DataOrigin;
+  /** Training split. */
+  readonly train: ImageDataset;
+  /** Test split. */
+  readonly test: ImageDataset;
+}
+
+/**
+ * Checks that `name` is a known dataset.
+ *
+ * @throws LatpruneError `BAD_ARGUMENT` listing valid names otherwise
+ */
+export function assertDatasetName(name: string): asserts name is DatasetName {
+  if (!(DATASET_NAMES as readonly string[]).includes(name)) {
+    throw new LatpruneError('BAD_ARGUMENT', `Unknown dataset "${name}"; valid names: ${DATASET_NAMES.join(', ')}.`);
+  }
+}
+
+/**
+ * Loads a dataset's train and test splits.
+ *
+ * @param name - `fashion-mnist`, `mnist` or `cifar10`
+ * @param opts - location options (explicit dir, environment)
+ * @throws LatpruneError `NOT_FOUND` / `BAD_FILE` naming the offending file or directory
+ */
+export async function loadDataset(name: string, opts: ResolveOptions = {}): Promise<LoadedDataset> {
+  assertDatasetName(name);
+  const { dir, origin } = resolveDataDir(name, opts);
+  const [train, test] =
+    name === 'cifar10'
+      ? await Promise.all([loadCifar10Split(dir, 'train'), loadCifar10Split(dir, 'test')])
+      : await Promise.all([loadIdxSplit(dir, 'train', name), loadIdxSplit(dir, 'test', name)]);
+  return { name, dir, origin, train, test };
+}
