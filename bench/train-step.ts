@@ -3,7 +3,10 @@
  * momentum) of a CIFAR-style ResNet-20 (16/32/64, batch norm, residual adds)
  * on 28x28x1 inputs at batch 128, on the active tfjs backend.
  *
- *   npm run bench:train-step [-- --batch 128 --iterations 10 --backend wasm --profile]
+ *   npm run bench:train-step [-- --batch 128 --iterations 10 --backend wasm --workers 2 --profile]
+ *
+ * --workers N splits each batch over N threads (the main thread and N-1
+ * gradient workers, see src/train/gradients.ts); default 1 (single thread).
  *
  * Prints a human summary, an optional per-kernel breakdown (--profile), and a
  * final JSON line:
@@ -15,6 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Bench } from 'tinybench';
 import { initBackend } from '../src/backend/index.js';
 import { buildZooModel } from '../src/zoo/index.js';
+import { createGradientEngine } from '../src/train/gradients.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,10 +26,12 @@ const { values } = parseArgs({
     iterations: { type: 'string', default: '10' },
     backend: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    workers: { type: 'string', default: '1' },
   },
 });
 const batch = Number(values.batch);
 const iterations = Number(values.iterations);
+const workers = Number(values.workers);
 
 const info = await initBackend({ requested: values.backend });
 process.stderr.write(`${info.summary}\n`);
@@ -33,21 +39,20 @@ process.stderr.write(`${info.summary}\n`);
 const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
 const optimizer = tf.train.momentum(0.05, 0.9);
 const xs = tf.randomNormal([batch, 28, 28, 1], 0, 1, 'float32', 2);
-const ys = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32', 3) as tf.Tensor1D, 10);
+const labels = tf.randomUniform([batch], 0, 10, 'int32', 3).dataSync() as Int32Array;
+const hostBatch = { x: xs.dataSync() as Float32Array, shape: [batch, 28, 28, 1] as const, labels };
+const engine = await createGradientEngine(model, { numClasses: 10, labelSmoothing: 0 }, workers, info.tfjsName);
 
-function step(): number {
-  const cost = optimizer.minimize(
-    () => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar,
-    true,
-  )!;
-  const loss = cost.dataSync()[0]!;
-  cost.dispose();
+async function step(): Promise<number> {
+  const { loss, grads } = await engine.compute(hostBatch);
+  optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+  tf.dispose(grads);
   return loss;
 }
 
 const bench = new Bench({ iterations, warmupIterations: 2, time: 0, warmupTime: 0, throws: true });
-bench.add('resnet20-train-step', () => {
-  step();
+bench.add('resnet20-train-step', async () => {
+  await step();
 });
 await bench.run();
 const task = bench.tasks[0]!;
@@ -56,14 +61,14 @@ if (result.state !== 'completed') throw new Error(`bench task ended in state ${r
 const ms = result.latency.p50;
 const imgPerS = (batch * 1000) / ms;
 process.stderr.write(
-  `resnet20 train step, batch ${batch}, backend ${info.name}: median ${ms.toFixed(1)} ms ` +
+  `resnet20 train step, batch ${batch}, backend ${info.name}, ${workers} thread(s): median ${ms.toFixed(1)} ms ` +
     `(min ${result.latency.min.toFixed(1)}, p75 ${result.latency.p75.toFixed(1)}, n=${result.latency.samplesCount}), ${imgPerS.toFixed(1)} img/s\n`,
 );
 
 let breakdown: Record<string, number> | undefined;
 if (values.profile) {
-  const prof = await tf.profile(() => {
-    step();
+  const prof = await tf.profile(async () => {
+    await step();
   });
   const agg = new Map<string, number>();
   for (const k of prof.kernels) {
@@ -87,9 +92,11 @@ console.log(
     model: 'resnet20',
     input: [28, 28, 1],
     batch,
+    threads: workers,
     img_per_s: Number(imgPerS.toFixed(1)),
     ms_per_step: Number(ms.toFixed(1)),
     iterations: result.latency.samplesCount,
     ...(breakdown ? { kernel_pct: breakdown } : {}),
   }),
 );
+await engine.dispose();

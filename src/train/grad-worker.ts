@@ -1,0 +1,43 @@
+/**
+ * Entry point of a gradient worker thread (see `gradients.ts`): holds a model
+ * replica on its own tfjs backend and returns loss and gradients for shards.
+ */
+import { parentPort } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend/index.js';
+import { localGradients, trainableVariables, type WorkerReply, type WorkerRequest } from './gradients.js';
+import type { LossConfig } from './loss.js';
+
+if (!parentPort) throw new Error('grad-worker.js must run as a worker thread');
+const port = parentPort;
+
+let model: tf.LayersModel | undefined;
+let vars: tf.Variable[] = [];
+let loss: LossConfig | undefined;
+
+function reply(r: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(r, transfer);
+}
+
+port.on('message', async (m: WorkerRequest) => {
+  try {
+    if (m.kind === 'init') {
+      await initBackend({ requested: m.backend });
+      model = await tf.models.modelFromJSON(JSON.parse(m.topology) as tf.io.ModelJSON['modelTopology'] as never);
+      vars = trainableVariables(model);
+      loss = m.loss;
+      reply({ kind: 'ready' });
+      return;
+    }
+    if (!model || !loss) throw new Error('step before init');
+    if (m.weights.length !== vars.length) throw new Error(`expected ${vars.length} weight arrays, got ${m.weights.length}`);
+    vars.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(m.weights[i]!, v.shape))));
+    const { loss: l, grads } = localGradients(model, vars, m.batch, loss);
+    // copies: the cpu backend's dataSync returns its own storage, which must not be transferred
+    const out = vars.map((v) => (grads[v.name]!.dataSync() as Float32Array).slice());
+    tf.dispose(grads);
+    reply({ kind: 'grads', loss: l, grads: out }, out.map((a) => a.buffer as ArrayBuffer));
+  } catch (err) {
+    reply({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
+  }
+});

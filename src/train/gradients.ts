@@ -1,0 +1,236 @@
+/**
+ * Loss and gradients of one training batch, on the main thread or split over
+ * worker threads (data parallelism).
+ *
+ * Why workers: tfjs disables its threaded wasm build in Node (forcing it fails
+ * when Emscripten creates a Worker from a `blob:` URL), so one process uses
+ * one core. Each gradient worker runs its own wasm backend with a replica of
+ * the model; per step the main thread posts the current trainable weights and
+ * a shard of the batch to each worker, computes its own shard meanwhile, and
+ * combines the shard gradients weighted by shard size (the gradient of the
+ * full-batch mean loss). Batch-norm statistics are per shard ("ghost batch
+ * norm", as in data-parallel training without SyncBN), so results depend on
+ * the worker count, which is therefore recorded with a run.
+ */
+import { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { LatpruneError } from '../errors.js';
+import { classificationLoss, type LossConfig } from './loss.js';
+
+/** One batch as plain arrays (NHWC images, integer labels). */
+export interface HostBatch {
+  readonly x: Float32Array;
+  readonly shape: readonly [number, number, number, number];
+  readonly labels: Int32Array;
+}
+
+/** Loss and gradients (of the batch-mean loss) keyed by trainable variable name. */
+export interface GradientResult {
+  readonly loss: number;
+  /** Gradients as tensors on the main thread's backend; the caller disposes them. */
+  readonly grads: tf.NamedTensorMap;
+}
+
+/** Computes loss and gradients of a model for a batch. */
+export interface GradientEngine {
+  /** Number of threads sharing each batch (1 = main thread only). */
+  readonly replicas: number;
+  /** Loss and gradients for `batch`, in training mode (batch norm uses batch statistics). */
+  compute(batch: HostBatch): Promise<GradientResult>;
+  /** Stops the workers. */
+  dispose(): Promise<void>;
+}
+
+/** Messages to and from gradient workers. */
+export type WorkerRequest =
+  | { readonly kind: 'init'; readonly topology: string; readonly backend: string; readonly loss: LossConfig }
+  | { readonly kind: 'step'; readonly weights: Float32Array[]; readonly batch: HostBatch };
+/** See {@link WorkerRequest}. */
+export type WorkerReply =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'grads'; readonly loss: number; readonly grads: Float32Array[] }
+  | { readonly kind: 'error'; readonly message: string };
+
+/** Trainable variables of a model, in a stable order. */
+export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+}
+
+/** Loss and gradients of `vars` on this thread; the grads are keyed by variable name. */
+export function localGradients(model: tf.LayersModel, vars: tf.Variable[], batch: HostBatch, loss: LossConfig): GradientResult {
+  const { value, grads } = tf.variableGrads(() => {
+    const x = tf.tensor4d(batch.x, batch.shape as [number, number, number, number]);
+    const y = tf.tensor1d(batch.labels, 'int32');
+    return classificationLoss(model.apply(x, { training: true }) as tf.Tensor, y, loss);
+  }, vars);
+  const l = value.dataSync()[0]!;
+  value.dispose();
+  return { loss: l, grads };
+}
+
+/** Splits a batch into `parts` contiguous shards of near-equal size (none empty). */
+export function shardBatch(batch: HostBatch, parts: number): HostBatch[] {
+  const [n, h, w, c] = batch.shape;
+  const k = Math.max(1, Math.min(parts, n));
+  const per = h * w * c;
+  const shards: HostBatch[] = [];
+  let start = 0;
+  for (let i = 0; i < k; i++) {
+    const end = start + Math.floor(n / k) + (i < n % k ? 1 : 0);
+    shards.push({ x: batch.x.slice(start * per, end * per), shape: [end - start, h, w, c], labels: batch.labels.slice(start, end) });
+    start = end;
+  }
+  return shards;
+}
+
+/** Main-thread-only engine. */
+export class LocalGradientEngine implements GradientEngine {
+  readonly replicas = 1;
+  private readonly vars: tf.Variable[];
+
+  /** @param model - the model to differentiate; @param loss - loss configuration */
+  constructor(
+    private readonly model: tf.LayersModel,
+    private readonly loss: LossConfig,
+  ) {
+    this.vars = trainableVariables(model);
+  }
+
+  /** {@inheritDoc GradientEngine.compute} */
+  compute(batch: HostBatch): Promise<GradientResult> {
+    return Promise.resolve(localGradients(this.model, this.vars, batch, this.loss));
+  }
+
+  /** {@inheritDoc GradientEngine.dispose} */
+  dispose(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+class WorkerHandle {
+  private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | undefined;
+  private failure: Error | undefined;
+
+  constructor(readonly worker: Worker) {
+    worker.on('message', (m: WorkerReply) => {
+      const p = this.pending;
+      this.pending = undefined;
+      p?.resolve(m);
+    });
+    const fail = (e: Error) => {
+      this.failure = e;
+      const p = this.pending;
+      this.pending = undefined;
+      p?.reject(e);
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (code !== 0) fail(new Error(`gradient worker exited with code ${code}`));
+    });
+  }
+
+  request(msg: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.postMessage(msg, transfer);
+    });
+  }
+}
+
+/**
+ * Data-parallel engine: the main thread plus `replicas - 1` worker threads.
+ * Create with {@link createGradientEngine}.
+ */
+export class DataParallelGradientEngine implements GradientEngine {
+  private readonly vars: tf.Variable[];
+
+  private constructor(
+    private readonly model: tf.LayersModel,
+    private readonly loss: LossConfig,
+    private readonly workers: WorkerHandle[],
+  ) {
+    this.vars = trainableVariables(model);
+  }
+
+  /** Number of threads sharing each batch. */
+  get replicas(): number {
+    return this.workers.length + 1;
+  }
+
+  /** Starts `replicas - 1` workers, each with a replica of `model` on `backend`. */
+  static async start(model: tf.LayersModel, loss: LossConfig, replicas: number, backend: string): Promise<DataParallelGradientEngine> {
+    const topology = JSON.stringify(model.toJSON(undefined, false));
+    const handles: WorkerHandle[] = [];
+    try {
+      for (let i = 1; i < replicas; i++) {
+        handles.push(new WorkerHandle(new Worker(new URL('./grad-worker.js', import.meta.url))));
+      }
+      const replies = await Promise.all(handles.map((h) => h.request({ kind: 'init', topology, backend, loss })));
+      for (const r of replies) if (r.kind === 'error') throw new Error(r.message);
+    } catch (err) {
+      await Promise.all(handles.map((h) => h.worker.terminate()));
+      throw new LatpruneError('RUNTIME', `could not start gradient workers: ${err instanceof Error ? err.message : String(err)}. Use --workers 1 to train on the main thread only.`, { cause: err });
+    }
+    return new DataParallelGradientEngine(model, loss, handles);
+  }
+
+  /** {@inheritDoc GradientEngine.compute} */
+  async compute(batch: HostBatch): Promise<GradientResult> {
+    const shards = shardBatch(batch, this.replicas);
+    const total = batch.shape[0];
+    const weights = this.vars.map((v) => v.dataSync() as Float32Array);
+    // Post to the workers first, then compute the main thread's shard meanwhile.
+    const remote = this.workers.slice(0, shards.length - 1).map((h, i) => {
+      const copy = weights.map((w) => w.slice());
+      const shard = shards[i + 1]!;
+      return h.request({ kind: 'step', weights: copy, batch: shard }, [...copy.map((w) => w.buffer as ArrayBuffer), shard.x.buffer as ArrayBuffer]);
+    });
+    const local = localGradients(this.model, this.vars, shards[0]!, this.loss);
+    let replies: WorkerReply[];
+    try {
+      replies = await Promise.all(remote);
+    } catch (err) {
+      tf.dispose(local.grads);
+      throw new LatpruneError('RUNTIME', `gradient worker failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    const w0 = shards[0]!.shape[0] / total;
+    let loss = local.loss * w0;
+    const sums = this.vars.map((v) => {
+      const g = local.grads[v.name]!.dataSync() as Float32Array;
+      const acc = new Float32Array(g.length);
+      for (let j = 0; j < g.length; j++) acc[j] = g[j]! * w0;
+      return acc;
+    });
+    tf.dispose(local.grads);
+    replies.forEach((r, i) => {
+      if (r.kind !== 'grads') throw new LatpruneError('RUNTIME', `gradient worker failed: ${r.kind === 'error' ? r.message : r.kind}`);
+      const wi = shards[i + 1]!.shape[0] / total;
+      loss += r.loss * wi;
+      r.grads.forEach((g, k) => {
+        const acc = sums[k]!;
+        for (let j = 0; j < g.length; j++) acc[j]! += g[j]! * wi;
+      });
+    });
+    const grads: tf.NamedTensorMap = {};
+    this.vars.forEach((v, k) => (grads[v.name] = tf.tensor(sums[k]!, v.shape)));
+    return { loss, grads };
+  }
+
+  /** {@inheritDoc GradientEngine.dispose} */
+  async dispose(): Promise<void> {
+    await Promise.all(this.workers.map((h) => h.worker.terminate()));
+  }
+}
+
+/**
+ * A gradient engine with `replicas` threads (1 = main thread only). Workers
+ * run `backend` (use the main thread's backend name: 'wasm' or 'cpu').
+ */
+export async function createGradientEngine(model: tf.LayersModel, loss: LossConfig, replicas: number, backend: string): Promise<GradientEngine> {
+  if (!Number.isInteger(replicas) || replicas < 1) {
+    throw new LatpruneError('BAD_ARGUMENT', `--workers must be a positive integer, got ${replicas}.`);
+  }
+  if (replicas === 1) return new LocalGradientEngine(model, loss);
+  return DataParallelGradientEngine.start(model, loss, replicas, backend);
+}
