@@ -6,6 +6,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { LatpruneError } from '../errors.js';
 import { BACKEND_NAMES, initBackend } from '../backend/index.js';
 import { doctorReport, formatDoctor, latpruneVersion } from './doctor.js';
+import { parseDataFlag } from './data-flag.js';
+import { evaluate, resolveModel, runTraining } from '../train/index.js';
+import { defaultNormalization, loadDataset } from '../data/index.js';
+import { modelStats, zooNames, buildZooModel } from '../zoo/index.js';
 
 /** Where command output goes (replaceable in tests). */
 export interface CliIO {
@@ -23,7 +27,7 @@ function backendOption(): Option {
 }
 
 /** Builds the command tree; `setExit` receives each action's exit code. */
-export function buildProgram(io: CliIO, setExit: (code: number) => void): Command {
+export function buildProgram(io: CliIO, setExit: (code: number) => void, argvForCard: readonly string[] = []): Command {
   const program = new Command('latprune')
     .description('Latency-aware structured pruning of CNNs: profile, score, solve, train (IEE/HALP), export, verify')
     .version(latpruneVersion())
@@ -46,6 +50,106 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
       setExit(0);
     });
 
+  const num = (v: string) => Number(v);
+  program
+    .command('train')
+    .description('train a zoo model or a tfjs model.json on a dataset (checkpoints, --resume, metrics JSONL)')
+    .requiredOption('--model <name|path>', `zoo name (${zooNames().join(', ')}) or tfjs model.json / folder`)
+    .option('--data <name|dir>', 'dataset name (fashion-mnist, mnist, cifar10) or directory; default: LATPRUNE_DATA, Debian\'s, the shipped subset')
+    .option('--dataset <name>', 'which dataset --data DIR holds', 'fashion-mnist')
+    .option('--epochs <n>', 'epochs', num, 10)
+    .option('--batch <n>', 'batch size', num, 128)
+    .option('--lr <x>', 'peak learning rate', num, 0.1)
+    .option('--momentum <x>', 'SGD momentum', num, 0.9)
+    .option('--nesterov', 'Nesterov momentum', false)
+    .option('--weight-decay <x>', 'L2 weight decay (not on BN and biases)', num, 5e-4)
+    .option('--warmup-epochs <x>', 'linear warm-up epochs before the cosine decay', num, 0.5)
+    .option('--label-smoothing <x>', 'label smoothing', num, 0)
+    .option('--seed <n>', 'seed (initialisation, shuffling)', num, 1)
+    .option('--workers <n>', 'threads per batch (data parallel; 1 = main thread only)', num, 1)
+    .option('--checkpoint-every <steps>', 'checkpoint interval in steps (also at each epoch end)', num, 100)
+    .option('--max-steps <n>', 'stop after n steps in this invocation (continue with --resume)', num)
+    .requiredOption('--out <dir>', 'run directory (checkpoint.ckpt, metrics.jsonl, config.json)')
+    .option('--resume', 'continue the run in --out', false)
+    .option('--save-model <dir>', 'save the trained model (tfjs format) and MODEL_CARD.md here')
+    .addOption(backendOption())
+    .action(async (o: Record<string, unknown>) => {
+      const info = await initBackend({ requested: o['backend'] as string | undefined });
+      io.err(info.summary);
+      const data = parseDataFlag(o['data'] as string | undefined, o['dataset'] as string | undefined);
+      const r = await runTraining(
+        {
+          model: o['model'] as string,
+          dataset: data.dataset,
+          ...(data.dir ? { dataDir: data.dir } : {}),
+          epochs: o['epochs'] as number,
+          batchSize: o['batch'] as number,
+          lr: o['lr'] as number,
+          momentum: o['momentum'] as number,
+          nesterov: o['nesterov'] as boolean,
+          weightDecay: o['weightDecay'] as number,
+          warmupEpochs: o['warmupEpochs'] as number,
+          labelSmoothing: o['labelSmoothing'] as number,
+          seed: o['seed'] as number,
+          workers: o['workers'] as number,
+          out: o['out'] as string,
+          resume: o['resume'] as boolean,
+          checkpointEvery: o['checkpointEvery'] as number,
+          ...(o['saveModel'] ? { saveModel: o['saveModel'] as string } : {}),
+          ...(o['maxSteps'] !== undefined ? { maxSteps: o['maxSteps'] as number } : {}),
+          command: ['latprune', ...argvForCard].join(' '),
+        },
+        info.tfjsName,
+        (l) => io.err(l),
+      );
+      io.out(JSON.stringify({ ...r, test_top1: r.testTop1 }));
+      setExit(0);
+    });
+
+  program
+    .command('eval')
+    .description('top-1 accuracy of a model on a dataset\'s test split')
+    .requiredOption('--model <name|path>', 'tfjs model.json / folder (or a zoo name, untrained)')
+    .option('--data <name|dir>', 'dataset name or directory', 'fashion-mnist')
+    .option('--dataset <name>', 'which dataset --data DIR holds', 'fashion-mnist')
+    .option('--json', 'print one JSON object')
+    .addOption(backendOption())
+    .action(async (o: { model: string; data?: string; dataset?: string; json?: boolean; backend?: string }) => {
+      const info = await initBackend({ requested: o.backend });
+      io.err(info.summary);
+      const choice = parseDataFlag(o.data, o.dataset);
+      const data = await loadDataset(choice.dataset, choice.dir ? { dir: choice.dir } : {});
+      const { model, source } = await resolveModel(o.model, { inputShape: [data.test.height, data.test.width, data.test.channels], numClasses: data.test.classNames.length });
+      const r = evaluate(model, data.test, { normalization: defaultNormalization(data.name) });
+      if (o.json) io.out(JSON.stringify({ model: source, dataset: data.name, data_dir: data.dir, origin: data.origin, ...r }));
+      else io.out(`${source} on ${data.name} test (${r.count} images from ${data.dir}): top-1 ${(100 * r.top1).toFixed(2)}%, loss ${r.loss.toFixed(4)}`);
+      setExit(0);
+    });
+
+  program
+    .command('zoo')
+    .description('list the model zoo with parameters and MACs')
+    .option('--input <HxWxC>', 'input shape', '32x32x3')
+    .option('--json', 'print JSON')
+    .addOption(backendOption())
+    .action(async (o: { input: string; json?: boolean; backend?: string }) => {
+      await initBackend({ requested: o.backend });
+      const shape = o.input.split('x').map(Number);
+      if (shape.length !== 3 || shape.some((v) => !Number.isInteger(v) || v <= 0)) {
+        throw new LatpruneError('BAD_ARGUMENT', `--input must look like 32x32x3, got '${o.input}'.`);
+      }
+      const rows = zooNames().map((name) => {
+        const input = name === 'resnet50' || name === 'mobilenet_v1' ? ([224, 224, 3] as const) : (shape as [number, number, number]);
+        const m = buildZooModel(name, { inputShape: input });
+        const s = modelStats(m);
+        m.dispose();
+        return { name, input: input.join('x'), params: s.params, trainable: s.trainableParams, macs: s.macs };
+      });
+      if (o.json) io.out(JSON.stringify(rows));
+      else for (const r of rows) io.out(`${r.name.padEnd(14)} input ${r.input.padEnd(10)} params ${(r.params / 1e6).toFixed(3).padStart(8)}M  MACs ${(r.macs / 1e6).toFixed(1).padStart(8)}M`);
+      setExit(0);
+    });
+
   program
     .command('demo')
     .description('end to end on the embedded default: profile, prune with IEE to 2x FPS, export ONNX, verify')
@@ -64,7 +168,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
  */
 export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
   let code = 0;
-  const program = buildProgram(io, (c) => (code = c));
+  const program = buildProgram(io, (c) => (code = c), argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

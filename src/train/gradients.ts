@@ -21,7 +21,7 @@ import { classificationLoss, type LossConfig } from './loss.js';
 export interface HostBatch {
   readonly x: Float32Array;
   readonly shape: readonly [number, number, number, number];
-  readonly labels: Int32Array;
+  readonly labels: Int32Array | Uint8Array;
 }
 
 /** Loss and gradients (of the batch-mean loss) keyed by trainable variable name. */

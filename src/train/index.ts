@@ -1,0 +1,32 @@
+/**
+ * Training: step-level trainer, gradient engines (data parallel over worker
+ * threads), SGD with momentum, schedules, checkpoints, model files.
+ * @packageDocumentation
+ */
+export { type LossConfig, classificationLoss } from './loss.js';
+export {
+  type HostBatch,
+  type GradientResult,
+  type GradientEngine,
+  LocalGradientEngine,
+  DataParallelGradientEngine,
+  createGradientEngine,
+  shardBatch,
+  trainableVariables,
+} from './gradients.js';
+export { type SgdOptions, type SgdState, SgdMomentum, defaultDecays } from './optimizer.js';
+export { type CosineSchedule, cosineWithWarmup, validateSchedule } from './schedule.js';
+export { type Checkpoint, encodeCheckpoint, decodeCheckpoint, saveCheckpoint, loadCheckpoint, restoreWeights } from './checkpoint.js';
+export { saveModel, loadModel, readModelMetadata, resolveModel } from './model-io.js';
+export {
+  type TrainerConfig,
+  type GradientContext,
+  type StepHooks,
+  type StepResult,
+  type TrainerState,
+  type EvalResult,
+  Trainer,
+  evaluate,
+} from './trainer.js';
+export { type TrainRunOptions, type TrainRunResult, runTraining, readMetrics } from './run.js';
+export { type Progress, type ProgressPayload, startProgress } from './progress.js';

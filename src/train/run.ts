@@ -1,0 +1,253 @@
+/**
+ * `latprune train`: train a zoo model or a user's tfjs model on a dataset,
+ * with checkpoints every few minutes, `--resume`, metrics as JSONL and a
+ * progress bar; optionally save the trained model with a model card.
+ */
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { LatpruneError } from '../errors.js';
+import { BatchIterator, defaultAugmentation, defaultNormalization, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { loadCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
+import { resolveModel, saveModel } from './model-io.js';
+import { startProgress } from './progress.js';
+import { Trainer, evaluate, type TrainerConfig } from './trainer.js';
+
+/** Options of {@link runTraining} (the CLI flags). */
+export interface TrainRunOptions {
+  /** Zoo name or path to a tfjs model.json / folder. */
+  readonly model: string;
+  /** Dataset name. */
+  readonly dataset: DatasetName;
+  /** Dataset directory (else LATPRUNE_DATA, Debian's, the shipped subset). */
+  readonly dataDir?: string;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  readonly warmupEpochs: number;
+  readonly labelSmoothing: number;
+  readonly seed: number;
+  readonly workers: number;
+  /** Run directory (checkpoint, metrics, config). */
+  readonly out: string;
+  readonly resume: boolean;
+  /** Save the final model (tfjs format + MODEL_CARD.md) here. */
+  readonly saveModel?: string;
+  /** Checkpoint every this many steps (and at each epoch end). */
+  readonly checkpointEvery: number;
+  /** Stop after this many steps in this invocation (for tests; resume continues). */
+  readonly maxSteps?: number;
+  /** The command line, recorded in the model card. */
+  readonly command: string;
+}
+
+/** What a finished (or stopped) run reports. */
+export interface TrainRunResult {
+  readonly steps: number;
+  readonly totalSteps: number;
+  readonly finished: boolean;
+  readonly testTop1?: number;
+  readonly testLoss?: number;
+  readonly trainSeconds: number;
+  readonly imagesSeen: number;
+}
+
+interface CheckpointMeta {
+  readonly options: Omit<TrainRunOptions, 'resume' | 'maxSteps' | 'command'>;
+  readonly cursor: BatchCursor;
+  readonly step: number;
+  readonly imagesSeen: number;
+  readonly trainSeconds: number;
+  readonly lastEval?: { epoch: number; top1: number; loss: number };
+}
+
+/** Options that must match between a run and its resumption. */
+const RESUME_KEYS = ['model', 'dataset', 'epochs', 'batchSize', 'lr', 'momentum', 'nesterov', 'weightDecay', 'warmupEpochs', 'labelSmoothing', 'seed', 'workers'] as const;
+
+function checkOptions(o: TrainRunOptions): void {
+  const flag = (cond: boolean, name: string, v: unknown, want: string) => {
+    if (!cond) throw new LatpruneError('BAD_ARGUMENT', `--${name} must be ${want}, got ${String(v)}.`);
+  };
+  flag(Number.isInteger(o.epochs) && o.epochs > 0, 'epochs', o.epochs, 'a positive integer');
+  flag(Number.isInteger(o.batchSize) && o.batchSize > 0, 'batch', o.batchSize, 'a positive integer');
+  flag(o.labelSmoothing >= 0 && o.labelSmoothing < 1, 'label-smoothing', o.labelSmoothing, 'in [0, 1)');
+  flag(o.warmupEpochs >= 0 && o.warmupEpochs < o.epochs, 'warmup-epochs', o.warmupEpochs, 'in [0, epochs)');
+  flag(Number.isInteger(o.checkpointEvery) && o.checkpointEvery > 0, 'checkpoint-every', o.checkpointEvery, 'a positive integer');
+}
+
+/** Runs (or resumes) a training run; see {@link TrainRunOptions}. */
+export async function runTraining(opts: TrainRunOptions, backend: string, log: (line: string) => void): Promise<TrainRunResult> {
+  checkOptions(opts);
+  const ckptPath = join(opts.out, 'checkpoint.ckpt');
+  const metricsPath = join(opts.out, 'metrics.jsonl');
+  let resumed: Awaited<ReturnType<typeof loadCheckpoint<CheckpointMeta>>> | undefined;
+  if (opts.resume) {
+    if (!existsSync(ckptPath)) throw new LatpruneError('NOT_FOUND', `--resume: ${ckptPath} does not exist; run without --resume to start the run.`);
+    resumed = await loadCheckpoint<CheckpointMeta>(ckptPath);
+    for (const k of RESUME_KEYS) {
+      if (resumed.meta.options[k] !== opts[k]) {
+        throw new LatpruneError('BAD_ARGUMENT', `--resume: --${k} is ${String(opts[k])} but the run in ${opts.out} used ${String(resumed.meta.options[k])}; resume with the same flags or choose another --out.`);
+      }
+    }
+  } else if (existsSync(ckptPath)) {
+    throw new LatpruneError('BAD_ARGUMENT', `${opts.out} already holds a run (${ckptPath}); add --resume to continue it or choose another --out.`);
+  }
+
+  const data = await loadDataset(opts.dataset, { dir: opts.dataDir });
+  log(`data: ${data.name} from ${data.dir} (${data.origin}): ${data.train.count} train, ${data.test.count} test images`);
+  const { model, source } = await resolveModel(opts.model, {
+    inputShape: [data.train.height, data.train.width, data.train.channels],
+    numClasses: data.train.classNames.length,
+    seed: opts.seed,
+  });
+  const iter = new BatchIterator(
+    data.train,
+    { batchSize: opts.batchSize, seed: opts.seed, shuffle: true, dropLast: true, augmentation: defaultAugmentation(data.name) },
+    resumed?.meta.cursor,
+  );
+  const totalSteps = opts.epochs * iter.batchesPerEpoch;
+  const config: TrainerConfig = {
+    loss: { numClasses: data.train.classNames.length, labelSmoothing: opts.labelSmoothing },
+    sgd: { momentum: opts.momentum, nesterov: opts.nesterov, weightDecay: opts.weightDecay },
+    schedule: { baseLr: opts.lr, totalSteps, warmupSteps: Math.round(opts.warmupEpochs * iter.batchesPerEpoch) },
+    workers: opts.workers,
+  };
+  const trainer = await Trainer.create(model, config, backend);
+  let trainSeconds = 0;
+  let lastEval = resumed?.meta.lastEval;
+  if (resumed) {
+    restoreWeights(model, resumed.weights, ckptPath);
+    trainer.setState({ step: resumed.meta.step, imagesSeen: resumed.meta.imagesSeen, optimizer: resumed.optimizer });
+    trainSeconds = resumed.meta.trainSeconds;
+    log(`resumed ${ckptPath} at step ${trainer.step}/${totalSteps}`);
+  } else {
+    await mkdir(opts.out, { recursive: true });
+    const { resume: _r, maxSteps: _m, ...saved } = opts;
+    await writeFileAtomic(join(opts.out, 'config.json'), JSON.stringify({ ...saved, source, backend, trainer: config }, null, 2));
+  }
+  const { resume: _r, maxSteps: _m, command: _c, ...optionsForMeta } = opts;
+  const checkpoint = () =>
+    saveCheckpoint<CheckpointMeta>(ckptPath, model, trainer.getState().optimizer, {
+      options: optionsForMeta,
+      cursor: iter.cursor(),
+      step: trainer.step,
+      imagesSeen: trainer.imagesSeen,
+      trainSeconds,
+      ...(lastEval ? { lastEval } : {}),
+    });
+
+  let stop = false;
+  const onSignal = () => {
+    stop = true;
+    log('interrupt: finishing the current step and saving a checkpoint (Ctrl-C again to abort)');
+    process.off('SIGINT', onSignal);
+  };
+  process.on('SIGINT', onSignal);
+  const norm = defaultNormalization(data.name);
+  const stepLimit = opts.maxSteps === undefined ? totalSteps : Math.min(totalSteps, trainer.step + opts.maxSteps);
+  const bar = startProgress(`train ${opts.model}`, totalSteps, trainer.step, ['epoch', 'loss', 'lr', 'speed']);
+  let window = { loss: 0, n: 0, images: 0, ms: 0 };
+  try {
+    while (trainer.step < stepLimit && !stop) {
+      const b = iter.next();
+      let r;
+      try {
+        r = await trainer.trainStep({ x: b.x, shape: b.shape, labels: b.labels });
+      } catch (err) {
+        if (err instanceof LatpruneError && err.code === 'DIVERGED') {
+          throw new LatpruneError('DIVERGED', `${err.message} The last good checkpoint is kept at ${ckptPath} (step ${resumed?.meta.step ?? 0} or later).`);
+        }
+        throw err;
+      }
+      trainSeconds += r.ms / 1000;
+      window = { loss: window.loss + r.loss, n: window.n + 1, images: window.images + r.images, ms: window.ms + r.ms };
+      const epoch = Math.floor(trainer.step / iter.batchesPerEpoch);
+      if (window.n === 20 || trainer.step === stepLimit) {
+        const rate = (window.images * 1000) / window.ms;
+        await appendFile(metricsPath, `${JSON.stringify({ kind: 'train', step: trainer.step, epoch: trainer.step / iter.batchesPerEpoch, loss: window.loss / window.n, lr: r.lr, img_per_s: rate, images_seen: trainer.imagesSeen, train_seconds: trainSeconds })}\n`);
+        bar.update(trainer.step, { epoch: `${epoch + 1}/${opts.epochs}`, loss: (window.loss / window.n).toFixed(4), lr: r.lr.toPrecision(3), speed: `${rate.toFixed(0)} img/s` });
+        window = { loss: 0, n: 0, images: 0, ms: 0 };
+      }
+      const epochEnd = trainer.step % iter.batchesPerEpoch === 0;
+      if (epochEnd) {
+        const ev = evaluate(model, data.test, { normalization: norm });
+        lastEval = { epoch: trainer.step / iter.batchesPerEpoch, top1: ev.top1, loss: ev.loss };
+        await appendFile(metricsPath, `${JSON.stringify({ kind: 'eval', split: 'test', step: trainer.step, epoch: lastEval.epoch, top1: ev.top1, loss: ev.loss })}\n`);
+        log(`\nepoch ${lastEval.epoch}: test top-1 ${(100 * ev.top1).toFixed(2)}%, loss ${ev.loss.toFixed(4)}`);
+      }
+      if (epochEnd || trainer.step % opts.checkpointEvery === 0 || trainer.step === stepLimit || stop) await checkpoint();
+    }
+  } finally {
+    bar.stop();
+    process.off('SIGINT', onSignal);
+    await trainer.dispose();
+  }
+  const finished = trainer.step >= totalSteps;
+  if (finished && opts.saveModel) {
+    const top1 = lastEval?.top1;
+    await saveModel(model, opts.saveModel, {
+      latprune: { dataset: data.name, epochs: opts.epochs, seed: opts.seed, test_top1: top1, command: opts.command, images_seen: trainer.imagesSeen },
+    });
+    await writeFileAtomic(join(opts.saveModel, 'MODEL_CARD.md'), modelCard(opts, source, data.name, data.origin, data.train.count, data.test.count, lastEval, trainSeconds, trainer.imagesSeen, backend));
+    log(`saved model to ${resolve(opts.saveModel)}`);
+  }
+  model.dispose();
+  return {
+    steps: trainer.step,
+    totalSteps,
+    finished,
+    ...(lastEval ? { testTop1: lastEval.top1, testLoss: lastEval.loss } : {}),
+    trainSeconds,
+    imagesSeen: trainer.imagesSeen,
+  };
+}
+
+function modelCard(
+  o: TrainRunOptions,
+  source: string,
+  dataset: string,
+  origin: string,
+  nTrain: number,
+  nTest: number,
+  ev: { top1: number; loss: number } | undefined,
+  seconds: number,
+  images: number,
+  backend: string,
+): string {
+  return `# ${o.model} on ${dataset}
+
+| | |
+|---|---|
+| architecture | ${source} |
+| data | ${dataset} (${origin}): ${nTrain} training images, evaluated on the ${nTest}-image test split |
+| test top-1 | ${ev ? `${(100 * ev.top1).toFixed(2)}%` : 'not evaluated'} |
+| test loss | ${ev ? ev.loss.toFixed(4) : '-'} |
+| epochs | ${o.epochs} (batch ${o.batchSize}, ${images} images seen) |
+| optimiser | SGD momentum ${o.momentum}${o.nesterov ? ' (Nesterov)' : ''}, lr ${o.lr} cosine with ${o.warmupEpochs} warm-up epochs, weight decay ${o.weightDecay}, label smoothing ${o.labelSmoothing} |
+| seed | ${o.seed} |
+| threads | ${o.workers} (batch-norm statistics per shard of ${Math.ceil(o.batchSize / o.workers)}) |
+| backend | tfjs ${backend} |
+| training time | ${(seconds / 60).toFixed(1)} min |
+
+Reproduce:
+
+\`\`\`sh
+${o.command}
+\`\`\`
+
+Check: \`npx latprune eval --model ${o.saveModel ?? '<dir>'} --data ${dataset}\`.
+`;
+}
+
+/** Reads the JSONL metrics of a run (for reports and tests). */
+export async function readMetrics(runDir: string): Promise<Array<Record<string, unknown>>> {
+  const text = await readFile(join(runDir, 'metrics.jsonl'), 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}

@@ -1,0 +1,213 @@
+/**
+ * The step-level trainer the pruning engine drives: one call trains n steps,
+ * with hooks before each step, after the gradients are known (read them for
+ * importance, replace entries to mask them) and after the update (re-apply
+ * masks). SGD with momentum, cosine LR with warm-up, label smoothing, top-1
+ * evaluation, divergence detection.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { LatpruneError } from '../errors.js';
+import type { ImageDataset, Normalization } from '../data/index.js';
+import { assembleBatch, defaultNormalization } from '../data/index.js';
+import { createGradientEngine, trainableVariables, type GradientEngine, type HostBatch } from './gradients.js';
+import type { LossConfig } from './loss.js';
+import { SgdMomentum, type SgdOptions, type SgdState } from './optimizer.js';
+import { cosineWithWarmup, validateSchedule, type CosineSchedule } from './schedule.js';
+import { weightKey } from './checkpoint.js';
+
+/** Trainer configuration (plain data; stored with checkpoints). */
+export interface TrainerConfig {
+  readonly loss: LossConfig;
+  readonly sgd: Omit<SgdOptions, 'decays'>;
+  readonly schedule: CosineSchedule;
+  /** Threads per batch (1 = main thread; more = data-parallel gradient workers). */
+  readonly workers: number;
+}
+
+/** What the gradient hook sees and may change. */
+export interface GradientContext {
+  /** 0-based global step. */
+  readonly step: number;
+  /** Learning rate for this step. */
+  readonly lr: number;
+  /** Mean loss of the batch. */
+  readonly loss: number;
+  /** Trainable variables, in a stable order. */
+  readonly vars: readonly tf.Variable[];
+  /**
+   * Gradients by variable name. A hook may replace an entry (e.g. with a
+   * masked gradient); it then disposes the tensor it replaced.
+   */
+  readonly grads: tf.NamedTensorMap;
+}
+
+/** Hooks around each training step. */
+export interface StepHooks {
+  /** Before the forward pass (e.g. zero pruned channels). */
+  beforeStep?(step: number): void;
+  /** After gradients are computed, before the update. */
+  afterGradients?(ctx: GradientContext): void;
+  /** Per-element update masks (1 = may change, 0 = frozen) by variable name, or undefined. */
+  updateMasks?(): tf.NamedTensorMap | undefined;
+  /** After the update. */
+  afterStep?(step: number, loss: number): void;
+}
+
+/** Result of one step. */
+export interface StepResult {
+  readonly step: number;
+  readonly loss: number;
+  readonly lr: number;
+  readonly images: number;
+  readonly ms: number;
+}
+
+/** Serializable trainer state (besides model weights). */
+export interface TrainerState {
+  readonly step: number;
+  readonly imagesSeen: number;
+  readonly optimizer: SgdState;
+}
+
+/** Top-1 accuracy and mean loss over a dataset. */
+export interface EvalResult {
+  readonly top1: number;
+  readonly loss: number;
+  readonly count: number;
+}
+
+/** Trains a tfjs model step by step. Create with {@link Trainer.create}. */
+export class Trainer {
+  /** Next global step (0-based). */
+  step = 0;
+  /** Images processed by training so far. */
+  imagesSeen = 0;
+  readonly vars: tf.Variable[];
+  readonly optimizer: SgdMomentum;
+  /** Variable name -> weight name within the model. */
+  private readonly keyOf: Map<string, string>;
+
+  private constructor(
+    readonly model: tf.LayersModel,
+    readonly config: TrainerConfig,
+    private readonly engine: GradientEngine,
+  ) {
+    validateSchedule(config.schedule);
+    this.vars = trainableVariables(model);
+    this.optimizer = new SgdMomentum(config.sgd);
+    this.keyOf = new Map(model.trainableWeights.map((w) => [(w as unknown as { val: tf.Variable }).val.name, weightKey(w)]));
+  }
+
+  /**
+   * Creates a trainer; with `config.workers > 1` starts gradient workers on
+   * `backend` (the active tfjs backend's name).
+   */
+  static async create(model: tf.LayersModel, config: TrainerConfig, backend: string): Promise<Trainer> {
+    const engine = await createGradientEngine(model, config.loss, config.workers, backend);
+    return new Trainer(model, config, engine);
+  }
+
+  /** Learning rate of step `step` under the configured schedule. */
+  lrAt(step: number): number {
+    return cosineWithWarmup(this.config.schedule, step);
+  }
+
+  /**
+   * One training step on `batch`.
+   *
+   * @throws LatpruneError `DIVERGED` when the loss is NaN or infinite; the
+   *   update is not applied, so the weights stay at their last good values
+   */
+  async trainStep(batch: HostBatch, hooks: StepHooks = {}): Promise<StepResult> {
+    const t0 = performance.now();
+    const step = this.step;
+    const lr = this.lrAt(step);
+    hooks.beforeStep?.(step);
+    const { loss, grads } = await this.engine.compute(batch);
+    try {
+      if (!Number.isFinite(loss)) {
+        throw new LatpruneError('DIVERGED', `training diverged: loss is ${loss} at step ${step} (learning rate ${lr.toPrecision(3)}). Lower --lr or raise --warmup-epochs.`);
+      }
+      hooks.afterGradients?.({ step, lr, loss, vars: this.vars, grads });
+      this.optimizer.step(this.vars, grads, lr, hooks.updateMasks?.());
+    } finally {
+      tf.dispose(grads);
+    }
+    hooks.afterStep?.(step, loss);
+    this.step++;
+    this.imagesSeen += batch.shape[0];
+    return { step, loss, lr, images: batch.shape[0], ms: performance.now() - t0 };
+  }
+
+  /** Runs `n` steps taking batches from `next`; `onStep` sees each result. */
+  async trainSteps(next: () => HostBatch, n: number, hooks: StepHooks = {}, onStep?: (r: StepResult) => void | Promise<void>): Promise<StepResult[]> {
+    const out: StepResult[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = await this.trainStep(next(), hooks);
+      out.push(r);
+      await onStep?.(r);
+    }
+    return out;
+  }
+
+  /**
+   * State for a checkpoint (model weights are saved separately). Optimizer
+   * state is keyed by weight names within the model ({@link weightKey}), so
+   * it restores into a model built in another process.
+   */
+  getState(): TrainerState {
+    const byVar = this.optimizer.getState().velocities;
+    const velocities: SgdState['velocities'] = Object.fromEntries(
+      Object.entries(byVar).map(([name, v]) => [this.keyOf.get(name) ?? name, v]),
+    );
+    return { step: this.step, imagesSeen: this.imagesSeen, optimizer: { velocities } };
+  }
+
+  /** Restores {@link getState}. */
+  setState(s: TrainerState): void {
+    this.step = s.step;
+    this.imagesSeen = s.imagesSeen;
+    const varOf = new Map([...this.keyOf].map(([v, k]) => [k, v]));
+    const velocities: SgdState['velocities'] = Object.fromEntries(
+      Object.entries(s.optimizer.velocities).map(([key, v]) => [varOf.get(key) ?? key, v]),
+    );
+    this.optimizer.setState({ velocities });
+  }
+
+  /** Stops workers and frees optimizer state. */
+  async dispose(): Promise<void> {
+    this.optimizer.dispose();
+    await this.engine.dispose();
+  }
+}
+
+/**
+ * Top-1 accuracy and mean cross-entropy of `model` on `ds` in inference mode
+ * (batch norm with moving statistics), in batches of `batchSize`.
+ */
+export function evaluate(
+  model: tf.LayersModel,
+  ds: ImageDataset,
+  opts: { batchSize?: number; normalization?: Normalization; onProgress?: (done: number, total: number) => void } = {},
+): EvalResult {
+  const bs = opts.batchSize ?? 500;
+  const norm = opts.normalization ?? defaultNormalization(ds.name);
+  let correct = 0;
+  let lossSum = 0;
+  for (let start = 0; start < ds.count; start += bs) {
+    const idx = Uint32Array.from({ length: Math.min(bs, ds.count - start) }, (_, i) => start + i);
+    const b = assembleBatch(ds, idx, norm);
+    const [c, l] = tf.tidy(() => {
+      const logits = model.predict(tf.tensor4d(b.x, [idx.length, ds.height, ds.width, ds.channels])) as tf.Tensor2D;
+      const labels = tf.tensor1d(b.labels, 'int32');
+      const hit = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32'));
+      const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, logits.shape[1]), logits, undefined, 0, tf.Reduction.SUM);
+      return [hit.dataSync()[0]!, ce.dataSync()[0]!];
+    });
+    correct += c;
+    lossSum += l;
+    opts.onProgress?.(start + idx.length, ds.count);
+  }
+  if (ds.count === 0) throw new LatpruneError('BAD_ARGUMENT', `cannot evaluate on an empty dataset (${ds.name}).`);
+  return { top1: correct / ds.count, loss: lossSum / ds.count, count: ds.count };
+}
