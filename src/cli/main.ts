@@ -10,6 +10,7 @@ import { parseDataFlag } from './data-flag.js';
 import { evaluate, resolveModel, runTraining } from '../train/index.js';
 import { defaultNormalization, loadDataset } from '../data/index.js';
 import { modelStats, zooNames, buildZooModel } from '../zoo/index.js';
+import { solveCommand } from '../solver/index.js';
 
 /** Where command output goes (replaceable in tests). */
 export interface CliIO {
@@ -148,6 +149,15 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
       if (o.json) io.out(JSON.stringify(rows));
       else for (const r of rows) io.out(`${r.name.padEnd(14)} input ${r.input.padEnd(10)} params ${(r.params / 1e6).toFixed(3).padStart(8)}M  MACs ${(r.macs / 1e6).toFixed(1).padStart(8)}M`);
       setExit(0);
+    });
+
+  program
+    .command('solve')
+    .description('solve a saved knapsack problem (keep/grow channels within a latency budget); exit 1 if infeasible')
+    .requiredOption('--problem <file>', 'problem JSON (the pruning engine saves one per step)')
+    .option('--json', 'print one JSON object')
+    .action(async (o: { problem: string; json?: boolean }) => {
+      setExit(await solveCommand({ problem: o.problem, json: o.json === true, out: (l) => io.out(l) }));
     });
 
   program
