@@ -4,6 +4,7 @@
  * layout, ORT runs the converted weights in NCHW, and the outputs must agree.
  */
 import assert from 'node:assert/strict';
+import { seededRandom } from '../src/util/random.js';
 import { test } from 'node:test';
 
 import * as tf from '@tensorflow/tfjs';
@@ -24,16 +25,7 @@ import {
   transposeData,
 } from '../src/onnx/index.js';
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const mulberry32 = seededRandom;
 
 const rand = mulberry32(1234);
 const randomF32 = (n: number, lo = -1, hi = 1): Float32Array => Float32Array.from({ length: n }, () => lo + (hi - lo) * rand());

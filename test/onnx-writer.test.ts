@@ -4,6 +4,7 @@
  * checker (when installed), and corrupt/truncated input errors.
  */
 import assert from 'node:assert/strict';
+import { seededRandom } from '../src/util/random.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -58,16 +59,7 @@ const tensor = (dims: number[], f: (i: number) => number = () => 0): T => ({
 const map = (x: T, f: (v: number, i: number) => number): T => ({ dims: [...x.dims], data: x.data.map(f) });
 const at = (a: Float64Array | Float32Array, i: number): number => a[i] as number;
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const mulberry32 = seededRandom;
 
 function randomF32(rand: () => number, n: number, lo: number, hi: number): Float32Array {
   return Float32Array.from({ length: n }, () => lo + (hi - lo) * rand());

@@ -8,18 +8,9 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
+import { randomFloats } from '../src/util/random.js';
 
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
+const rand = (n: number, seed: number): Float32Array => randomFloats(n, seed);
 
 /** max |a-b| / max(|b|_inf, tiny): relative to the reference's scale. */
 function maxRelErr(a: Float32Array, b: Float32Array): number {

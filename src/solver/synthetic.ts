@@ -13,17 +13,9 @@ import { LatpruneError } from '../errors.js';
 import type { CoupledGroup, CoupledLatencyModel } from './coupled.js';
 import type { KeepCounts } from './selection.js';
 
-/** A seeded PRNG (mulberry32) returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (mulberry32) returning floats in [0, 1); see `util/random.ts`. */
+import { seededRandom } from '../util/random.js';
+export { seededRandom };
 
 /** One layer of a synthetic network. */
 export interface SyntheticLayer {

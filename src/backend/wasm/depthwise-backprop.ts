@@ -79,12 +79,12 @@ export function depthwiseBackpropInput(args: {
   return dx;
 }
 
-function depthwiseFilterGradLoop(backend: WasmBackend, x: Info, dy: Info, g: ConvGeometry, c: number, m: number): Info {
-  const out = backend.makeOutput([g.kH, g.kW, c, m], 'float32');
-  const xs = backend.typedArrayFromHeap(x);
-  const dys = backend.typedArrayFromHeap(dy);
-  const dw = backend.typedArrayFromHeap(out);
-  dw.fill(0);
+/**
+ * Visits every (output position, kernel tap) pair of a depthwise convolution
+ * whose input position is inside the image, with the flat offsets of the input
+ * pixel, the output-gradient pixel and the filter tap (channel 0 of each).
+ */
+function forEachTap(g: ConvGeometry, c: number, m: number, visit: (xo: number, dyo: number, wo: number) => void): void {
   for (let b = 0; b < g.batch; b++)
     for (let oh = 0; oh < g.outH; oh++)
       for (let ow = 0; ow < g.outW; ow++)
@@ -94,12 +94,20 @@ function depthwiseFilterGradLoop(backend: WasmBackend, x: Info, dy: Info, g: Con
           for (let kw = 0; kw < g.kW; kw++) {
             const w = ow * g.strideW + kw - g.padLeft;
             if (w < 0 || w >= g.inW) continue;
-            const xo = ((b * g.inH + h) * g.inW + w) * c;
-            const dyo = ((b * g.outH + oh) * g.outW + ow) * c * m;
-            const wo = (kh * g.kW + kw) * c * m;
-            for (let i = 0; i < c * m; i++) dw[wo + i]! += xs[xo + Math.floor(i / m)]! * dys[dyo + i]!;
+            visit(((b * g.inH + h) * g.inW + w) * c, ((b * g.outH + oh) * g.outW + ow) * c * m, (kh * g.kW + kw) * c * m);
           }
         }
+}
+
+function depthwiseFilterGradLoop(backend: WasmBackend, x: Info, dy: Info, g: ConvGeometry, c: number, m: number): Info {
+  const out = backend.makeOutput([g.kH, g.kW, c, m], 'float32');
+  const xs = backend.typedArrayFromHeap(x);
+  const dys = backend.typedArrayFromHeap(dy);
+  const dw = backend.typedArrayFromHeap(out);
+  dw.fill(0);
+  forEachTap(g, c, m, (xo, dyo, wo) => {
+    for (let i = 0; i < c * m; i++) dw[wo + i]! += xs[xo + Math.floor(i / m)]! * dys[dyo + i]!;
+  });
   return out;
 }
 
@@ -109,21 +117,9 @@ function depthwiseInputGradLoop(backend: WasmBackend, dy: Info, filter: Info, g:
   const ws = backend.typedArrayFromHeap(filter);
   const dx = backend.typedArrayFromHeap(out);
   dx.fill(0);
-  for (let b = 0; b < g.batch; b++)
-    for (let oh = 0; oh < g.outH; oh++)
-      for (let ow = 0; ow < g.outW; ow++)
-        for (let kh = 0; kh < g.kH; kh++) {
-          const h = oh * g.strideH + kh - g.padTop;
-          if (h < 0 || h >= g.inH) continue;
-          for (let kw = 0; kw < g.kW; kw++) {
-            const w = ow * g.strideW + kw - g.padLeft;
-            if (w < 0 || w >= g.inW) continue;
-            const xo = ((b * g.inH + h) * g.inW + w) * c;
-            const dyo = ((b * g.outH + oh) * g.outW + ow) * c * m;
-            const wo = (kh * g.kW + kw) * c * m;
-            for (let i = 0; i < c * m; i++) dx[xo + Math.floor(i / m)]! += dys[dyo + i]! * ws[wo + i]!;
-          }
-        }
+  forEachTap(g, c, m, (xo, dyo, wo) => {
+    for (let i = 0; i < c * m; i++) dx[xo + Math.floor(i / m)]! += dys[dyo + i]! * ws[wo + i]!;
+  });
   return out;
 }
 
