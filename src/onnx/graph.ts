@@ -203,7 +203,10 @@ export class OnnxGraph {
    */
   addOutput(name: string, shape: readonly OnnxDim[] | undefined, options: OnnxValueOptions = {}): string {
     if (shape !== undefined) this.checkShape(`graph output "${name}"`, shape);
-    this.checkName(name, `graph output`);
+    // an output names a value (produced before or after this call); it does not define one
+    if (typeof name !== 'string' || name === '') {
+      throw new LatpruneError('BAD_ARGUMENT', 'graph output has an empty name; every ONNX value needs a name.');
+    }
     if (this.outputs.some((o) => o.name === name)) {
       throw new LatpruneError('BAD_ARGUMENT', `Graph output "${name}" is declared twice; declare each output once.`);
     }

@@ -29,4 +29,3 @@ export {
   evaluate,
 } from './trainer.js';
 export { type TrainRunOptions, type TrainRunResult, runTraining, readMetrics } from './run.js';
-export { type Progress, type ProgressPayload, startProgress } from './progress.js';

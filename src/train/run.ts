@@ -11,7 +11,7 @@ import { BatchIterator, defaultAugmentation, defaultNormalization, loadDataset, 
 import { writeFileAtomic } from '../util/atomic.js';
 import { loadCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
 import { resolveModel, saveModel } from './model-io.js';
-import { startProgress } from './progress.js';
+import { startProgress } from '../util/progress.js';
 import { Trainer, evaluate, type TrainerConfig } from './trainer.js';
 
 /** Options of {@link runTraining} (the CLI flags). */

@@ -1,0 +1,321 @@
+/**
+ * tfjs LayersModel (NHWC) -> ONNX graph (NCHW), the one converter behind both
+ * `latprune export` (real weights, batch norm folded into the preceding conv
+ * by default) and the latency profiler's whole-network timings (random
+ * weights at chosen widths: latency does not depend on weight values).
+ *
+ * The ONNX model takes NCHW input named `input` with a dynamic batch
+ * dimension. Dense layers after Flatten get their rows permuted from tfjs'
+ * (h, w, c) order to ONNX's (c, h, w) order, so outputs match exactly.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { LatpruneError } from '../errors.js';
+import {
+  OnnxGraph,
+  addAdd,
+  addAveragePool,
+  addBatchNormalization,
+  addClip,
+  addConcat,
+  addConv,
+  addFlatten,
+  addGemm,
+  addGlobalAveragePool,
+  addLeakyRelu,
+  addMaxPool,
+  addMul,
+  addPad,
+  addRelu,
+  addSoftmax,
+} from '../onnx/index.js';
+import { conv2dKernelToOnnx, denseKernelToGemm, depthwiseKernelToOnnx, foldBatchNorm, samePadding } from '../onnx/layout.js';
+import { randomFloats } from '../util/random.js';
+
+/** Options of {@link modelToOnnx}. */
+export interface ToOnnxOptions {
+  /** Producer version (latprune's). */
+  readonly producerVersion: string;
+  /** ONNX opset (default 13). */
+  readonly opset?: number;
+  /** Fold BatchNormalization into the preceding conv/dense (default true). */
+  readonly foldBn?: boolean;
+  /**
+   * Random weights with these output widths per conv/dense layer (default:
+   * the layer's own), for latency measurements. Without it, real weights.
+   */
+  readonly synthetic?: { readonly coutOf?: (layer: string) => number | undefined; readonly seed?: number };
+  /** Model metadata (metadata_props). */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Fixed batch size instead of a dynamic one. */
+  readonly batch?: number;
+}
+
+interface LayerJson {
+  readonly class_name: string;
+  readonly config: Record<string, unknown> & { name: string };
+  readonly inbound_nodes?: unknown[];
+}
+
+/** A value in the ONNX graph with its NCHW shape (without batch) and, after Flatten, the NHWC shape it came from. */
+interface Value {
+  readonly name: string;
+  readonly shape: number[];
+  readonly flattenedFrom?: [number, number, number];
+}
+
+function inboundNames(l: LayerJson): string[] {
+  const nodes = (l.inbound_nodes ?? []) as unknown[][];
+  return (nodes[0] ?? []).map((e) => (Array.isArray(e) ? String(e[0]) : String((e as { name?: string }).name ?? '')));
+}
+
+function pair(v: unknown): [number, number] {
+  return Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)];
+}
+
+/**
+ * Converts `model` to ONNX bytes.
+ *
+ * @throws LatpruneError `UNSUPPORTED_LAYER` naming a layer the converter does not handle
+ */
+export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array {
+  const json = model.toJSON(undefined, false) as unknown as { config: { layers: LayerJson[] } };
+  const layers = json.config.layers;
+  const consumers = new Map<string, string[]>();
+  for (const l of layers) for (const src of inboundNames(l)) consumers.set(src, [...(consumers.get(src) ?? []), l.config.name]);
+  const g = new OnnxGraph({ producerVersion: o.producerVersion, opsetVersion: o.opset ?? 13, graphName: model.name, metadata: o.metadata ?? {} });
+  const batchDim: number | string = o.batch ?? 'batch';
+  const values = new Map<string, Value>();
+  const foldBn = o.foldBn ?? true;
+  const synthetic = o.synthetic;
+  let seed = synthetic?.seed ?? 1;
+  const weightsOf = (name: string) => model.getLayer(name).getWeights().map((w) => ({ data: w.dataSync() as Float32Array, dims: w.shape }));
+  const folded = new Set<string>(); // BN layers folded into their producer
+  const bnParams = (bnName: string) => {
+    const bnLayer = model.getLayer(bnName);
+    const cfg = bnLayer.getConfig() as { epsilon?: number; center?: boolean; scale?: boolean };
+    const ws = weightsOf(bnName);
+    let i = 0;
+    const gamma = cfg.scale === false ? undefined : ws[i++]!.data;
+    const beta = cfg.center === false ? undefined : ws[i++]!.data;
+    return { gamma, beta, mean: ws[i++]!.data, variance: ws[i++]!.data, epsilon: cfg.epsilon ?? 1e-3 };
+  };
+  // A conv/dense whose only consumer is a BatchNormalization absorbs it.
+  const bnAfter = (name: string): string | undefined => {
+    const next = consumers.get(name) ?? [];
+    if (!foldBn || next.length !== 1) return undefined;
+    const n = layers.find((l) => l.config.name === next[0]);
+    return n?.class_name === 'BatchNormalization' ? n.config.name : undefined;
+  };
+  const activation = (x: string, act: unknown, name: string): string => {
+    if (act === undefined || act === null || act === 'linear') return x;
+    if (act === 'relu') return addRelu(g, x, { name: `${name}_relu` });
+    if (act === 'relu6') return addClip(g, x, { name: `${name}_relu6`, min: 0, max: 6 });
+    if (act === 'softmax') return addSoftmax(g, x, { name: `${name}_softmax` });
+    throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}': activation '${String(act)}' is not supported by the ONNX exporter.`);
+  };
+
+  for (const l of layers) {
+    const name = l.config.name;
+    const cfg = l.config;
+    const ins = inboundNames(l).map((n) => {
+      const v = values.get(n);
+      if (!v) throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}' reads '${n}', which the ONNX exporter has not produced.`);
+      return v;
+    });
+    const x = ins[0]!;
+    const set = (v: Value) => values.set(name, v);
+    switch (l.class_name) {
+      case 'InputLayer': {
+        const shape = (cfg['batch_input_shape'] ?? cfg['batchInputShape']) as number[];
+        const [h, w, c] = [shape[1]!, shape[2]!, shape[3]!];
+        set({ name: g.addInput('input', [batchDim, c, h, w]), shape: [c, h, w] });
+        break;
+      }
+      case 'Conv2D':
+      case 'DepthwiseConv2D': {
+        const depthwise = l.class_name === 'DepthwiseConv2D';
+        const [kh, kw] = pair(cfg['kernel_size']);
+        const [sh, sw] = pair(cfg['strides']);
+        const dil = pair(cfg['dilation_rate'] ?? 1);
+        const [cin, h, w] = x.shape as [number, number, number];
+        const pads = cfg['padding'] === 'same' ? samePadding([h, w], [kh, kw], [sh, sw], dil) : [0, 0, 0, 0];
+        let weight: { data: Float32Array; dims: number[] };
+        let bias: Float32Array | undefined;
+        let group = 1;
+        if (synthetic) {
+          const cout = depthwise ? cin * Number(cfg['depth_multiplier'] ?? 1) : synthetic.coutOf?.(name) ?? Number(cfg['filters']);
+          group = depthwise ? cin : 1;
+          weight = { data: randomFloats((cout * cin * kh * kw) / group, seed++, -0.1, 0.1), dims: [cout, cin / group, kh, kw] };
+          bias = randomFloats(cout, seed++, -0.1, 0.1);
+        } else {
+          const ws = weightsOf(name);
+          if (depthwise) {
+            const t = depthwiseKernelToOnnx(ws[0]!.data, ws[0]!.dims);
+            weight = { data: t.data, dims: [...t.dims] };
+            group = t.group;
+          } else {
+            const t = conv2dKernelToOnnx(ws[0]!.data, ws[0]!.dims);
+            weight = { data: t.data, dims: [...t.dims] };
+          }
+          bias = cfg['use_bias'] === false ? undefined : ws[1]?.data;
+        }
+        const bn = bnAfter(name);
+        let y: string;
+        if (bn && !synthetic) {
+          const f = foldBatchNorm(weight.data, weight.dims, bias, bnParams(bn));
+          y = addConv(g, x.name, { name, weight: f.weight, bias: f.bias, strides: [sh, sw], pads, dilations: dil, group });
+        } else {
+          y = addConv(g, x.name, { name, weight, ...(bias ? { bias: { data: bias, dims: [weight.dims[0]!] } } : {}), strides: [sh, sw], pads, dilations: dil, group });
+        }
+        if (bn) folded.add(bn);
+        const cout = weight.dims[0]!;
+        const oh = Math.floor((h + pads[0]! + pads[2]! - dil[0] * (kh - 1) - 1) / sh) + 1;
+        const ow = Math.floor((w + pads[1]! + pads[3]! - dil[1] * (kw - 1) - 1) / sw) + 1;
+        const out = { name: activation(y, cfg['activation'], name), shape: [cout, oh, ow] };
+        set(out);
+        if (bn) values.set(bn, out);
+        break;
+      }
+      case 'BatchNormalization': {
+        if (folded.has(name)) break;
+        const c = x.shape[0]!;
+        const p = synthetic
+          ? { gamma: randomFloats(c, seed++, 0.5, 1.5), beta: randomFloats(c, seed++), mean: randomFloats(c, seed++), variance: randomFloats(c, seed++, 0.5, 1.5), epsilon: 1e-3 }
+          : bnParams(name);
+        const y = addBatchNormalization(g, x.name, {
+          name,
+          scale: { data: p.gamma ?? new Float32Array(c).fill(1), dims: [c] },
+          bias: { data: p.beta ?? new Float32Array(c), dims: [c] },
+          mean: { data: p.mean, dims: [c] },
+          variance: { data: p.variance, dims: [c] },
+          epsilon: p.epsilon,
+        });
+        set({ name: y, shape: x.shape });
+        break;
+      }
+      case 'ReLU': {
+        const max = cfg['max_value'] as number | null | undefined;
+        const slope = Number(cfg['negative_slope'] ?? 0);
+        if (slope !== 0) throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}': ReLU with negative_slope is not supported by the ONNX exporter.`);
+        const y = max === null || max === undefined ? addRelu(g, x.name, { name }) : addClip(g, x.name, { name, min: 0, max });
+        set({ ...x, name: y });
+        break;
+      }
+      case 'LeakyReLU':
+        set({ ...x, name: addLeakyRelu(g, x.name, { name, alpha: Number(cfg['alpha'] ?? 0.3) }) });
+        break;
+      case 'Activation':
+        set({ ...x, name: activation(x.name, cfg['activation'], name) });
+        break;
+      case 'Dropout':
+        set(x);
+        break;
+      case 'Add': {
+        let y = x.name;
+        for (let i = 1; i < ins.length; i++) y = addAdd(g, y, ins[i]!.name, { name: i === ins.length - 1 ? name : `${name}_${i}` });
+        set({ ...x, name: y });
+        break;
+      }
+      case 'Multiply': {
+        let y = x.name;
+        for (let i = 1; i < ins.length; i++) y = addMul(g, y, ins[i]!.name, { name: i === ins.length - 1 ? name : `${name}_${i}` });
+        set({ ...x, name: y });
+        break;
+      }
+      case 'Concatenate': {
+        const axis = Number(cfg['axis'] ?? -1);
+        if (axis !== -1 && axis !== 3) throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}': Concatenate on axis ${axis}; only the channel axis is supported.`);
+        const c = ins.reduce((a, v) => a + v.shape[0]!, 0);
+        set({ name: addConcat(g, ins.map((v) => v.name), { name, axis: 1 }), shape: [c, x.shape[1]!, x.shape[2]!] });
+        break;
+      }
+      case 'MaxPooling2D':
+      case 'AveragePooling2D': {
+        const [kh, kw] = pair(cfg['pool_size']);
+        const [sh, sw] = pair(cfg['strides'] ?? cfg['pool_size']);
+        const [c, h, w] = x.shape as [number, number, number];
+        const pads = cfg['padding'] === 'same' ? samePadding([h, w], [kh, kw], [sh, sw]) : [0, 0, 0, 0];
+        const oh = Math.floor((h + pads[0]! + pads[2]! - kh) / sh) + 1;
+        const ow = Math.floor((w + pads[1]! + pads[3]! - kw) / sw) + 1;
+        const y =
+          l.class_name === 'MaxPooling2D'
+            ? addMaxPool(g, x.name, { name, kernelShape: [kh, kw], strides: [sh, sw], pads })
+            : addAveragePool(g, x.name, { name, kernelShape: [kh, kw], strides: [sh, sw], pads, countIncludePad: false });
+        set({ name: y, shape: [c, oh, ow] });
+        break;
+      }
+      case 'GlobalAveragePooling2D': {
+        const y = addGlobalAveragePool(g, x.name, { name });
+        set({ name: addFlatten(g, y, { name: `${name}_flatten` }), shape: [x.shape[0]!] });
+        break;
+      }
+      case 'Flatten': {
+        const [c, h, w] = x.shape as [number, number, number];
+        set({ name: addFlatten(g, x.name, { name }), shape: [c * h * w], flattenedFrom: [h, w, c] });
+        break;
+      }
+      case 'ZeroPadding2D': {
+        const p = cfg['padding'] as number[][] | number[] | number;
+        const [[t, b], [lft, r]] = Array.isArray(p) && Array.isArray(p[0]) ? (p as number[][]) as [[number, number], [number, number]] : [pair(p), pair(p)].map((v, i) => (i === 0 ? [v[0], v[0]] : [v[1], v[1]])) as [[number, number], [number, number]];
+        const y = addPad(g, x.name, { name, pads: [0, 0, t, lft, 0, 0, b, r] });
+        set({ name: y, shape: [x.shape[0]!, x.shape[1]! + t + b, x.shape[2]! + lft + r] });
+        break;
+      }
+      case 'Dense': {
+        if (x.shape.length !== 1) throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}': Dense on a ${x.shape.length + 1}-D tensor; add Flatten or GlobalAveragePooling2D before it.`);
+        const cin = x.shape[0]!;
+        let weight: { data: Float32Array; dims: number[] };
+        let bias: Float32Array | undefined;
+        if (synthetic) {
+          const cout = synthetic.coutOf?.(name) ?? Number(cfg['units']);
+          weight = { data: randomFloats(cout * cin, seed++, -0.1, 0.1), dims: [cout, cin] };
+          bias = randomFloats(cout, seed++, -0.1, 0.1);
+        } else {
+          const ws = weightsOf(name);
+          let k = ws[0]!.data;
+          if (x.flattenedFrom) k = permuteFlattenRows(k, x.flattenedFrom, ws[0]!.dims[1]!);
+          const t = denseKernelToGemm(k, ws[0]!.dims, true);
+          weight = { data: t.data, dims: [...t.dims] };
+          bias = cfg['use_bias'] === false ? undefined : ws[1]?.data;
+        }
+        const bn = bnAfter(name);
+        let w2 = weight;
+        let b2 = bias;
+        if (bn && !synthetic) {
+          const f = foldBatchNorm(weight.data, weight.dims, bias, bnParams(bn));
+          w2 = { data: f.weight.data, dims: [...f.weight.dims] };
+          b2 = f.bias.data;
+        }
+        if (bn) folded.add(bn);
+        const y = addGemm(g, x.name, { name, weight: w2, ...(b2 ? { bias: { data: b2, dims: [w2.dims[0]!] } } : {}), transB: true });
+        const out = { name: activation(y, cfg['activation'], name), shape: [w2.dims[0]!] };
+        set(out);
+        if (bn) values.set(bn, out);
+        break;
+      }
+      case 'Softmax':
+        set({ ...x, name: addSoftmax(g, x.name, { name }) });
+        break;
+      default:
+        throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}' (class ${l.class_name}) is not supported by the ONNX exporter.`);
+    }
+  }
+  for (const out of model.outputLayers) {
+    const v = values.get(out.name)!;
+    g.addOutput(v.name, [batchDim, ...v.shape]);
+  }
+  return g.encode();
+}
+
+/** Reorders Dense kernel rows from tfjs' flattened (h, w, c) order to ONNX's (c, h, w). */
+function permuteFlattenRows(k: Float32Array, [h, w, c]: [number, number, number], units: number): Float32Array {
+  const out = new Float32Array(k.length);
+  for (let hi = 0; hi < h; hi++)
+    for (let wi = 0; wi < w; wi++)
+      for (let ci = 0; ci < c; ci++) {
+        const src = ((hi * w + wi) * c + ci) * units;
+        const dst = ((ci * h + hi) * w + wi) * units;
+        out.set(k.subarray(src, src + units), dst);
+      }
+  return out;
+}
