@@ -29,7 +29,7 @@ export interface ProfileOptions {
   readonly grid?: GridOptions;
   readonly shard?: { readonly index: number; readonly count: number };
   readonly timing?: TimingOptions;
-  /** Seconds between partial saves (default 5). */
+  /** Seconds between partial saves (default 0: after every entry, so a kill loses at most the entry in flight). */
   readonly saveEverySeconds?: number;
   /** Show a progress bar (default true). */
   readonly progress?: boolean;
@@ -148,6 +148,12 @@ export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Pr
     table.stats.entries++;
     measured++;
   };
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    process.off('SIGINT', onSignal);
+  };
+  process.on('SIGINT', onSignal);
   try {
     for (let pass = 0; pass <= grid.refine; pass++) {
       if (pass > 0) {
@@ -164,12 +170,17 @@ export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Pr
         await measure(todo[i]!);
         table.stats.seconds += (performance.now() - started) / 1000;
         bar?.update(i + 1, { sig: todo[i]!.key });
-        if (performance.now() - lastSave >= (o.saveEverySeconds ?? 5) * 1000) await save();
+        if (performance.now() - lastSave >= (o.saveEverySeconds ?? 0) * 1000) await save();
+        if (interrupted) {
+          await save();
+          throw new LatpruneError('RUNTIME', `interrupted: ${o.out} holds ${table.stats.entries} entries; run the same command again to continue.`);
+        }
       }
     }
     table.complete = !table.shard;
     await save();
   } finally {
+    process.off('SIGINT', onSignal);
     bar?.stop();
   }
   return table;
@@ -194,4 +205,58 @@ function recordReorders(table: LatencyTable, obs: ReadonlyArray<{ elems: number;
     r.sxy += x * o.ms;
   }
   table.reorder = r;
+}
+
+/**
+ * Joins shard tables of one build (same model, batch, runtime, grid, device)
+ * into one; the result is complete when every signature has points.
+ *
+ * @throws LatpruneError `BAD_ARGUMENT` naming the shard that differs (a shard
+ *   profiled on another device is refused)
+ */
+export function mergeTables(shards: ReadonlyArray<{ readonly path: string; readonly table: LatencyTable }>): LatencyTable {
+  if (!shards.length) throw new LatpruneError('BAD_ARGUMENT', 'lut merge: give at least one shard table.');
+  const [first, ...rest] = shards;
+  const base = first!.table;
+  for (const { path, table } of rest) {
+    const checks: Array<[string, unknown, unknown]> = [
+      ['device fingerprint', table.device.fingerprint, base.device.fingerprint],
+      ['model', table.model, base.model],
+      ['batch', table.batch, base.batch],
+      ['runtime', JSON.stringify(table.runtime), JSON.stringify(base.runtime)],
+      ['grid', JSON.stringify(table.grid), JSON.stringify(base.grid)],
+      ['layout rules', JSON.stringify(table.layout), JSON.stringify(base.layout)],
+    ];
+    for (const [what, a, b] of checks) {
+      if (a !== b) throw new LatpruneError('BAD_ARGUMENT', `lut merge: ${path} has ${what} ${String(a)}, but ${first!.path} has ${String(b)}; only shards of one build on one kind of device can be merged.`);
+    }
+  }
+  const signatures: LatencyTable['signatures'] = JSON.parse(JSON.stringify(base.signatures));
+  for (const { table } of rest) {
+    for (const [key, s] of Object.entries(table.signatures)) {
+      const into = signatures[key];
+      if (!into) {
+        signatures[key] = JSON.parse(JSON.stringify(s));
+        continue;
+      }
+      const have = new Set(into.points.map(([a, b]) => `${a},${b}`));
+      for (const p of s.points) if (!have.has(`${p[0]},${p[1]}`)) into.points.push(p);
+    }
+  }
+  const reorder = shards.reduce<LatencyTable['reorder']>((acc, { table }) => {
+    const r = table.reorder;
+    if (!r) return acc;
+    if (!acc) return { ...r };
+    return { n: acc.n + r.n, sx: acc.sx + r.sx, sy: acc.sy + r.sy, sxx: acc.sxx + r.sxx, sxy: acc.sxy + r.sxy };
+  }, undefined);
+  const stats = shards.reduce((acc, { table }) => ({ entries: acc.entries + table.stats.entries, seconds: acc.seconds + table.stats.seconds, ruleViolations: acc.ruleViolations + table.stats.ruleViolations }), { entries: 0, seconds: 0, ruleViolations: 0 });
+  const { shard: _shard, calibration: _cal, ...rest0 } = base;
+  return {
+    ...rest0,
+    signatures,
+    ...(reorder ? { reorder } : {}),
+    stats,
+    complete: Object.values(signatures).every((s) => s.points.length > 0),
+    updatedAt: new Date().toISOString(),
+  };
 }

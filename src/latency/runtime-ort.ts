@@ -12,7 +12,9 @@ import { LatpruneError } from '../errors.js';
 import { randomFloats } from '../util/random.js';
 import { inferRule, type LayoutRules } from './layout.js';
 import { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';
-import { median, timeRepeated, type LatencyRuntime, type LayerMeasurement, type TimingOptions } from './runtime.js';
+import { median, timeRepeated, type LatencyRuntime, type LayerMeasurement, type NetworkSpec, type TimingOptions } from './runtime.js';
+import { modelToOnnx } from '../export/to-onnx.js';
+import { decodeModel } from '../onnx/index.js';
 import type { LayerSignature } from './signature.js';
 
 /** Options of {@link OrtRuntime.create}. */
@@ -49,6 +51,16 @@ export function nodeTimesPerRun(events: readonly ProfileEvent[]): Array<Map<stri
     out[i]!.set(node, { ms: e.dur / 1000, op: e.args?.op_name ?? '', elems: dims.reduce((a, b) => a * b, 1) });
   }
   return out;
+}
+
+/** Fixed input shape of a model (batch must be fixed). */
+function inputShapeOf(bytes: Uint8Array): number[] {
+  const m = decodeModel(bytes, 'model');
+  const dims = m.inputs[0]?.shape ?? [];
+  if (!dims.every((d) => typeof d === 'number')) {
+    throw new LatpruneError('BAD_ARGUMENT', `the model's input shape [${dims.join(', ')}] is not fixed; pass the input shape (batch) explicitly.`);
+  }
+  return dims as number[];
 }
 
 /** The ORT runtime. Create with {@link OrtRuntime.create}. */
@@ -185,10 +197,17 @@ export class OrtRuntime implements LatencyRuntime {
   }
 
   /** {@inheritDoc LatencyRuntime.measureNetwork} */
-  async measureNetwork(bytes: Uint8Array, input: readonly number[], t: TimingOptions = {}): Promise<{ ms: number; runs: number }> {
+  async measureNetwork(net: NetworkSpec, t: TimingOptions = {}): Promise<{ ms: number; runs: number }> {
+    const bytes = modelToOnnx(net.model, { producerVersion: this.producerVersion, batch: net.batch, synthetic: { coutOf: net.coutOf } });
+    return this.measureOnnx(bytes, t);
+  }
+
+  /** Median wall-clock latency (ms) of an ONNX model with one NCHW float input of fixed shape. */
+  async measureOnnx(bytes: Uint8Array, t: TimingOptions = {}, inputShape?: readonly number[]): Promise<{ ms: number; runs: number }> {
     const session = await ort.InferenceSession.create(bytes, this.options(false));
     try {
       const name = session.inputNames[0]!;
+      const input = inputShape ?? inputShapeOf(bytes);
       const x = new ort.Tensor('float32', randomFloats(input.reduce((a, b) => a * b, 1), 13), input as number[]);
       const samples = await timeRepeated(async () => {
         const t0 = performance.now();

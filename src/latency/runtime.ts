@@ -2,6 +2,7 @@
  * What the profiler needs from a runtime: time one layer in context, probe
  * the layout rules, time a whole network.
  */
+import type * as tf from '@tensorflow/tfjs';
 import type { LayoutRules } from './layout.js';
 import type { LayerSignature } from './signature.js';
 
@@ -31,6 +32,14 @@ export interface LayerMeasurement {
   readonly reorders: ReadonlyArray<{ readonly elems: number; readonly ms: number }>;
 }
 
+/** A network to time: a model at chosen widths (random weights: latency does not depend on them). */
+export interface NetworkSpec {
+  readonly model: tf.LayersModel;
+  /** Output width of each conv/dense layer (undefined: the model's own). */
+  readonly coutOf: (layer: string) => number | undefined;
+  readonly batch: number;
+}
+
 /** A runtime latprune can profile. */
 export interface LatencyRuntime {
   readonly name: 'ort' | 'tfjs';
@@ -43,8 +52,8 @@ export interface LatencyRuntime {
   measureLayer(sig: LayerSignature, cin: number, cout: number, batch: number, t?: TimingOptions): Promise<LayerMeasurement>;
   /** Finds which input widths run the fast kernels (empty when the runtime has one regime). */
   probeLayout(): Promise<LayoutRules>;
-  /** Median wall-clock latency (ms) of a whole ONNX network for `input` of the given shape. */
-  measureNetwork(bytes: Uint8Array, input: readonly number[], t?: TimingOptions): Promise<{ ms: number; runs: number }>;
+  /** Median wall-clock latency (ms) of a whole network: `net.model` with conv/dense widths from `net.coutOf`. */
+  measureNetwork(net: NetworkSpec, t?: TimingOptions): Promise<{ ms: number; runs: number }>;
   /** Releases resources. */
   dispose(): Promise<void>;
 }

@@ -1,0 +1,123 @@
+/**
+ * `latprune profile` and `latprune lut merge|show`.
+ */
+import os from 'node:os';
+import { basename, dirname, resolve } from 'node:path';
+import { LatpruneError } from '../errors.js';
+import { analyzeModel } from '../graph/index.js';
+import { resolveModel } from '../train/index.js';
+import {
+
+  OrtRuntime,
+  TfjsRuntime,
+  calibrateTable,
+  defaultTablePath,
+  deviceFingerprint,
+  deviceMismatchWarning,
+  loadTable,
+  mergeTables,
+  profileModel,
+  saveTable,
+  type LatencyRuntime,
+} from '../latency/index.js';
+import { latpruneVersion } from './doctor.js';
+
+/** Parsed `profile` flags. */
+export interface ProfileFlags {
+  readonly model: string;
+  readonly batch: number;
+  readonly input?: string;
+  readonly classes?: number;
+  readonly runtime: string;
+  readonly ep: string;
+  readonly threads?: number;
+  readonly step: number;
+  readonly points: number;
+  readonly refine: number;
+  readonly shard?: string;
+  readonly calibrate: number;
+  readonly out?: string;
+  readonly tablesRoot: string;
+}
+
+/** Parses `HxWxC`. */
+export function parseInput(v: string, flag = '--input'): [number, number, number] {
+  const p = v.split('x').map(Number);
+  if (p.length !== 3 || p.some((n) => !Number.isInteger(n) || n <= 0)) throw new LatpruneError('BAD_ARGUMENT', `${flag} must look like 28x28x1 (height x width x channels), got '${v}'.`);
+  return p as [number, number, number];
+}
+
+/** Parses `i/n`. */
+export function parseShard(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index >= count) throw new LatpruneError('BAD_ARGUMENT', `--shard must be i/n with 0 <= i < n (e.g. 0/2), got '${v}'.`);
+  return { index, count };
+}
+
+/** Runs `latprune profile`; returns the exit code. */
+export async function profileCommand(f: ProfileFlags, log: (l: string) => void): Promise<number> {
+  if (f.runtime !== 'ort' && f.runtime !== 'tfjs') throw new LatpruneError('BAD_ARGUMENT', `--runtime must be ort or tfjs, got '${f.runtime}'.`);
+  if (!Number.isInteger(f.batch) || f.batch < 1) throw new LatpruneError('BAD_ARGUMENT', `--batch must be a positive integer, got ${f.batch}.`);
+  const shard = f.shard ? parseShard(f.shard) : undefined;
+  const inputShape = f.input ? parseInput(f.input) : undefined;
+  const { model, fromZoo } = await resolveModel(f.model, { ...(inputShape ? { inputShape } : {}), ...(f.classes ? { numClasses: f.classes } : {}), seed: 1 });
+  const modelName = fromZoo ? f.model : basename(f.model.endsWith('.json') ? dirname(f.model) : f.model);
+  const threads = f.threads ?? os.cpus().length;
+  const runtime: LatencyRuntime = f.runtime === 'ort' ? await OrtRuntime.create({ ep: f.ep, threads, producerVersion: latpruneVersion() }) : new TfjsRuntime();
+  const inShape = model.inputs[0]!.shape;
+  const tag = `${f.runtime}${f.runtime === 'ort' && f.ep !== 'cpu' ? `-${f.ep}` : ''}`;
+  const sizeTag = fromZoo && inputShape ? `${modelName}-${inShape[1]}x${inShape[2]}x${inShape[3]}` : modelName;
+  const out = resolve(f.out ?? defaultTablePath(f.tablesRoot, deviceFingerprint(), sizeTag, f.batch, tag) + (shard ? `.shard${shard.index}of${shard.count}` : ''));
+  try {
+    log(`profiling ${modelName} (input ${inShape.slice(1).join('x')}, batch ${f.batch}) with ${runtime.name} ${runtime.version} (${runtime.ep}, ${runtime.threads} threads) into ${out}`);
+    let table = await profileModel(model, {
+      modelName: sizeTag,
+      batch: f.batch,
+      runtime,
+      out,
+      grid: { step: f.step, points: f.points, refine: f.refine },
+      ...(shard ? { shard } : {}),
+    });
+    log(`table: ${table.stats.entries} entries, ${table.stats.seconds.toFixed(0)} s measuring, layout ${JSON.stringify(table.layout)}, rule violations ${table.stats.ruleViolations}`);
+    if (!shard && f.calibrate > 0 && !table.calibration) {
+      log(`calibrating on ${f.calibrate} whole networks (dense + random selections)...`);
+      table = await calibrateTable(model, analyzeModel(model), table, runtime, {
+        samples: f.calibrate,
+        producerVersion: latpruneVersion(),
+        onSample: (i, n) => log(`  network ${i + 1}/${n}`),
+      });
+      await saveTable(out, table);
+      const c = table.calibration!;
+      log(`calibration: measured = ${c.scale.toFixed(3)} x (layers + reorders) + ${c.otherMsPerMElem.toFixed(3)} ms/Melem x other + ${c.overheadMs.toFixed(3)} ms; in-sample error median ${(100 * c.medianError).toFixed(1)}%, p90 ${(100 * c.p90Error).toFixed(1)}%`);
+    }
+    log(`wrote ${out}`);
+    return 0;
+  } finally {
+    await runtime.dispose();
+    model.dispose();
+  }
+}
+
+/** `latprune lut merge --out FILE SHARD...`. */
+export async function mergeCommand(out: string, shards: readonly string[], log: (l: string) => void): Promise<number> {
+  const loaded = [];
+  for (const p of shards) loaded.push({ path: p, table: await loadTable(p) });
+  const merged = mergeTables(loaded);
+  await saveTable(out, merged);
+  log(`merged ${shards.length} shards into ${out}: ${Object.values(merged.signatures).reduce((a, s) => a + s.points.length, 0)} points, ${merged.complete ? 'complete' : 'incomplete'}; run \`latprune profile\` with --out ${out} to calibrate it.`);
+  return 0;
+}
+
+/** `latprune lut show FILE`: summary and device check. */
+export async function showCommand(path: string, log: (l: string) => void, out: (l: string) => void): Promise<number> {
+  const t = await loadTable(path);
+  const warn = deviceMismatchWarning(t, path);
+  if (warn) log(warn);
+  out(`${path}: ${t.model}, batch ${t.batch}, input ${t.input.join('x')}, ${t.runtime.name} ${t.runtime.version} (${t.runtime.ep}, ${t.runtime.threads} threads)`);
+  out(`device ${t.device.fingerprint}: ${t.device.description}`);
+  out(`layout ${JSON.stringify(t.layout)}; ${Object.keys(t.signatures).length} signatures, ${Object.values(t.signatures).reduce((a, s) => a + s.points.length, 0)} points; ${t.complete ? 'complete' : 'INCOMPLETE'}`);
+  if (t.calibration) out(`calibration: scale ${t.calibration.scale.toFixed(3)}, overhead ${t.calibration.overheadMs.toFixed(3)} ms; in-sample error median ${(100 * t.calibration.medianError).toFixed(1)}%, p90 ${(100 * t.calibration.p90Error).toFixed(1)}%`);
+  return 0;
+}

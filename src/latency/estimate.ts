@@ -1,0 +1,170 @@
+/**
+ * Network latency under a channel selection, from a latency table:
+ *
+ *   total = a * (sum of layer look-ups + layout conversions) + b * other + c
+ *
+ * - layer look-ups: each conv/depthwise/dense layer at its actual kept
+ *   (cin, cout), measured in context (`micrograph.ts`), regime-aware;
+ * - layout conversions: where a tensor produced in one layout (the runtime's
+ *   blocked layout or plain) is read in the other, one reorder of its
+ *   elements, costed from the reorders observed while profiling;
+ * - other: elements through ops the table does not time (unfused adds,
+ *   pooling), in millions;
+ * - a, b, c: calibrated against whole-network measurements made during
+ *   profiling (identity until calibrated).
+ *
+ * Also the solver's coupled latency model: `total(keep)` for kept counts per
+ * channel group.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { LatpruneError } from '../errors.js';
+import { layerWidths, type ChannelGraph, type LayerWidths, type Selection } from '../graph/index.js';
+import { isFast, roundUp, type LayoutRule } from './layout.js';
+import { makeLookup, type SignatureLookup } from './interpolate.js';
+import { signedLayers, type SignedLayer } from './signature.js';
+import { reorderCost, type LatencyTable } from './table.js';
+
+/** Parts of an estimate. */
+export interface LatencyBreakdown {
+  /** Calibrated total, ms. */
+  readonly totalMs: number;
+  /** Sum of layer look-ups, ms. */
+  readonly layersMs: number;
+  /** Layout conversions, ms. */
+  readonly reorderMs: number;
+  /** Elements through untimed ops, millions. */
+  readonly otherMElems: number;
+  /** Per timed layer: look-up (ms) at its (cin, cout). */
+  readonly perLayer: Readonly<Record<string, { readonly cin: number; readonly cout: number; readonly ms: number }>>;
+}
+
+const PASS = new Set(['BatchNormalization', 'ReLU', 'Activation', 'Dropout', 'LeakyReLU']);
+const MERGE = new Set(['Add', 'Multiply', 'Concatenate']);
+const POOL = new Set(['MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D']);
+
+interface Node {
+  readonly name: string;
+  readonly cls: string;
+  /** Upstream materialised producers (through pass-through layers). */
+  readonly sources: string[];
+  /** Output spatial size (1x1 for 2-D outputs). */
+  readonly hw: number;
+}
+
+/** Estimates latency from a table for one model. Create with {@link LatencyEstimator.create}. */
+export class LatencyEstimator {
+  private constructor(
+    readonly table: LatencyTable,
+    private readonly graph: ChannelGraph,
+    private readonly signed: Map<string, SignedLayer>,
+    private readonly lookups: Map<string, SignatureLookup>,
+    private readonly nodes: Node[],
+  ) {}
+
+  /**
+   * @param model - the (unpruned) model the table was built for
+   * @param table - its latency table
+   * @param graph - the model's channel graph (`analyzeModel`)
+   * @throws LatpruneError `SCHEMA` when a layer's signature is missing from the table
+   */
+  static create(model: tf.LayersModel, table: LatencyTable, graph: ChannelGraph): LatencyEstimator {
+    const signed = new Map(signedLayers(model).map((l) => [l.layer, l]));
+    const lookups = new Map<string, SignatureLookup>();
+    for (const l of signed.values()) {
+      const sig = table.signatures[l.key];
+      if (!sig) throw new LatpruneError('SCHEMA', `latency table for '${table.model}' has no entry for layer '${l.layer}' (signature ${l.key}); it was built for another model or input size. Re-run \`latprune profile\`.`);
+      if (!sig.points.length) throw new LatpruneError('SCHEMA', `latency table for '${table.model}' has no measured points for signature ${l.key} (layer '${l.layer}'); finish the table with \`latprune profile\` (it resumes).`);
+      if (!lookups.has(l.key)) lookups.set(l.key, makeLookup(sig.op, sig.points, table.layout));
+    }
+    return new LatencyEstimator(table, graph, signed, lookups, tensorNodes(model));
+  }
+
+  /** Breakdown for per-layer kept widths (see `layerWidths` in the graph module). */
+  estimate(widths: Readonly<Record<string, LayerWidths>>): LatencyBreakdown {
+    const t = this.table;
+    const batch = t.batch;
+    const perLayer: Record<string, { cin: number; cout: number; ms: number }> = {};
+    let layersMs = 0;
+    for (const [name, l] of this.signed) {
+      const w = widths[name];
+      const cin = w?.inputs[0] ?? l.cin;
+      const cout = w?.outputs[0] ?? l.cout;
+      const ms = this.lookups.get(l.key)!(cin, cout);
+      perLayer[name] = { cin, cout, ms };
+      layersMs += ms;
+    }
+    // layouts of materialised tensors and what their consumers need
+    const layout = new Map<string, 'c' | 'p'>();
+    const channels = (name: string) => widths[name]?.outputs[0] ?? 0;
+    const rule = (op: string): LayoutRule | undefined => (op === 'dwconv' ? t.layout.dwconv : t.layout.conv);
+    const need = new Map<string, Set<'c' | 'p'>>();
+    const want = (src: string, l: 'c' | 'p') => need.set(src, (need.get(src) ?? new Set()).add(l));
+    let otherMElems = 0;
+    for (const n of this.nodes) {
+      const s = this.signed.get(n.name);
+      if (s) {
+        const r = rule(s.signature.op);
+        const cin = perLayer[n.name]!.cin;
+        const fast = s.signature.op !== 'gemm' && r !== undefined && isFast(r, cin);
+        layout.set(n.name, fast ? 'c' : 'p');
+        for (const src of n.sources) want(src, fast && cin >= r!.below ? 'c' : 'p');
+      } else if (MERGE.has(n.cls) || POOL.has(n.cls)) {
+        const l: 'c' | 'p' = n.sources.every((src) => layout.get(src) === 'c') ? 'c' : 'p';
+        layout.set(n.name, l);
+        for (const src of n.sources) want(src, l);
+        otherMElems += (batch * channels(n.name) * n.hw) / 1e6;
+      } else {
+        layout.set(n.name, 'p');
+        for (const src of n.sources) want(src, 'p');
+      }
+    }
+    let reorderMs = 0;
+    const pad = t.layout.conv?.outPad ?? 1;
+    for (const n of this.nodes) {
+      const have = layout.get(n.name);
+      const needs = need.get(n.name);
+      if (!have || !needs) continue;
+      for (const l of needs) if (l !== have) reorderMs += reorderCost(t, batch * roundUp(channels(n.name), pad) * n.hw);
+    }
+    const cal = t.calibration;
+    const parts = layersMs + reorderMs;
+    const totalMs = cal ? cal.scale * parts + cal.otherMsPerMElem * otherMElems + cal.overheadMs : parts;
+    return { totalMs, layersMs, reorderMs, otherMElems, perLayer };
+  }
+
+  /** Breakdown for a selection of kept channel indices per group. */
+  estimateSelection(sel: Selection): LatencyBreakdown {
+    return this.estimate(layerWidths(this.graph, sel));
+  }
+
+  /** Total (ms) for kept channel counts per group id (the solver's coupled model). */
+  total(keep: Readonly<Record<string, number>>): number {
+    const sel: Record<string, number[]> = {};
+    for (const g of this.graph.groups) sel[g.id] = Array.from({ length: keep[g.id] ?? g.size }, (_, i) => i);
+    return this.estimateSelection(sel).totalMs;
+  }
+}
+
+/** Materialised tensors of the model in topological order (conv/dense/merge/pool/input nodes). */
+function tensorNodes(model: tf.LayersModel): Node[] {
+  const json = model.toJSON(undefined, false) as unknown as { config: { layers: Array<{ class_name: string; config: { name: string }; inbound_nodes?: unknown[] }> } };
+  const byName = new Map(json.config.layers.map((l) => [l.config.name, l]));
+  const inbound = (name: string): string[] => {
+    const nodes = (byName.get(name)?.inbound_nodes ?? []) as unknown[][];
+    return (nodes[0] ?? []).map((e) => (Array.isArray(e) ? String(e[0]) : String((e as { name?: string }).name ?? '')));
+  };
+  const resolve = (name: string): string => {
+    let cur = name;
+    while (PASS.has(byName.get(cur)?.class_name ?? '')) cur = inbound(cur)[0]!;
+    return cur;
+  };
+  const out: Node[] = [];
+  for (const l of json.config.layers) {
+    if (PASS.has(l.class_name) || l.class_name === 'Flatten') continue;
+    const layer = model.getLayer(l.config.name);
+    const shape = (Array.isArray(layer.output) ? layer.output[0]!.shape : layer.output.shape) as number[];
+    const hw = shape.length === 4 ? shape[1]! * shape[2]! : 1;
+    out.push({ name: l.config.name, cls: l.class_name, sources: inbound(l.config.name).map(resolve), hw });
+  }
+  return out;
+}

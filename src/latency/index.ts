@@ -1,0 +1,19 @@
+/**
+ * Latency lookup tables: device fingerprint, layout regimes, table schema and
+ * IO, in-context layer timing (ORT, tfjs), the profiler, calibration and the
+ * network latency estimator.
+ * @packageDocumentation
+ */
+export { type DeviceDescription, describeDevice, deviceFingerprint } from './device.js';
+export { type OpKind, type LayoutRule, type LayoutRules, type Regime, isFast, regimeOf, roundUp, inferRule } from './layout.js';
+export { type LayerSignature, type SignedLayer, signedLayers, signatureKey } from './signature.js';
+export { LUT_SCHEMA, type LatencyTable, type LutSignature, validateTable, loadTable, saveTable, reorderCost, deviceMismatchWarning, defaultTablePath } from './table.js';
+export { type SignatureLookup, makeLookup } from './interpolate.js';
+export { type GridOptions, type SignatureExtent, DEFAULT_GRID, baseGrid, refinePoints } from './grid.js';
+export { type TimingOptions, type LayerMeasurement, type LatencyRuntime, type NetworkSpec, median, medianCiRel, timeRepeated } from './runtime.js';
+export { type OrtRuntimeOptions, OrtRuntime } from './runtime-ort.js';
+export { TfjsRuntime, modelAtWidths } from './runtime-tfjs.js';
+export { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';
+export { type ProfileOptions, profileModel, signaturesOf, mergeTables } from './profile.js';
+export { type KeepCounts, type CalibrateOptions, randomKeep, keepToSelection, coutOfKeep, fitCalibration, errorStats, calibrateTable } from './calibrate.js';
+export { type LatencyBreakdown, LatencyEstimator } from './estimate.js';

@@ -1,0 +1,188 @@
+/**
+ * Latency tables without a real runtime: schema validation, regime-aware
+ * interpolation, layout-rule inference, resumable and sharded profiling with a
+ * deterministic fake runtime, calibration fitting, and the estimator.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend } from '../src/backend/index.js';
+import { buildZooModel } from '../src/zoo/index.js';
+import { analyzeModel, fullSelection } from '../src/graph/index.js';
+import { LatpruneError } from '../src/errors.js';
+import {
+  LatencyEstimator,
+  deviceMismatchWarning,
+  errorStats,
+  fitCalibration,
+  inferRule,
+  isFast,
+  loadTable,
+  makeLookup,
+  mergeTables,
+  profileModel,
+  regimeOf,
+  validateTable,
+  type LatencyRuntime,
+  type LayerSignature,
+  type LayoutRules,
+  type LatencyTable,
+} from '../src/latency/index.js';
+
+const RULES: LayoutRules = { conv: { below: 17, align: 4, outPad: 16 }, dwconv: { below: 2, align: 4, outPad: 16 } };
+
+/** Deterministic fake: work in padded units, plain regime 2.5x slower. */
+class FakeRuntime implements LatencyRuntime {
+  readonly name = 'ort' as const;
+  readonly version = 'fake-1';
+  readonly ep = 'cpu';
+  readonly threads = 1;
+  calls = 0;
+  async measureLayer(sig: LayerSignature, cin: number, cout: number) {
+    this.calls++;
+    const r = regimeOf(RULES, sig.op, cin, cout);
+    const work = (r.cinEff * (sig.op === 'dwconv' ? 1 : r.coutEff) * sig.kernel[0] * sig.kernel[1] * sig.outH * sig.outW) / 1e6;
+    const ms = 0.01 + work * (r.cls === 'plain' ? 2.5 : 1);
+    return { ms, runs: 5, fast: r.cls !== 'plain', reorders: [{ elems: cin * sig.inH * sig.inW, ms: 0.001 + (cin * sig.inH * sig.inW) / 1e7 }] };
+  }
+  async probeLayout() {
+    return RULES;
+  }
+  async measureNetwork() {
+    return { ms: 1, runs: 1 };
+  }
+  async dispose() {}
+}
+
+test('inferRule recovers the probed ORT rule; regimes pad and classify', () => {
+  const conv = Array.from({ length: 48 }, (_, i) => i + 1 < 17 || (i + 1) % 4 === 0);
+  assert.deepEqual(inferRule(conv, 16), { below: 17, align: 4, outPad: 16 });
+  const dw = Array.from({ length: 40 }, (_, i) => i + 1 === 1 || (i + 1) % 4 === 0);
+  assert.deepEqual(inferRule(dw, 16), { below: 2, align: 4, outPad: 16 });
+  assert.equal(inferRule([true, false, true, true, false], 16), undefined);
+  assert.ok(isFast(RULES.conv!, 16) && isFast(RULES.conv!, 20) && !isFast(RULES.conv!, 17));
+  assert.deepEqual(regimeOf(RULES, 'conv', 20, 17), { cls: 'fast', cinEff: 32, coutEff: 32 });
+  assert.deepEqual(regimeOf(RULES, 'conv', 18, 17), { cls: 'plain', cinEff: 18, coutEff: 17 });
+  assert.deepEqual(regimeOf({}, 'conv', 18, 17), { cls: 'single', cinEff: 18, coutEff: 17 });
+});
+
+test('interpolation: exact at grid points, bilinear and monotone inside a regime, never across regimes', () => {
+  const pts: Array<[number, number, number]> = [];
+  for (const cin of [16, 32, 48, 64]) for (const cout of [16, 32, 48, 64]) pts.push([cin, cout, cin * cout * 1e-3]);
+  for (const cin of [17, 33, 49]) for (const cout of [16, 40, 64]) pts.push([cin, cout, 5 + cin * cout * 2e-3]);
+  const f = makeLookup('conv', pts, RULES);
+  for (const [a, b, v] of pts) assert.equal(f(a, b), v, `exact at (${a}, ${b})`);
+  // fast regime: cin 40 (padded 48) equals the grid point 48; cout 17 pads to 32
+  assert.equal(f(40, 64), f(48, 64));
+  assert.equal(f(32, 17), f(32, 32));
+  // monotone along both axes within the fast regime
+  let prev = 0;
+  for (let c = 16; c <= 64; c += 4) {
+    const v = f(c, 40);
+    assert.ok(v >= prev, `monotone in cin at ${c}`);
+    prev = v;
+  }
+  // a plain-regime query (cin 21) uses plain points only: far above the fast neighbours
+  assert.ok(f(21, 32) > 5, `plain regime kept: ${f(21, 32)}`);
+  assert.ok(f(20, 32) < 2, `fast regime kept: ${f(20, 32)}`);
+  // outside the grid: scaled by work
+  assert.ok(Math.abs(f(128, 64) - 2 * f(64, 64)) < 1e-9);
+});
+
+test('schema validation names the bad field; device mismatch is loud', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-lut-'));
+  try {
+    await initBackend({ requested: 'cpu' });
+    const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
+    const out = join(dir, 't.json');
+    const table = await profileModel(model, { modelName: 'r', batch: 2, runtime: new FakeRuntime(), out, grid: { step: 8, points: 3, refine: 0 }, progress: false });
+    const bad = JSON.parse(await readFile(out, 'utf8')) as Record<string, any>;
+    bad['signatures'][Object.keys(bad['signatures'])[0]!].points[0][2] = 'fast';
+    await writeFile(join(dir, 'bad.json'), JSON.stringify(bad));
+    await assert.rejects(loadTable(join(dir, 'bad.json')), (e: unknown) => e instanceof LatpruneError && e.code === 'SCHEMA' && /bad\.json: invalid latency table at 'signatures\..*\.points\.0\.2'/.test(e.message));
+    assert.throws(() => validateTable({ ...table, batch: -1 }, 'x.json'), /x\.json: invalid latency table at 'batch'/);
+    await writeFile(join(dir, 'text.json'), 'not json');
+    await assert.rejects(loadTable(join(dir, 'text.json')), /text\.json: not JSON/);
+    assert.equal(deviceMismatchWarning(table, out), undefined);
+    assert.match(deviceMismatchWarning({ ...table, device: { ...table.device, fingerprint: 'other-box' } }, out)!, /WARNING: .* was profiled on 'other-box'/);
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('profiling resumes after a kill to the same table; shards merge to the same points; other devices are refused', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-lut-'));
+  try {
+    await initBackend({ requested: 'cpu' });
+    const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
+    const grid = { step: 8, points: 3, refine: 1 };
+    const common = { modelName: 'r', batch: 2, grid, progress: false, now: () => new Date(0) };
+    const full = await profileModel(model, { ...common, runtime: new FakeRuntime(), out: join(dir, 'full.json') });
+    assert.ok(full.complete);
+    const rt = new FakeRuntime();
+    await profileModel(model, { ...common, runtime: rt, out: join(dir, 'resumed.json'), maxEntries: 7 });
+    const partial = await loadTable(join(dir, 'resumed.json'));
+    assert.equal(partial.stats.entries, 7);
+    assert.equal(partial.complete, false);
+    const resumed = await profileModel(model, { ...common, runtime: rt, out: join(dir, 'resumed.json') });
+    assert.equal(rt.calls, full.stats.entries, 'no entry measured twice');
+    const pts = (t: LatencyTable) => Object.fromEntries(Object.entries(t.signatures).map(([k, s]) => [k, [...s.points].sort((a, b) => a[0] - b[0] || a[1] - b[1])]));
+    assert.deepEqual(pts(resumed), pts(full));
+    // shards
+    const s0 = await profileModel(model, { ...common, runtime: new FakeRuntime(), out: join(dir, 's0.json'), shard: { index: 0, count: 2 } });
+    const s1 = await profileModel(model, { ...common, runtime: new FakeRuntime(), out: join(dir, 's1.json'), shard: { index: 1, count: 2 } });
+    assert.equal(s0.complete, false);
+    const merged = mergeTables([
+      { path: 's0', table: s0 },
+      { path: 's1', table: s1 },
+    ]);
+    assert.ok(merged.complete);
+    assert.deepEqual(pts(merged), pts(full));
+    assert.throws(
+      () => mergeTables([{ path: 's0', table: s0 }, { path: 'other', table: { ...s1, device: { ...s1.device, fingerprint: 'elsewhere' } } }]),
+      /lut merge: other has device fingerprint elsewhere/,
+    );
+    // a resumed run with other flags is refused
+    await assert.rejects(profileModel(model, { ...common, batch: 4, runtime: new FakeRuntime(), out: join(dir, 'full.json') }), /holds a table with batch 2, but this run asks for 4/);
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('estimator: full width = sum of the layers look-ups (+ reorders); calibration fit recovers known parameters', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-lut-'));
+  try {
+    await initBackend({ requested: 'cpu' });
+    const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
+    const table = await profileModel(model, { modelName: 'r', batch: 2, runtime: new FakeRuntime(), out: join(dir, 't.json'), grid: { step: 8, points: 3, refine: 0 }, progress: false });
+    const graph = analyzeModel(model);
+    const est = LatencyEstimator.create(model, table, graph);
+    const b = est.estimateSelection(fullSelection(graph));
+    const rt = new FakeRuntime();
+    let sum = 0;
+    for (const [name, l] of Object.entries(b.perLayer)) {
+      const sig = Object.values(table.signatures).find((s) => s.layers.includes(name))!;
+      sum += (await rt.measureLayer(sig, l.cin, l.cout)).ms;
+    }
+    assert.ok(Math.abs(b.layersMs - sum) < 1e-4 * sum, `layers ${b.layersMs} vs native points ${sum} (tables store 5 decimals)`);
+    assert.equal(b.totalMs, b.layersMs + b.reorderMs);
+    // pruning a stage-3 inner group to a plain width (off the fast lattice) costs more than a fast width just above it
+    const keep = Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
+    const inner = graph.groups.find((g) => g.id === 's3_b1_conv1')!;
+    assert.ok(est.total({ ...keep, [inner.id]: 33 }) > est.total({ ...keep, [inner.id]: 36 }), 'cliff at a plain width is visible');
+    // calibration
+    const x1 = [10, 20, 30, 40, 55];
+    const x2 = [1, 3, 2, 5, 4];
+    const y = x1.map((v, i) => 0.8 * v + 0.5 * x2[i]! + 2);
+    const fit = fitCalibration(x1, x2, y);
+    assert.ok(Math.abs(fit.a - 0.8) < 1e-9 && Math.abs(fit.b - 0.5) < 1e-9 && Math.abs(fit.c - 2) < 1e-9);
+    assert.deepEqual(errorStats([11, 18, 30], [10, 20, 30]), { median: 0.1, p90: 0.1 });
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
