@@ -14,7 +14,7 @@ import { inferRule, type LayoutRules } from './layout.js';
 import { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';
 import { median, timeRepeated, type LatencyRuntime, type LayerMeasurement, type NetworkSpec, type TimingOptions } from './runtime.js';
 import { modelToOnnx } from '../export/to-onnx.js';
-import { decodeModel } from '../onnx/index.js';
+import { OnnxGraph, addConv, addGemm, decodeModel } from '../onnx/index.js';
 import type { LayerSignature } from './signature.js';
 
 /** Options of {@link OrtRuntime.create}. */
@@ -194,6 +194,36 @@ export class OrtRuntime implements LatencyRuntime {
     const l = [...(runs[0] ?? new Map()).entries()].find(([n]) => n.startsWith(LAYER_PREFIX));
     const elems = l?.[1].elems ?? 16;
     return Math.max(1, Math.round(elems / 16));
+  }
+
+  /**
+   * HALP's way, for comparison: the layer alone (graph input -> conv -> graph
+   * output, no neighbours, no fused epilogue), wall-clock median in ms.
+   */
+  async measureStandalone(sig: LayerSignature, cin: number, cout: number, batch: number, t: TimingOptions = {}): Promise<number> {
+    const g = new OnnxGraph({ producerVersion: this.producerVersion, graphName: 'latprune_layer_alone' });
+    const depthwise = sig.op === 'dwconv';
+    const group = depthwise ? cin : 1;
+    let inputShape: number[];
+    if (sig.op === 'gemm') {
+      inputShape = [batch, cin];
+      const x = g.addInput('x', inputShape);
+      g.addOutput('y', [batch, cout]);
+      addGemm(g, x, { output: 'y', weight: { data: randomFloats(cout * cin, 1), dims: [cout, cin] }, bias: { data: randomFloats(cout, 2), dims: [cout] }, transB: true });
+    } else {
+      inputShape = [batch, cin, sig.inH, sig.inW];
+      const x = g.addInput('x', inputShape);
+      g.addOutput('y', [batch, cout, sig.outH, sig.outW]);
+      addConv(g, x, {
+        output: 'y',
+        weight: { data: randomFloats((cout * cin * sig.kernel[0] * sig.kernel[1]) / group, 3), dims: [cout, cin / group, sig.kernel[0], sig.kernel[1]] },
+        bias: { data: randomFloats(cout, 4), dims: [cout] },
+        strides: sig.stride,
+        pads: sig.pads,
+        group,
+      });
+    }
+    return (await this.measureOnnx(g.encode(), t, inputShape)).ms;
   }
 
   /** {@inheritDoc LatencyRuntime.measureNetwork} */

@@ -1,0 +1,114 @@
+/**
+ * bench:lut-accuracy — how well latency tables predict whole networks.
+ *
+ * For ResNet-20 (28x28x1, batch 128) and MobileNet-V1 (224x224x3, batch 1):
+ * 30 random selections (each group keeps a uniform 20-100% of its channels,
+ * so most widths are off the runtime's fast multiples), each exported as a
+ * compact ONNX model (random weights) and timed with ONNX Runtime; compared
+ * with latprune's estimate from the committed table and with the HALP-style
+ * sum of each conv timed alone. Prints median and p90 of
+ * |predicted - measured| / measured, and a final JSON line.
+ *
+ *   npm run bench:lut-accuracy [-- --samples 30 --models resnet20,mobilenet_v1 --lut-dir latency-tables]
+ */
+import { parseArgs } from 'node:util';
+import os from 'node:os';
+import { existsSync } from 'node:fs';
+import { initBackend } from '../src/backend/index.js';
+import { buildZooModel } from '../src/zoo/index.js';
+import { analyzeModel, layerWidths } from '../src/graph/index.js';
+import { seededRandom } from '../src/util/random.js';
+import {
+  LatencyEstimator,
+  OrtRuntime,
+  coutOfKeep,
+  defaultTablePath,
+  deviceFingerprint,
+  errorStats,
+  keepToSelection,
+  loadTable,
+  randomKeep,
+  signedLayers,
+} from '../src/latency/index.js';
+
+const { values } = parseArgs({
+  options: {
+    samples: { type: 'string', default: '30' },
+    models: { type: 'string', default: 'resnet20,mobilenet_v1' },
+    'lut-dir': { type: 'string', default: 'latency-tables' },
+    seed: { type: 'string', default: '2024' },
+  },
+});
+
+interface Case {
+  readonly zoo: string;
+  readonly tag: string;
+  readonly input: [number, number, number];
+  readonly classes: number;
+  readonly batch: number;
+}
+const CASES: Record<string, Case> = {
+  resnet20: { zoo: 'resnet20', tag: 'resnet20-28x28x1', input: [28, 28, 1], classes: 10, batch: 128 },
+  mobilenet_v1: { zoo: 'mobilenet_v1', tag: 'mobilenet_v1', input: [224, 224, 3], classes: 1000, batch: 1 },
+  resnet50: { zoo: 'resnet50', tag: 'resnet50', input: [224, 224, 3], classes: 1000, batch: 1 },
+};
+
+await initBackend({ requested: 'cpu' });
+const rt = await OrtRuntime.create({ threads: os.cpus().length });
+const result: Record<string, unknown> = { bench: 'lut-accuracy', device: deviceFingerprint(), ort: rt.version, threads: rt.threads };
+const timing = { warmup: 3, minRuns: 10, maxRuns: 40, relCi: 0.02, capSeconds: 4 };
+try {
+  for (const name of values.models!.split(',')) {
+    const c = CASES[name];
+    if (!c) throw new Error(`unknown model ${name}; choose from ${Object.keys(CASES).join(', ')}`);
+    const path = defaultTablePath(values['lut-dir']!, deviceFingerprint(), c.tag, c.batch, 'ort');
+    if (!existsSync(path)) throw new Error(`${path} is missing: build it with \`latprune profile --model ${c.zoo} --input ${c.input.join('x')} --batch ${c.batch}\``);
+    const table = await loadTable(path);
+    const model = buildZooModel(c.zoo, { inputShape: c.input, numClasses: c.classes, seed: 1 });
+    const graph = analyzeModel(model);
+    const est = LatencyEstimator.create(model, table, graph);
+    const layers = signedLayers(model).filter((l) => l.signature.op !== 'gemm');
+    const rnd = seededRandom(Number(values.seed));
+    const alone = new Map<string, number>();
+    const ours: number[] = [];
+    const halp: number[] = [];
+    const measured: number[] = [];
+    const n = Number(values.samples);
+    for (let i = 0; i < n; i++) {
+      const keep = randomKeep(graph, rnd, 0.2, 1);
+      const widths = layerWidths(graph, keepToSelection(graph, keep));
+      const { ms } = await rt.measureNetwork({ model, coutOf: coutOfKeep(graph, keep), batch: c.batch }, timing);
+      measured.push(ms);
+      ours.push(est.estimate(widths).totalMs);
+      let sum = 0;
+      for (const l of layers) {
+        const cin = widths[l.layer]!.inputs[0]!;
+        const cout = widths[l.layer]!.outputs[0]!;
+        const key = `${l.key}|${cin}|${cout}`;
+        if (!alone.has(key)) alone.set(key, await rt.measureStandalone(l.signature, cin, cout, c.batch, { warmup: 2, minRuns: 5, maxRuns: 30, capSeconds: 1 }));
+        sum += alone.get(key)!;
+      }
+      halp.push(sum);
+      process.stderr.write(`${name} ${i + 1}/${n}: measured ${ms.toFixed(2)} ms, latprune ${ours.at(-1)!.toFixed(2)}, HALP-style ${sum.toFixed(2)}\n`);
+    }
+    const eo = errorStats(ours, measured);
+    const eh = errorStats(halp, measured);
+    const dense = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
+    process.stderr.write(`${name}: latprune median ${(100 * eo.median).toFixed(1)}% p90 ${(100 * eo.p90).toFixed(1)}%; HALP-style median ${(100 * eh.median).toFixed(1)}% p90 ${(100 * eh.p90).toFixed(1)}%\n`);
+    result[name] = {
+      table: path,
+      batch: c.batch,
+      samples: n,
+      latprune_median_err: Number(eo.median.toFixed(4)),
+      latprune_p90_err: Number(eo.p90.toFixed(4)),
+      halp_median_err: Number(eh.median.toFixed(4)),
+      halp_p90_err: Number(eh.p90.toFixed(4)),
+      measured_ms_median: Number([...measured].sort((a, b) => a - b)[Math.floor(n / 2)]!.toFixed(3)),
+      dense_estimate_ms: Number(dense.toFixed(3)),
+    };
+    model.dispose();
+  }
+} finally {
+  await rt.dispose();
+}
+console.log(JSON.stringify(result));
