@@ -12,6 +12,7 @@ import { defaultNormalization, loadDataset } from '../data/index.js';
 import { modelStats, zooNames, buildZooModel } from '../zoo/index.js';
 import { solveCommand } from '../solver/index.js';
 import { mergeCommand, profileCommand, showCommand } from './profile.js';
+import { runPrune, type LatencyTarget } from '../prune/index.js';
 
 /** Where command output goes (replaceable in tests). */
 export interface CliIO {
@@ -216,6 +217,100 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .description('summarise a table and check it against this device')
     .argument('<file>', 'table')
     .action(async (file: string) => setExit(await showCommand(file, (l) => io.err(l), (l) => io.out(l))));
+
+  program
+    .command('prune')
+    .description('prune a model to a latency target with IEE or the HALP baseline (checkpoints each step, --resume)')
+    .requiredOption('--model <name|path>', 'zoo name or tfjs model.json / folder (e.g. models/resnet20-fashion-mnist)')
+    .option('--data <name|dir>', 'dataset name or directory', 'fashion-mnist')
+    .option('--dataset <name>', 'which dataset --data DIR holds', 'fashion-mnist')
+    .requiredOption('--lut <file>', 'latency table (latprune profile)')
+    .option('--target-fps <n>', 'target throughput (images/s at the table batch)', num)
+    .option('--target-latency-ms <x>', 'target latency (ms per batch of the table)', num)
+    .option('--speedup <x>', 'target speed-up over the dense model, e.g. 2 or 2x')
+    .option('--method <m>', 'iee or halp', 'iee')
+    .option('--from-scratch', 'start from random weights (zoo architectures)', false)
+    .option('--criterion <c>', 'taylor or magnitude', 'taylor')
+    .option('--epochs <n>', 'total training epochs (pruning phases + fine-tuning)', num, 3)
+    .option('--batch <n>', 'batch size', num, 128)
+    .option('--lr <x>', 'peak learning rate (cosine decay)', num, 0.02)
+    .option('--weight-decay <x>', 'weight decay', num, 5e-4)
+    .option('--seed <n>', 'seed', num, 1)
+    .option('--workers <n>', 'threads per batch', num, 1)
+    .option('--H <n>', 'IEE: importance-estimation iterations', num, 100)
+    .option('--J <n>', 'IEE: accuracy-improvement iterations', num, 100)
+    .option('--Q <n>', 'IEE: exploration iterations', num, 100)
+    .option('--T <n>', 'IEE: steps', num, 5)
+    .option('--omega <x>', 'IEE: initial update budget (fraction of the latency budget)', num, 0.3)
+    .option('--schedule <s>', 'IEE: update-budget decay: cosine, linear, constant', 'cosine')
+    .option('--no-explore', 'IEE ablation: skip reactivation/exploration (grow by stale scores)')
+    .option('--no-freeze', 'IEE ablation: train active channels during exploration too')
+    .option('--zero-init', 'IEE ablation: revive channels from zero instead of their MRU values', false)
+    .option('--steps <n>', 'HALP: pruning steps', num, 30)
+    .option('--interval <n>', 'HALP: iterations between pruning steps', num, 40)
+    .option('--granularity <n>', 'kept-count step of the knapsack', num, 1)
+    .option('--train-subset <n>', 'use only the first n training images', num)
+    .option('--max-iterations <n>', 'stop after n iterations in this invocation (continue with --resume)', num)
+    .requiredOption('--out <dir>', 'run directory (runs/<name>)')
+    .option('--resume', 'continue the run in --out', false)
+    .addOption(backendOption())
+    .action(async (o: Record<string, unknown>) => {
+      const info = await initBackend({ requested: o['backend'] as string | undefined });
+      io.err(info.summary);
+      const targets = [o['targetFps'] !== undefined, o['targetLatencyMs'] !== undefined, o['speedup'] !== undefined].filter(Boolean).length;
+      if (targets !== 1) throw new LatpruneError('BAD_ARGUMENT', 'give exactly one of --target-fps, --target-latency-ms, --speedup.');
+      let target: LatencyTarget;
+      if (o['targetFps'] !== undefined) target = { fps: o['targetFps'] as number };
+      else if (o['targetLatencyMs'] !== undefined) target = { latencyMs: o['targetLatencyMs'] as number };
+      else {
+        const s = Number(String(o['speedup']).replace(/x$/i, ''));
+        if (!(s > 1)) throw new LatpruneError('BAD_ARGUMENT', `--speedup must be a number above 1 (e.g. 2x), got '${String(o['speedup'])}'.`);
+        target = { speedup: s };
+      }
+      for (const [flag, v, allowed] of [['--method', o['method'], ['iee', 'halp']], ['--criterion', o['criterion'], ['taylor', 'magnitude']], ['--schedule', o['schedule'], ['cosine', 'linear', 'constant']]] as const) {
+        if (!(allowed as readonly unknown[]).includes(v)) throw new LatpruneError('BAD_ARGUMENT', `${flag} must be one of ${allowed.join(', ')}, got '${String(v)}'.`);
+      }
+      const data = parseDataFlag(o['data'] as string | undefined, o['dataset'] as string | undefined);
+      const r = await runPrune(
+        {
+          model: o['model'] as string,
+          fromScratch: o['fromScratch'] as boolean,
+          dataset: data.dataset,
+          ...(data.dir ? { dataDir: data.dir } : {}),
+          lut: o['lut'] as string,
+          target,
+          method: o['method'] as 'iee' | 'halp',
+          criterion: o['criterion'] as 'taylor' | 'magnitude',
+          epochs: o['epochs'] as number,
+          batchSize: o['batch'] as number,
+          lr: o['lr'] as number,
+          weightDecay: o['weightDecay'] as number,
+          seed: o['seed'] as number,
+          workers: o['workers'] as number,
+          H: o['H'] as number,
+          J: o['J'] as number,
+          Q: o['Q'] as number,
+          T: o['T'] as number,
+          omega: o['omega'] as number,
+          schedule: o['schedule'] as 'cosine' | 'linear' | 'constant',
+          explore: o['explore'] as boolean,
+          freeze: o['freeze'] as boolean,
+          zeroInit: o['zeroInit'] as boolean,
+          steps: o['steps'] as number,
+          interval: o['interval'] as number,
+          granularity: o['granularity'] as number,
+          ...(o['trainSubset'] !== undefined ? { trainSubset: o['trainSubset'] as number } : {}),
+          out: o['out'] as string,
+          resume: o['resume'] as boolean,
+          ...(o['maxIterations'] !== undefined ? { maxIterations: o['maxIterations'] as number } : {}),
+          command: ['latprune', ...argvForCard].join(' '),
+        },
+        info.tfjsName,
+        (l) => io.err(l),
+      );
+      io.out(JSON.stringify(r));
+      setExit(0);
+    });
 
   program
     .command('demo')

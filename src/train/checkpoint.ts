@@ -26,7 +26,11 @@ interface Header {
   readonly meta: unknown;
   readonly weights: TensorEntry[];
   readonly velocities: TensorEntry[];
+  readonly extra?: TensorEntry[];
 }
+
+/** Named float32 arrays stored alongside (e.g. the pruning engine's MRU store). */
+export type ExtraTensors = Record<string, { readonly shape: number[]; readonly data: Float32Array }>;
 
 /** What a checkpoint holds. */
 export interface Checkpoint<M> {
@@ -36,6 +40,8 @@ export interface Checkpoint<M> {
   readonly weights: ReadonlyMap<string, { readonly shape: number[]; readonly data: Float32Array }>;
   /** Optimizer state. */
   readonly optimizer: SgdState;
+  /** Extra tensors. */
+  readonly extra: ExtraTensors;
 }
 
 /**
@@ -48,7 +54,7 @@ export function weightKey(w: tf.LayerVariable): string {
 }
 
 /** Encodes a checkpoint of `model`, `optimizer` state and `meta` to bytes. */
-export function encodeCheckpoint<M>(model: tf.LayersModel, optimizer: SgdState, meta: M): Uint8Array {
+export function encodeCheckpoint<M>(model: tf.LayersModel, optimizer: SgdState, meta: M, extraTensors: ExtraTensors = {}): Uint8Array {
   const arrays: Float32Array[] = [];
   let offset = 0;
   const add = (name: string, shape: number[], data: Float32Array): TensorEntry => {
@@ -59,7 +65,8 @@ export function encodeCheckpoint<M>(model: tf.LayersModel, optimizer: SgdState, 
   };
   const weights = model.weights.map((w) => add(weightKey(w), w.shape.slice() as number[], (w.read().dataSync() as Float32Array).slice()));
   const velocities = Object.entries(optimizer.velocities).map(([name, v]) => add(name, v.shape, v.data));
-  const header: Header = { format: 'latprune-checkpoint', version: 1, meta, weights, velocities };
+  const extra = Object.entries(extraTensors).map(([name, v]) => add(name, v.shape, v.data));
+  const header: Header = { format: 'latprune-checkpoint', version: 1, meta, weights, velocities, extra };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const headLen = MAGIC.length + 4 + json.length;
   const pad = (4 - (headLen % 4)) % 4;
@@ -92,19 +99,21 @@ export function decodeCheckpoint<M>(bytes: Uint8Array, source: string): Checkpoi
   }
   if (header.format !== 'latprune-checkpoint' || header.version !== 1) throw bad(`unsupported format ${String(header.format)} v${String(header.version)}`);
   const dataStart = start + jsonLen;
-  const total = [...header.weights, ...header.velocities].reduce((a, e) => Math.max(a, e.offset + e.length), 0);
+  const total = [...header.weights, ...header.velocities, ...(header.extra ?? [])].reduce((a, e) => Math.max(a, e.offset + e.length), 0);
   if (dataStart + total * 4 > bytes.length) throw bad(`truncated payload: ${bytes.length} bytes, expected ${dataStart + total * 4}`);
   const payload = new Float32Array(bytes.slice(dataStart, dataStart + total * 4).buffer);
   const get = (e: TensorEntry) => ({ shape: e.shape, data: payload.subarray(e.offset, e.offset + e.length) });
   const weights = new Map(header.weights.map((e) => [e.name, get(e)] as const));
   const velocities: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const e of header.velocities) velocities[e.name] = get(e);
-  return { meta: header.meta as M, weights, optimizer: { velocities } };
+  const extra: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const e of header.extra ?? []) extra[e.name] = get(e);
+  return { meta: header.meta as M, weights, optimizer: { velocities }, extra };
 }
 
 /** Writes a checkpoint file atomically. */
-export async function saveCheckpoint<M>(path: string, model: tf.LayersModel, optimizer: SgdState, meta: M): Promise<void> {
-  await writeFileAtomic(path, encodeCheckpoint(model, optimizer, meta), 'checkpoint');
+export async function saveCheckpoint<M>(path: string, model: tf.LayersModel, optimizer: SgdState, meta: M, extra: ExtraTensors = {}): Promise<void> {
+  await writeFileAtomic(path, encodeCheckpoint(model, optimizer, meta, extra), 'checkpoint');
 }
 
 /** Reads a checkpoint file. */

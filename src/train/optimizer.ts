@@ -87,6 +87,14 @@ export class SgdMomentum {
     });
   }
 
+  /** Multiplies velocities element-wise by `masks` (by variable name; e.g. 0 where a weight was revived or removed). */
+  maskVelocities(masks: ReadonlyMap<string, Float32Array>): void {
+    for (const [name, m] of masks) {
+      const vel = this.velocity.get(name);
+      if (vel) tf.tidy(() => vel.assign(tf.mul(vel, tf.tensor(m, vel.shape))));
+    }
+  }
+
   /** Copies the state out (velocities as Float32Arrays). */
   getState(): SgdState {
     const velocities: Record<string, { shape: number[]; data: Float32Array }> = {};

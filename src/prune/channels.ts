@@ -1,0 +1,117 @@
+/**
+ * Active channel sets, selections and the knapsack problems that prune and
+ * grow them.
+ *
+ * Prune: among a group's active channels keep the k most important, k chosen
+ * per group by the coupled knapsack under a latency budget. Grow: the active
+ * channels stay (`fixed`), and the most important inactive (exploration)
+ * channels come back, again chosen by the knapsack under the budget.
+ */
+import type { ChannelGraph, Selection } from '../graph/index.js';
+import type { GroupScores } from '../importance/index.js';
+import { solveCoupled, type CoupledLatencyModel, type CoupledProblem, type CoupledSolution } from '../solver/index.js';
+
+/** Active flags per group id (1 = active). */
+export type ActiveSets = Record<string, Uint8Array>;
+
+/** All channels active. */
+export function allActive(graph: ChannelGraph): ActiveSets {
+  return Object.fromEntries(graph.groups.map((g) => [g.id, new Uint8Array(g.size).fill(1)]));
+}
+
+/** The selection (kept indices per group) of active sets. */
+export function toSelection(active: ActiveSets): Selection {
+  return Object.fromEntries(Object.entries(active).map(([id, f]) => [id, indicesWhere(f, 1)]));
+}
+
+/** Kept counts per group. */
+export function counts(active: ActiveSets): Record<string, number> {
+  return Object.fromEntries(Object.entries(active).map(([id, f]) => [id, f.reduce((a, v) => a + v, 0)]));
+}
+
+function indicesWhere(f: Uint8Array, v: number): number[] {
+  const out: number[] = [];
+  f.forEach((x, i) => x === v && out.push(i));
+  return out;
+}
+
+/** Indices sorted by descending score (ties by index). */
+function byScore(idx: number[], s: ArrayLike<number>): number[] {
+  return idx.sort((a, b) => (s[b] ?? 0) - (s[a] ?? 0) || a - b);
+}
+
+/** Knapsack problem pruning the active sets to `budget` (ms). */
+export function pruneProblem(graph: ChannelGraph, active: ActiveSets, scores: GroupScores, budget: number, granularity = 1): CoupledProblem {
+  return {
+    budget,
+    groups: graph.groups.map((g) => {
+      const act = byScore(indicesWhere(active[g.id]!, 1), scores[g.id] ?? []);
+      const max = act.length;
+      const min = Math.min(max, Math.max(1, g.minKeep));
+      return { id: g.id, values: act.map((i) => Math.max(0, scores[g.id]?.[i] ?? 0)), domain: domainOf(min, max, granularity) };
+    }),
+  };
+}
+
+/** Knapsack problem growing inactive channels back under `budget` (active ones fixed). */
+export function growProblem(graph: ChannelGraph, active: ActiveSets, scores: GroupScores, budget: number, granularity = 1): CoupledProblem {
+  return {
+    budget,
+    groups: graph.groups.map((g) => {
+      const fixed = active[g.id]!.reduce((a, v) => a + v, 0);
+      const cand = byScore(indicesWhere(active[g.id]!, 0), scores[g.id] ?? []);
+      return { id: g.id, fixed, values: cand.map((i) => Math.max(0, scores[g.id]?.[i] ?? 0)), domain: domainOf(fixed, g.size, granularity) };
+    }),
+  };
+}
+
+/** Domain min..max in steps of `granularity`, always containing max (the step adapts). */
+function domainOf(min: number, max: number, granularity: number): { min: number; max: number; step: number } {
+  if (max <= min) return { min: max, max, step: 1 };
+  const span = max - min;
+  const step = granularity > 1 && span % granularity === 0 ? granularity : 1;
+  return { min, max, step };
+}
+
+/** Applies a solved prune: each group keeps its `keep[id]` highest-scored active channels. */
+export function applyPrune(active: ActiveSets, scores: GroupScores, keep: Record<string, number>): ActiveSets {
+  const out: ActiveSets = {};
+  for (const [id, f] of Object.entries(active)) {
+    const kept = byScore(indicesWhere(f, 1), scores[id] ?? []).slice(0, keep[id] ?? 0);
+    const n = new Uint8Array(f.length);
+    for (const i of kept) n[i] = 1;
+    out[id] = n;
+  }
+  return out;
+}
+
+/** Applies a solved grow: each group adds its highest-scored inactive channels up to `keep[id]`. */
+export function applyGrow(active: ActiveSets, scores: GroupScores, keep: Record<string, number>): ActiveSets {
+  const out: ActiveSets = {};
+  for (const [id, f] of Object.entries(active)) {
+    const n = Uint8Array.from(f);
+    const have = f.reduce((a, v) => a + v, 0);
+    for (const i of byScore(indicesWhere(f, 0), scores[id] ?? []).slice(0, Math.max(0, (keep[id] ?? have) - have))) n[i] = 1;
+    out[id] = n;
+  }
+  return out;
+}
+
+/** Intersection over union of two active sets (all groups together). */
+export function maskIoU(a: ActiveSets, b: ActiveSets): number {
+  let inter = 0;
+  let union = 0;
+  for (const [id, fa] of Object.entries(a)) {
+    const fb = b[id]!;
+    for (let i = 0; i < fa.length; i++) {
+      inter += fa[i]! & fb[i]!;
+      union += fa[i]! | fb[i]!;
+    }
+  }
+  return union === 0 ? 1 : inter / union;
+}
+
+/** Solves a prune or grow problem under the coupled latency model, starting from the current counts. */
+export function solve(p: CoupledProblem, model: CoupledLatencyModel, start: Record<string, number>): CoupledSolution {
+  return solveCoupled(p, model, { start });
+}

@@ -1,0 +1,243 @@
+/**
+ * `latprune prune`: IEE or HALP on a model, a dataset and a latency table,
+ * with a latency target; checkpoints at every step boundary (atomic),
+ * `--resume`, metrics JSONL, each step's knapsack problem saved for
+ * inspection, and the final selection, masked model and results.
+ */
+import { appendFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import { LatpruneError } from '../errors.js';
+import { BatchIterator, defaultAugmentation, defaultNormalization, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
+import { analyzeModel, selectionCost } from '../graph/index.js';
+import { ImportanceAccumulator, magnitudeImportance, taylorImportance } from '../importance/index.js';
+import { LatencyEstimator, deviceMismatchWarning, loadTable } from '../latency/index.js';
+import { problemToJson } from '../solver/index.js';
+import { Trainer, evaluate, loadCheckpoint, resolveModel, restoreWeights, saveCheckpoint, saveModel, weightKey, type TrainerConfig } from '../train/index.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { startProgress } from '../util/progress.js';
+import { toSelection } from './channels.js';
+import { PruneEngine, type EngineState, type PruneConfig } from './engine.js';
+import type { UpdateSchedule } from './schedule.js';
+
+/** Latency target, one of three forms. */
+export type LatencyTarget = { readonly latencyMs: number } | { readonly fps: number } | { readonly speedup: number };
+
+/** Options of {@link runPrune} (the CLI flags). */
+export interface PruneRunOptions {
+  readonly model: string;
+  readonly fromScratch: boolean;
+  readonly dataset: DatasetName;
+  readonly dataDir?: string;
+  readonly lut: string;
+  readonly target: LatencyTarget;
+  readonly method: 'iee' | 'halp';
+  readonly criterion: 'taylor' | 'magnitude';
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly weightDecay: number;
+  readonly seed: number;
+  readonly workers: number;
+  readonly H: number;
+  readonly J: number;
+  readonly Q: number;
+  readonly T: number;
+  readonly omega: number;
+  readonly schedule: UpdateSchedule;
+  readonly explore: boolean;
+  readonly freeze: boolean;
+  readonly zeroInit: boolean;
+  readonly steps: number;
+  readonly interval: number;
+  readonly granularity: number;
+  /** Use only the first N training images (ablations on a fixed subset). */
+  readonly trainSubset?: number;
+  readonly out: string;
+  readonly resume: boolean;
+  /** Stop after this many iterations in this invocation (tests; continue with --resume). */
+  readonly maxIterations?: number;
+  readonly command: string;
+}
+
+/** Final figures of a run (also written to `result.json`). */
+export interface PruneResult {
+  readonly method: string;
+  readonly top1: number;
+  readonly latency_ms: number;
+  readonly fps: number;
+  readonly dense_latency_ms: number;
+  readonly target_latency_ms: number;
+  readonly train_seconds: number;
+  readonly images_seen: number;
+  readonly params: number;
+  readonly macs: number;
+  readonly kept: Record<string, number>;
+  readonly finished: boolean;
+}
+
+interface Meta {
+  readonly options: Omit<PruneRunOptions, 'resume' | 'maxIterations' | 'command'>;
+  readonly engine: EngineState;
+  readonly cursor: BatchCursor;
+  readonly step: number;
+  readonly imagesSeen: number;
+  readonly trainSeconds: number;
+}
+
+const MUST_MATCH = ['model', 'fromScratch', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset'] as const;
+
+/** Target latency (ms) from a target form and the dense latency; FPS counts images at the table's batch. */
+export function targetLatency(t: LatencyTarget, denseMs: number, batch: number): number {
+  if ('latencyMs' in t) return t.latencyMs;
+  if ('fps' in t) return (batch * 1000) / t.fps;
+  return denseMs / t.speedup;
+}
+
+/** Runs or resumes a pruning run. */
+export async function runPrune(o: PruneRunOptions, backend: string, log: (l: string) => void): Promise<PruneResult> {
+  const ckpt = join(o.out, 'checkpoint.ckpt');
+  let resumed: Awaited<ReturnType<typeof loadCheckpoint<Meta>>> | undefined;
+  if (o.resume) {
+    if (!existsSync(ckpt)) throw new LatpruneError('NOT_FOUND', `--resume: ${ckpt} does not exist; run without --resume to start.`);
+    resumed = await loadCheckpoint<Meta>(ckpt);
+    for (const k of MUST_MATCH) {
+      if (JSON.stringify(resumed.meta.options[k]) !== JSON.stringify(o[k])) {
+        throw new LatpruneError('BAD_ARGUMENT', `--resume: ${k} is ${JSON.stringify(o[k])} but the run in ${o.out} used ${JSON.stringify(resumed.meta.options[k])}; resume with the same flags.`);
+      }
+    }
+  } else if (existsSync(ckpt)) {
+    throw new LatpruneError('BAD_ARGUMENT', `${o.out} already holds a run; add --resume to continue it or choose another --out.`);
+  }
+
+  const table = await loadTable(o.lut);
+  const warn = deviceMismatchWarning(table, o.lut);
+  if (warn) log(warn);
+  const data = await loadDataset(o.dataset, o.dataDir ? { dir: o.dataDir } : {});
+  const train = o.trainSubset ? { ...data.train, count: o.trainSubset, images: data.train.images.subarray(0, o.trainSubset * data.train.height * data.train.width * data.train.channels), labels: data.train.labels.subarray(0, o.trainSubset) } : data.train;
+  const zoo = { inputShape: [data.train.height, data.train.width, data.train.channels] as [number, number, number], numClasses: data.train.classNames.length, seed: o.seed };
+  const { model, fromZoo } = await resolveModel(o.model, zoo);
+  if (o.fromScratch && !fromZoo) throw new LatpruneError('BAD_ARGUMENT', `--from-scratch needs a zoo architecture name, not a model file (${o.model}).`);
+  const inShape = model.inputs[0]!.shape;
+  if (inShape[1] !== table.input[0] || inShape[2] !== table.input[1] || inShape[3] !== table.input[2]) {
+    throw new LatpruneError('BAD_ARGUMENT', `--lut ${o.lut} was built for input ${table.input.join('x')}, but the model takes ${inShape.slice(1).join('x')}; profile this model's input size.`);
+  }
+  const graph = analyzeModel(model);
+  const est = LatencyEstimator.create(model, table, graph);
+  const full = Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
+  const denseMs = est.total(full);
+  const target = targetLatency(o.target, denseMs, table.batch);
+  const floorMs = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, Math.max(1, g.minKeep)])));
+  if (!(target > 0) || target < floorMs) {
+    throw new LatpruneError('INFEASIBLE', `target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS) is below the fastest the table allows with minimum channels: ${floorMs.toFixed(3)} ms (${((table.batch * 1000) / floorMs).toFixed(1)} FPS). Choose a lower FPS or speed-up.`);
+  }
+  const iter = new BatchIterator(train, { batchSize: o.batchSize, seed: o.seed, shuffle: true, dropLast: true, augmentation: defaultAugmentation(data.name) }, resumed?.meta.cursor);
+  const totalIterations = o.epochs * iter.batchesPerEpoch;
+  const trainerCfg: TrainerConfig = {
+    loss: { numClasses: data.train.classNames.length, labelSmoothing: 0 },
+    sgd: { momentum: 0.9, nesterov: false, weightDecay: o.weightDecay },
+    schedule: { baseLr: o.lr, totalSteps: totalIterations, warmupSteps: o.fromScratch ? Math.round(0.5 * iter.batchesPerEpoch) : 0 },
+    workers: o.workers,
+  };
+  const trainer = await Trainer.create(model, trainerCfg, backend);
+  const keyOfVar = new Map(model.weights.map((w) => [(w as unknown as { val: tf.Variable }).val.name, weightKey(w)]));
+  const varOfKey = new Map([...keyOfVar].map(([v, k]) => [k, v]));
+  let trainSeconds = resumed?.meta.trainSeconds ?? 0;
+  let mru: Map<string, Float32Array> | undefined;
+  if (resumed) {
+    restoreWeights(model, resumed.weights, ckpt);
+    trainer.setState({ step: resumed.meta.step, imagesSeen: resumed.meta.imagesSeen, optimizer: resumed.optimizer });
+    mru = new Map(Object.entries(resumed.extra).map(([k, v]) => [varOfKey.get(k) ?? k, v.data]));
+    log(`resumed ${ckpt} at iteration ${trainer.step}/${totalIterations}`);
+  } else {
+    await mkdir(join(o.out, 'problems'), { recursive: true });
+    const { resume: _r, maxIterations: _m, ...saved } = o;
+    await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ ...saved, denseMs, targetMs: target, tableBatch: table.batch, totalIterations }, null, 2));
+  }
+  const cfg: PruneConfig = { method: o.method, budgetMs: target, totalIterations, H: o.H, J: o.J, Q: o.Q, T: o.T, omega: o.omega, schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: o.steps, interval: o.interval, granularity: o.granularity };
+  const acc = new ImportanceAccumulator(model, graph, o.criterion === 'taylor' ? taylorImportance() : magnitudeImportance());
+  const engine = PruneEngine.start(cfg, trainer, graph, est, acc, resumed?.meta.engine, mru);
+  log(`${o.method}: dense ${denseMs.toFixed(3)} ms -> target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS at batch ${table.batch}), ${totalIterations} iterations`);
+
+  const metrics = join(o.out, 'metrics.jsonl');
+  const stopAt = o.maxIterations === undefined ? totalIterations : Math.min(totalIterations, trainer.step + o.maxIterations);
+  const bar = startProgress(`${o.method} ${o.model}`, totalIterations, trainer.step, ['phase', 'loss', 'latency']);
+  let window = { loss: 0, n: 0 };
+  class Stop extends Error {}
+  const checkpoint = async (state: EngineState) => {
+    const extra: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const [v, data] of engine.mru) extra[keyOfVar.get(v) ?? v] = { shape: [data.length], data };
+    await saveCheckpoint<Meta>(ckpt, model, trainer.getState().optimizer, {
+      options: (({ resume: _r, maxIterations: _m, command: _c, ...rest }) => rest)(o),
+      engine: state,
+      cursor: iter.cursor(),
+      step: trainer.step,
+      imagesSeen: trainer.imagesSeen,
+      trainSeconds,
+    }, extra);
+  };
+  let lastT = performance.now();
+  try {
+    await engine.run({
+      nextBatch: () => {
+        const b = iter.next();
+        return { x: b.x, shape: b.shape, labels: b.labels };
+      },
+      onIteration: async (it, loss, phase) => {
+        const now = performance.now();
+        trainSeconds += (now - lastT) / 1000;
+        lastT = now;
+        window = { loss: window.loss + loss, n: window.n + 1 };
+        if (window.n === 20) {
+          await appendFile(metrics, `${JSON.stringify({ kind: 'train', iteration: it, phase, loss: window.loss / window.n, latency_ms: engine.latencyMs(), train_seconds: trainSeconds })}\n`);
+          bar.update(it, { phase, loss: (window.loss / window.n).toFixed(4), latency: `${engine.latencyMs().toFixed(2)} ms` });
+          window = { loss: 0, n: 0 };
+        }
+      },
+      onStep: async (r) => {
+        const file = join(o.out, 'problems', `step-${String(r.step).padStart(3, '0')}-${r.phase}.json`);
+        await writeFileAtomic(file, problemToJson({ ...r.problem, meta: { step: r.step, phase: r.phase, iteration: r.iteration } }));
+        const { problem: _p, ...rest } = r;
+        await appendFile(metrics, `${JSON.stringify({ kind: 'step', ...rest, fps: (table.batch * 1000) / r.latencyMs })}\n`);
+      },
+      onBoundary: async (state) => {
+        await checkpoint(state);
+        if (trainer.step >= stopAt && trainer.step < totalIterations) throw new Stop();
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof Stop)) throw err;
+  } finally {
+    bar.stop();
+  }
+  const finished = trainer.step >= totalIterations;
+  const kept = engine.kept();
+  const latency = est.total(kept);
+  const sel = toSelection(Object.fromEntries(Object.entries(engine.state().active).map(([k, v]) => [k, Uint8Array.from(v)])));
+  const cost = selectionCost(graph, sel);
+  let top1 = NaN;
+  if (finished) {
+    top1 = evaluate(model, data.test, { normalization: defaultNormalization(data.name) }).top1;
+    await writeFileAtomic(join(o.out, 'selection.json'), JSON.stringify({ model: o.model, lut: o.lut, target_ms: target, latency_ms: latency, kept, selection: sel }, null, 1));
+    await saveModel(model, join(o.out, 'model'), { latprune: { masked: true, selection: 'selection.json' } });
+  }
+  const result: PruneResult = {
+    method: o.method + (o.fromScratch ? '-scratch' : ''),
+    top1,
+    latency_ms: latency,
+    fps: (table.batch * 1000) / latency,
+    dense_latency_ms: denseMs,
+    target_latency_ms: target,
+    train_seconds: trainSeconds,
+    images_seen: trainer.imagesSeen,
+    params: cost.params,
+    macs: cost.macs,
+    kept,
+    finished,
+  };
+  await writeFileAtomic(join(o.out, 'result.json'), JSON.stringify(result, null, 2));
+  await trainer.dispose();
+  model.dispose();
+  return result;
+}

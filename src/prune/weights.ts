@@ -1,0 +1,143 @@
+/**
+ * The weights of a model under changing channel sets: zeroing removed
+ * channels, the most-recently-used (MRU) store that gives a channel back the
+ * values it had when it was last active, update masks that freeze parts of
+ * the model, and batch-norm statistics around exploration.
+ *
+ * Every weight element is "live" (part of the current sub-network) or "dead".
+ * A transition to a new live set saves the values of elements that die into
+ * the MRU store and zeroes them, and gives elements that come alive their MRU
+ * value. The store starts as the model's weights when the run starts, so a
+ * channel that was never active comes back with its initial (or pretrained)
+ * values, as IEE prescribes.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { selectionMasks, type ChannelGraph } from '../graph/index.js';
+import type { SgdMomentum } from '../train/index.js';
+import { toSelection, type ActiveSets } from './channels.js';
+
+interface VarEntry {
+  readonly v: tf.Variable;
+  readonly layerWeight: string;
+  readonly trainable: boolean;
+}
+
+/** Masks (1 = live) for every channel-indexed variable, by tf.Variable name. */
+export type ElementMasks = Map<string, Float32Array>;
+
+/** Element masks of the active sets. */
+export function elementMasks(graph: ChannelGraph, active: ActiveSets): ElementMasks {
+  return new Map(selectionMasks(graph, toSelection(active), { all: true }).map((m) => [m.variable, m.data]));
+}
+
+/** Live/dead bookkeeping and the MRU store of one model. */
+export class ChannelWeights {
+  private readonly vars = new Map<string, VarEntry>();
+  /** MRU values by variable name (only channel-indexed variables). */
+  readonly mru = new Map<string, Float32Array>();
+  private live: ElementMasks;
+
+  /**
+   * @param model - the model (its current weights seed the MRU store)
+   * @param graph - its channel graph
+   * @param active - the channels currently live (their complement is assumed already zero or is zeroed by the first transition)
+   */
+  constructor(
+    private readonly model: tf.LayersModel,
+    private readonly graph: ChannelGraph,
+    active: ActiveSets,
+  ) {
+    for (const w of model.weights) {
+      const v = (w as unknown as { val: tf.Variable }).val;
+      this.vars.set(v.name, { v, layerWeight: w.name, trainable: w.trainable });
+    }
+    const all = elementMasks(graph, Object.fromEntries(graph.groups.map((g) => [g.id, new Uint8Array(g.size).fill(1)])));
+    for (const name of all.keys()) this.mru.set(name, (this.vars.get(name)!.v.dataSync() as Float32Array).slice());
+    this.live = all;
+    this.transition(active);
+  }
+
+  /** Current live masks. */
+  get liveMasks(): ElementMasks {
+    return this.live;
+  }
+
+  /**
+   * Makes exactly `active` live: dying elements go to the MRU store and are
+   * zeroed (moving variances are kept, so a revived channel's statistics are
+   * its own), reviving elements take their MRU values. Returns the masks of
+   * elements that changed state (1 = changed), for resetting optimizer state.
+   */
+  transition(active: ActiveSets): ElementMasks {
+    const next = elementMasks(this.graph, active);
+    const changed: ElementMasks = new Map();
+    for (const [name, nm] of next) {
+      const pm = this.live.get(name)!;
+      const e = this.vars.get(name)!;
+      const cur = (e.v.dataSync() as Float32Array).slice();
+      const store = this.mru.get(name)!;
+      const ch = new Float32Array(nm.length);
+      let any = false;
+      const keepDead = e.layerWeight.endsWith('moving_variance');
+      for (let i = 0; i < nm.length; i++) {
+        if (pm[i] === nm[i]) continue;
+        ch[i] = 1;
+        any = true;
+        if (pm[i] === 1) {
+          store[i] = cur[i]!;
+          if (!keepDead) cur[i] = 0;
+        } else {
+          cur[i] = store[i]!;
+        }
+      }
+      if (any) {
+        tf.tidy(() => e.v.assign(tf.tensor(cur, e.v.shape)));
+        changed.set(name, ch);
+      }
+    }
+    this.live = next;
+    return changed;
+  }
+
+  /** Update masks for the trainer: `mode` 'active' trains live elements only; 'explore' trains the dead ones only. */
+  updateMasks(active: ActiveSets, mode: 'active' | 'explore'): tf.NamedTensorMap {
+    const masks = elementMasks(this.graph, active);
+    const out: tf.NamedTensorMap = {};
+    for (const [name, m] of masks) {
+      if (!this.vars.get(name)!.trainable) continue;
+      out[name] = tf.tensor(mode === 'active' ? m : m.map((x) => 1 - x), this.vars.get(name)!.v.shape);
+    }
+    return out;
+  }
+
+  /** Snapshot of batch-norm moving statistics (to restore the active channels' after exploration). */
+  snapshotStats(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, e] of this.vars) if (/moving_(mean|variance)$/.test(e.layerWeight)) out.set(name, (e.v.dataSync() as Float32Array).slice());
+    return out;
+  }
+
+  /** Restores `snapshot` statistics on the channels live in `active` (others keep their current values). */
+  restoreStats(snapshot: Map<string, Float32Array>, active: ActiveSets): void {
+    const masks = elementMasks(this.graph, active);
+    for (const [name, saved] of snapshot) {
+      const m = masks.get(name);
+      const e = this.vars.get(name)!;
+      const cur = (e.v.dataSync() as Float32Array).slice();
+      for (let i = 0; i < cur.length; i++) if (!m || m[i] === 1) cur[i] = saved[i]!;
+      tf.tidy(() => e.v.assign(tf.tensor(cur, e.v.shape)));
+    }
+  }
+
+  /** Zeroes optimizer velocities of elements that changed state. */
+  resetVelocities(opt: SgdMomentum, changed: ElementMasks): void {
+    const keep = new Map<string, Float32Array>();
+    for (const [name, ch] of changed) keep.set(name, ch.map((x) => 1 - x));
+    opt.maskVelocities(keep);
+  }
+
+  /** The model these weights belong to. */
+  get owner(): tf.LayersModel {
+    return this.model;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The pruning engine on a small ResNet and the shipped Fashion-MNIST subset:
+ * the active set meets the latency budget after every prune and grow; IEE's
+ * exploration leaves the active weights bit-identical; grown channels carry
+ * their most-recently-used values; HALP's targets follow the geometric path;
+ * a resumed run ends with the same masks and weights as an uninterrupted one.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend/index.js';
+import { buildZooModel } from '../src/zoo/index.js';
+import { analyzeModel } from '../src/graph/index.js';
+import { embeddedSubsetDir, loadDataset, BatchIterator } from '../src/data/index.js';
+import { ImportanceAccumulator, taylorImportance } from '../src/importance/index.js';
+import { Trainer, decodeCheckpoint } from '../src/train/index.js';
+import { profileModel, regimeOf, type LatencyRuntime, type LayerSignature, type LayoutRules } from '../src/latency/index.js';
+import { PruneEngine, elementMasks, halpTargets, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
+
+const RULES: LayoutRules = { conv: { below: 17, align: 4, outPad: 16 } };
+class FakeRuntime implements LatencyRuntime {
+  readonly name = 'ort' as const;
+  readonly version = 'fake';
+  readonly ep = 'cpu';
+  readonly threads = 1;
+  async measureLayer(sig: LayerSignature, cin: number, cout: number) {
+    const r = regimeOf(RULES, sig.op, cin, cout);
+    return { ms: 0.01 + (r.cinEff * r.coutEff * sig.kernel[0] * sig.kernel[1] * sig.outH * sig.outW) / 1e6 * (r.cls === 'plain' ? 2 : 1), runs: 1, reorders: [] };
+  }
+  async probeLayout() {
+    return RULES;
+  }
+  async measureNetwork() {
+    return { ms: 1, runs: 1 };
+  }
+  async dispose() {}
+}
+
+test('schedules: cosine update budget, HALP geometric targets', () => {
+  assert.equal(updateBudget('cosine', 0.3, 0, 10), 0.3);
+  assert.ok(Math.abs(updateBudget('cosine', 0.3, 5, 10) - 0.15) < 1e-12);
+  assert.ok(updateBudget('cosine', 0.3, 10, 10) < 1e-12);
+  assert.equal(updateBudget('constant', 0.2, 7, 10), 0.2);
+  const t = halpTargets(40, 10, 4);
+  assert.equal(t.length, 4);
+  assert.ok(Math.abs(t[3]! - 10) < 1e-9);
+  for (let i = 1; i < 4; i++) assert.ok(Math.abs(t[i]! / t[i - 1]! - t[0]! / 40) < 1e-12, 'constant ratio');
+});
+
+test('IEE exploration freezes the active set bit-identically; grown channels keep their explored (MRU) values; budgets hold', async () => {
+  const info = await initBackend({ requested: 'wasm' });
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-prune-'));
+  try {
+    const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 4, width: 0.5 });
+    const graph = analyzeModel(model);
+    const table = await profileModel(model, { modelName: 'r', batch: 16, runtime: new FakeRuntime(), out: join(dir, 't.json'), grid: { step: 8, points: 3, refine: 0 }, progress: false });
+    const { LatencyEstimator } = await import('../src/latency/index.js');
+    const est = LatencyEstimator.create(model, table, graph);
+    const dense = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
+    const cfg: PruneConfig = { method: 'iee', budgetMs: dense * 0.6, totalIterations: 24, H: 3, J: 3, Q: 4, T: 2, omega: 0.3, schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 1, interval: 1, granularity: 1 };
+    const trainer = await Trainer.create(model, { loss: { numClasses: 10, labelSmoothing: 0 }, sgd: { momentum: 0.9, weightDecay: 5e-4 }, schedule: { baseLr: 0.05, totalSteps: 24 }, workers: 1 }, info.tfjsName);
+    const acc = new ImportanceAccumulator(model, graph, taylorImportance());
+    const engine = PruneEngine.start(cfg, trainer, graph, est, acc);
+    const data = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir()! });
+    const it = new BatchIterator(data.train, { batchSize: 16, seed: 1 });
+    const trainable = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+    const snap = () => new Map(trainable.map((v) => [v.name, (v.dataSync() as Float32Array).slice()]));
+    let beforeExplore: Map<string, Float32Array> | undefined;
+    let lastExplore: Map<string, Float32Array> | undefined;
+    let activeDuringExplore: ReturnType<typeof engine.state>['active'] | undefined;
+    let prevPhase = '';
+    const reports: StepReport[] = [];
+    let checkedFreeze = 0;
+    let checkedMru = 0;
+    await engine.run({
+      nextBatch: () => {
+        const b = it.next();
+        return { x: b.x, shape: b.shape, labels: b.labels };
+      },
+      onIteration: (_i, _loss, phase) => {
+        if (phase === 'iee-improve') {
+          beforeExplore = snap();
+          activeDuringExplore = engine.state().active;
+        }
+        if (phase === 'iee-explore') {
+          lastExplore = snap();
+          // every active element is exactly as it was at the end of stage 3
+          const masks = elementMasks(graph, Object.fromEntries(Object.entries(activeDuringExplore!).map(([k, v]) => [k, Uint8Array.from(v)])));
+          for (const v of trainable) {
+            const m = masks.get(v.name);
+            const now = lastExplore.get(v.name)!;
+            const was = beforeExplore!.get(v.name)!;
+            for (let i = 0; i < now.length; i++) if (!m || m[i] === 1) assert.equal(now[i], was[i], `${v.name}[${i}] changed during exploration`);
+          }
+          checkedFreeze++;
+        }
+        prevPhase = phase;
+      },
+      onStep: (r) => {
+        reports.push(r);
+        assert.equal(r.status, 'feasible', `${r.phase} at step ${r.step} feasible`);
+        assert.ok(r.latencyMs <= r.budgetMs * (1 + 1e-9), `${r.phase} at step ${r.step}: ${r.latencyMs} > budget ${r.budgetMs}`);
+        assert.ok(Math.abs(est.total(engine.kept()) - r.latencyMs) < 1e-9, 'reported latency is the active set\'s');
+        if (r.phase === 'grow' && prevPhase === 'iee-explore') {
+          // grown channels: their BN gamma equals the value at the end of exploration
+          const before = activeDuringExplore!;
+          const now: Record<string, number[]> = engine.state().active;
+          for (const g of graph.groups) {
+            for (const bnName of g.batchNorms) {
+              const gamma = model.getLayer(bnName).weights.find((w) => w.name.endsWith('gamma'))!;
+              const val = (gamma as unknown as { val: tf.Variable }).val;
+              const cur = val.dataSync();
+              const explored = lastExplore!.get(val.name)!;
+              for (let c = 0; c < g.size; c++) {
+                if (now[g.id]![c] === 1 && before[g.id]![c] === 0) {
+                  assert.equal(cur[c], explored[c], `grown channel ${g.id}[${c}] lost its MRU value`);
+                  checkedMru++;
+                }
+              }
+            }
+          }
+        }
+      },
+    });
+    assert.ok(checkedFreeze >= 4, 'exploration iterations were checked');
+    assert.ok(checkedMru > 0, 'some channels were grown and checked');
+    assert.deepEqual(reports.map((r) => r.phase), ['prune', 'prune', 'grow', 'prune', 'grow']);
+    assert.ok(reports[1]!.budgetMs < reports[2]!.budgetMs, 'IEE prunes below the budget, then grows back to it');
+    await trainer.dispose();
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a resumed prune run ends with the same masks and weights as an uninterrupted one; unreachable targets fail before training', async () => {
+  const info = await initBackend({ requested: 'wasm' });
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-prune-'));
+  try {
+    const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
+    await profileModel(model, { modelName: 'r', batch: 16, runtime: new FakeRuntime(), out: join(dir, 't.json'), grid: { step: 8, points: 3, refine: 0 }, progress: false });
+    model.dispose();
+    const base: PruneRunOptions = {
+      model: 'resnet20', fromScratch: true, dataset: 'fashion-mnist', dataDir: embeddedSubsetDir()!, lut: join(dir, 't.json'), target: { speedup: 1.6 },
+      method: 'iee', criterion: 'taylor', epochs: 1, batchSize: 16, lr: 0.05, weightDecay: 5e-4, seed: 2, workers: 1,
+      H: 3, J: 2, Q: 3, T: 2, omega: 0.3, schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 2, interval: 3, granularity: 1,
+      trainSubset: 480, out: join(dir, 'a'), resume: false, command: 'test',
+    };
+    const a = await runPrune(base, info.tfjsName, () => {});
+    assert.ok(a.finished);
+    assert.ok(a.latency_ms <= a.target_latency_ms * (1 + 1e-9));
+    await runPrune({ ...base, out: join(dir, 'b'), maxIterations: 10 }, info.tfjsName, () => {});
+    const mid = decodeCheckpoint<{ step: number }>(new Uint8Array(await readFile(join(dir, 'b', 'checkpoint.ckpt'))), 'b');
+    assert.ok(mid.meta.step >= 10 && mid.meta.step < 30, `stopped mid-run at ${mid.meta.step}`);
+    const b = await runPrune({ ...base, out: join(dir, 'b'), resume: true }, info.tfjsName, () => {});
+    assert.deepEqual(b.kept, a.kept);
+    const sa = JSON.parse(await readFile(join(dir, 'a', 'selection.json'), 'utf8'));
+    const sb = JSON.parse(await readFile(join(dir, 'b', 'selection.json'), 'utf8'));
+    assert.deepEqual(sb.selection, sa.selection);
+    const ca = decodeCheckpoint(new Uint8Array(await readFile(join(dir, 'a', 'checkpoint.ckpt'))), 'a');
+    const cb = decodeCheckpoint(new Uint8Array(await readFile(join(dir, 'b', 'checkpoint.ckpt'))), 'b');
+    for (const [k, w] of ca.weights) assert.deepEqual(cb.weights.get(k)!.data, w.data, `weight ${k}`);
+    assert.equal(b.top1, a.top1);
+    // HALP run: targets on the geometric path, final within budget
+    const h = await runPrune({ ...base, method: 'halp', fromScratch: false, out: join(dir, 'h') }, info.tfjsName, () => {});
+    assert.ok(h.latency_ms <= h.target_latency_ms * (1 + 1e-9));
+    const steps = (await readFile(join(dir, 'h', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.kind === 'step');
+    const want = halpTargets(h.dense_latency_ms, h.target_latency_ms, 2);
+    assert.deepEqual(steps.map((s) => Number(s.budgetMs.toFixed(9))), want.map((v) => Number(v.toFixed(9))));
+    // an impossible target fails before any training, with the reachable floor
+    await assert.rejects(runPrune({ ...base, target: { speedup: 1000 }, out: join(dir, 'x') }, info.tfjsName, () => {}), /below the fastest the table allows with minimum channels: .* ms \(.* FPS\)/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
