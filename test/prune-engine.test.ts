@@ -69,7 +69,7 @@ test('IEE exploration freezes the active set bit-identically; grown channels kee
     const trainable = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
     const snap = () => new Map(trainable.map((v) => [v.name, (v.dataSync() as Float32Array).slice()]));
     let beforeExplore: Map<string, Float32Array> | undefined;
-    let lastExplore: Map<string, Float32Array> | undefined;
+    let lastExplore: Map<string, Float32Array> | undefined = undefined;
     let activeDuringExplore: ReturnType<typeof engine.state>['active'] | undefined;
     let prevPhase = '';
     const reports: StepReport[] = [];
@@ -91,7 +91,7 @@ test('IEE exploration freezes the active set bit-identically; grown channels kee
           const masks = elementMasks(graph, Object.fromEntries(Object.entries(activeDuringExplore!).map(([k, v]) => [k, Uint8Array.from(v)])));
           for (const v of trainable) {
             const m = masks.get(v.name);
-            const now = lastExplore.get(v.name)!;
+            const now: Float32Array = lastExplore.get(v.name)!;
             const was = beforeExplore!.get(v.name)!;
             for (let i = 0; i < now.length; i++) if (!m || m[i] === 1) assert.equal(now[i], was[i], `${v.name}[${i}] changed during exploration`);
           }
