@@ -13,6 +13,8 @@ import { modelStats, zooNames, buildZooModel } from '../zoo/index.js';
 import { solveCommand } from '../solver/index.js';
 import { mergeCommand, profileCommand, showCommand } from './profile.js';
 import { runPrune, type LatencyTarget } from '../prune/index.js';
+import { exportOnnx } from '../export/index.js';
+import { verifyOnnx } from '../verify/index.js';
 
 /** Where command output goes (replaceable in tests). */
 export interface CliIO {
@@ -310,6 +312,57 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
       );
       io.out(JSON.stringify(r));
       setExit(0);
+    });
+
+  program
+    .command('export')
+    .description('compact a pruning run (or export a tfjs model) to ONNX, checked against tfjs on real images')
+    .option('--run <dir>', 'a latprune prune run directory')
+    .option('--model <path>', 'or a tfjs model.json / folder')
+    .requiredOption('--out <file>', 'ONNX file to write')
+    .option('--opset <n>', 'ONNX opset', num, 13)
+    .option('--no-fold-bn', 'keep BatchNormalization nodes instead of folding them into convolutions')
+    .option('--data <name|dir>', 'dataset for the parity check (default: the run\'s)')
+    .option('--dataset <name>', 'which dataset --data DIR holds')
+    .option('--json', 'print one JSON object')
+    .addOption(backendOption())
+    .action(async (o: { run?: string; model?: string; out: string; opset: number; foldBn: boolean; data?: string; dataset?: string; json?: boolean; backend?: string }) => {
+      const info = await initBackend({ requested: o.backend });
+      io.err(info.summary);
+      const data = o.data || o.dataset ? parseDataFlag(o.data, o.dataset) : undefined;
+      const r = await exportOnnx({
+        ...(o.run ? { run: o.run } : {}),
+        ...(o.model ? { model: o.model } : {}),
+        out: o.out,
+        opset: o.opset,
+        foldBn: o.foldBn,
+        ...(data ? { dataset: data.dataset, ...(data.dir ? { dataDir: data.dir } : {}) } : {}),
+        producerVersion: latpruneVersion(),
+      });
+      const line = `wrote ${r.out}: ${r.params} parameters; parity on ${r.parity.images} images: max abs diff ${r.parity.maxAbsDiff.toExponential(2)} (${r.parity.relDiff.toExponential(2)} relative), top-1 agreement ${(100 * r.parity.top1Agreement).toFixed(1)}%`;
+      io.out(o.json ? JSON.stringify(r) : line);
+      setExit(0);
+    });
+
+  program
+    .command('verify')
+    .description('measure an ONNX model\'s FPS with ONNX Runtime against a target (exit 1 if not met) and a latency table')
+    .argument('<model.onnx>', 'ONNX model')
+    .option('--target-fps <n>', 'required throughput (images/s)', num)
+    .option('--batch <n>', 'batch size (default: the export\'s table batch, else 1)', num)
+    .option('--ep <name>', 'execution provider: cpu or cuda', 'cpu')
+    .option('--threads <n>', 'intra-op threads (default: one per core)', num)
+    .option('--lut <file>', 'latency table to compare the prediction with')
+    .option('--json', 'print one JSON object')
+    .addOption(backendOption())
+    .action(async (file: string, o: { targetFps?: number; batch?: number; ep: string; threads?: number; lut?: string; json?: boolean; backend?: string }) => {
+      if (o.lut) await initBackend({ requested: o.backend });
+      const r = await verifyOnnx(
+        { model: file, ep: o.ep, ...(o.targetFps !== undefined ? { targetFps: o.targetFps } : {}), ...(o.batch !== undefined ? { batch: o.batch } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}), ...(o.lut ? { lut: o.lut } : {}) },
+        (l) => io.err(l),
+      );
+      io.out(o.json ? JSON.stringify(r) : r.verdict);
+      setExit(r.met === false ? 1 : 0);
     });
 
   program

@@ -1,0 +1,5 @@
+/**
+ * FPS verification of ONNX models with ONNX Runtime.
+ * @packageDocumentation
+ */
+export { type VerifyOptions, type VerifyResult, verifyOnnx } from './verify.js';
