@@ -2,6 +2,7 @@
  * The `latprune` command line. Parsing with commander; each command's work
  * lives in its module and returns an exit code.
  */
+import os from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { LatpruneError } from '../errors.js';
 import { BACKEND_NAMES, initBackend } from '../backend/index.js';
@@ -15,6 +16,8 @@ import { mergeCommand, profileCommand, showCommand } from './profile.js';
 import { runPrune, type LatencyTarget } from '../prune/index.js';
 import { exportOnnx } from '../export/index.js';
 import { verifyOnnx } from '../verify/index.js';
+import { compareRuns } from '../report/index.js';
+import { runDemo } from './demo.js';
 
 /** Where command output goes (replaceable in tests). */
 export interface CliIO {
@@ -366,11 +369,26 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     });
 
   program
-    .command('demo')
-    .description('end to end on the embedded default: profile, prune with IEE to 2x FPS, export ONNX, verify')
-    .action(() => {
-      io.err('latprune demo: not yet available (the end-to-end demo lands with the export/verify issue).');
+    .command('compare')
+    .description('compare finished runs: Markdown table and SVG plot of accuracy against FPS')
+    .argument('<runs...>', 'run directories')
+    .requiredOption('--out <dir>', 'report directory')
+    .action(async (runs: string[], o: { out: string }) => {
+      io.out(await compareRuns(runs, o.out));
       setExit(0);
+    });
+
+  program
+    .command('demo')
+    .description('end to end on the pretrained ResNet-20 + Fashion-MNIST: table, IEE to 2x FPS, ONNX export, FPS check, report (runs/demo)')
+    .option('--out <dir>', 'output directory', 'runs/demo')
+    .option('--train-images <n>', 'training images for the short IEE schedule', num, 25600)
+    .option('--workers <n>', 'threads per batch', num, Math.min(2, os.cpus().length))
+    .addOption(backendOption())
+    .action(async (o: { out: string; trainImages: number; workers: number; backend?: string }) => {
+      const info = await initBackend({ requested: o.backend });
+      io.err(info.summary);
+      setExit(await runDemo({ out: o.out, trainImages: o.trainImages, workers: o.workers, backend: info.tfjsName }, (l) => io.err(l), (l) => io.out(l)));
     });
 
   return program;

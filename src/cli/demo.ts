@@ -1,0 +1,114 @@
+/**
+ * `latprune demo` (the README's main command): on the shipped pretrained
+ * ResNet-20 and Fashion-MNIST (Debian's, or the shipped subset), reuse the
+ * committed latency table for this device (or profile one), prune with IEE to
+ * 2x the dense model's FPS, export ONNX, verify FPS with ONNX Runtime, and
+ * print the comparison with the dense model. Outputs in runs/demo/.
+ */
+import os from 'node:os';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LatpruneError } from '../errors.js';
+import { loadDataset, defaultNormalization } from '../data/index.js';
+import { analyzeModel, fullSelection, selectionCost } from '../graph/index.js';
+import { LatencyEstimator, defaultTablePath, deviceFingerprint, loadTable } from '../latency/index.js';
+import { runPrune } from '../prune/index.js';
+import { exportOnnx } from '../export/index.js';
+import { verifyOnnx } from '../verify/index.js';
+import { compareRuns } from '../report/index.js';
+import { evaluate, loadModel, readModelMetadata } from '../train/index.js';
+import { latpruneVersion } from './doctor.js';
+import { profileCommand } from './profile.js';
+
+/** Repository root (works from src/ and dist/src/). */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'models'))) return dir;
+    dir = dirname(dir);
+  }
+  return process.cwd();
+}
+
+/** Options of {@link runDemo}. */
+export interface DemoOptions {
+  readonly out: string;
+  /** Training images used by the demo's short IEE schedule. */
+  readonly trainImages: number;
+  readonly workers: number;
+  readonly backend: string;
+}
+
+/** Runs the demo; returns the exit code (1 when the pruned model misses its FPS target). */
+export async function runDemo(o: DemoOptions, log: (l: string) => void, out: (l: string) => void): Promise<number> {
+  const root = repoRoot();
+  const modelDir = join(root, 'models', 'resnet20-fashion-mnist');
+  if (!existsSync(join(modelDir, 'model.json'))) {
+    throw new LatpruneError('NOT_FOUND', `the pretrained default ${modelDir} is missing; train it with the command in models/README.md.`);
+  }
+  const demo = resolve(o.out);
+  await mkdir(demo, { recursive: true });
+  const data = await loadDataset('fashion-mnist');
+  log(`[1/6] data: Fashion-MNIST from ${data.dir} (${data.origin}); model: ${modelDir}`);
+
+  const committed = defaultTablePath(join(root, 'latency-tables'), deviceFingerprint(), 'resnet20-28x28x1', 128, 'ort');
+  let lut = committed;
+  if (existsSync(committed) && (await loadTable(committed)).calibration) {
+    log(`[2/6] latency table: reusing ${committed} (built on this kind of device)`);
+  } else {
+    lut = join(demo, 'lut-resnet20-b128.json');
+    log(`[2/6] latency table: none committed for ${deviceFingerprint()}; profiling into ${lut} (coarse grid)`);
+    await profileCommand({ model: modelDir, batch: 128, runtime: 'ort', ep: 'cpu', step: 8, points: 5, refine: 1, calibrate: 8, out: lut, tablesRoot: join(root, 'latency-tables') }, log);
+  }
+  const table = await loadTable(lut);
+
+  const runDir = join(demo, 'iee');
+  const finished = existsSync(join(runDir, 'result.json')) && existsSync(join(runDir, 'model', 'model.json'));
+  log(`[3/6] prune: IEE to 2x the dense model's FPS on ${o.trainImages} training images (${finished ? 'reusing the finished run' : existsSync(join(runDir, 'checkpoint.ckpt')) ? 'resuming' : 'new run'})`);
+  const result = finished
+    ? undefined
+    : await runPrune(
+        {
+          model: modelDir, fromScratch: false, dataset: 'fashion-mnist', lut, target: { speedup: 2 }, method: 'iee', criterion: 'taylor',
+          epochs: 1, batchSize: 128, lr: 0.01, weightDecay: 5e-4, seed: 1, workers: o.workers, H: 30, J: 30, Q: 30, T: 3, omega: 0.3,
+          schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 10, interval: 20, granularity: 1, trainSubset: o.trainImages,
+          out: runDir, resume: existsSync(join(runDir, 'checkpoint.ckpt')), command: 'latprune demo',
+        },
+        o.backend,
+        log,
+      );
+  if (result) log(`      top-1 ${(100 * result.top1).toFixed(2)}%, estimated ${result.fps.toFixed(0)} FPS (dense ${((128 * 1000) / result.dense_latency_ms).toFixed(0)})`);
+
+  log('[4/6] export: compact ONNX with a parity check on real images');
+  const onnx = join(runDir, 'model.onnx');
+  const ex = await exportOnnx({ run: runDir, out: onnx, producerVersion: latpruneVersion() });
+  log(`      ${onnx}: ${ex.params} parameters, parity ${ex.parity.relDiff.toExponential(1)} relative, top-1 agreement ${(100 * ex.parity.top1Agreement).toFixed(0)}%`);
+
+  log('[5/6] verify: ONNX Runtime FPS against the target and the table');
+  const model = await loadModel(modelDir);
+  const graph = analyzeModel(model);
+  const est = LatencyEstimator.create(model, table, graph);
+  const denseMs = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
+  const targetFps = (2 * table.batch * 1000) / denseMs;
+  const v = await verifyOnnx({ model: onnx, targetFps, batch: table.batch, lut, threads: os.cpus().length });
+  await writeFile(join(runDir, 'verify.json'), JSON.stringify(v, null, 2));
+  log(`      ${v.verdict}`);
+  // the dense reference
+  const denseDir = join(demo, 'dense');
+  const denseOnnx = join(denseDir, 'model.onnx');
+  await exportOnnx({ model: modelDir, out: denseOnnx, producerVersion: latpruneVersion() });
+  const dv = await verifyOnnx({ model: denseOnnx, batch: table.batch, threads: os.cpus().length });
+  await writeFile(join(denseDir, 'verify.json'), JSON.stringify(dv, null, 2));
+  const meta = (await readModelMetadata(modelDir))['latprune'] as { test_top1?: number } | undefined;
+  const top1 = meta?.test_top1 ?? evaluate(model, data.test, { normalization: defaultNormalization(data.name) }).top1;
+  const cost = selectionCost(graph, fullSelection(graph));
+  await writeFile(join(denseDir, 'result.json'), JSON.stringify({ method: 'dense', dense: true, top1, latency_ms: denseMs, fps: (table.batch * 1000) / denseMs, dense_latency_ms: denseMs, params: cost.params, macs: cost.macs, train_seconds: 0, images_seen: 0 }, null, 2));
+  model.dispose();
+
+  log(`[6/6] compare -> ${join(demo, 'report')}`);
+  out(await compareRuns([denseDir, runDir], join(demo, 'report')));
+  out(`measured speed-up ${(v.fps / dv.fps).toFixed(2)}x (target 2x of the estimate: ${targetFps.toFixed(0)} FPS); ${v.verdict}`);
+  return v.met === false ? 1 : 0;
+}
