@@ -170,6 +170,16 @@ test('estimator: full width = sum of the layers look-ups (+ reorders); calibrati
     }
     assert.ok(Math.abs(b.layersMs - sum) < 1e-4 * sum, `layers ${b.layersMs} vs native points ${sum} (tables store 5 decimals)`);
     assert.equal(b.totalMs, b.layersMs + b.reorderMs);
+    // widths from counts (the solver's fast path) equal the graph's widths of a first-k selection
+    const { layerWidths } = await import('../src/graph/index.js');
+    const { randomKeep, keepToSelection } = await import('../src/latency/index.js');
+    const { seededRandom } = await import('../src/util/random.js');
+    const rnd = seededRandom(3);
+    for (let i = 0; i < 5; i++) {
+      const k = randomKeep(graph, rnd, 0.1);
+      assert.deepEqual(est.widthsForKeep(k), layerWidths(graph, keepToSelection(graph, k)));
+      assert.equal(est.total(k), est.estimateSelection(keepToSelection(graph, k)).totalMs);
+    }
     // pruning a stage-3 inner group to a plain width (off the fast lattice) costs more than a fast width just above it
     const keep = Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
     const inner = graph.groups.find((g) => g.id === 's3_b1_conv1')!;
