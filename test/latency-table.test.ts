@@ -12,6 +12,7 @@ import { initBackend } from '../src/backend/index.js';
 import { buildZooModel } from '../src/zoo/index.js';
 import { analyzeModel, fullSelection } from '../src/graph/index.js';
 import { LatpruneError } from '../src/errors.js';
+import { FakeRuntime, ORT_RULES } from './helpers/fake-runtime.js';
 import {
   LatencyEstimator,
   deviceMismatchWarning,
@@ -25,36 +26,10 @@ import {
   profileModel,
   regimeOf,
   validateTable,
-  type LatencyRuntime,
-  type LayerSignature,
-  type LayoutRules,
   type LatencyTable,
 } from '../src/latency/index.js';
 
-const RULES: LayoutRules = { conv: { below: 17, align: 4, outPad: 16 }, dwconv: { below: 2, align: 4, outPad: 16 } };
-
-/** Deterministic fake: work in padded units, plain regime 2.5x slower. */
-class FakeRuntime implements LatencyRuntime {
-  readonly name = 'ort' as const;
-  readonly version = 'fake-1';
-  readonly ep = 'cpu';
-  readonly threads = 1;
-  calls = 0;
-  async measureLayer(sig: LayerSignature, cin: number, cout: number) {
-    this.calls++;
-    const r = regimeOf(RULES, sig.op, cin, cout);
-    const work = (r.cinEff * (sig.op === 'dwconv' ? 1 : r.coutEff) * sig.kernel[0] * sig.kernel[1] * sig.outH * sig.outW) / 1e6;
-    const ms = 0.01 + work * (r.cls === 'plain' ? 2.5 : 1);
-    return { ms, runs: 5, fast: r.cls !== 'plain', reorders: [{ elems: cin * sig.inH * sig.inW, ms: 0.001 + (cin * sig.inH * sig.inW) / 1e7 }] };
-  }
-  async probeLayout() {
-    return RULES;
-  }
-  async measureNetwork() {
-    return { ms: 1, runs: 1 };
-  }
-  async dispose() {}
-}
+const RULES = ORT_RULES;
 
 test('inferRule recovers the probed ORT rule; regimes pad and classify', () => {
   const conv = Array.from({ length: 48 }, (_, i) => i + 1 < 17 || (i + 1) % 4 === 0);

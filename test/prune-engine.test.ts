@@ -17,26 +17,15 @@ import { analyzeModel } from '../src/graph/index.js';
 import { embeddedSubsetDir, loadDataset, BatchIterator } from '../src/data/index.js';
 import { ImportanceAccumulator, taylorImportance } from '../src/importance/index.js';
 import { Trainer, decodeCheckpoint } from '../src/train/index.js';
-import { profileModel, regimeOf, type LatencyRuntime, type LayerSignature, type LayoutRules } from '../src/latency/index.js';
+import { profileModel } from '../src/latency/index.js';
+import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
 import { PruneEngine, elementMasks, halpTargets, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
 
-const RULES: LayoutRules = { conv: { below: 17, align: 4, outPad: 16 } };
-class FakeRuntime implements LatencyRuntime {
-  readonly name = 'ort' as const;
-  readonly version = 'fake';
-  readonly ep = 'cpu';
-  readonly threads = 1;
-  async measureLayer(sig: LayerSignature, cin: number, cout: number) {
-    const r = regimeOf(RULES, sig.op, cin, cout);
-    return { ms: 0.01 + (r.cinEff * r.coutEff * sig.kernel[0] * sig.kernel[1] * sig.outH * sig.outW) / 1e6 * (r.cls === 'plain' ? 2 : 1), runs: 1, reorders: [] };
+const RULES = { conv: ORT_RULES.conv! };
+class FakeRuntime extends BaseFake {
+  constructor() {
+    super(RULES, 2);
   }
-  async probeLayout() {
-    return RULES;
-  }
-  async measureNetwork() {
-    return { ms: 1, runs: 1 };
-  }
-  async dispose() {}
 }
 
 test('schedules: cosine update budget, HALP geometric targets', () => {

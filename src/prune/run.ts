@@ -19,20 +19,21 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
 import { toSelection } from './channels.js';
 import { PruneEngine, type EngineState, type PruneConfig } from './engine.js';
-import type { UpdateSchedule } from './schedule.js';
 
 /** Latency target, one of three forms. */
 export type LatencyTarget = { readonly latencyMs: number } | { readonly fps: number } | { readonly speedup: number };
 
+/** The engine's method parameters, as {@link PruneConfig} has them (the budget and length come from the run). */
+export type MethodOptions = Omit<PruneConfig, 'budgetMs' | 'totalIterations'>;
+
 /** Options of {@link runPrune} (the CLI flags). */
-export interface PruneRunOptions {
+export interface PruneRunOptions extends MethodOptions {
   readonly model: string;
   readonly fromScratch: boolean;
   readonly dataset: DatasetName;
   readonly dataDir?: string;
   readonly lut: string;
   readonly target: LatencyTarget;
-  readonly method: 'iee' | 'halp';
   readonly criterion: 'taylor' | 'magnitude';
   readonly epochs: number;
   readonly batchSize: number;
@@ -40,18 +41,6 @@ export interface PruneRunOptions {
   readonly weightDecay: number;
   readonly seed: number;
   readonly workers: number;
-  readonly H: number;
-  readonly J: number;
-  readonly Q: number;
-  readonly T: number;
-  readonly omega: number;
-  readonly schedule: UpdateSchedule;
-  readonly explore: boolean;
-  readonly freeze: boolean;
-  readonly zeroInit: boolean;
-  readonly steps: number;
-  readonly interval: number;
-  readonly granularity: number;
   /** Use only the first N training images (ablations on a fixed subset). */
   readonly trainSubset?: number;
   readonly out: string;
@@ -155,7 +144,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     const { resume: _r, maxIterations: _m, ...saved } = o;
     await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ ...saved, denseMs, targetMs: target, tableBatch: table.batch, totalIterations }, null, 2));
   }
-  const cfg: PruneConfig = { method: o.method, budgetMs: target, totalIterations, H: o.H, J: o.J, Q: o.Q, T: o.T, omega: o.omega, schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: o.steps, interval: o.interval, granularity: o.granularity };
+  const cfg: PruneConfig = { method: o.method, H: o.H, J: o.J, Q: o.Q, T: o.T, omega: o.omega, schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: o.steps, interval: o.interval, granularity: o.granularity, budgetMs: target, totalIterations };
   const acc = new ImportanceAccumulator(model, graph, o.criterion === 'taylor' ? taylorImportance() : magnitudeImportance());
   const engine = PruneEngine.start(cfg, trainer, graph, est, acc, resumed?.meta.engine, mru);
   log(`${o.method}: dense ${denseMs.toFixed(3)} ms -> target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS at batch ${table.batch}), ${totalIterations} iterations`);
