@@ -5,7 +5,7 @@
  * target 2x the dense model's estimated FPS, the same epochs and seed for
  * HALP and IEE. Every run is exported to ONNX and its FPS measured with ORT.
  *
- *   npm run bench:halp-vs-iee [-- --epochs 3 --scratch-epochs 3 --ablation-images 20000 --workers 2 --only iee,halp]
+ *   npm run bench:halp-vs-iee [-- --epochs 5 --scratch-epochs 5 --ablation-images 20000 --workers 2 --only iee,halp]
  *
  * Runs are resumable (re-running continues unfinished ones and reuses
  * finished ones). Writes bench/results/halp-vs-iee.json and
@@ -28,8 +28,8 @@ import { markdownTable, readRun } from '../src/report/index.js';
 
 const { values } = parseArgs({
   options: {
-    epochs: { type: 'string', default: '3' },
-    'scratch-epochs': { type: 'string', default: '3' },
+    epochs: { type: 'string', default: '5' },
+    'scratch-epochs': { type: 'string', default: '5' },
     'ablation-images': { type: 'string', default: '20000' },
     workers: { type: 'string', default: String(Math.min(2, os.cpus().length)) },
     only: { type: 'string' },
@@ -43,7 +43,7 @@ if (!existsSync(lut)) throw new Error(`${lut} is missing: build it with \`latpru
 const epochs = Number(values.epochs);
 const base: Omit<PruneRunOptions, 'out' | 'method'> = {
   model, fromScratch: false, dataset: 'fashion-mnist', lut, target: { speedup: 2 }, criterion: 'taylor', epochs, batchSize: 128, lr: 0.01,
-  weightDecay: 5e-4, seed: 1, workers: Number(values.workers), H: 100, J: 100, Q: 100, T: 8, omega: 0.3, schedule: 'cosine',
+  weightDecay: 5e-4, seed: 1, workers: Number(values.workers), H: 100, J: 100, Q: 100, T: 5, omega: 0.3, schedule: 'cosine',
   explore: true, freeze: true, zeroInit: false, steps: 30, interval: 40, granularity: 1, resume: false, command: '',
 };
 const sub = Number(values['ablation-images']);
