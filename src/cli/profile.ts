@@ -36,6 +36,8 @@ export interface ProfileFlags {
   readonly refine: number;
   readonly shard?: string;
   readonly calibrate: number;
+  /** Recalibrate a complete table even if it has a calibration. */
+  readonly recalibrate?: boolean;
   readonly out?: string;
   readonly tablesRoot: string;
 }
@@ -81,9 +83,9 @@ export async function profileCommand(f: ProfileFlags, log: (l: string) => void):
       ...(shard ? { shard } : {}),
     });
     log(`table: ${table.stats.entries} entries, ${table.stats.seconds.toFixed(0)} s measuring, layout ${JSON.stringify(table.layout)}, rule violations ${table.stats.ruleViolations}`);
-    if (!shard && f.calibrate > 0 && !table.calibration) {
+    if (!shard && f.calibrate > 0 && (!table.calibration || f.recalibrate)) {
       log(`calibrating on ${f.calibrate} whole networks (dense + random selections)...`);
-      table = await calibrateTable(model, analyzeModel(model), table, runtime, {
+      table = await calibrateTable(model, analyzeModel(model), { ...table, calibration: undefined }, runtime, {
         samples: f.calibrate,
         producerVersion: latpruneVersion(),
         onSample: (i, n) => log(`  network ${i + 1}/${n}`),

@@ -9,7 +9,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { layerWidths, type ChannelGraph } from '../graph/index.js';
 import { seededRandom } from '../util/random.js';
 import { LatencyEstimator } from './estimate.js';
-import type { LatencyRuntime, TimingOptions } from './runtime.js';
+import { median, type LatencyRuntime, type TimingOptions } from './runtime.js';
 import type { LatencyTable } from './table.js';
 
 /** Kept channel counts per group id. */
@@ -117,12 +117,26 @@ export async function calibrateTable(model: tf.LayersModel, graph: ChannelGraph,
     const b = est.estimate(widths);
     samples.push({ keep, measuredMs: ms, partsMs: b.layersMs + b.reorderMs, otherMElems: b.otherMElems });
   }
-  const fit = fitCalibration(
-    samples.map((s) => s.partsMs),
-    samples.map((s) => s.otherMElems),
-    samples.map((s) => s.measuredMs),
-  );
+  const meas = samples.map((s) => s.measuredMs);
+  // Candidates: the 3-term least-squares fit, a pure scale, and none; keep the one with the
+  // lowest leave-one-out median error (one noisy network must not skew every estimate).
+  const candidates: Array<(idx: number[]) => { a: number; b: number; c: number }> = [
+    (idx) => fitCalibration(idx.map((i) => samples[i]!.partsMs), idx.map((i) => samples[i]!.otherMElems), idx.map((i) => meas[i]!)),
+    (idx) => ({ a: median(idx.map((i) => meas[i]! / Math.max(1e-9, samples[i]!.partsMs))), b: 0, c: 0 }),
+    () => ({ a: 1, b: 0, c: 0 }),
+  ];
+  const all = samples.map((_, i) => i);
+  let best = { fit: { a: 1, b: 0, c: 0 }, loo: Infinity };
+  for (const cand of candidates) {
+    const looPred = all.map((i) => {
+      const f = cand(all.filter((j) => j !== i));
+      return f.a * samples[i]!.partsMs + f.b * samples[i]!.otherMElems + f.c;
+    });
+    const loo = errorStats(looPred, meas).median;
+    if (loo < best.loo) best = { fit: cand(all), loo };
+  }
+  const fit = best.fit;
   const pred = samples.map((s) => fit.a * s.partsMs + fit.b * s.otherMElems + fit.c);
-  const err = errorStats(pred, samples.map((s) => s.measuredMs));
+  const err = errorStats(pred, meas);
   return { ...table, calibration: { scale: fit.a, otherMsPerMElem: fit.b, overheadMs: fit.c, medianError: err.median, p90Error: err.p90, samples } };
 }
