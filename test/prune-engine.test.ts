@@ -49,8 +49,8 @@ test('IEE exploration freezes the active set bit-identically; grown channels kee
     const { LatencyEstimator } = await import('../src/latency/index.js');
     const est = LatencyEstimator.create(model, table, graph);
     const dense = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
-    const cfg: PruneConfig = { method: 'iee', budgetMs: dense * 0.6, totalIterations: 24, H: 3, J: 3, Q: 4, T: 2, omega: 0.3, schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 1, interval: 1, granularity: 1 };
-    const trainer = await Trainer.create(model, { loss: { numClasses: 10, labelSmoothing: 0 }, sgd: { momentum: 0.9, weightDecay: 5e-4 }, schedule: { baseLr: 0.05, totalSteps: 24 }, workers: 1 }, info.tfjsName);
+    const cfg: PruneConfig = { method: 'iee', budgetMs: dense * 0.6, totalIterations: 30, H: 3, J: 3, Q: 4, T: 2, omega: 0.3, schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 1, interval: 1, granularity: 1 };
+    const trainer = await Trainer.create(model, { loss: { numClasses: 10, labelSmoothing: 0 }, sgd: { momentum: 0.9, weightDecay: 5e-4 }, schedule: { baseLr: 0.05, totalSteps: 30 }, workers: 1 }, info.tfjsName);
     const acc = new ImportanceAccumulator(model, graph, taylorImportance());
     const engine = PruneEngine.start(cfg, trainer, graph, est, acc);
     const data = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir()! });

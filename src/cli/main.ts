@@ -256,6 +256,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--steps <n>', 'HALP: pruning steps', num, 30)
     .option('--interval <n>', 'HALP: iterations between pruning steps', num, 40)
     .option('--granularity <n>', 'kept-count step of the knapsack', num, 1)
+    .option('--min-keep-fraction <x>', 'fraction of each channel group always kept (0: at least one channel)', num, 0)
     .option('--train-subset <n>', 'use only the first n training images', num)
     .option('--max-iterations <n>', 'stop after n iterations in this invocation (continue with --resume)', num)
     .requiredOption('--out <dir>', 'run directory (runs/<name>)')
@@ -306,6 +307,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
           steps: o['steps'] as number,
           interval: o['interval'] as number,
           granularity: o['granularity'] as number,
+          minKeepFraction: o['minKeepFraction'] as number,
           ...(o['trainSubset'] !== undefined ? { trainSubset: o['trainSubset'] as number } : {}),
           out: o['out'] as string,
           resume: o['resume'] as boolean,

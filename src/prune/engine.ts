@@ -279,7 +279,11 @@ export class PruneEngine {
       this.step = 1;
       await io.onBoundary?.(this.state());
     }
-    while (this.step <= c.T && this.trainer.step < c.totalIterations) {
+    // a step ends with a grow whose channels (and the active channels' BN statistics) need
+    // training afterwards: start a step only if it leaves fine-tuning room after it
+    const stepLength = c.H + c.J + (c.explore ? c.Q : 0);
+    const finetuneMin = Math.max(c.J, Math.round(0.1 * c.totalIterations));
+    while (this.step <= c.T && this.trainer.step + stepLength + finetuneMin <= c.totalIterations) {
       const omega = updateBudget(c.schedule, c.omega, this.step - 1, c.T);
       // (1) importance of the active set
       this.acc.reset();

@@ -14,7 +14,7 @@ import { analyzeModel, selectionCost } from '../graph/index.js';
 import { ImportanceAccumulator, magnitudeImportance, taylorImportance } from '../importance/index.js';
 import { LatencyEstimator, deviceMismatchWarning, loadTable } from '../latency/index.js';
 import { problemToJson } from '../solver/index.js';
-import { Trainer, evaluate, loadCheckpoint, resolveModel, restoreWeights, saveCheckpoint, saveModel, weightKey, type TrainerConfig } from '../train/index.js';
+import { Trainer, evaluate, recalibrateBatchNorm, loadCheckpoint, resolveModel, restoreWeights, saveCheckpoint, saveModel, weightKey, type TrainerConfig } from '../train/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
 import { toSelection } from './channels.js';
@@ -41,6 +41,8 @@ export interface PruneRunOptions extends MethodOptions {
   readonly weightDecay: number;
   readonly seed: number;
   readonly workers: number;
+  /** Fraction of each group's channels a selection must keep (0: at least one channel). */
+  readonly minKeepFraction?: number;
   /** Use only the first N training images (ablations on a fixed subset). */
   readonly trainSubset?: number;
   readonly out: string;
@@ -75,7 +77,7 @@ interface Meta {
   readonly trainSeconds: number;
 }
 
-const MUST_MATCH = ['model', 'fromScratch', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset'] as const;
+const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset'] as const;
 
 /** Target latency (ms) from a target form and the dense latency; FPS counts images at the table's batch. */
 export function targetLatency(t: LatencyTarget, denseMs: number, batch: number): number {
@@ -112,7 +114,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   if (inShape[1] !== table.input[0] || inShape[2] !== table.input[1] || inShape[3] !== table.input[2]) {
     throw new LatpruneError('BAD_ARGUMENT', `--lut ${o.lut} was built for input ${table.input.join('x')}, but the model takes ${inShape.slice(1).join('x')}; profile this model's input size.`);
   }
-  const graph = analyzeModel(model);
+  const graph = analyzeModel(model, { minKeepFraction: o.minKeepFraction ?? 0 });
   const est = LatencyEstimator.create(model, table, graph);
   const full = Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
   const denseMs = est.total(full);
@@ -207,6 +209,11 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   const cost = selectionCost(graph, sel);
   let top1 = NaN;
   if (finished) {
+    // BN statistics of the final network (grown channels feed active ones; see recalibrateBatchNorm)
+    recalibrateBatchNorm(model, () => {
+      const b = iter.next();
+      return { x: b.x, shape: b.shape, labels: b.labels };
+    });
     top1 = evaluate(model, data.test, { normalization: defaultNormalization(data.name) }).top1;
     await writeFileAtomic(join(o.out, 'selection.json'), JSON.stringify({ model: o.model, lut: o.lut, target_ms: target, latency_ms: latency, kept, selection: sel }, null, 1));
     await saveModel(model, join(o.out, 'model'), { latprune: { masked: true, selection: 'selection.json' } });

@@ -27,5 +27,6 @@ export {
   type EvalResult,
   Trainer,
   evaluate,
+  recalibrateBatchNorm,
 } from './trainer.js';
 export { type TrainRunOptions, type TrainRunResult, runTraining, readMetrics } from './run.js';

@@ -87,7 +87,7 @@ export async function loadModel(path: string): Promise<tf.LayersModel> {
     }
   }
   try {
-    return await tf.loadLayersModel(tf.io.fromMemory(json.modelTopology, specs, tf.io.concatenateArrayBuffers(buffers)));
+    return await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: tf.io.concatenateArrayBuffers(buffers) }));
   } catch (err) {
     throw new LatpruneError('BAD_FILE', `${file}: tfjs could not build the model (${err instanceof Error ? err.message : String(err)}).`, { cause: err });
   }
