@@ -36,6 +36,12 @@ function backendOption(): Option {
 
 /** Builds the command tree; `setExit` receives each action's exit code. */
 export function buildProgram(io: CliIO, setExit: (code: number) => void, argvForCard: readonly string[] = []): Command {
+  /** Initialises the tfjs backend (flag or environment) and prints which one is active. */
+  const backend = async (requested: string | undefined) => {
+    const info = await initBackend({ requested });
+    io.err(info.summary);
+    return info;
+  };
   const program = new Command('latprune')
     .description('Latency-aware structured pruning of CNNs: profile, score, solve, train (IEE/HALP), export, verify')
     .version(latpruneVersion())
@@ -82,8 +88,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--save-model <dir>', 'save the trained model (tfjs format) and MODEL_CARD.md here')
     .addOption(backendOption())
     .action(async (o: Record<string, unknown>) => {
-      const info = await initBackend({ requested: o['backend'] as string | undefined });
-      io.err(info.summary);
+      const info = await backend(o['backend'] as string | undefined);
       const data = parseDataFlag(o['data'] as string | undefined, o['dataset'] as string | undefined);
       const r = await runTraining(
         {
@@ -123,8 +128,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--json', 'print one JSON object')
     .addOption(backendOption())
     .action(async (o: { model: string; data?: string; dataset?: string; json?: boolean; backend?: string }) => {
-      const info = await initBackend({ requested: o.backend });
-      io.err(info.summary);
+      await backend(o.backend);
       const choice = parseDataFlag(o.data, o.dataset);
       const data = await loadDataset(choice.dataset, choice.dir ? { dir: choice.dir } : {});
       const { model, source } = await resolveModel(o.model, { inputShape: [data.test.height, data.test.width, data.test.channels], numClasses: data.test.classNames.length });
@@ -186,8 +190,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--out <file>', 'table file (default latency-tables/<device>/<model>-b<batch>-<runtime>.json)')
     .addOption(backendOption())
     .action(async (o: Record<string, unknown>) => {
-      const info = await initBackend({ requested: o['backend'] as string | undefined });
-      io.err(info.summary);
+      await backend(o['backend'] as string | undefined);
       setExit(
         await profileCommand(
           {
@@ -263,8 +266,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--resume', 'continue the run in --out', false)
     .addOption(backendOption())
     .action(async (o: Record<string, unknown>) => {
-      const info = await initBackend({ requested: o['backend'] as string | undefined });
-      io.err(info.summary);
+      const info = await backend(o['backend'] as string | undefined);
       const targets = [o['targetFps'] !== undefined, o['targetLatencyMs'] !== undefined, o['speedup'] !== undefined].filter(Boolean).length;
       if (targets !== 1) throw new LatpruneError('BAD_ARGUMENT', 'give exactly one of --target-fps, --target-latency-ms, --speedup.');
       let target: LatencyTarget;
@@ -334,8 +336,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--json', 'print one JSON object')
     .addOption(backendOption())
     .action(async (o: { run?: string; model?: string; out: string; opset: number; foldBn: boolean; data?: string; dataset?: string; json?: boolean; backend?: string }) => {
-      const info = await initBackend({ requested: o.backend });
-      io.err(info.summary);
+      await backend(o.backend);
       const data = o.data || o.dataset ? parseDataFlag(o.data, o.dataset) : undefined;
       const r = await exportOnnx({
         ...(o.run ? { run: o.run } : {}),
@@ -390,8 +391,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--workers <n>', 'threads per batch', num, Math.min(2, os.cpus().length))
     .addOption(backendOption())
     .action(async (o: { out: string; trainImages: number; workers: number; backend?: string }) => {
-      const info = await initBackend({ requested: o.backend });
-      io.err(info.summary);
+      const info = await backend(o.backend);
       setExit(await runDemo({ out: o.out, trainImages: o.trainImages, workers: o.workers, backend: info.tfjsName }, (l) => io.err(l), (l) => io.out(l)));
     });
 
