@@ -169,7 +169,7 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
       if (window.n === 20 || trainer.step === stepLimit) {
         const rate = (window.images * 1000) / window.ms;
         await appendFile(metricsPath, `${JSON.stringify({ kind: 'train', step: trainer.step, epoch: trainer.step / iter.batchesPerEpoch, loss: window.loss / window.n, lr: r.lr, img_per_s: rate, images_seen: trainer.imagesSeen, train_seconds: trainSeconds })}\n`);
-        bar.update(trainer.step, { epoch: `${epoch + 1}/${opts.epochs}`, loss: (window.loss / window.n).toFixed(4), lr: r.lr.toPrecision(3), speed: `${rate.toFixed(0)} img/s` });
+        bar.update(trainer.step, { epoch: `${Math.min(epoch + 1, opts.epochs)}/${opts.epochs}`, loss: (window.loss / window.n).toFixed(4), lr: r.lr.toPrecision(3), speed: `${rate.toFixed(0)} img/s` });
         window = { loss: 0, n: 0, images: 0, ms: 0 };
       }
       const epochEnd = trainer.step % iter.batchesPerEpoch === 0;
