@@ -178,3 +178,21 @@ test('export --model checks parity on real images and writes metadata; a wrong d
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a Sequential tfjs model exports too (the converter reads the graph module\'s model description)', async () => {
+  await initBackend({ requested: 'wasm' });
+  const m = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [10, 10, 2], filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      tf.layers.batchNormalization(),
+      tf.layers.reLU(),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+    ],
+  });
+  randomize(m, 3);
+  const x = tf.randomNormal([2, 10, 10, 2], 0, 1, 'float32', 4);
+  const p = await checkParity(m, modelToOnnx(m, { producerVersion: 'test' }), x.dataSync() as Float32Array, [2, 10, 10, 2]);
+  assert.ok(p.relDiff <= 1e-4, `rel ${p.relDiff}`);
+  m.dispose();
+});

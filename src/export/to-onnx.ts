@@ -28,6 +28,7 @@ import {
   addRelu,
   addSoftmax,
 } from '../onnx/index.js';
+import { describeModel } from '../graph/index.js';
 import { conv2dKernelToOnnx, denseKernelToGemm, depthwiseKernelToOnnx, foldBatchNorm, samePadding } from '../onnx/layout.js';
 import { randomFloats } from '../util/random.js';
 
@@ -50,22 +51,11 @@ export interface ToOnnxOptions {
   readonly batch?: number;
 }
 
-interface LayerJson {
-  readonly class_name: string;
-  readonly config: Record<string, unknown> & { name: string };
-  readonly inbound_nodes?: unknown[];
-}
-
 /** A value in the ONNX graph with its NCHW shape (without batch) and, after Flatten, the NHWC shape it came from. */
 interface Value {
   readonly name: string;
   readonly shape: number[];
   readonly flattenedFrom?: [number, number, number];
-}
-
-function inboundNames(l: LayerJson): string[] {
-  const nodes = (l.inbound_nodes ?? []) as unknown[][];
-  return (nodes[0] ?? []).map((e) => (Array.isArray(e) ? String(e[0]) : String((e as { name?: string }).name ?? '')));
 }
 
 function pair(v: unknown): [number, number] {
@@ -78,10 +68,10 @@ function pair(v: unknown): [number, number] {
  * @throws LatpruneError `UNSUPPORTED_LAYER` naming a layer the converter does not handle
  */
 export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array {
-  const json = model.toJSON(undefined, false) as unknown as { config: { layers: LayerJson[] } };
-  const layers = json.config.layers;
+  const spec = describeModel(model);
+  const layers = spec.layers;
   const consumers = new Map<string, string[]>();
-  for (const l of layers) for (const src of inboundNames(l)) consumers.set(src, [...(consumers.get(src) ?? []), l.config.name]);
+  for (const l of layers) for (const t of l.inbound) consumers.set(t.layer, [...(consumers.get(t.layer) ?? []), l.name]);
   const g = new OnnxGraph({ producerVersion: o.producerVersion, opsetVersion: o.opset ?? 13, graphName: model.name, metadata: o.metadata ?? {} });
   const batchDim: number | string = o.batch ?? 'batch';
   const values = new Map<string, Value>();
@@ -103,8 +93,8 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
   const bnAfter = (name: string): string | undefined => {
     const next = consumers.get(name) ?? [];
     if (!foldBn || next.length !== 1) return undefined;
-    const n = layers.find((l) => l.config.name === next[0]);
-    return n?.class_name === 'BatchNormalization' ? n.config.name : undefined;
+    const n = layers.find((l) => l.name === next[0]);
+    return n?.className === 'BatchNormalization' ? n.name : undefined;
   };
   const activation = (x: string, act: unknown, name: string): string => {
     if (act === undefined || act === null || act === 'linear') return x;
@@ -115,25 +105,24 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
   };
 
   for (const l of layers) {
-    const name = l.config.name;
+    const name = l.name;
     const cfg = l.config;
-    const ins = inboundNames(l).map((n) => {
+    const ins = l.inbound.map(({ layer: n }) => {
       const v = values.get(n);
       if (!v) throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}' reads '${n}', which the ONNX exporter has not produced.`);
       return v;
     });
     const x = ins[0]!;
     const set = (v: Value) => values.set(name, v);
-    switch (l.class_name) {
+    switch (l.className) {
       case 'InputLayer': {
-        const shape = (cfg['batch_input_shape'] ?? cfg['batchInputShape']) as number[];
-        const [h, w, c] = [shape[1]!, shape[2]!, shape[3]!];
+        const [h, w, c] = l.outputShapes[0] as [number, number, number];
         set({ name: g.addInput('input', [batchDim, c, h, w]), shape: [c, h, w] });
         break;
       }
       case 'Conv2D':
       case 'DepthwiseConv2D': {
-        const depthwise = l.class_name === 'DepthwiseConv2D';
+        const depthwise = l.className === 'DepthwiseConv2D';
         const [kh, kw] = pair(cfg['kernel_size']);
         const [sh, sw] = pair(cfg['strides']);
         const dil = pair(cfg['dilation_rate'] ?? 1);
@@ -238,7 +227,7 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
         const oh = Math.floor((h + pads[0]! + pads[2]! - kh) / sh) + 1;
         const ow = Math.floor((w + pads[1]! + pads[3]! - kw) / sw) + 1;
         const y =
-          l.class_name === 'MaxPooling2D'
+          l.className === 'MaxPooling2D'
             ? addMaxPool(g, x.name, { name, kernelShape: [kh, kw], strides: [sh, sw], pads })
             : addAveragePool(g, x.name, { name, kernelShape: [kh, kw], strides: [sh, sw], pads, countIncludePad: false });
         set({ name: y, shape: [c, oh, ow] });
@@ -297,11 +286,11 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
         set({ ...x, name: addSoftmax(g, x.name, { name }) });
         break;
       default:
-        throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}' (class ${l.class_name}) is not supported by the ONNX exporter.`);
+        throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}' (class ${l.className}) is not supported by the ONNX exporter.`);
     }
   }
-  for (const out of model.outputLayers) {
-    const v = values.get(out.name)!;
+  for (const out of spec.outputs) {
+    const v = values.get(out.layer)!;
     g.addOutput(v.name, [batchDim, ...v.shape]);
   }
   return g.encode();

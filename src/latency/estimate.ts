@@ -18,7 +18,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
-import { layerWidths, type ChannelGraph, type ChannelMap, type LayerWidths, type Selection } from '../graph/index.js';
+import { describeModel, layerWidths, type ChannelGraph, type ChannelMap, type LayerWidths, type Selection } from '../graph/index.js';
 import { isFast, roundUp, type LayoutRule } from './layout.js';
 import { makeLookup, type SignatureLookup } from './interpolate.js';
 import { signedLayers, type SignedLayer } from './signature.js';
@@ -185,24 +185,19 @@ function prefixCounts(m: ChannelMap, sizes: readonly number[]): PrefixCounts {
 
 /** Materialised tensors of the model in topological order (conv/dense/merge/pool/input nodes). */
 function tensorNodes(model: tf.LayersModel): Node[] {
-  const json = model.toJSON(undefined, false) as unknown as { config: { layers: Array<{ class_name: string; config: { name: string }; inbound_nodes?: unknown[] }> } };
-  const byName = new Map(json.config.layers.map((l) => [l.config.name, l]));
-  const inbound = (name: string): string[] => {
-    const nodes = (byName.get(name)?.inbound_nodes ?? []) as unknown[][];
-    return (nodes[0] ?? []).map((e) => (Array.isArray(e) ? String(e[0]) : String((e as { name?: string }).name ?? '')));
-  };
+  const spec = describeModel(model);
+  const byName = new Map(spec.layers.map((l) => [l.name, l]));
   const resolve = (name: string): string => {
-    let cur = name;
-    while (PASS.has(byName.get(cur)?.class_name ?? '')) cur = inbound(cur)[0]!;
-    return cur;
+    let cur = byName.get(name)!;
+    while (PASS.has(cur.className)) cur = byName.get(cur.inbound[0]!.layer)!;
+    return cur.name;
   };
   const out: Node[] = [];
-  for (const l of json.config.layers) {
-    if (PASS.has(l.class_name) || l.class_name === 'Flatten') continue;
-    const layer = model.getLayer(l.config.name);
-    const shape = (Array.isArray(layer.output) ? layer.output[0]!.shape : layer.output.shape) as number[];
-    const hw = shape.length === 4 ? shape[1]! * shape[2]! : 1;
-    out.push({ name: l.config.name, cls: l.class_name, sources: inbound(l.config.name).map(resolve), hw });
+  for (const l of spec.layers) {
+    if (PASS.has(l.className) || l.className === 'Flatten') continue;
+    const shape = l.outputShapes[0]!;
+    const hw = shape.length === 3 ? shape[0]! * shape[1]! : 1;
+    out.push({ name: l.name, cls: l.className, sources: l.inbound.map((t) => resolve(t.layer)), hw });
   }
   return out;
 }

@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import type * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
+import { describeModel } from '../graph/index.js';
 import { startProgress } from '../util/progress.js';
 import { describeDevice, deviceFingerprint } from './device.js';
 import { DEFAULT_GRID, baseGrid, refinePoints, type GridOptions } from './grid.js';
@@ -112,7 +113,11 @@ export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Pr
   }
   const keys = Object.keys(table.signatures).sort();
   const mine = keys.filter((_, i) => !o.shard || o.shard.count <= 1 || i % o.shard.count === o.shard.index);
-  const outputLayers = new Set(model.outputLayers.map((l) => l.name));
+  // layers reading a model input / making a model output: those widths cannot be pruned
+  const spec = describeModel(model);
+  const outputLayers = new Set(spec.outputs.map((t) => t.layer));
+  const inputLayers = new Set(spec.inputs.map((t) => t.layer));
+  const readsInput = new Set(spec.layers.filter((l) => l.inbound.length > 0 && l.inbound.every((t) => inputLayers.has(t.layer))).map((l) => l.name));
 
   const todo: Array<{ key: string; cin: number; cout: number }> = [];
   const plan = (key: string, pts: ReadonlyArray<readonly [number, number]>) => {
@@ -122,7 +127,7 @@ export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Pr
   for (const key of mine) {
     const s = table.signatures[key]!;
     const native = nativeOf(layers, key);
-    const cinFixed = s.layers.every((n) => readsModelInput(model, n));
+    const cinFixed = s.layers.every((n) => readsInput.has(n));
     const coutFixed = s.layers.every((n) => outputLayers.has(n));
     plan(key, baseGrid({ op: s.op, cinMax: s.cinMax, coutMax: s.coutMax, native, cinFixed, coutFixed }, table.layout, grid));
   }
@@ -184,13 +189,6 @@ export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Pr
     bar?.stop();
   }
   return table;
-}
-
-/** Whether layer `name` reads a model input directly (its input width cannot be pruned). */
-function readsModelInput(model: tf.LayersModel, name: string): boolean {
-  const l = model.getLayer(name);
-  const inbound = (l as unknown as { inboundNodes: Array<{ inboundLayers: Array<{ getClassName(): string }> }> }).inboundNodes[0]?.inboundLayers ?? [];
-  return inbound.some((p) => p.getClassName() === 'InputLayer');
 }
 
 /** Adds observed reorder (layout conversion) times to the table's running least-squares sums. */

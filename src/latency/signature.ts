@@ -5,6 +5,8 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
+import { describeModel, type LayerSpec } from '../graph/index.js';
+import { samePadding } from '../onnx/layout.js';
 import type { OpKind } from './layout.js';
 
 /** A layer's latency signature (channel counts excluded). */
@@ -36,42 +38,23 @@ export function signatureKey(s: LayerSignature): string {
   return `${s.op}_k${s.kernel.join('x')}_s${s.stride.join('x')}_p${s.pads.join('')}_${s.inH}x${s.inW}_${s.epilogue}`;
 }
 
-/** tfjs 'same'/'valid' padding as explicit ONNX pads for one axis: [begin, end]. */
-export function padsFor(padding: string, inSize: number, k: number, s: number): [number, number] {
-  if (padding === 'valid') return [0, 0];
-  const out = Math.ceil(inSize / s);
-  const total = Math.max((out - 1) * s + k - inSize, 0);
-  return [Math.floor(total / 2), total - Math.floor(total / 2)];
-}
-
-interface LayerJson {
-  readonly class_name: string;
-  readonly name?: string;
-  readonly config: Record<string, unknown> & { name: string };
-  readonly inbound_nodes?: unknown[];
-}
-
 const PASS_THROUGH = new Set(['BatchNormalization', 'Dropout']);
 
-function inboundNames(l: LayerJson): string[] {
-  const nodes = (l.inbound_nodes ?? []) as unknown[][];
-  const first = nodes[0] ?? [];
-  return first.map((e) => (Array.isArray(e) ? String(e[0]) : String((e as { name?: string }).name ?? '')));
-}
+const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)]);
 
 /**
  * Lists the model's convolution, depthwise and dense layers with their
- * signatures and full widths.
+ * signatures and full widths (from the graph module's plain description of
+ * the model, so functional and Sequential models both work).
  *
  * @throws LatpruneError `UNSUPPORTED_LAYER` for grouped/dilated convolutions,
  *   naming the layer
  */
 export function signedLayers(model: tf.LayersModel): SignedLayer[] {
-  const json = model.toJSON(undefined, false) as unknown as { config: { layers: LayerJson[] } };
-  const layers = json.config.layers;
-  const byName = new Map(layers.map((l) => [l.config.name, l]));
+  const spec = describeModel(model);
+  const byName = new Map(spec.layers.map((l) => [l.name, l]));
   const consumers = new Map<string, string[]>();
-  for (const l of layers) for (const src of inboundNames(l)) consumers.set(src, [...(consumers.get(src) ?? []), l.config.name]);
+  for (const l of spec.layers) for (const t of l.inbound) consumers.set(t.layer, [...(consumers.get(t.layer) ?? []), l.name]);
 
   const epilogueOf = (name: string): LayerSignature['epilogue'] => {
     let cur = name;
@@ -80,14 +63,14 @@ export function signedLayers(model: tf.LayersModel): SignedLayer[] {
       const next = consumers.get(cur) ?? [];
       if (next.length !== 1) return 'none';
       const n = byName.get(next[0]!)!;
-      if (PASS_THROUGH.has(n.class_name)) {
-        cur = n.config.name;
+      if (PASS_THROUGH.has(n.className)) {
+        cur = n.name;
         continue;
       }
       const act = activationOf(n);
       if (act) return act;
-      if (n.class_name === 'Add' && inboundNames(n).length === 2 && inboundNames(n)[0] === cur) {
-        const after = consumers.get(n.config.name) ?? [];
+      if (n.className === 'Add' && n.inbound.length === 2 && n.inbound[0]!.layer === cur) {
+        const after = consumers.get(n.name) ?? [];
         const a = after.length === 1 ? activationOf(byName.get(after[0]!)!) : undefined;
         return a === 'relu' ? 'add_relu' : 'add';
       }
@@ -96,53 +79,50 @@ export function signedLayers(model: tf.LayersModel): SignedLayer[] {
   };
 
   const out: SignedLayer[] = [];
-  for (const l of model.layers) {
-    const cls = l.getClassName();
+  for (const l of spec.layers) {
+    const cls = l.className;
     if (cls !== 'Conv2D' && cls !== 'DepthwiseConv2D' && cls !== 'Dense') continue;
-    const cfg = l.getConfig() as Record<string, unknown>;
-    const inShape = l.inputSpec?.[0]?.shape ?? (Array.isArray(l.input) ? l.input[0]!.shape : l.input.shape);
-    const outShape = (Array.isArray(l.output) ? l.output[0]!.shape : l.output.shape) as number[];
-    const inS = inShape as number[];
+    const cfg = l.config;
+    const src = l.inbound[0]!;
+    const inS = byName.get(src.layer)!.outputShapes[src.tensor]!;
+    const outS = l.outputShapes[0]!;
     if (cls === 'Dense') {
-      if (inS.length !== 2) continue; // Dense on 4-D tensors is not a classifier head
+      if (inS.length !== 1) continue; // Dense on 4-D tensors is not a classifier head
       out.push({
         layer: l.name,
         signature: { op: 'gemm', kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], inH: 1, inW: 1, outH: 1, outW: 1, epilogue: epilogueOf(l.name) },
         key: '',
-        cin: inS[1]!,
-        cout: outShape[1]!,
+        cin: inS[0]!,
+        cout: outS[0]!,
       });
       continue;
     }
-    const k = cfg['kernelSize'] as number[];
-    const s = cfg['strides'] as number[];
-    const d = (cfg['dilationRate'] as number[] | number | undefined) ?? 1;
-    if ((Array.isArray(d) ? d : [d, d]).some((v) => v !== 1)) {
+    const k = pair(cfg['kernel_size']);
+    const s = pair(cfg['strides']);
+    if (pair(cfg['dilation_rate'] ?? 1).some((v) => v !== 1)) {
       throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${l.name}' (${cls}) is dilated; latency tables cover dilation 1 only.`);
     }
-    const [inH, inW, cin] = [inS[1]!, inS[2]!, inS[3]!];
-    const padding = String(cfg['padding']);
-    const [pt, pb] = padsFor(padding, inH, k[0]!, s[0]!);
-    const [pl, pr] = padsFor(padding, inW, k[1]!, s[1]!);
+    const [inH, inW, cin] = [inS[0]!, inS[1]!, inS[2]!];
+    const pads = cfg['padding'] === 'same' ? samePadding([inH, inW], k, s) : [0, 0, 0, 0];
     const op: OpKind = cls === 'DepthwiseConv2D' ? 'dwconv' : 'conv';
-    if (op === 'dwconv' && (cfg['depthMultiplier'] ?? 1) !== 1) {
-      throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${l.name}' is a depthwise convolution with multiplier ${String(cfg['depthMultiplier'])}; latency tables cover multiplier 1.`);
+    if (op === 'dwconv' && (cfg['depth_multiplier'] ?? 1) !== 1) {
+      throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${l.name}' is a depthwise convolution with multiplier ${String(cfg['depth_multiplier'])}; latency tables cover multiplier 1.`);
     }
     out.push({
       layer: l.name,
-      signature: { op, kernel: [k[0]!, k[1]!], stride: [s[0]!, s[1]!], pads: [pt, pl, pb, pr], inH, inW, outH: outShape[1]!, outW: outShape[2]!, epilogue: epilogueOf(l.name) },
+      signature: { op, kernel: k, stride: s, pads: [pads[0]!, pads[1]!, pads[2]!, pads[3]!], inH, inW, outH: outS[0]!, outW: outS[1]!, epilogue: epilogueOf(l.name) },
       key: '',
       cin,
-      cout: outShape[3]!,
+      cout: outS[2]!,
     });
   }
   return out.map((e) => ({ ...e, key: signatureKey(e.signature) }));
 }
 
-function activationOf(l: LayerJson): 'relu' | 'relu6' | undefined {
+function activationOf(l: LayerSpec): 'relu' | 'relu6' | undefined {
   const c = l.config;
-  if (l.class_name === 'ReLU') return c['max_value'] === 6 || c['maxValue'] === 6 ? 'relu6' : 'relu';
-  if (l.class_name === 'Activation') {
+  if (l.className === 'ReLU') return c['max_value'] === 6 || c['maxValue'] === 6 ? 'relu6' : 'relu';
+  if (l.className === 'Activation') {
     if (c['activation'] === 'relu') return 'relu';
     if (c['activation'] === 'relu6') return 'relu6';
   }
