@@ -25,6 +25,24 @@ function sliceAxes(t: tf.Tensor, axes: ReadonlyArray<{ readonly axis: number; re
 }
 
 /**
+ * Rebuilds `model`'s topology with other conv filter / dense unit counts
+ * (fresh weights; depthwise, batch-norm and concatenation widths follow from
+ * their inputs). Used by compaction and by latency measurements at chosen
+ * widths.
+ */
+export async function modelAtWidths(model: tf.LayersModel, coutOf: (layer: string) => number | undefined, name = model.name): Promise<tf.LayersModel> {
+  const topo = model.toJSON(undefined, false) as unknown as { config: { name: string; layers: Array<{ class_name: string; config: Record<string, unknown> & { name: string } }> } };
+  for (const l of topo.config.layers) {
+    const w = coutOf(l.config.name);
+    if (w === undefined) continue;
+    if (l.class_name === 'Conv2D' || l.class_name === 'SeparableConv2D') l.config['filters'] = w;
+    if (l.class_name === 'Dense') l.config['units'] = w;
+  }
+  topo.config.name = name;
+  return tf.models.modelFromJSON(topo as never);
+}
+
+/**
  * Builds the compacted model of `model` under `sel` (the model's current
  * weights are sliced; they need not be zeroed).
  *
@@ -33,15 +51,7 @@ function sliceAxes(t: tf.Tensor, axes: ReadonlyArray<{ readonly axis: number; re
  */
 export async function compactModel(model: tf.LayersModel, graph: ChannelGraph, sel: Selection): Promise<tf.LayersModel> {
   const plan = new Map(layerKeep(graph, sel).map((l) => [l.name, l]));
-  const topo = model.toJSON(undefined, false) as unknown as { config: { name: string; layers: Array<{ class_name: string; config: Record<string, unknown> & { name: string } }> } };
-  for (const l of topo.config.layers) {
-    const k = plan.get(l.config.name);
-    if (!k || !k.outputs[0]) continue;
-    if (l.class_name === 'Conv2D' || l.class_name === 'SeparableConv2D') l.config['filters'] = k.outputs[0].length;
-    if (l.class_name === 'Dense') l.config['units'] = k.outputs[0].length;
-  }
-  topo.config.name = `${model.name}_compact`;
-  const compact = await tf.models.modelFromJSON(topo as never);
+  const compact = await modelAtWidths(model, (l) => plan.get(l)?.outputs[0]?.length, `${model.name}_compact`);
   for (const layer of model.layers) {
     const k = plan.get(layer.name);
     const target = compact.getLayer(layer.name);

@@ -2,6 +2,6 @@
  * Compaction of pruned models, tfjs -> ONNX conversion, and `latprune export`.
  * @packageDocumentation
  */
-export { compactModel } from './compact.js';
+export { compactModel, modelAtWidths } from './compact.js';
 export { type ToOnnxOptions, modelToOnnx } from './to-onnx.js';
 export { type ParityReport, type ExportOptions, type ExportResult, checkParity, exportOnnx } from './export.js';

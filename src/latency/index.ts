@@ -12,7 +12,7 @@ export { type SignatureLookup, makeLookup } from './interpolate.js';
 export { type GridOptions, type SignatureExtent, DEFAULT_GRID, baseGrid, refinePoints } from './grid.js';
 export { type TimingOptions, type LayerMeasurement, type LatencyRuntime, type NetworkSpec, median, medianCiRel, timeRepeated } from './runtime.js';
 export { type OrtRuntimeOptions, OrtRuntime } from './runtime-ort.js';
-export { TfjsRuntime, modelAtWidths } from './runtime-tfjs.js';
+export { TfjsRuntime } from './runtime-tfjs.js';
 export { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';
 export { type ProfileOptions, profileModel, signaturesOf, mergeTables } from './profile.js';
 export { type KeepCounts, type CalibrateOptions, randomKeep, keepToSelection, coutOfKeep, fitCalibration, errorStats, calibrateTable } from './calibrate.js';

@@ -8,18 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { median, timeRepeated, type LatencyRuntime, type LayerMeasurement, type NetworkSpec, type TimingOptions } from './runtime.js';
 import type { LayoutRules } from './layout.js';
 import type { LayerSignature } from './signature.js';
-
-/** Rebuilds `model` with other conv filter / dense unit counts (fresh random weights). */
-export async function modelAtWidths(model: tf.LayersModel, coutOf: (layer: string) => number | undefined): Promise<tf.LayersModel> {
-  const topo = model.toJSON(undefined, false) as unknown as { config: { layers: Array<{ class_name: string; config: Record<string, unknown> & { name: string } }> } };
-  for (const l of topo.config.layers) {
-    const w = coutOf(l.config.name);
-    if (w === undefined) continue;
-    if (l.class_name === 'Conv2D') l.config['filters'] = w;
-    if (l.class_name === 'Dense') l.config['units'] = w;
-  }
-  return tf.models.modelFromJSON(topo as never);
-}
+import { modelAtWidths } from '../export/compact.js';
 
 /** The tfjs runtime. */
 export class TfjsRuntime implements LatencyRuntime {
