@@ -5,7 +5,6 @@
  * inspection, and the final selection, masked model and results.
  */
 import { appendFile, mkdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
@@ -14,7 +13,7 @@ import { analyzeModel, selectionCost } from '../graph/index.js';
 import { ImportanceAccumulator, magnitudeImportance, taylorImportance } from '../importance/index.js';
 import { LatencyEstimator, deviceMismatchWarning, loadTable } from '../latency/index.js';
 import { problemToJson } from '../solver/index.js';
-import { Trainer, evaluate, recalibrateBatchNorm, loadCheckpoint, resolveModel, restoreWeights, saveCheckpoint, saveModel, weightKey, type TrainerConfig } from '../train/index.js';
+import { Trainer, evaluate, recalibrateBatchNorm, openRunCheckpoint, resolveModel, restoreWeights, saveCheckpoint, saveModel, weightKey, type TrainerConfig } from '../train/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
 import { toSelection } from './channels.js';
@@ -89,18 +88,7 @@ export function targetLatency(t: LatencyTarget, denseMs: number, batch: number):
 /** Runs or resumes a pruning run. */
 export async function runPrune(o: PruneRunOptions, backend: string, log: (l: string) => void): Promise<PruneResult> {
   const ckpt = join(o.out, 'checkpoint.ckpt');
-  let resumed: Awaited<ReturnType<typeof loadCheckpoint<Meta>>> | undefined;
-  if (o.resume) {
-    if (!existsSync(ckpt)) throw new LatpruneError('NOT_FOUND', `--resume: ${ckpt} does not exist; run without --resume to start.`);
-    resumed = await loadCheckpoint<Meta>(ckpt);
-    for (const k of MUST_MATCH) {
-      if (JSON.stringify(resumed.meta.options[k]) !== JSON.stringify(o[k])) {
-        throw new LatpruneError('BAD_ARGUMENT', `--resume: ${k} is ${JSON.stringify(o[k])} but the run in ${o.out} used ${JSON.stringify(resumed.meta.options[k])}; resume with the same flags.`);
-      }
-    }
-  } else if (existsSync(ckpt)) {
-    throw new LatpruneError('BAD_ARGUMENT', `${o.out} already holds a run; add --resume to continue it or choose another --out.`);
-  }
+  const resumed = await openRunCheckpoint<Meta>(ckpt, o.out, o.resume, o as unknown as Record<string, unknown>, MUST_MATCH);
 
   const table = await loadTable(o.lut);
   const warn = deviceMismatchWarning(table, o.lut);

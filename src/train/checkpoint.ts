@@ -5,6 +5,7 @@
  * with its RNG state, configuration). Written atomically, so a kill during a
  * save leaves the previous checkpoint intact.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
@@ -142,4 +143,34 @@ export function restoreWeights(model: tf.LayersModel, weights: Checkpoint<unknow
       w.write(tf.tensor(saved.data, saved.shape));
     });
   }
+}
+
+/**
+ * Opens a run's checkpoint: with `resume`, loads it and checks that every
+ * option in `keys` equals the saved run's (`meta.options`); without, refuses a
+ * directory that already holds a run. Returns undefined for a new run.
+ *
+ * @throws LatpruneError naming the flag that differs, the missing checkpoint,
+ *   or the occupied run directory
+ */
+export async function openRunCheckpoint<M extends { readonly options: object }>(
+  path: string,
+  out: string,
+  resume: boolean,
+  options: Readonly<Record<string, unknown>>,
+  keys: readonly string[],
+): Promise<Checkpoint<M> | undefined> {
+  if (!resume) {
+    if (existsSync(path)) throw new LatpruneError('BAD_ARGUMENT', `${out} already holds a run (${path}); add --resume to continue it or choose another --out.`);
+    return undefined;
+  }
+  if (!existsSync(path)) throw new LatpruneError('NOT_FOUND', `--resume: ${path} does not exist; run without --resume to start the run.`);
+  const ck = await loadCheckpoint<M>(path);
+  const saved = ck.meta.options as Readonly<Record<string, unknown>>;
+  for (const k of keys) {
+    if (JSON.stringify(saved[k]) !== JSON.stringify(options[k])) {
+      throw new LatpruneError('BAD_ARGUMENT', `--resume: --${k} is ${JSON.stringify(options[k])} but the run in ${out} used ${JSON.stringify(saved[k])}; resume with the same flags or choose another --out.`);
+    }
+  }
+  return ck;
 }

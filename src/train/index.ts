@@ -16,7 +16,7 @@ export {
 } from './gradients.js';
 export { type SgdOptions, type SgdState, SgdMomentum, defaultDecays } from './optimizer.js';
 export { type CosineSchedule, cosineWithWarmup, validateSchedule } from './schedule.js';
-export { type Checkpoint, type ExtraTensors, weightKey, encodeCheckpoint, decodeCheckpoint, saveCheckpoint, loadCheckpoint, restoreWeights } from './checkpoint.js';
+export { type Checkpoint, type ExtraTensors, weightKey, encodeCheckpoint, decodeCheckpoint, saveCheckpoint, loadCheckpoint, openRunCheckpoint, restoreWeights } from './checkpoint.js';
 export { saveModel, loadModel, readModelMetadata, resolveModel } from './model-io.js';
 export {
   type TrainerConfig,

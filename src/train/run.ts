@@ -4,12 +4,11 @@
  * progress bar; optionally save the trained model with a model card.
  */
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LatpruneError } from '../errors.js';
 import { BatchIterator, defaultAugmentation, defaultNormalization, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { loadCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
+import { openRunCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
 import { resolveModel, saveModel } from './model-io.js';
 import { startProgress } from '../util/progress.js';
 import { Trainer, evaluate, type TrainerConfig } from './trainer.js';
@@ -84,18 +83,7 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
   checkOptions(opts);
   const ckptPath = join(opts.out, 'checkpoint.ckpt');
   const metricsPath = join(opts.out, 'metrics.jsonl');
-  let resumed: Awaited<ReturnType<typeof loadCheckpoint<CheckpointMeta>>> | undefined;
-  if (opts.resume) {
-    if (!existsSync(ckptPath)) throw new LatpruneError('NOT_FOUND', `--resume: ${ckptPath} does not exist; run without --resume to start the run.`);
-    resumed = await loadCheckpoint<CheckpointMeta>(ckptPath);
-    for (const k of RESUME_KEYS) {
-      if (resumed.meta.options[k] !== opts[k]) {
-        throw new LatpruneError('BAD_ARGUMENT', `--resume: --${k} is ${String(opts[k])} but the run in ${opts.out} used ${String(resumed.meta.options[k])}; resume with the same flags or choose another --out.`);
-      }
-    }
-  } else if (existsSync(ckptPath)) {
-    throw new LatpruneError('BAD_ARGUMENT', `${opts.out} already holds a run (${ckptPath}); add --resume to continue it or choose another --out.`);
-  }
+  const resumed = await openRunCheckpoint<CheckpointMeta>(ckptPath, opts.out, opts.resume, opts as unknown as Record<string, unknown>, RESUME_KEYS);
 
   const data = await loadDataset(opts.dataset, { dir: opts.dataDir });
   log(`data: ${data.name} from ${data.dir} (${data.origin}): ${data.train.count} train, ${data.test.count} test images`);
