@@ -194,9 +194,13 @@ export class PruneEngine {
     }
   }
 
-  private async setActive(next: ActiveSets): Promise<void> {
-    const changed = this.weights.transition(next);
-    this.weights.resetVelocities(this.trainer.optimizer, changed);
+  /** Makes `next` the live channels (MRU save/restore) and clears the velocity of elements that changed. */
+  private makeLive(next: ActiveSets): void {
+    this.weights.resetVelocities(this.trainer.optimizer, this.weights.transition(next));
+  }
+
+  private setActive(next: ActiveSets): void {
+    this.makeLive(next);
     this.active = next;
   }
 
@@ -219,7 +223,7 @@ export class PruneEngine {
       this.grownLast = Object.fromEntries(Object.entries(next).map(([id, f]) => [id, Array.from(f.keys()).filter((i) => f[i] === 1 && before[id]![i] === 0)]));
     }
     const iou = maskIoU(before, next);
-    await this.setActive(next);
+    this.setActive(next);
     await io.onStep?.({
       step: this.step,
       phase,
@@ -300,17 +304,13 @@ export class PruneEngine {
         const active = this.active;
         const stats = this.weights.snapshotStats();
         if (c.zeroInit) for (const m of this.weights.mru.values()) m.fill(0);
-        const all = allActive(this.graph);
-        const changed = this.weights.transition(all);
-        this.weights.resetVelocities(this.trainer.optimizer, changed);
+        this.makeLive(allActive(this.graph));
         this.acc.reset();
         await this.train(c.Q, c.freeze ? 'explore' : 'all', true, io, 'iee-explore');
         const s4 = this.takeScores();
         this.weights.restoreStats(stats, active);
         // back to the active set; explored values become the channels' MRU values
-        const back = this.weights.transition(active);
-        this.weights.resetVelocities(this.trainer.optimizer, back);
-        this.active = active;
+        this.makeLive(active);
         this.remember(s4, 'inactive');
         explored = this.lastScores;
       }

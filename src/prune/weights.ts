@@ -43,7 +43,7 @@ export class ChannelWeights {
    * @param active - the channels currently live (their complement is assumed already zero or is zeroed by the first transition)
    */
   constructor(
-    private readonly model: tf.LayersModel,
+    model: tf.LayersModel,
     private readonly graph: ChannelGraph,
     active: ActiveSets,
   ) {
@@ -134,10 +134,5 @@ export class ChannelWeights {
     const keep = new Map<string, Float32Array>();
     for (const [name, ch] of changed) keep.set(name, ch.map((x) => 1 - x));
     opt.maskVelocities(keep);
-  }
-
-  /** The model these weights belong to. */
-  get owner(): tf.LayersModel {
-    return this.model;
   }
 }
