@@ -9,7 +9,10 @@
  * sum of each conv timed alone. Prints median and p90 of
  * |predicted - measured| / measured, and a final JSON line.
  *
- *   npm run bench:lut-accuracy [-- --samples 30 --models resnet20,mobilenet_v1 --lut-dir latency-tables]
+ *   npm run bench:lut-accuracy [-- --samples 30 --models resnet20,mobilenet_v1 --lut-dir latency-tables --align 1]
+ *
+ * `--align 4` samples only widths on the table's channel multiple (what
+ * `latprune prune` produces by default).
  */
 import { parseArgs } from 'node:util';
 import os from 'node:os';
@@ -37,6 +40,8 @@ const { values } = parseArgs({
     models: { type: 'string', default: 'resnet20,mobilenet_v1' },
     'lut-dir': { type: 'string', default: 'latency-tables' },
     seed: { type: 'string', default: '2024' },
+    /** Kept counts rounded to multiples of this (4 = ORT CPU's channel multiple here: every layer on the blocked kernels). */
+    align: { type: 'string', default: '1' },
   },
 });
 
@@ -75,7 +80,7 @@ try {
     const measured: number[] = [];
     const n = Number(values.samples);
     for (let i = 0; i < n; i++) {
-      const keep = randomKeep(graph, rnd, 0.2, 1);
+      const keep = randomKeep(graph, rnd, 0.2, Number(values.align));
       const widths = layerWidths(graph, keepToSelection(graph, keep));
       const { ms } = await rt.measureNetwork({ model, coutOf: coutOfKeep(graph, keep), batch: c.batch }, timing);
       measured.push(ms);
@@ -99,6 +104,7 @@ try {
       table: path,
       batch: c.batch,
       samples: n,
+      align: Number(values.align),
       latprune_median_err: Number(eo.median.toFixed(4)),
       latprune_p90_err: Number(eo.p90.toFixed(4)),
       halp_median_err: Number(eh.median.toFixed(4)),

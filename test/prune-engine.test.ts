@@ -19,7 +19,7 @@ import { ImportanceAccumulator, taylorImportance } from '../src/importance/index
 import { Trainer, decodeCheckpoint } from '../src/train/index.js';
 import { profileModel } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
-import { PruneEngine, elementMasks, halpTargets, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
+import { PruneEngine, allActive, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
 
 const RULES = { conv: ORT_RULES.conv! };
 class FakeRuntime extends BaseFake {
@@ -164,4 +164,26 @@ test('a resumed prune run ends with the same masks and weights as an uninterrupt
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+// last in the file: its model would otherwise rename the weights the tests above look up by name
+test('granularity: kept-count domains stay on the channel multiple', () => {
+  assert.deepEqual(domainOf(8, 64, 8), { min: 8, max: 64, step: 8 });
+  assert.deepEqual(domainOf(8, 30, 8), { min: 8, max: 24, step: 8 }, 'an off-multiple active count is pruned onto the multiple');
+  assert.deepEqual(domainOf(5, 64, 8), { min: 5, max: 64, step: 1 }, 'an off-multiple fixed count falls back to single channels');
+  assert.deepEqual(domainOf(8, 6, 8), { min: 6, max: 6, step: 1 });
+  assert.deepEqual(domainOf(3, 20, 1), { min: 3, max: 20, step: 1 });
+  const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 4 });
+  const graph = analyzeModel(model, { minKeepFraction: 0.1 });
+  const scores = Object.fromEntries(graph.groups.map((g) => [g.id, Float32Array.from({ length: g.size }, (_, i) => ((i * 7919) % 13) + 1)]));
+  const multiples = (p: ReturnType<typeof pruneProblem>) => {
+    for (const g of p.groups) for (let k = g.domain.min; k <= g.domain.max; k += g.domain.step) assert.equal(k % 4, 0, `${g.id}: kept count ${k} is not a multiple of 4`);
+  };
+  const pp = pruneProblem(graph, allActive(graph), scores, 1, 4);
+  multiples(pp);
+  assert.ok(pp.groups.every((g) => g.domain.step === 4 && g.domain.min >= 4), 'prune domains step by 4');
+  const keep = Object.fromEntries(graph.groups.map((g) => [g.id, g.size / 2]));
+  const active = applyPrune(allActive(graph), scores, keep);
+  multiples(growProblem(graph, active, scores, 1, 4));
+  model.dispose();
 });

@@ -258,7 +258,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--zero-init', 'IEE ablation: revive channels from zero instead of their MRU values', false)
     .option('--steps <n>', 'HALP: pruning steps', num, 30)
     .option('--interval <n>', 'HALP: iterations between pruning steps', num, 40)
-    .option('--granularity <n>', 'kept-count step of the knapsack', num, 1)
+    .option('--granularity <n|auto>', "kept channel counts are multiples of n; 'auto' = the table's channel multiple (ORT CPU: keeps every layer on the blocked kernels)", 'auto')
     .option('--min-keep-fraction <x>', 'fraction of each channel group always kept (0: at least one channel)', num, 0)
     .option('--train-subset <n>', 'use only the first n training images', num)
     .option('--max-iterations <n>', 'stop after n iterations in this invocation (continue with --resume)', num)
@@ -308,7 +308,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
           zeroInit: o['zeroInit'] as boolean,
           steps: o['steps'] as number,
           interval: o['interval'] as number,
-          granularity: o['granularity'] as number,
+          granularity: parseGranularity(o['granularity']),
           minKeepFraction: o['minKeepFraction'] as number,
           ...(o['trainSubset'] !== undefined ? { trainSubset: o['trainSubset'] as number } : {}),
           out: o['out'] as string,
@@ -417,4 +417,12 @@ export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
     }
     throw err;
   }
+}
+
+/** `--granularity`: a positive integer, or 'auto' (0: the table's channel multiple). */
+function parseGranularity(v: unknown): number {
+  if (v === 'auto' || v === undefined) return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new LatpruneError('BAD_ARGUMENT', `--granularity must be a positive integer or 'auto', got '${String(v)}'.`);
+  return n;
 }

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { type DeviceDescription, describeDevice, deviceFingerprint } from './device.js';
-export { type OpKind, type LayoutRule, type LayoutRules, type Regime, isFast, regimeOf, roundUp, inferRule } from './layout.js';
+export { type OpKind, type LayoutRule, type LayoutRules, type Regime, isFast, regimeOf, roundUp, inferRule, channelMultiple } from './layout.js';
 export { type LayerSignature, type SignedLayer, signedLayers, signatureKey } from './signature.js';
 export { LUT_SCHEMA, type LatencyTable, type LutSignature, validateTable, loadTable, saveTable, reorderCost, deviceMismatchWarning, defaultTablePath } from './table.js';
 export { type SignatureLookup, makeLookup } from './interpolate.js';

@@ -79,3 +79,14 @@ export function inferRule(fast: readonly boolean[], outPad: number): LayoutRule 
   }
   return undefined;
 }
+
+/**
+ * The kept-count multiple that keeps every layer of a pruned network on the
+ * fast kernels under `rules`: the largest input alignment any operator needs
+ * (1 for a runtime without regimes). The pruner's default granularity.
+ */
+export function channelMultiple(rules: LayoutRules): number {
+  let m = 1;
+  for (const r of Object.values(rules)) if (r) m = Math.max(m, r.align);
+  return m;
+}

@@ -47,7 +47,8 @@ export function pruneProblem(graph: ChannelGraph, active: ActiveSets, scores: Gr
     groups: graph.groups.map((g) => {
       const act = byScore(indicesWhere(active[g.id]!, 1), scores[g.id] ?? []);
       const max = act.length;
-      const min = Math.min(max, Math.max(1, g.minKeep));
+      const lo = Math.max(1, g.minKeep);
+      const min = Math.min(max, granularity > 1 ? Math.ceil(lo / granularity) * granularity : lo);
       return { id: g.id, values: act.map((i) => Math.max(0, scores[g.id]?.[i] ?? 0)), domain: domainOf(min, max, granularity) };
     }),
   };
@@ -65,12 +66,22 @@ export function growProblem(graph: ChannelGraph, active: ActiveSets, scores: Gro
   };
 }
 
-/** Domain min..max in steps of `granularity`, always containing max (the step adapts). */
-function domainOf(min: number, max: number, granularity: number): { min: number; max: number; step: number } {
+/**
+ * Kept counts from `min` to `max` that are multiples of `granularity` (the
+ * runtime's channel block: ORT's blocked CPU convolutions need counts on
+ * multiples of 4/8/16, and off-block widths fall onto a slower kernel).
+ * `min` itself stays allowed when it is a fixed (active) count that is off the
+ * multiple; when no multiple lies in range the domain is `{max}`.
+ */
+export function domainOf(min: number, max: number, granularity: number): { min: number; max: number; step: number } {
   if (max <= min) return { min: max, max, step: 1 };
-  const span = max - min;
-  const step = granularity > 1 && span % granularity === 0 ? granularity : 1;
-  return { min, max, step };
+  if (granularity <= 1) return { min, max, step: 1 };
+  const hi = Math.floor(max / granularity) * granularity;
+  if (min % granularity !== 0) {
+    // an off-multiple lower end (a fixed active count) can only be kept exactly or grown per channel
+    return { min, max, step: 1 };
+  }
+  return hi >= min ? { min, max: hi, step: granularity } : { min: max, max, step: 1 };
 }
 
 /** Applies a solved prune: each group keeps its `keep[id]` highest-scored active channels. */

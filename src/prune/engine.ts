@@ -49,7 +49,7 @@ export interface PruneConfig {
   /** HALP: pruning steps and iterations between them. */
   readonly steps: number;
   readonly interval: number;
-  /** Kept-count granularity of the knapsack (1 = per channel). */
+  /** Kept counts are multiples of this (1 = per channel; see `domainOf`). */
   readonly granularity: number;
 }
 

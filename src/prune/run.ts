@@ -11,7 +11,7 @@ import { LatpruneError } from '../errors.js';
 import { BatchIterator, defaultAugmentation, defaultNormalization, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
 import { analyzeModel, selectionCost } from '../graph/index.js';
 import { ImportanceAccumulator, magnitudeImportance, taylorImportance } from '../importance/index.js';
-import { LatencyEstimator, deviceMismatchWarning, loadTable } from '../latency/index.js';
+import { LatencyEstimator, channelMultiple, deviceMismatchWarning, loadTable } from '../latency/index.js';
 import { problemToJson } from '../solver/index.js';
 import { Trainer, evaluate, recalibrateBatchNorm, openRunCheckpoint, resolveModel, restoreWeights, saveCheckpoint, saveModel, weightKey, type TrainerConfig } from '../train/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -107,7 +107,9 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   const full = Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
   const denseMs = est.total(full);
   const target = targetLatency(o.target, denseMs, table.batch);
-  const floorMs = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, Math.max(1, g.minKeep)])));
+  // 0 = auto: the table's channel multiple (kept widths stay on the runtime's fast kernels)
+  const granularity = o.granularity > 0 ? o.granularity : channelMultiple(table.layout);
+  const floorMs = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, Math.min(g.size, Math.ceil(Math.max(1, g.minKeep) / granularity) * granularity)])));
   if (!(target > 0) || target < floorMs) {
     throw new LatpruneError('INFEASIBLE', `target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS) is below the fastest the table allows with minimum channels: ${floorMs.toFixed(3)} ms (${((table.batch * 1000) / floorMs).toFixed(1)} FPS). Choose a lower FPS or speed-up.`);
   }
@@ -132,12 +134,12 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   } else {
     await mkdir(join(o.out, 'problems'), { recursive: true });
     const { resume: _r, maxIterations: _m, ...saved } = o;
-    await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ ...saved, denseMs, targetMs: target, tableBatch: table.batch, totalIterations }, null, 2));
+    await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ ...saved, granularityUsed: granularity, denseMs, targetMs: target, tableBatch: table.batch, totalIterations }, null, 2));
   }
-  const cfg: PruneConfig = { method: o.method, H: o.H, J: o.J, Q: o.Q, T: o.T, omega: o.omega, schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: o.steps, interval: o.interval, granularity: o.granularity, budgetMs: target, totalIterations };
+  const cfg: PruneConfig = { method: o.method, H: o.H, J: o.J, Q: o.Q, T: o.T, omega: o.omega, schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: o.steps, interval: o.interval, granularity, budgetMs: target, totalIterations };
   const acc = new ImportanceAccumulator(model, graph, o.criterion === 'taylor' ? taylorImportance() : magnitudeImportance());
   const engine = PruneEngine.start(cfg, trainer, graph, est, acc, resumed?.meta.engine, mru);
-  log(`${o.method}: dense ${denseMs.toFixed(3)} ms -> target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS at batch ${table.batch}), ${totalIterations} iterations`);
+  log(`${o.method}: dense ${denseMs.toFixed(3)} ms -> target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS at batch ${table.batch}), ${totalIterations} iterations, kept counts in multiples of ${granularity}`);
 
   const metrics = join(o.out, 'metrics.jsonl');
   const stopAt = o.maxIterations === undefined ? totalIterations : Math.min(totalIterations, trainer.step + o.maxIterations);
