@@ -1,30 +1,19 @@
 /**
  * The pruning engine: IEE (Iterative Exploitation and Exploration, arXiv
  * 2502.03658) for latency-constrained channel pruning, and HALP (NeurIPS
- * 2022) as the baseline, driving the trainer step by step.
- *
- * IEE step t (after an initial one-shot prune of the dense model to the
- * budget B): (1) train the active channels H iterations accumulating
- * importance; (2) prune to B * (1 - omega_t) with the knapsack; (3) train J
- * iterations; (4) revive every inactive channel with its most-recently-used
- * values, freeze the active ones (weights and BN parameters; BN running
- * statistics of active channels are restored afterwards, so exploration does
- * not skew them), train Q iterations accumulating the importance of the
- * explored channels; (5) grow the best explored channels back under B. Then
- * fine-tune the final active set.
- *
- * HALP: every `interval` iterations for `steps` steps, prune the active set
- * to the next target on a geometric path from the dense latency to B, using
- * Taylor importance averaged over the interval; pruned channels stay zero;
- * then fine-tune.
+ * 2022) as the baseline, driving the trainer step by step. The engine owns
+ * the training, scoring, knapsack and channel-transition primitives
+ * ({@link MethodHost}); the methods themselves are in `iee.ts` and `halp.ts`.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ChannelGraph } from '../graph/index.js';
 import type { GroupScores, ImportanceAccumulator } from '../importance/index.js';
 import { linearise, type CoupledLatencyModel, type CoupledProblem, type KnapsackProblem } from '../solver/index.js';
 import type { HostBatch, StepHooks, Trainer } from '../train/index.js';
-import { allActive, applyGrow, applyPrune, counts, growProblem, maskIoU, pruneProblem, solve, type ActiveSets } from './channels.js';
-import { halpTargets, updateBudget, type UpdateSchedule } from './schedule.js';
+import { allActive, applyGrow, applyPrune, counts, maskIoU, solve, type ActiveSets } from './channels.js';
+import { runHalp } from './halp.js';
+import { runIee } from './iee.js';
+import type { UpdateSchedule } from './schedule.js';
 import { ChannelWeights } from './weights.js';
 
 /** Engine configuration (plain data; stored with checkpoints). */
@@ -96,23 +85,58 @@ export interface EngineIO {
   onIteration?(iteration: number, loss: number, phase: string): void | Promise<void>;
 }
 
+
+/**
+ * What a pruning method (HALP in `halp.ts`, IEE in `iee.ts`) drives: the
+ * engine's training, scoring, knapsack and channel-transition primitives.
+ * Internal to `src/prune/`.
+ */
+export interface MethodHost {
+  readonly cfg: PruneConfig;
+  readonly graph: ChannelGraph;
+  readonly latency: CoupledLatencyModel;
+  readonly weights: ChannelWeights;
+  /** The active channel sets. */
+  readonly active: ActiveSets;
+  /** Last importance of every channel. */
+  readonly lastScores: GroupScores;
+  /** Completed pruning steps (checkpointed). */
+  step: number;
+  /** Trains `n` iterations of `mode`'s channels (accumulating importance when asked). */
+  train(n: number, mode: 'active' | 'explore' | 'all', accumulate: boolean, io: EngineIO, phase: string): Promise<void>;
+  /** Clears the importance accumulator. */
+  resetScores(): void;
+  /** The accumulated importance; clears the accumulator. */
+  takeScores(): GroupScores;
+  /** Stores `scores` as the last importance of the active or the inactive channels. */
+  remember(scores: GroupScores, which: 'active' | 'inactive'): void;
+  /** Makes `next` the live channels without changing the active sets (exploration). */
+  makeLive(next: ActiveSets): void;
+  /** Solves a prune or grow knapsack and applies it to the active sets. */
+  solveAndApply(p: CoupledProblem, phase: 'prune' | 'grow', scores: GroupScores, io: EngineIO): Promise<void>;
+  /** Training iterations done. */
+  readonly iteration: number;
+  /** Checkpointable state. */
+  state(): EngineState;
+}
+
 const toArrays = (a: ActiveSets | GroupScores) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)]));
 
 /** Runs a pruning method. Create with {@link PruneEngine.start}. */
-export class PruneEngine {
-  private active: ActiveSets;
-  private lastScores: GroupScores;
-  private step: number;
+export class PruneEngine implements MethodHost {
+  /** @internal */ active: ActiveSets;
+  /** @internal */ lastScores: GroupScores;
+  /** @internal */ step: number;
   private finetuning: boolean;
-  private readonly weights: ChannelWeights;
+  /** @internal */ readonly weights: ChannelWeights;
   private grownLast: Record<string, number[]> | undefined;
   private lastLoss = NaN;
 
   private constructor(
-    private readonly cfg: PruneConfig,
+    /** @internal */ readonly cfg: PruneConfig,
     private readonly trainer: Trainer,
-    private readonly graph: ChannelGraph,
-    private readonly latency: CoupledLatencyModel,
+    /** @internal */ readonly graph: ChannelGraph,
+    /** @internal */ readonly latency: CoupledLatencyModel,
     private readonly acc: ImportanceAccumulator,
     state: EngineState | undefined,
   ) {
@@ -155,7 +179,8 @@ export class PruneEngine {
     return this.latency.total(this.kept());
   }
 
-  private async train(n: number, mode: 'active' | 'explore' | 'all', accumulate: boolean, io: EngineIO, phase: string): Promise<void> {
+  /** @internal */
+  async train(n: number, mode: 'active' | 'explore' | 'all', accumulate: boolean, io: EngineIO, phase: string): Promise<void> {
     let masks: tf.NamedTensorMap | undefined;
     if (mode === 'active') masks = this.weights.updateMasks(this.active, 'active');
     else if (mode === 'explore') {
@@ -178,13 +203,25 @@ export class PruneEngine {
     }
   }
 
-  private takeScores(): GroupScores {
+  /** @internal */
+  get iteration(): number {
+    return this.trainer.step;
+  }
+
+  /** @internal */
+  resetScores(): void {
+    this.acc.reset();
+  }
+
+  /** @internal */
+  takeScores(): GroupScores {
     const s = this.acc.scores();
     this.acc.reset();
     return s;
   }
 
-  private remember(scores: GroupScores, which: 'active' | 'inactive'): void {
+  /** @internal */
+  remember(scores: GroupScores, which: 'active' | 'inactive'): void {
     for (const g of this.graph.groups) {
       const prev = this.lastScores[g.id] ?? new Float32Array(g.size);
       const f = this.active[g.id]!;
@@ -195,7 +232,8 @@ export class PruneEngine {
   }
 
   /** Makes `next` the live channels (MRU save/restore) and clears the velocity of elements that changed. */
-  private makeLive(next: ActiveSets): void {
+  /** @internal */
+  makeLive(next: ActiveSets): void {
     this.weights.resetVelocities(this.trainer.optimizer, this.weights.transition(next));
   }
 
@@ -204,7 +242,8 @@ export class PruneEngine {
     this.active = next;
   }
 
-  private async solveAndApply(p: CoupledProblem, phase: 'prune' | 'grow', scores: GroupScores, io: EngineIO): Promise<void> {
+  /** @internal */
+  async solveAndApply(p: CoupledProblem, phase: 'prune' | 'grow', scores: GroupScores, io: EngineIO): Promise<void> {
     const before = this.active;
     const start = counts(before);
     const sol = solve(p, this.latency, start);
@@ -243,80 +282,14 @@ export class PruneEngine {
   async run(io: EngineIO): Promise<void> {
     const c = this.cfg;
     if (!this.finetuning) {
-      if (c.method === 'halp') await this.runHalp(io);
-      else await this.runIee(io);
+      if (c.method === 'halp') await runHalp(this, io);
+      else await runIee(this, io);
       this.finetuning = true;
       await io.onBoundary?.(this.state());
     }
     while (this.trainer.step < c.totalIterations) {
       const chunk = Math.min(100, c.totalIterations - this.trainer.step);
       await this.train(chunk, 'active', false, io, 'finetune');
-      await io.onBoundary?.(this.state());
-    }
-  }
-
-  private async runHalp(io: EngineIO): Promise<void> {
-    const c = this.cfg;
-    const dense = this.latency.total(Object.fromEntries(this.graph.groups.map((g) => [g.id, g.size])));
-    const targets = halpTargets(dense, c.budgetMs, c.steps);
-    while (this.step < c.steps) {
-      this.acc.reset();
-      await this.train(c.interval, 'active', true, io, 'halp-score');
-      const scores = this.takeScores();
-      this.remember(scores, 'active');
-      await this.solveAndApply(pruneProblem(this.graph, this.active, scores, targets[this.step]!, c.granularity), 'prune', scores, io);
-      this.step++;
-      await io.onBoundary?.(this.state());
-    }
-  }
-
-  private async runIee(io: EngineIO): Promise<void> {
-    const c = this.cfg;
-    const B = c.budgetMs;
-    if (this.step === 0) {
-      // step 0: importance of the dense model, one-shot prune to the budget
-      this.acc.reset();
-      await this.train(c.H, 'active', true, io, 'iee-init');
-      const scores = this.takeScores();
-      this.remember(scores, 'active');
-      await this.solveAndApply(pruneProblem(this.graph, this.active, scores, B, c.granularity), 'prune', scores, io);
-      this.step = 1;
-      await io.onBoundary?.(this.state());
-    }
-    // a step ends with a grow whose channels (and the active channels' BN statistics) need
-    // training afterwards: start a step only if it leaves fine-tuning room after it
-    const stepLength = c.H + c.J + (c.explore ? c.Q : 0);
-    const finetuneMin = Math.max(c.J, Math.round(0.1 * c.totalIterations));
-    while (this.step <= c.T && this.trainer.step + stepLength + finetuneMin <= c.totalIterations) {
-      const omega = updateBudget(c.schedule, c.omega, this.step - 1, c.T);
-      // (1) importance of the active set
-      this.acc.reset();
-      await this.train(c.H, 'active', true, io, 'iee-exploit');
-      const s1 = this.takeScores();
-      this.remember(s1, 'active');
-      // (2) prune to B (1 - omega)
-      await this.solveAndApply(pruneProblem(this.graph, this.active, s1, B * (1 - omega), c.granularity), 'prune', s1, io);
-      // (3) accuracy improvement
-      await this.train(c.J, 'active', false, io, 'iee-improve');
-      // (4) reactivate and explore
-      let explored = this.lastScores;
-      if (c.explore) {
-        const active = this.active;
-        const stats = this.weights.snapshotStats();
-        if (c.zeroInit) for (const m of this.weights.mru.values()) m.fill(0);
-        this.makeLive(allActive(this.graph));
-        this.acc.reset();
-        await this.train(c.Q, c.freeze ? 'explore' : 'all', true, io, 'iee-explore');
-        const s4 = this.takeScores();
-        this.weights.restoreStats(stats, active);
-        // back to the active set; explored values become the channels' MRU values
-        this.makeLive(active);
-        this.remember(s4, 'inactive');
-        explored = this.lastScores;
-      }
-      // (5) grow under B
-      await this.solveAndApply(growProblem(this.graph, this.active, explored, B, c.granularity), 'grow', explored, io);
-      this.step++;
       await io.onBoundary?.(this.state());
     }
   }

@@ -1,0 +1,73 @@
+/**
+ * IEE (Iterative Exploitation and Exploration, arXiv 2502.03658) for
+ * latency-constrained channel pruning.
+ *
+ * Step 0 scores the dense model for H iterations and prunes it one-shot to
+ * the budget B. Each step t = 1..T then: (1) trains the active channels H
+ * iterations accumulating importance; (2) prunes to B * (1 - omega_t) with the
+ * knapsack; (3) trains J iterations; (4) revives every inactive channel with
+ * its most-recently-used values, freezes the active ones (weights and BN
+ * parameters receive no update; BN running statistics of active channels are
+ * restored afterwards, so the exploration batches do not skew them) and
+ * trains Q iterations accumulating the explored channels' importance with the
+ * same criterion; (5) grows the best explored channels back under B. The
+ * engine then fine-tunes the final active set.
+ *
+ * Ablations: `explore: false` grows by the channels' stale scores,
+ * `freeze: false` trains the active channels during stage 4 too,
+ * `zeroInit: true` revives channels from zero instead of their MRU values.
+ */
+import { allActive, growProblem, pruneProblem } from './channels.js';
+import type { EngineIO, MethodHost } from './engine.js';
+import { updateBudget } from './schedule.js';
+
+/** Runs (or continues, from `e.step`) IEE's prune/explore/grow steps. */
+export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
+  const c = e.cfg;
+  const B = c.budgetMs;
+  if (e.step === 0) {
+    e.resetScores();
+    await e.train(c.H, 'active', true, io, 'iee-init');
+    const scores = e.takeScores();
+    e.remember(scores, 'active');
+    await e.solveAndApply(pruneProblem(e.graph, e.active, scores, B, c.granularity), 'prune', scores, io);
+    e.step = 1;
+    await io.onBoundary?.(e.state());
+  }
+  // a step ends with a grow whose channels (and the active channels' BN statistics) need
+  // training afterwards: start a step only if it leaves fine-tuning room after it
+  const stepLength = c.H + c.J + (c.explore ? c.Q : 0);
+  const finetuneMin = Math.max(c.J, Math.round(0.1 * c.totalIterations));
+  while (e.step <= c.T && e.iteration + stepLength + finetuneMin <= c.totalIterations) {
+    const omega = updateBudget(c.schedule, c.omega, e.step - 1, c.T);
+    // (1) importance of the active set
+    e.resetScores();
+    await e.train(c.H, 'active', true, io, 'iee-exploit');
+    const s1 = e.takeScores();
+    e.remember(s1, 'active');
+    // (2) prune to B (1 - omega)
+    await e.solveAndApply(pruneProblem(e.graph, e.active, s1, B * (1 - omega), c.granularity), 'prune', s1, io);
+    // (3) accuracy improvement
+    await e.train(c.J, 'active', false, io, 'iee-improve');
+    // (4) reactivate and explore
+    let explored = e.lastScores;
+    if (c.explore) {
+      const active = e.active;
+      const stats = e.weights.snapshotStats();
+      if (c.zeroInit) for (const m of e.weights.mru.values()) m.fill(0);
+      e.makeLive(allActive(e.graph));
+      e.resetScores();
+      await e.train(c.Q, c.freeze ? 'explore' : 'all', true, io, 'iee-explore');
+      const s4 = e.takeScores();
+      e.weights.restoreStats(stats, active);
+      // back to the active set; explored values become the channels' MRU values
+      e.makeLive(active);
+      e.remember(s4, 'inactive');
+      explored = e.lastScores;
+    }
+    // (5) grow under B
+    await e.solveAndApply(growProblem(e.graph, e.active, explored, B, c.granularity), 'grow', explored, io);
+    e.step++;
+    await io.onBoundary?.(e.state());
+  }
+}
