@@ -18,6 +18,8 @@ import {
   deviceMismatchWarning,
   errorStats,
   fitCalibration,
+  chooseCalibration,
+  applyCalibration,
   inferRule,
   isFast,
   loadTable,
@@ -166,6 +168,27 @@ test('estimator: full width = sum of the layers look-ups (+ reorders); calibrati
     const fit = fitCalibration(x1, x2, y);
     assert.ok(Math.abs(fit.a - 0.8) < 1e-9 && Math.abs(fit.b - 0.5) < 1e-9 && Math.abs(fit.c - 2) < 1e-9);
     assert.deepEqual(errorStats([11, 18, 30], [10, 20, 30]), { median: 0.1, p90: 0.1 });
+    // blocked and plain layers scaled apart: the two-scale model is recovered and chosen
+    const samples = Array.from({ length: 12 }, (_, i) => {
+      const plainMs = i % 2 ? 2 + i : 0;
+      const partsMs = 10 + 1.5 * i + plainMs;
+      return { partsMs, plainMs, otherMElems: 0.1 * i, measuredMs: 0.9 * (partsMs - plainMs) + 1.2 * plainMs };
+    });
+    const chosen = chooseCalibration(samples);
+    assert.ok(Math.abs(chosen.scale - 0.9) < 1e-9 && Math.abs(chosen.plainScale! - 1.2) < 1e-9, `two-scale fit: ${JSON.stringify(chosen)}`);
+    assert.ok(chosen.looMedian < 1e-9 && chosen.looP90 < 1e-9);
+    for (const x of samples) assert.ok(Math.abs(applyCalibration(chosen, x) - x.measuredMs) < 1e-9);
+    // the estimator applies plainScale to the plain layers' look-ups only
+    const uncal = { ...table, calibration: undefined };
+    const raw = LatencyEstimator.create(model, uncal, graph);
+    const plainKeep = { ...keep, [inner.id]: 33 };
+    const bp = raw.estimateSelection(keepToSelection(graph, plainKeep));
+    assert.ok(bp.plainMs > 0 && bp.plainMs < bp.layersMs, 'a plain-width layer is counted as plain');
+    assert.equal(raw.estimateSelection(keepToSelection(graph, keep)).plainMs, 0, 'the dense model has no plain layers');
+    const cal = { scale: 0.9, plainScale: 1.3, otherMsPerMElem: 0.5, overheadMs: 0.2, medianError: 0, p90Error: 0, samples: [] };
+    const calibrated = LatencyEstimator.create(model, { ...table, calibration: cal }, graph).estimateSelection(keepToSelection(graph, plainKeep));
+    const expect = 0.9 * (bp.layersMs + bp.reorderMs - bp.plainMs) + 1.3 * bp.plainMs + 0.5 * bp.otherMElems + 0.2;
+    assert.ok(Math.abs(calibrated.totalMs - expect) < 1e-9, `calibrated total ${calibrated.totalMs} vs ${expect}`);
     model.dispose();
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -92,7 +92,7 @@ export async function profileCommand(f: ProfileFlags, log: (l: string) => void):
       });
       await saveTable(out, table);
       const c = table.calibration!;
-      log(`calibration: measured = ${c.scale.toFixed(3)} x (layers + reorders) + ${c.otherMsPerMElem.toFixed(3)} ms/Melem x other + ${c.overheadMs.toFixed(3)} ms; in-sample error median ${(100 * c.medianError).toFixed(1)}%, p90 ${(100 * c.p90Error).toFixed(1)}%`);
+      log(`calibration: measured = ${c.scale.toFixed(3)} x (blocked layers + reorders) + ${(c.plainScale ?? c.scale).toFixed(3)} x plain layers + ${c.otherMsPerMElem.toFixed(3)} ms/Melem x other + ${c.overheadMs.toFixed(3)} ms; in-sample error median ${(100 * c.medianError).toFixed(1)}%, p90 ${(100 * c.p90Error).toFixed(1)}%`);
     }
     log(`wrote ${out}`);
     return 0;
@@ -120,6 +120,6 @@ export async function showCommand(path: string, log: (l: string) => void, out: (
   out(`${path}: ${t.model}, batch ${t.batch}, input ${t.input.join('x')}, ${t.runtime.name} ${t.runtime.version} (${t.runtime.ep}, ${t.runtime.threads} threads)`);
   out(`device ${t.device.fingerprint}: ${t.device.description}`);
   out(`layout ${JSON.stringify(t.layout)}; ${Object.keys(t.signatures).length} signatures, ${Object.values(t.signatures).reduce((a, s) => a + s.points.length, 0)} points; ${t.complete ? 'complete' : 'INCOMPLETE'}`);
-  if (t.calibration) out(`calibration: scale ${t.calibration.scale.toFixed(3)}, overhead ${t.calibration.overheadMs.toFixed(3)} ms; in-sample error median ${(100 * t.calibration.medianError).toFixed(1)}%, p90 ${(100 * t.calibration.p90Error).toFixed(1)}%`);
+  if (t.calibration) out(`calibration: scale ${t.calibration.scale.toFixed(3)} (plain layers ${(t.calibration.plainScale ?? t.calibration.scale).toFixed(3)}), overhead ${t.calibration.overheadMs.toFixed(3)} ms; in-sample error median ${(100 * t.calibration.medianError).toFixed(1)}%, p90 ${(100 * t.calibration.p90Error).toFixed(1)}%`);
   return 0;
 }

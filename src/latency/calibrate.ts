@@ -2,8 +2,9 @@
  * Calibration of the whole-network estimate against whole networks measured
  * on the device: random channel selections (some on the runtime's fast
  * widths, some off them, and the dense model) are exported with random
- * weights, timed, and `measured ~ a * (layers + reorders) + b * other + c` is
- * fitted by least squares.
+ * weights, timed, and a calibration model (blocked and plain layers scaled
+ * separately, untimed ops, a constant) is fitted by least squares and chosen
+ * by leave-one-out error.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { layerWidths, type ChannelGraph } from '../graph/index.js';
@@ -42,45 +43,124 @@ export function coutOfKeep(graph: ChannelGraph, keep: KeepCounts): (layer: strin
   return (l) => widths[l]?.outputs[0];
 }
 
-/** Solves the 3x3 normal equations of y ~ a*x1 + b*x2 + c; falls back to fewer terms when ill-posed or b < 0. */
+/**
+ * Least squares `y ~ X w` over the columns of `X` (normal equations, Gaussian
+ * elimination with partial pivoting); undefined when the system is singular.
+ */
+export function leastSquares(cols: readonly (readonly number[])[], y: readonly number[]): number[] | undefined {
+  const k = cols.length;
+  const A = cols.map((ci) => cols.map((cj) => ci.reduce((s, v, i) => s + v * cj[i]!, 0)));
+  const rhs = cols.map((ci) => ci.reduce((s, v, i) => s + v * y[i]!, 0));
+  for (let i = 0; i < k; i++) {
+    let p = i;
+    for (let r = i + 1; r < k; r++) if (Math.abs(A[r]![i]!) > Math.abs(A[p]![i]!)) p = r;
+    if (Math.abs(A[p]![i]!) < 1e-12 * Math.max(1, Math.abs(A[i]![i]!))) return undefined;
+    [A[i], A[p]] = [A[p]!, A[i]!];
+    [rhs[i], rhs[p]] = [rhs[p]!, rhs[i]!];
+    for (let r = i + 1; r < k; r++) {
+      const f = A[r]![i]! / A[i]![i]!;
+      for (let c = i; c < k; c++) A[r]![c]! -= f * A[i]![c]!;
+      rhs[r]! -= f * rhs[i]!;
+    }
+  }
+  const x = new Array<number>(k).fill(0);
+  for (let i = k - 1; i >= 0; i--) {
+    let s = rhs[i]!;
+    for (let c = i + 1; c < k; c++) s -= A[i]![c]! * x[c]!;
+    x[i] = s / A[i]![i]!;
+  }
+  return x.every(Number.isFinite) ? x : undefined;
+}
+
+/** Fits y ~ a*x1 + b*x2 + c by least squares; falls back to fewer terms when ill-posed or b < 0. */
 export function fitCalibration(x1: readonly number[], x2: readonly number[], y: readonly number[]): { a: number; b: number; c: number } {
   const n = y.length;
-  const solve = (cols: number[][]): number[] | undefined => {
-    const k = cols.length;
-    const A = cols.map((ci) => cols.map((cj) => ci.reduce((s, v, i) => s + v * cj[i]!, 0)));
-    const rhs = cols.map((ci) => ci.reduce((s, v, i) => s + v * y[i]!, 0));
-    // Gaussian elimination with partial pivoting
-    for (let i = 0; i < k; i++) {
-      let p = i;
-      for (let r = i + 1; r < k; r++) if (Math.abs(A[r]![i]!) > Math.abs(A[p]![i]!)) p = r;
-      if (Math.abs(A[p]![i]!) < 1e-12) return undefined;
-      [A[i], A[p]] = [A[p]!, A[i]!];
-      [rhs[i], rhs[p]] = [rhs[p]!, rhs[i]!];
-      for (let r = i + 1; r < k; r++) {
-        const f = A[r]![i]! / A[i]![i]!;
-        for (let c = i; c < k; c++) A[r]![c]! -= f * A[i]![c]!;
-        rhs[r]! -= f * rhs[i]!;
-      }
-    }
-    const x = new Array<number>(k).fill(0);
-    for (let i = k - 1; i >= 0; i--) {
-      let s = rhs[i]!;
-      for (let c = i + 1; c < k; c++) s -= A[i]![c]! * x[c]!;
-      x[i] = s / A[i]![i]!;
-    }
-    return x;
-  };
   const ones = new Array<number>(n).fill(1);
   if (n >= 4) {
-    const full = solve([x1 as number[], x2 as number[], ones]);
+    const full = leastSquares([x1, x2, ones], y);
     if (full && full[0]! > 0 && full[1]! >= 0) return { a: full[0]!, b: full[1]!, c: full[2]! };
   }
   if (n >= 2) {
-    const two = solve([x1 as number[], ones]);
+    const two = leastSquares([x1, ones], y);
     if (two && two[0]! > 0) return { a: two[0]!, b: 0, c: two[1]! };
   }
   const ratio = y.reduce((s, v) => s + v, 0) / Math.max(1e-9, x1.reduce((s, v) => s + v, 0));
   return { a: ratio, b: 0, c: 0 };
+}
+
+/** A calibration sample: measured whole-network latency and the estimator's uncalibrated parts. */
+export interface CalibrationSample {
+  readonly measuredMs: number;
+  /** Layer look-ups plus layout conversions, ms. */
+  readonly partsMs: number;
+  /** The part of `partsMs` from layers on plain kernels, ms (0 when absent). */
+  readonly plainMs?: number;
+  readonly otherMElems: number;
+}
+
+/** Fitted calibration coefficients (see the table schema's `calibration`). */
+export interface CalibrationFit {
+  readonly scale: number;
+  readonly plainScale?: number;
+  readonly otherMsPerMElem: number;
+  readonly overheadMs: number;
+}
+
+/** The calibrated estimate of one sample under `f`. */
+export function applyCalibration(f: CalibrationFit, s: CalibrationSample): number {
+  const plain = s.plainMs ?? 0;
+  return f.scale * (s.partsMs - plain) + (f.plainScale ?? f.scale) * plain + f.otherMsPerMElem * s.otherMElems + f.overheadMs;
+}
+
+/**
+ * Candidate calibration models, simplest last: blocked and plain layers
+ * scaled separately (with and without the untimed-ops and constant terms),
+ * the single-scale least-squares fit, a median scale, and none.
+ */
+const CANDIDATES: ReadonlyArray<(s: readonly CalibrationSample[]) => CalibrationFit | undefined> = [
+  (s) => {
+    if (s.length < 3 || !s.some((x) => (x.plainMs ?? 0) > 0)) return undefined;
+    const w = leastSquares([s.map((x) => x.partsMs - (x.plainMs ?? 0)), s.map((x) => x.plainMs ?? 0)], s.map((x) => x.measuredMs));
+    return w && w[0]! > 0 && w[1]! > 0 ? { scale: w[0]!, plainScale: w[1]!, otherMsPerMElem: 0, overheadMs: 0 } : undefined;
+  },
+  (s) => {
+    if (s.length < 8 || !s.some((x) => (x.plainMs ?? 0) > 0)) return undefined;
+    const w = leastSquares([s.map((x) => x.partsMs - (x.plainMs ?? 0)), s.map((x) => x.plainMs ?? 0), s.map((x) => x.otherMElems), s.map(() => 1)], s.map((x) => x.measuredMs));
+    return w && w[0]! > 0 && w[1]! > 0 && w[2]! >= 0 ? { scale: w[0]!, plainScale: w[1]!, otherMsPerMElem: w[2]!, overheadMs: w[3]! } : undefined;
+  },
+  (s) => {
+    const f = fitCalibration(s.map((x) => x.partsMs), s.map((x) => x.otherMElems), s.map((x) => x.measuredMs));
+    return { scale: f.a, otherMsPerMElem: f.b, overheadMs: f.c };
+  },
+  (s) => ({ scale: median(s.map((x) => x.measuredMs / Math.max(1e-9, x.partsMs))), otherMsPerMElem: 0, overheadMs: 0 }),
+  () => ({ scale: 1, otherMsPerMElem: 0, overheadMs: 0 }),
+];
+
+/**
+ * Chooses the calibration model with the lowest leave-one-out error (mean of
+ * its median and p90 relative error: one noisy network must not skew every
+ * estimate, and the tail matters to a user who must meet a target), fitted
+ * on all samples.
+ */
+export function chooseCalibration(samples: readonly CalibrationSample[]): CalibrationFit & { readonly looMedian: number; readonly looP90: number } {
+  const meas = samples.map((s) => s.measuredMs);
+  let best: (CalibrationFit & { looMedian: number; looP90: number }) | undefined;
+  let bestScore = Infinity;
+  for (const cand of CANDIDATES) {
+    const fit = cand(samples);
+    if (!fit) continue;
+    const loo = samples.map((s, i) => {
+      const f = cand(samples.filter((_, j) => j !== i)) ?? fit;
+      return applyCalibration(f, s);
+    });
+    const e = errorStats(loo, meas);
+    const score = (e.median + e.p90) / 2;
+    if (score < bestScore - 1e-12) {
+      bestScore = score;
+      best = { ...fit, looMedian: e.median, looP90: e.p90 };
+    }
+  }
+  return best ?? { scale: 1, otherMsPerMElem: 0, overheadMs: 0, looMedian: NaN, looP90: NaN };
 }
 
 /** Relative errors |p - m| / m summarised as median and p90. */
@@ -104,7 +184,7 @@ export async function calibrateTable(model: tf.LayersModel, graph: ChannelGraph,
   const uncal: LatencyTable = { ...table, calibration: undefined };
   const est = LatencyEstimator.create(model, uncal, graph);
   const rnd = seededRandom(o.seed ?? 7);
-  const n = o.samples ?? 12;
+  const n = o.samples ?? 24;
   const align = table.layout.conv?.outPad ?? 1;
   const keeps: KeepCounts[] = [Object.fromEntries(graph.groups.map((g) => [g.id, g.size]))];
   while (keeps.length < n) keeps.push(randomKeep(graph, rnd, 0.2, keeps.length % 2 ? align : 1));
@@ -115,28 +195,9 @@ export async function calibrateTable(model: tf.LayersModel, graph: ChannelGraph,
     const widths = layerWidths(graph, keepToSelection(graph, keep));
     const { ms } = await runtime.measureNetwork({ model, coutOf: (l) => widths[l]?.outputs[0], batch: table.batch }, o.timing ?? { warmup: 3, minRuns: 10, maxRuns: 40, capSeconds: 4 });
     const b = est.estimate(widths);
-    samples.push({ keep, measuredMs: ms, partsMs: b.layersMs + b.reorderMs, otherMElems: b.otherMElems });
+    samples.push({ keep, measuredMs: ms, partsMs: b.layersMs + b.reorderMs, plainMs: b.plainMs, otherMElems: b.otherMElems });
   }
-  const meas = samples.map((s) => s.measuredMs);
-  // Candidates: the 3-term least-squares fit, a pure scale, and none; keep the one with the
-  // lowest leave-one-out median error (one noisy network must not skew every estimate).
-  const candidates: Array<(idx: number[]) => { a: number; b: number; c: number }> = [
-    (idx) => fitCalibration(idx.map((i) => samples[i]!.partsMs), idx.map((i) => samples[i]!.otherMElems), idx.map((i) => meas[i]!)),
-    (idx) => ({ a: median(idx.map((i) => meas[i]! / Math.max(1e-9, samples[i]!.partsMs))), b: 0, c: 0 }),
-    () => ({ a: 1, b: 0, c: 0 }),
-  ];
-  const all = samples.map((_, i) => i);
-  let best = { fit: { a: 1, b: 0, c: 0 }, loo: Infinity };
-  for (const cand of candidates) {
-    const looPred = all.map((i) => {
-      const f = cand(all.filter((j) => j !== i));
-      return f.a * samples[i]!.partsMs + f.b * samples[i]!.otherMElems + f.c;
-    });
-    const loo = errorStats(looPred, meas).median;
-    if (loo < best.loo) best = { fit: cand(all), loo };
-  }
-  const fit = best.fit;
-  const pred = samples.map((s) => fit.a * s.partsMs + fit.b * s.otherMElems + fit.c);
-  const err = errorStats(pred, meas);
-  return { ...table, calibration: { scale: fit.a, otherMsPerMElem: fit.b, overheadMs: fit.c, medianError: err.median, p90Error: err.p90, samples } };
+  const { looMedian: _m, looP90: _p, ...fit } = chooseCalibration(samples);
+  const err = errorStats(samples.map((s) => applyCalibration(fit, s)), samples.map((s) => s.measuredMs));
+  return { ...table, calibration: { ...fit, medianError: err.median, p90Error: err.p90, samples } };
 }

@@ -1,16 +1,21 @@
 /**
  * Network latency under a channel selection, from a latency table:
  *
- *   total = a * (sum of layer look-ups + layout conversions) + b * other + c
+ *   total = a * (sum of layer look-ups + layout conversions - plain)
+ *         + p * plain + b * other + c
  *
  * - layer look-ups: each conv/depthwise/dense layer at its actual kept
  *   (cin, cout), measured in context (`micrograph.ts`), regime-aware;
  * - layout conversions: where a tensor produced in one layout (the runtime's
  *   blocked layout or plain) is read in the other, one reorder of its
  *   elements, costed from the reorders observed while profiling;
+ * - plain: the look-ups of layers on the runtime's plain (unblocked)
+ *   kernels, which a network pays differently from the in-context micro-graph
+ *   (measured here: networks of blocked layers ran at 0.90x the sum, networks
+ *   with plain layers at 0.95-1.05x);
  * - other: elements through ops the table does not time (unfused adds,
  *   pooling), in millions;
- * - a, b, c: calibrated against whole-network measurements made during
+ * - a, p, b, c: calibrated against whole-network measurements made during
  *   profiling (identity until calibrated).
  *
  * Also the solver's coupled latency model: `total(keep)` for kept counts per
@@ -32,6 +37,8 @@ export interface LatencyBreakdown {
   readonly layersMs: number;
   /** Layout conversions, ms. */
   readonly reorderMs: number;
+  /** The part of `layersMs` from layers on plain (unblocked) kernels, ms. */
+  readonly plainMs: number;
   /** Elements through untimed ops, millions. */
   readonly otherMElems: number;
   /** Per timed layer: look-up (ms) at its (cin, cout). */
@@ -100,12 +107,14 @@ export class LatencyEstimator {
     const need = new Map<string, Set<'c' | 'p'>>();
     const want = (src: string, l: 'c' | 'p') => need.set(src, (need.get(src) ?? new Set()).add(l));
     let otherMElems = 0;
+    let plainMs = 0;
     for (const n of this.nodes) {
       const s = this.signed.get(n.name);
       if (s) {
         const r = rule(s.signature.op);
         const cin = perLayer[n.name]!.cin;
         const fast = s.signature.op !== 'gemm' && r !== undefined && isFast(r, cin);
+        if (r !== undefined && s.signature.op !== 'gemm' && !fast) plainMs += perLayer[n.name]!.ms;
         layout.set(n.name, fast ? 'c' : 'p');
         for (const src of n.sources) want(src, fast && cin >= r!.below ? 'c' : 'p');
       } else if (MERGE.has(n.cls) || POOL.has(n.cls)) {
@@ -128,8 +137,8 @@ export class LatencyEstimator {
     }
     const cal = t.calibration;
     const parts = layersMs + reorderMs;
-    const totalMs = cal ? cal.scale * parts + cal.otherMsPerMElem * otherMElems + cal.overheadMs : parts;
-    return { totalMs, layersMs, reorderMs, otherMElems, perLayer };
+    const totalMs = cal ? cal.scale * (parts - plainMs) + (cal.plainScale ?? cal.scale) * plainMs + cal.otherMsPerMElem * otherMElems + cal.overheadMs : parts;
+    return { totalMs, layersMs, reorderMs, plainMs, otherMElems, perLayer };
   }
 
   /** Breakdown for a selection of kept channel indices per group. */

@@ -15,5 +15,5 @@ export { type OrtRuntimeOptions, OrtRuntime } from './runtime-ort.js';
 export { TfjsRuntime } from './runtime-tfjs.js';
 export { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';
 export { type ProfileOptions, profileModel, signaturesOf, mergeTables } from './profile.js';
-export { type KeepCounts, type CalibrateOptions, randomKeep, keepToSelection, coutOfKeep, fitCalibration, errorStats, calibrateTable } from './calibrate.js';
+export { type KeepCounts, type CalibrateOptions, type CalibrationSample, type CalibrationFit, randomKeep, keepToSelection, coutOfKeep, leastSquares, fitCalibration, applyCalibration, chooseCalibration, errorStats, calibrateTable } from './calibrate.js';
 export { type LatencyBreakdown, LatencyEstimator } from './estimate.js';

@@ -65,16 +65,22 @@ const tableSchema = z.object({
   signatures: z.record(z.string(), signatureSchema),
   /** Least-squares sums of observed layout conversions: x = million elements, y = ms (see {@link reorderCost}). */
   reorder: z.object({ n: z.number().int().nonnegative(), sx: z.number(), sy: z.number(), sxx: z.number(), sxy: z.number() }).optional(),
-  /** Whole-network calibration: measured = scale * (layers + reorders) + otherMsPerMElem * other + overheadMs. */
+  /**
+   * Whole-network calibration: measured = scale * (layers + reorders - plain)
+   * + plainScale * plain + otherMsPerMElem * other + overheadMs, where `plain`
+   * is the look-ups of layers on the runtime's plain (unblocked) kernels
+   * (`plainScale` absent: the same scale).
+   */
   calibration: z
     .object({
       scale: z.number().positive(),
+      plainScale: z.number().positive().optional(),
       otherMsPerMElem: z.number().nonnegative(),
       overheadMs: z.number(),
       /** Median and p90 relative error of the calibrated estimate on the samples. */
       medianError: z.number().nonnegative(),
       p90Error: z.number().nonnegative(),
-      samples: z.array(z.object({ keep: z.record(z.string(), z.number()), measuredMs: z.number().positive(), partsMs: z.number().nonnegative(), otherMElems: z.number().nonnegative() })),
+      samples: z.array(z.object({ keep: z.record(z.string(), z.number()), measuredMs: z.number().positive(), partsMs: z.number().nonnegative(), plainMs: z.number().nonnegative().optional(), otherMElems: z.number().nonnegative() })),
     })
     .optional(),
   /** Profiling statistics. */
