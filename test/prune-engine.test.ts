@@ -19,7 +19,7 @@ import { ImportanceAccumulator, taylorImportance } from '../src/importance/index
 import { Trainer, decodeCheckpoint } from '../src/train/index.js';
 import { profileModel } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
-import { PruneEngine, allActive, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
+import { PruneEngine, allActive, latencyCheck, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
 
 const RULES = { conv: ORT_RULES.conv! };
 class FakeRuntime extends BaseFake {
@@ -186,4 +186,55 @@ test('granularity: kept-count domains stay on the channel multiple', () => {
   const active = applyPrune(allActive(graph), scores, keep);
   multiples(growProblem(graph, active, scores, 1, 4));
   model.dispose();
+});
+
+test('on-device latency check: accepted band, corrected budgets, and the engine re-solves under them before fine-tuning', async () => {
+  assert.equal(latencyCheck(10, 10, 9.6), undefined, 'measured 4% under the target is kept');
+  assert.equal(latencyCheck(10, 10, 9.2), undefined, 'FPS 8.7% above the target is kept');
+  assert.ok(Math.abs(latencyCheck(10, 10, 11)! - (10 * 9.6) / 11) < 1e-12, 'a miss aims at 0.96 x target');
+  assert.ok(latencyCheck(10, 10, 8)! > 10, 'wasted budget grows the selection');
+  const info = await initBackend({ requested: 'wasm' });
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-check-'));
+  try {
+    const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 5, width: 0.5 });
+    const graph = analyzeModel(model);
+    const table = await profileModel(model, { modelName: 'r', batch: 16, runtime: new FakeRuntime(), out: join(dir, 't.json'), grid: { step: 8, points: 3, refine: 0 }, progress: false });
+    const { LatencyEstimator } = await import('../src/latency/index.js');
+    const est = LatencyEstimator.create(model, table, graph);
+    const dense = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
+    const cfg: PruneConfig = { method: 'halp', budgetMs: dense * 0.7, totalIterations: 6, H: 1, J: 1, Q: 1, T: 1, omega: 0.3, schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 2, interval: 2, granularity: 1 };
+    const trainer = await Trainer.create(model, { loss: { numClasses: 10, labelSmoothing: 0 }, sgd: { momentum: 0.9, weightDecay: 5e-4 }, schedule: { baseLr: 0.05, totalSteps: 6 }, workers: 1 }, info.tfjsName);
+    const engine = PruneEngine.start(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
+    const data = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir()! });
+    const it = new BatchIterator(data.train, { batchSize: 16, seed: 1 });
+    const checks: number[] = [];
+    const reports: StepReport[] = [];
+    let phaseAfterCheck = '';
+    await engine.run({
+      nextBatch: () => {
+        const b = it.next();
+        return { x: b.x, shape: b.shape, labels: b.labels };
+      },
+      onStep: (r) => {
+        reports.push(r);
+      },
+      onIteration: (_i, _l, phase) => {
+        if (checks.length && !phaseAfterCheck) phaseAfterCheck = phase;
+      },
+      // first check: "the device is slower than estimated" -> prune to 80% of the estimate; second: accept
+      checkLatency: async (_kept, estimated) => {
+        checks.push(estimated);
+        return checks.length === 1 ? 0.8 * estimated : undefined;
+      },
+    });
+    assert.equal(checks.length, 2, 'checked, re-solved, checked again');
+    assert.ok(checks[1]! <= 0.8 * checks[0]! + 1e-9, `re-solved under the corrected budget: ${checks[1]} vs ${0.8 * checks[0]!}`);
+    assert.equal(reports.at(-1)!.phase, 'prune');
+    assert.ok(Math.abs(est.total(engine.kept()) - checks[1]!) < 1e-9);
+    assert.equal(phaseAfterCheck, 'finetune', 'the check comes after the pruning phase, before fine-tuning');
+    await trainer.dispose();
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

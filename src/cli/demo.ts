@@ -73,7 +73,7 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void, out: (l:
         {
           model: modelDir, fromScratch: false, dataset: 'fashion-mnist', lut, target: { speedup: 2 }, method: 'iee', criterion: 'taylor',
           epochs: 1, batchSize: 128, lr: 0.01, weightDecay: 5e-4, seed: 1, workers: o.workers, H: 20, J: 20, Q: 20, T: 2, omega: 0.3, minKeepFraction: 0.25,
-          schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 10, interval: 20, granularity: 0, trainSubset: o.trainImages,
+          schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 10, interval: 20, granularity: 0, checkLatency: true, trainSubset: o.trainImages,
           out: runDir, resume: existsSync(join(runDir, 'checkpoint.ckpt')), command: 'latprune demo',
         },
         o.backend,

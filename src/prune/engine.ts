@@ -10,7 +10,7 @@ import type { ChannelGraph } from '../graph/index.js';
 import type { GroupScores, ImportanceAccumulator } from '../importance/index.js';
 import { linearise, type CoupledLatencyModel, type CoupledProblem, type KnapsackProblem } from '../solver/index.js';
 import type { HostBatch, StepHooks, Trainer } from '../train/index.js';
-import { allActive, applyGrow, applyPrune, counts, maskIoU, solve, type ActiveSets } from './channels.js';
+import { allActive, applyGrow, applyPrune, counts, growProblem, maskIoU, pruneProblem, solve, type ActiveSets } from './channels.js';
 import { runHalp } from './halp.js';
 import { runIee } from './iee.js';
 import type { UpdateSchedule } from './schedule.js';
@@ -83,8 +83,17 @@ export interface EngineIO {
   onBoundary?(state: EngineState): void | Promise<void>;
   /** After each training iteration. */
   onIteration?(iteration: number, loss: number, phase: string): void | Promise<void>;
+  /**
+   * After the pruning phase, before fine-tuning: checks the selected network
+   * on the device (kept counts and the estimator's latency) and returns the
+   * estimator budget to re-solve the selection under, or undefined to keep
+   * it. Called at most {@link LATENCY_CHECK_ROUNDS} times.
+   */
+  checkLatency?(kept: Record<string, number>, estimatedMs: number): Promise<number | undefined>;
 }
 
+/** Re-solves after a failed on-device latency check, at most this many times. */
+export const LATENCY_CHECK_ROUNDS = 2;
 
 /**
  * What a pruning method (HALP in `halp.ts`, IEE in `iee.ts`) drives: the
@@ -278,12 +287,29 @@ export class PruneEngine implements MethodHost {
     });
   }
 
+  /**
+   * Moves the active set to a new estimator budget (after an on-device
+   * latency check): prunes the lowest-scored active channels when over it,
+   * grows the best-scored inactive ones (with their MRU values) when under it.
+   */
+  private async rebudget(budget: number, io: EngineIO): Promise<void> {
+    const phase = this.latencyMs() > budget ? 'prune' : 'grow';
+    const g = this.cfg.granularity;
+    const p = phase === 'prune' ? pruneProblem(this.graph, this.active, this.lastScores, budget, g) : growProblem(this.graph, this.active, this.lastScores, budget, g);
+    await this.solveAndApply(p, phase, this.lastScores, io);
+  }
+
   /** Runs (or continues) the method to the end of `cfg.totalIterations`. */
   async run(io: EngineIO): Promise<void> {
     const c = this.cfg;
     if (!this.finetuning) {
       if (c.method === 'halp') await runHalp(this, io);
       else await runIee(this, io);
+      for (let round = 0; io.checkLatency && round < LATENCY_CHECK_ROUNDS; round++) {
+        const budget = await io.checkLatency(this.kept(), this.latencyMs());
+        if (budget === undefined) break;
+        await this.rebudget(budget, io);
+      }
       this.finetuning = true;
       await io.onBoundary?.(this.state());
     }

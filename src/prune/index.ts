@@ -6,7 +6,7 @@
 export { type UpdateSchedule, updateBudget, halpTargets } from './schedule.js';
 export { type ActiveSets, allActive, toSelection, counts, pruneProblem, growProblem, domainOf, applyPrune, applyGrow, maskIoU } from './channels.js';
 export { type ElementMasks, ChannelWeights, elementMasks } from './weights.js';
-export { type PruneConfig, type EngineState, type StepReport, type EngineIO, type MethodHost, PruneEngine } from './engine.js';
+export { type PruneConfig, type EngineState, type StepReport, type EngineIO, type MethodHost, LATENCY_CHECK_ROUNDS, PruneEngine } from './engine.js';
 export { runHalp } from './halp.js';
 export { runIee } from './iee.js';
-export { type LatencyTarget, type MethodOptions, type PruneRunOptions, type PruneResult, targetLatency, runPrune } from './run.js';
+export { type LatencyTarget, type MethodOptions, type PruneRunOptions, type PruneResult, targetLatency, latencyCheck, runPrune } from './run.js';

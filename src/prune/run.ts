@@ -11,7 +11,7 @@ import { LatpruneError } from '../errors.js';
 import { BatchIterator, defaultAugmentation, defaultNormalization, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
 import { analyzeModel, selectionCost } from '../graph/index.js';
 import { ImportanceAccumulator, magnitudeImportance, taylorImportance } from '../importance/index.js';
-import { LatencyEstimator, channelMultiple, deviceMismatchWarning, loadTable } from '../latency/index.js';
+import { LatencyEstimator, OrtRuntime, channelMultiple, coutOfKeep, deviceMismatchWarning, loadTable } from '../latency/index.js';
 import { problemToJson } from '../solver/index.js';
 import { Trainer, evaluate, recalibrateBatchNorm, openRunCheckpoint, resolveModel, restoreWeights, saveCheckpoint, saveModel, weightKey, type TrainerConfig } from '../train/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -46,6 +46,13 @@ export interface PruneRunOptions extends MethodOptions {
   readonly trainSubset?: number;
   readonly out: string;
   readonly resume: boolean;
+  /**
+   * After the pruning phase, time the selected network with ONNX Runtime (the
+   * table's EP and threads, random weights, three sessions) and re-solve under
+   * a corrected budget when it misses the target or runs more than 9% faster
+   * than needed (ORT tables only). Default false in the API, on in the CLI.
+   */
+  readonly checkLatency?: boolean;
   /** Stop after this many iterations in this invocation (tests; continue with --resume). */
   readonly maxIterations?: number;
   readonly command: string;
@@ -76,13 +83,24 @@ interface Meta {
   readonly trainSeconds: number;
 }
 
-const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset'] as const;
+const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset', 'checkLatency'] as const;
 
 /** Target latency (ms) from a target form and the dense latency; FPS counts images at the table's batch. */
 export function targetLatency(t: LatencyTarget, denseMs: number, batch: number): number {
   if ('latencyMs' in t) return t.latencyMs;
   if ('fps' in t) return (batch * 1000) / t.fps;
   return denseMs / t.speedup;
+}
+
+/**
+ * The on-device latency check's decision: undefined when `measuredMs` lies in
+ * [target / 1.09, 0.995 * target] (FPS at most 9% above the target and not
+ * below it), else the estimator budget that aims the measured latency at
+ * 0.96 x target, assuming the measured/estimated ratio holds nearby.
+ */
+export function latencyCheck(targetMs: number, estimatedMs: number, measuredMs: number): number | undefined {
+  if (measuredMs <= 0.995 * targetMs && measuredMs >= targetMs / 1.09) return undefined;
+  return (estimatedMs * 0.96 * targetMs) / measuredMs;
 }
 
 /** Runs or resumes a pruning run. */
@@ -182,6 +200,23 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
         const { problem: _p, ...rest } = r;
         await appendFile(metrics, `${JSON.stringify({ kind: 'step', ...rest, fps: (table.batch * 1000) / r.latencyMs })}\n`);
       },
+      ...(o.checkLatency && table.runtime.name === 'ort'
+        ? {
+            checkLatency: async (kept: Record<string, number>, estimatedMs: number) => {
+              const rt = await OrtRuntime.create({ ep: table.runtime.ep, threads: table.runtime.threads });
+              let ms: number;
+              try {
+                ms = (await rt.measureNetwork({ model, coutOf: coutOfKeep(graph, kept), batch: table.batch }, { warmup: 3, minRuns: 10, maxRuns: 40, capSeconds: 4 })).ms;
+              } finally {
+                await rt.dispose();
+              }
+              const decision = latencyCheck(target, estimatedMs, ms);
+              log(`latency check: estimated ${estimatedMs.toFixed(3)} ms, measured ${ms.toFixed(3)} ms, target ${target.toFixed(3)} ms: ${decision === undefined ? 'ok' : `re-solving under an estimator budget of ${decision.toFixed(3)} ms`}`);
+              await appendFile(metrics, `${JSON.stringify({ kind: 'latency-check', iteration: trainer.step, estimated_ms: estimatedMs, measured_ms: ms, target_ms: target, budget_ms: decision ?? null })}\n`);
+              return decision;
+            },
+          }
+        : {}),
       onBoundary: async (state) => {
         await checkpoint(state);
         if (trainer.step >= stopAt && trainer.step < totalIterations) throw new Stop();
