@@ -48,7 +48,7 @@ const epochs = Number(values.epochs);
 const base: Omit<PruneRunOptions, 'out' | 'method'> = {
   model, fromScratch: false, dataset: 'fashion-mnist', lut, target: { speedup: 2 }, criterion: 'taylor', epochs, batchSize: 128, lr: 0.01,
   weightDecay: 5e-4, seed: 1, workers: Number(values.workers), H: 100, J: 100, Q: 100, T: 5, omega: 0.3, schedule: 'cosine',
-  explore: true, freeze: true, zeroInit: false, steps: 30, interval: 40, granularity: 0, resume: false, command: '',
+  explore: true, freeze: true, zeroInit: false, steps: 30, interval: 40, granularity: 0, checkLatency: true, resume: false, command: '',
 };
 const sub = Number(values['ablation-images']);
 const abl = { trainSubset: sub, epochs: Number(values['ablation-epochs']) };
