@@ -4,12 +4,13 @@
  * For ResNet-20 (28x28x1, batch 128) and MobileNet-V1 (224x224x3, batch 1):
  * 30 random selections (each group keeps a uniform 20-100% of its channels,
  * so most widths are off the runtime's fast multiples), each exported as a
- * compact ONNX model (random weights) and timed with ONNX Runtime; compared
+ * compact ONNX model (random weights) and timed with ONNX Runtime (every
+ * selection once per round, median of 3 rounds); compared
  * with latprune's estimate from the committed table and with the HALP-style
  * sum of each conv timed alone. Prints median and p90 of
  * |predicted - measured| / measured, and a final JSON line.
  *
- *   npm run bench:lut-accuracy [-- --samples 30 --models resnet20,mobilenet_v1 --lut-dir latency-tables --align 1]
+ *   npm run bench:lut-accuracy [-- --samples 30 --models resnet20,mobilenet_v1 --lut-dir latency-tables --align 1 --rounds 3]
  *
  * `--align 4` samples only widths on the table's channel multiple (what
  * `latprune prune` produces by default).
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '2024' },
     /** Kept counts rounded to multiples of this (4 = ORT CPU's channel multiple here: every layer on the blocked kernels). */
     align: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 
@@ -79,10 +81,19 @@ try {
     const halp: number[] = [];
     const measured: number[] = [];
     const n = Number(values.samples);
+    const rounds = Number(values.rounds);
+    const keeps = Array.from({ length: n }, () => randomKeep(graph, rnd, 0.2, Number(values.align)));
+    const widthsOf = keeps.map((keep) => layerWidths(graph, keepToSelection(graph, keep)));
+    // every selection once per round (one session each), median over the rounds: minute-scale
+    // drift of the machine then hits all selections alike
+    const times: number[][] = keeps.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < n; i++) times[i]!.push((await rt.measureNetwork({ model, coutOf: coutOfKeep(graph, keeps[i]!), batch: c.batch }, { ...timing, sessions: 1 })).ms);
+      process.stderr.write(`${name}: round ${r + 1}/${rounds} measured\n`);
+    }
     for (let i = 0; i < n; i++) {
-      const keep = randomKeep(graph, rnd, 0.2, Number(values.align));
-      const widths = layerWidths(graph, keepToSelection(graph, keep));
-      const { ms } = await rt.measureNetwork({ model, coutOf: coutOfKeep(graph, keep), batch: c.batch }, timing);
+      const widths = widthsOf[i]!;
+      const ms = [...times[i]!].sort((a, b) => a - b)[Math.floor(rounds / 2)]!;
       measured.push(ms);
       ours.push(est.estimate(widths).totalMs);
       let sum = 0;
@@ -94,7 +105,7 @@ try {
         sum += alone.get(key)!;
       }
       halp.push(sum);
-      process.stderr.write(`${name} ${i + 1}/${n}: measured ${ms.toFixed(2)} ms, latprune ${ours.at(-1)!.toFixed(2)}, HALP-style ${sum.toFixed(2)}\n`);
+      process.stderr.write(`${name} ${i + 1}/${n}: measured ${ms.toFixed(2)} ms (rounds ${times[i]!.map((t) => t.toFixed(2)).join(' ')}), latprune ${ours.at(-1)!.toFixed(2)}, HALP-style ${sum.toFixed(2)}\n`);
     }
     const eo = errorStats(ours, measured);
     const eh = errorStats(halp, measured);
@@ -105,6 +116,7 @@ try {
       batch: c.batch,
       samples: n,
       align: Number(values.align),
+      rounds: Number(values.rounds),
       latprune_median_err: Number(eo.median.toFixed(4)),
       latprune_p90_err: Number(eo.p90.toFixed(4)),
       halp_median_err: Number(eh.median.toFixed(4)),

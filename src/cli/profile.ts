@@ -6,6 +6,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { LatpruneError } from '../errors.js';
 import { analyzeModel } from '../graph/index.js';
 import { resolveModel } from '../train/index.js';
+import { startProgress } from '../util/progress.js';
 import {
 
   OrtRuntime,
@@ -84,12 +85,20 @@ export async function profileCommand(f: ProfileFlags, log: (l: string) => void):
     });
     log(`table: ${table.stats.entries} entries, ${table.stats.seconds.toFixed(0)} s measuring, layout ${JSON.stringify(table.layout)}, rule violations ${table.stats.ruleViolations}`);
     if (!shard && f.calibrate > 0 && (!table.calibration || f.recalibrate)) {
-      log(`calibrating on ${f.calibrate} whole networks (dense + random selections)...`);
-      table = await calibrateTable(model, analyzeModel(model), { ...table, calibration: undefined }, runtime, {
-        samples: f.calibrate,
-        producerVersion: latpruneVersion(),
-        onSample: (i, n) => log(`  network ${i + 1}/${n}`),
-      });
+      log(`calibrating on ${f.calibrate} whole networks (dense + random selections), 3 rounds...`);
+      let bar: ReturnType<typeof startProgress> | undefined;
+      try {
+        table = await calibrateTable(model, analyzeModel(model), { ...table, calibration: undefined }, runtime, {
+          samples: f.calibrate,
+          producerVersion: latpruneVersion(),
+          onSample: (i, n) => {
+            bar ??= startProgress('calibrate', n);
+            bar.update(i);
+          },
+        });
+      } finally {
+        bar?.stop();
+      }
       await saveTable(out, table);
       const c = table.calibration!;
       log(`calibration: measured = ${c.scale.toFixed(3)} x (blocked layers + reorders) + ${(c.plainScale ?? c.scale).toFixed(3)} x plain layers + ${c.otherMsPerMElem.toFixed(3)} ms/Melem x other + ${c.overheadMs.toFixed(3)} ms; in-sample error median ${(100 * c.medianError).toFixed(1)}%, p90 ${(100 * c.p90Error).toFixed(1)}%`);

@@ -176,6 +176,8 @@ export interface CalibrateOptions {
   readonly seed?: number;
   readonly timing?: TimingOptions;
   readonly producerVersion: string;
+  /** Rounds over all networks (default 3); each network's median over the rounds is used. */
+  readonly rounds?: number;
   readonly onSample?: (i: number, total: number) => void;
 }
 
@@ -188,15 +190,24 @@ export async function calibrateTable(model: tf.LayersModel, graph: ChannelGraph,
   const align = table.layout.conv?.outPad ?? 1;
   const keeps: KeepCounts[] = [Object.fromEntries(graph.groups.map((g) => [g.id, g.size]))];
   while (keeps.length < n) keeps.push(randomKeep(graph, rnd, 0.2, keeps.length % 2 ? align : 1));
-  const samples: NonNullable<LatencyTable['calibration']>['samples'] = [];
-  for (let i = 0; i < keeps.length; i++) {
-    o.onSample?.(i, keeps.length);
-    const keep = keeps[i]!;
-    const widths = layerWidths(graph, keepToSelection(graph, keep));
-    const { ms } = await runtime.measureNetwork({ model, coutOf: (l) => widths[l]?.outputs[0], batch: table.batch }, o.timing ?? { warmup: 3, minRuns: 10, maxRuns: 40, capSeconds: 4 });
-    const b = est.estimate(widths);
-    samples.push({ keep, measuredMs: ms, partsMs: b.layersMs + b.reorderMs, plainMs: b.plainMs, otherMElems: b.otherMElems });
+  // every network once per round, `rounds` rounds: minute-scale drift of the machine (measured
+  // here: plain-kernel networks 20% slower twenty minutes later, blocked ones unchanged) hits all
+  // networks alike instead of a few of them
+  const rounds = o.rounds ?? 3;
+  const timing = { ...(o.timing ?? { warmup: 3, minRuns: 10, maxRuns: 40, capSeconds: 4 }), sessions: 1 };
+  const widths = keeps.map((keep) => layerWidths(graph, keepToSelection(graph, keep)));
+  const times: number[][] = keeps.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < keeps.length; i++) {
+      o.onSample?.(r * keeps.length + i, rounds * keeps.length);
+      const w = widths[i]!;
+      times[i]!.push((await runtime.measureNetwork({ model, coutOf: (l) => w[l]?.outputs[0], batch: table.batch }, timing)).ms);
+    }
   }
+  const samples: NonNullable<LatencyTable['calibration']>['samples'] = keeps.map((keep, i) => {
+    const b = est.estimate(widths[i]!);
+    return { keep, measuredMs: median(times[i]!), partsMs: b.layersMs + b.reorderMs, plainMs: b.plainMs, otherMElems: b.otherMElems };
+  });
   const { looMedian: _m, looP90: _p, ...fit } = chooseCalibration(samples);
   const err = errorStats(samples.map((s) => applyCalibration(fit, s)), samples.map((s) => s.measuredMs));
   return { ...table, calibration: { ...fit, medianError: err.median, p90Error: err.p90, samples } };

@@ -229,7 +229,7 @@ export class OrtRuntime implements LatencyRuntime {
   /** {@inheritDoc LatencyRuntime.measureNetwork} */
   async measureNetwork(net: NetworkSpec, t: TimingOptions = {}): Promise<{ ms: number; runs: number }> {
     const bytes = modelToOnnx(net.model, { producerVersion: this.producerVersion, batch: net.batch, synthetic: { coutOf: net.coutOf } });
-    return this.measureOnnx(bytes, t);
+    return this.measureOnnx(bytes, t, undefined, t.sessions ?? 3);
   }
 
   /**

@@ -18,6 +18,8 @@ export interface TimingOptions {
   readonly relCi?: number;
   /** Stop after this many seconds of timed runs (default 1.5). */
   readonly capSeconds?: number;
+  /** Whole networks: separate sessions, the median of their medians (ORT; default 3). */
+  readonly sessions?: number;
 }
 
 /** One layer measurement. */
