@@ -19,7 +19,7 @@ import { ImportanceAccumulator, taylorImportance } from '../src/importance/index
 import { Trainer, decodeCheckpoint } from '../src/train/index.js';
 import { profileModel } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
-import { PruneEngine, allActive, latencyCheck, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
+import { LATENCY_CHECK_ROUNDS, PruneEngine, allActive, latencyCheck, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
 
 const RULES = { conv: ORT_RULES.conv! };
 class FakeRuntime extends BaseFake {
@@ -222,8 +222,9 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
         if (checks.length && !phaseAfterCheck) phaseAfterCheck = phase;
       },
       // first check: "the device is slower than estimated" -> prune to 80% of the estimate; second: accept
-      checkLatency: async (_kept, estimated) => {
+      checkLatency: async (_kept, estimated, last) => {
         checks.push(estimated);
+        assert.equal(last, false);
         return checks.length === 1 ? 0.8 * estimated : undefined;
       },
     });
@@ -232,6 +233,26 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
     assert.equal(reports.at(-1)!.phase, 'prune');
     assert.ok(Math.abs(est.total(engine.kept()) - checks[1]!) < 1e-9);
     assert.equal(phaseAfterCheck, 'finetune', 'the check comes after the pruning phase, before fine-tuning');
+    // a check that never accepts: LATENCY_CHECK_ROUNDS re-solves, then one last check, then fine-tuning
+    const model2 = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 6, width: 0.5 });
+    const graph2 = analyzeModel(model2);
+    const est2 = LatencyEstimator.create(model2, table, graph2);
+    const trainer2 = await Trainer.create(model2, { loss: { numClasses: 10, labelSmoothing: 0 }, sgd: { momentum: 0.9, weightDecay: 5e-4 }, schedule: { baseLr: 0.05, totalSteps: 6 }, workers: 1 }, info.tfjsName);
+    const engine2 = PruneEngine.start(cfg, trainer2, graph2, est2, new ImportanceAccumulator(model2, graph2, taylorImportance()));
+    const lasts: boolean[] = [];
+    await engine2.run({
+      nextBatch: () => {
+        const b = it.next();
+        return { x: b.x, shape: b.shape, labels: b.labels };
+      },
+      checkLatency: async (_kept, estimated, last) => {
+        lasts.push(last);
+        return 0.95 * estimated;
+      },
+    });
+    assert.deepEqual(lasts, [...Array<boolean>(LATENCY_CHECK_ROUNDS).fill(false), true]);
+    await trainer2.dispose();
+    model2.dispose();
     await trainer.dispose();
     model.dispose();
   } finally {

@@ -87,9 +87,10 @@ export interface EngineIO {
    * After the pruning phase, before fine-tuning: checks the selected network
    * on the device (kept counts and the estimator's latency) and returns the
    * estimator budget to re-solve the selection under, or undefined to keep
-   * it. Called at most {@link LATENCY_CHECK_ROUNDS} times.
+   * it. After {@link LATENCY_CHECK_ROUNDS} re-solves the selection is
+   * checked once more with `last` set, and kept whatever it returns.
    */
-  checkLatency?(kept: Record<string, number>, estimatedMs: number): Promise<number | undefined>;
+  checkLatency?(kept: Record<string, number>, estimatedMs: number, last: boolean): Promise<number | undefined>;
 }
 
 /** Re-solves after a failed on-device latency check, at most this many times. */
@@ -305,9 +306,11 @@ export class PruneEngine implements MethodHost {
     if (!this.finetuning) {
       if (c.method === 'halp') await runHalp(this, io);
       else await runIee(this, io);
-      for (let round = 0; io.checkLatency && round < LATENCY_CHECK_ROUNDS; round++) {
-        const budget = await io.checkLatency(this.kept(), this.latencyMs());
-        if (budget === undefined) break;
+      // check, re-solve, check again: at most LATENCY_CHECK_ROUNDS re-solves, and the last one is checked too
+      for (let round = 0; io.checkLatency; round++) {
+        const last = round === LATENCY_CHECK_ROUNDS;
+        const budget = await io.checkLatency(this.kept(), this.latencyMs(), last);
+        if (budget === undefined || last) break;
         await this.rebudget(budget, io);
       }
       this.finetuning = true;
