@@ -19,7 +19,7 @@ import { ImportanceAccumulator, taylorImportance } from '../src/importance/index
 import { Trainer, decodeCheckpoint } from '../src/train/index.js';
 import { profileModel } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
-import { LATENCY_CHECK_ROUNDS, PruneEngine, allActive, latencyCheck, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
+import { LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
 
 const RULES = { conv: ORT_RULES.conv! };
 class FakeRuntime extends BaseFake {
@@ -37,6 +37,12 @@ test('schedules: cosine update budget, HALP geometric targets', () => {
   assert.equal(t.length, 4);
   assert.ok(Math.abs(t[3]! - 10) < 1e-9);
   for (let i = 1; i < 4; i++) assert.ok(Math.abs(t[i]! / t[i - 1]! - t[0]! / 40) < 1e-12, 'constant ratio');
+  // 468 iterations (3 epochs of a 20k subset): H = J = Q = 100 fits no step, 30 fits all three
+  const c = { H: 100, J: 100, Q: 100, T: 5, explore: true, totalIterations: 468 };
+  assert.equal(ieeStepsThatFit(c), 0);
+  assert.equal(ieeStepsThatFit({ ...c, explore: false }), 1);
+  assert.equal(ieeStepsThatFit({ ...c, H: 30, J: 30, Q: 30, T: 3 }), 3);
+  assert.equal(ieeStepsThatFit({ ...c, totalIterations: 2340 }), 5, '5 epochs of Fashion-MNIST fit all 5 steps at 100/100/100');
 });
 
 test('IEE exploration freezes the active set bit-identically; grown channels keep their explored (MRU) values; budgets hold', async () => {

@@ -18,8 +18,19 @@
  * `zeroInit: true` revives channels from zero instead of their MRU values.
  */
 import { allActive, growProblem, pruneProblem } from './channels.js';
-import type { EngineIO, MethodHost } from './engine.js';
+import type { EngineIO, MethodHost, PruneConfig } from './engine.js';
 import { updateBudget } from './schedule.js';
+
+/** Iterations of one IEE step and the fine-tuning an IEE run keeps after its last grow. */
+export function ieeBudget(c: Pick<PruneConfig, 'H' | 'J' | 'Q' | 'explore' | 'totalIterations'>): { stepLength: number; finetuneMin: number } {
+  return { stepLength: c.H + c.J + (c.explore ? c.Q : 0), finetuneMin: Math.max(c.J, Math.round(0.1 * c.totalIterations)) };
+}
+
+/** How many of the T steps fit in the run's iterations (after the initial H). */
+export function ieeStepsThatFit(c: Pick<PruneConfig, 'H' | 'J' | 'Q' | 'T' | 'explore' | 'totalIterations'>): number {
+  const { stepLength, finetuneMin } = ieeBudget(c);
+  return Math.max(0, Math.min(c.T, Math.floor((c.totalIterations - c.H - finetuneMin) / stepLength)));
+}
 
 /** Runs (or continues, from `e.step`) IEE's prune/explore/grow steps. */
 export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
@@ -36,8 +47,7 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
   }
   // a step ends with a grow whose channels (and the active channels' BN statistics) need
   // training afterwards: start a step only if it leaves fine-tuning room after it
-  const stepLength = c.H + c.J + (c.explore ? c.Q : 0);
-  const finetuneMin = Math.max(c.J, Math.round(0.1 * c.totalIterations));
+  const { stepLength, finetuneMin } = ieeBudget(c);
   while (e.step <= c.T && e.iteration + stepLength + finetuneMin <= c.totalIterations) {
     const omega = updateBudget(c.schedule, c.omega, e.step - 1, c.T);
     // (1) importance of the active set

@@ -8,5 +8,5 @@ export { type ActiveSets, allActive, toSelection, counts, pruneProblem, growProb
 export { type ElementMasks, ChannelWeights, elementMasks } from './weights.js';
 export { type PruneConfig, type EngineState, type StepReport, type EngineIO, type MethodHost, LATENCY_CHECK_ROUNDS, PruneEngine } from './engine.js';
 export { runHalp } from './halp.js';
-export { runIee } from './iee.js';
+export { runIee, ieeBudget, ieeStepsThatFit } from './iee.js';
 export { type LatencyTarget, type MethodOptions, type PruneRunOptions, type PruneResult, targetLatency, latencyCheck, runPrune } from './run.js';

@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
 import { toSelection } from './channels.js';
 import { LATENCY_CHECK_ROUNDS, PruneEngine, type EngineState, type PruneConfig } from './engine.js';
+import { ieeBudget, ieeStepsThatFit } from './iee.js';
 
 /** Latency target, one of three forms. */
 export type LatencyTarget = { readonly latencyMs: number } | { readonly fps: number } | { readonly speedup: number };
@@ -155,6 +156,13 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ ...saved, granularityUsed: granularity, denseMs, targetMs: target, tableBatch: table.batch, totalIterations }, null, 2));
   }
   const cfg: PruneConfig = { method: o.method, H: o.H, J: o.J, Q: o.Q, T: o.T, omega: o.omega, schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: o.steps, interval: o.interval, granularity, budgetMs: target, totalIterations };
+  if (o.method === 'iee') {
+    const fit = ieeStepsThatFit(cfg);
+    if (fit < o.T) {
+      const { stepLength, finetuneMin } = ieeBudget(cfg);
+      log(`warning: ${totalIterations} iterations fit ${fit} of the ${o.T} IEE steps (initial ${o.H}, ${stepLength} per step, at least ${finetuneMin} of fine-tuning after the last grow); raise --epochs or lower --H/--J/--Q/--T.`);
+    }
+  }
   const acc = new ImportanceAccumulator(model, graph, o.criterion === 'taylor' ? taylorImportance() : magnitudeImportance());
   const engine = PruneEngine.start(cfg, trainer, graph, est, acc, resumed?.meta.engine, mru);
   log(`${o.method}: dense ${denseMs.toFixed(3)} ms -> target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS at batch ${table.batch}), ${totalIterations} iterations, kept counts in multiples of ${granularity}`);
