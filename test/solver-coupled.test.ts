@@ -201,3 +201,24 @@ test('grow: linearising keeps fixed channels and a trust region limits each grou
   for (const g of groups) assert.ok(r.keep[g.id]! >= 16, 'fixed channels stay');
   assert.throws(() => solveCoupled({ budget: 1, groups }, model, { start: { ...at, stem: 33 } }), /start\["stem"\] = 33 is not in the group's domain/);
 });
+
+test('grow from a small selection under coupled costs: feasible, and several groups grow', () => {
+  // a chain of convs: layer i costs k_i * k_{i+1}, so growing neighbours together costs more than
+  // the sum of growing each alone
+  const n = 6;
+  const ids = Array.from({ length: n }, (_, i) => `g${i}`);
+  const model = { total: (keep: Record<string, number>) => ids.reduce((a, id, i) => a + keep[id]! * (i + 1 < n ? keep[ids[i + 1]!]! : 8), 0) / 1000 };
+  const start = Object.fromEntries(ids.map((id) => [id, 8]));
+  // room for the sum of the one-at-a-time costs of one step in every group, less 10%
+  const alone = ids.reduce((a, id) => a + model.total({ ...start, [id]: 12 }) - model.total(start), 0);
+  const budget = model.total(start) + 0.9 * alone;
+  const p = {
+    budget,
+    groups: ids.map((id) => ({ id, fixed: 8, values: Array.from({ length: 8 }, (_, j) => 1 / (j + 1)), domain: { min: 8, max: 16, step: 4 } })),
+  };
+  const sol = solveCoupled(p, model, { start });
+  assert.equal(sol.status, 'feasible');
+  assert.ok(sol.latency <= budget * (1 + 1e-9));
+  const grown = ids.filter((id) => sol.keep[id]! > 8).length;
+  assert.ok(grown >= 3, `grew ${grown} groups to ${sol.latency.toFixed(4)} of a ${budget.toFixed(4)} budget (from ${model.total(start).toFixed(4)})`);
+});

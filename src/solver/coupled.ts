@@ -272,6 +272,7 @@ export function solveCoupled(p: CoupledProblem, model: CoupledLatencyModel, opts
     cur = meritBest;
     let frac = opts.trustFraction ?? 1 / 8;
     let shift = 0;
+    let retries = 0;
     while (trace.length < maxIter) {
       const radius = sizes.map((n) => Math.max(1, Math.floor(frac * (n - 1))));
       const { next, status } = step(cur, B - shift, radius);
@@ -285,6 +286,10 @@ export function solveCoupled(p: CoupledProblem, model: CoupledLatencyModel, opts
         if (feasible(cur)) shift = 0;
       } else {
         if (radius.every((r) => r === 1)) {
+          // an over-budget move at the smallest radius tightens the effective budget (shift): try
+          // again under it before calling this a local optimum (growing many coupled groups at once
+          // costs more than the sum of their one-at-a-time costs)
+          if (!feasible(next) && status === 'optimal' && retries++ < 8) continue;
           converged = true; // no improving move even one step away: a local optimum
           break;
         }
