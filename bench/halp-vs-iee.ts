@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { initBackend } from '../src/backend/index.js';
 import { loadDataset, defaultNormalization } from '../src/data/index.js';
 import { analyzeModel, selectionCost } from '../src/graph/index.js';
-import { LatencyEstimator, defaultTablePath, deviceFingerprint, loadTable } from '../src/latency/index.js';
+import { LatencyEstimator, defaultTablePath, deviceFingerprint, loadTable, median } from '../src/latency/index.js';
 import { runPrune, type PruneResult, type PruneRunOptions } from '../src/prune/index.js';
 import { exportOnnx } from '../src/export/index.js';
 import { verifyOnnx, type VerifyResult } from '../src/verify/index.js';
@@ -102,20 +102,20 @@ for (const [name, o] of Object.entries(runs)) {
 // over all models in turn (interleaved A/B), median of the rounds' medians
 const finished = ['dense', ...Object.keys(runs)].filter((n) => existsSync(join(values.out!, n, 'model.onnx')) && existsSync(join(values.out!, n, 'result.json')));
 const perRound: Record<string, VerifyResult[]> = Object.fromEntries(finished.map((n) => [n, []]));
+const resultOf: Record<string, PruneResult & { dense?: boolean }> = {};
+for (const name of finished) resultOf[name] = JSON.parse(await readFile(join(values.out!, name, 'result.json'), 'utf8')) as PruneResult & { dense?: boolean };
 const rounds = Number(values.rounds);
 for (let r = 0; r < rounds; r++) {
   for (const name of finished) {
-    const res = JSON.parse(await readFile(join(values.out!, name, 'result.json'), 'utf8')) as PruneResult;
-    perRound[name]!.push(await verifyOnnx({ model: join(values.out!, name, 'model.onnx'), batch: 128, targetFps: (128 * 1000) / res.target_latency_ms, lut, threads, timeMs: 2000 }));
+    perRound[name]!.push(await verifyOnnx({ model: join(values.out!, name, 'model.onnx'), batch: 128, targetFps: (128 * 1000) / resultOf[name]!.target_latency_ms, lut, threads, timeMs: 2000 }));
   }
   process.stderr.write(`measured round ${r + 1}/${rounds}\n`);
 }
-const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 for (const name of finished) {
   const dir = join(values.out!, name);
-  const r = JSON.parse(await readFile(join(dir, 'result.json'), 'utf8')) as PruneResult & { dense?: boolean };
+  const r = resultOf[name]!;
   const vs = perRound[name]!;
-  const ms = med(vs.map((v) => v.median_ms));
+  const ms = median(vs.map((v) => v.median_ms));
   const targetFps = (128 * 1000) / r.target_latency_ms;
   const fps = (128 * 1000) / ms;
   const v = { ...vs[0]!, runs: vs.reduce((a, x) => a + x.runs, 0), median_ms: ms, fps, rounds: vs.map((x) => Number(x.median_ms.toFixed(3))) };

@@ -31,6 +31,7 @@ import {
   errorStats,
   keepToSelection,
   loadTable,
+  median,
   randomKeep,
   signedLayers,
 } from '../src/latency/index.js';
@@ -93,7 +94,7 @@ try {
     }
     for (let i = 0; i < n; i++) {
       const widths = widthsOf[i]!;
-      const ms = [...times[i]!].sort((a, b) => a - b)[Math.floor(rounds / 2)]!;
+      const ms = median(times[i]!);
       measured.push(ms);
       ours.push(est.estimate(widths).totalMs);
       let sum = 0;
