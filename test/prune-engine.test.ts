@@ -17,7 +17,7 @@ import { analyzeModel } from '../src/graph/index.js';
 import { embeddedSubsetDir, loadDataset, BatchIterator } from '../src/data/index.js';
 import { ImportanceAccumulator, taylorImportance } from '../src/importance/index.js';
 import { Trainer, decodeCheckpoint } from '../src/train/index.js';
-import { profileModel } from '../src/latency/index.js';
+import { LatencyEstimator, profileModel, type LatencyTable } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
 import { LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
 
@@ -26,6 +26,21 @@ class FakeRuntime extends BaseFake {
   constructor() {
     super(RULES, 2);
   }
+}
+
+/** A half-width ResNet-20, its graph, a fake-runtime latency table (built unless given) and its estimator. */
+async function tinyNet(seed: number, dir: string, given?: LatencyTable) {
+  const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed, width: 0.5 });
+  const graph = analyzeModel(model);
+  const table = given ?? (await profileModel(model, { modelName: 'r', batch: 16, runtime: new FakeRuntime(), out: join(dir, 't.json'), grid: { step: 8, points: 3, refine: 0 }, progress: false }));
+  const est = LatencyEstimator.create(model, table, graph);
+  const dense = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
+  return { model, graph, table, est, dense };
+}
+
+/** The tests' SGD trainer over `totalSteps` steps. */
+function tinyTrainer(model: tf.LayersModel, totalSteps: number, backend: string): Promise<Trainer> {
+  return Trainer.create(model, { loss: { numClasses: 10, labelSmoothing: 0 }, sgd: { momentum: 0.9, weightDecay: 5e-4 }, schedule: { baseLr: 0.05, totalSteps }, workers: 1 }, backend);
 }
 
 test('schedules: cosine update budget, HALP geometric targets', () => {
@@ -49,14 +64,9 @@ test('IEE exploration freezes the active set bit-identically; grown channels kee
   const info = await initBackend({ requested: 'wasm' });
   const dir = await mkdtemp(join(tmpdir(), 'latprune-prune-'));
   try {
-    const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 4, width: 0.5 });
-    const graph = analyzeModel(model);
-    const table = await profileModel(model, { modelName: 'r', batch: 16, runtime: new FakeRuntime(), out: join(dir, 't.json'), grid: { step: 8, points: 3, refine: 0 }, progress: false });
-    const { LatencyEstimator } = await import('../src/latency/index.js');
-    const est = LatencyEstimator.create(model, table, graph);
-    const dense = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
+    const { model, graph, est, dense } = await tinyNet(4, dir);
     const cfg: PruneConfig = { method: 'iee', budgetMs: dense * 0.6, totalIterations: 30, H: 3, J: 3, Q: 4, T: 2, omega: 0.3, schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 1, interval: 1, granularity: 1 };
-    const trainer = await Trainer.create(model, { loss: { numClasses: 10, labelSmoothing: 0 }, sgd: { momentum: 0.9, weightDecay: 5e-4 }, schedule: { baseLr: 0.05, totalSteps: 30 }, workers: 1 }, info.tfjsName);
+    const trainer = await tinyTrainer(model, 30, info.tfjsName);
     const acc = new ImportanceAccumulator(model, graph, taylorImportance());
     const engine = PruneEngine.start(cfg, trainer, graph, est, acc);
     const data = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir()! });
@@ -202,14 +212,9 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
   const info = await initBackend({ requested: 'wasm' });
   const dir = await mkdtemp(join(tmpdir(), 'latprune-check-'));
   try {
-    const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 5, width: 0.5 });
-    const graph = analyzeModel(model);
-    const table = await profileModel(model, { modelName: 'r', batch: 16, runtime: new FakeRuntime(), out: join(dir, 't.json'), grid: { step: 8, points: 3, refine: 0 }, progress: false });
-    const { LatencyEstimator } = await import('../src/latency/index.js');
-    const est = LatencyEstimator.create(model, table, graph);
-    const dense = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
+    const { model, graph, table, est, dense } = await tinyNet(5, dir);
     const cfg: PruneConfig = { method: 'halp', budgetMs: dense * 0.7, totalIterations: 6, H: 1, J: 1, Q: 1, T: 1, omega: 0.3, schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 2, interval: 2, granularity: 1 };
-    const trainer = await Trainer.create(model, { loss: { numClasses: 10, labelSmoothing: 0 }, sgd: { momentum: 0.9, weightDecay: 5e-4 }, schedule: { baseLr: 0.05, totalSteps: 6 }, workers: 1 }, info.tfjsName);
+    const trainer = await tinyTrainer(model, 6, info.tfjsName);
     const engine = PruneEngine.start(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
     const data = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir()! });
     const it = new BatchIterator(data.train, { batchSize: 16, seed: 1 });
@@ -240,10 +245,8 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
     assert.ok(Math.abs(est.total(engine.kept()) - checks[1]!) < 1e-9);
     assert.equal(phaseAfterCheck, 'finetune', 'the check comes after the pruning phase, before fine-tuning');
     // a check that never accepts: LATENCY_CHECK_ROUNDS re-solves, then one last check, then fine-tuning
-    const model2 = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 6, width: 0.5 });
-    const graph2 = analyzeModel(model2);
-    const est2 = LatencyEstimator.create(model2, table, graph2);
-    const trainer2 = await Trainer.create(model2, { loss: { numClasses: 10, labelSmoothing: 0 }, sgd: { momentum: 0.9, weightDecay: 5e-4 }, schedule: { baseLr: 0.05, totalSteps: 6 }, workers: 1 }, info.tfjsName);
+    const { model: model2, graph: graph2, est: est2 } = await tinyNet(6, dir, table);
+    const trainer2 = await tinyTrainer(model2, 6, info.tfjsName);
     const engine2 = PruneEngine.start(cfg, trainer2, graph2, est2, new ImportanceAccumulator(model2, graph2, taylorImportance()));
     const lasts: boolean[] = [];
     await engine2.run({
