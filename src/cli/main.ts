@@ -261,7 +261,8 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--granularity <n|auto>', "kept channel counts are multiples of n; 'auto' = the table's channel multiple (ORT CPU: keeps every layer on the blocked kernels)", 'auto')
     .option('--min-keep-fraction <x>', 'fraction of each channel group always kept (0: at least one channel)', num, 0)
     .option('--train-subset <n>', 'use only the first n training images', num)
-    .option('--no-check-latency', 'skip timing the selected network with ONNX Runtime after pruning (and re-solving when it misses the target or wastes more than 9% of it)')
+    .option('--no-check-latency', 'skip timing the selected network with ONNX Runtime after pruning (and re-solving when it lands more than 3% off the aim)')
+    .option('--margin <x>', 'safety margin: aim the selection at (1 - x) x the target latency, so that timing noise keeps it above the target FPS', num, 0.05)
     .option('--max-iterations <n>', 'stop after n iterations in this invocation (continue with --resume)', num)
     .requiredOption('--out <dir>', 'run directory (runs/<name>)')
     .option('--resume', 'continue the run in --out', false)
@@ -315,6 +316,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
           out: o['out'] as string,
           resume: o['resume'] as boolean,
           checkLatency: o['checkLatency'] as boolean,
+          margin: o['margin'] as number,
           ...(o['maxIterations'] !== undefined ? { maxIterations: o['maxIterations'] as number } : {}),
           command: ['latprune', ...argvForCard].join(' '),
         },

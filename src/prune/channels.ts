@@ -40,8 +40,26 @@ function byScore(idx: number[], s: ArrayLike<number>): number[] {
   return idx.sort((a, b) => (s[b] ?? 0) - (s[a] ?? 0) || a - b);
 }
 
+/**
+ * A channel's knapsack value: its score (negative scores count as 0) plus a
+ * floor of 1e-6 x the largest score in the problem. The floor only breaks
+ * ties: where scores cannot tell channels apart (all zero, e.g. channels
+ * revived from zero), the solver keeps or grows as many as the budget allows
+ * instead of leaving the budget unused.
+ */
+function valueOf(floor: number): (s: number | undefined) => number {
+  return (s) => Math.max(0, s ?? 0) + floor;
+}
+
+function scoreFloor(scores: GroupScores): number {
+  let m = 0;
+  for (const v of Object.values(scores)) for (const x of v) if (x > m) m = x;
+  return 1e-6 * (m > 0 ? m : 1);
+}
+
 /** Knapsack problem pruning the active sets to `budget` (ms). */
 export function pruneProblem(graph: ChannelGraph, active: ActiveSets, scores: GroupScores, budget: number, granularity = 1): CoupledProblem {
+  const value = valueOf(scoreFloor(scores));
   return {
     budget,
     groups: graph.groups.map((g) => {
@@ -49,19 +67,20 @@ export function pruneProblem(graph: ChannelGraph, active: ActiveSets, scores: Gr
       const max = act.length;
       const lo = Math.max(1, g.minKeep);
       const min = Math.min(max, granularity > 1 ? Math.ceil(lo / granularity) * granularity : lo);
-      return { id: g.id, values: act.map((i) => Math.max(0, scores[g.id]?.[i] ?? 0)), domain: domainOf(min, max, granularity) };
+      return { id: g.id, values: act.map((i) => value(scores[g.id]?.[i])), domain: domainOf(min, max, granularity) };
     }),
   };
 }
 
 /** Knapsack problem growing inactive channels back under `budget` (active ones fixed). */
 export function growProblem(graph: ChannelGraph, active: ActiveSets, scores: GroupScores, budget: number, granularity = 1): CoupledProblem {
+  const value = valueOf(scoreFloor(scores));
   return {
     budget,
     groups: graph.groups.map((g) => {
       const fixed = active[g.id]!.reduce((a, v) => a + v, 0);
       const cand = byScore(indicesWhere(active[g.id]!, 0), scores[g.id] ?? []);
-      return { id: g.id, fixed, values: cand.map((i) => Math.max(0, scores[g.id]?.[i] ?? 0)), domain: domainOf(fixed, g.size, granularity) };
+      return { id: g.id, fixed, values: cand.map((i) => value(scores[g.id]?.[i])), domain: domainOf(fixed, g.size, granularity) };
     }),
   };
 }

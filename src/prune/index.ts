@@ -9,4 +9,4 @@ export { type ElementMasks, ChannelWeights, elementMasks } from './weights.js';
 export { type PruneConfig, type EngineState, type StepReport, type EngineIO, type MethodHost, LATENCY_CHECK_ROUNDS, PruneEngine } from './engine.js';
 export { runHalp } from './halp.js';
 export { runIee, ieeBudget, ieeStepsThatFit } from './iee.js';
-export { type LatencyTarget, type MethodOptions, type PruneRunOptions, type PruneResult, targetLatency, latencyCheck, runPrune } from './run.js';
+export { type LatencyTarget, type MethodOptions, type PruneRunOptions, type PruneResult, targetLatency, latencyCheck, runPrune, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_TOLERANCE } from './run.js';
