@@ -14,6 +14,12 @@
  *
  * `--align 4` samples only widths on the table's channel multiple (what
  * `latprune prune` produces by default).
+ *
+ * Control group (`--control 8`): the first N networks the table was
+ * calibrated on are timed again in the same rounds. Their now / then ratio
+ * (`control_drift`) says how far the machine has moved since calibration;
+ * `latprune_*_err_drift_corrected` divides the estimates' errors by it, which
+ * separates the estimator's own error from the machine's drift.
  */
 import { parseArgs } from 'node:util';
 import os from 'node:os';
@@ -45,6 +51,7 @@ const { values } = parseArgs({
     /** Kept counts rounded to multiples of this (4 = ORT CPU's channel multiple here: every layer on the blocked kernels). */
     align: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '3' },
+    control: { type: 'string', default: '8' },
   },
 });
 
@@ -84,19 +91,26 @@ try {
     const n = Number(values.samples);
     const rounds = Number(values.rounds);
     const keeps = Array.from({ length: n }, () => randomKeep(graph, rnd, 0.2, Number(values.align)));
+    const controls = (table.calibration?.samples ?? []).slice(0, Number(values.control));
+    const all = [...keeps, ...controls.map((s) => s.keep)];
     const widthsOf = keeps.map((keep) => layerWidths(graph, keepToSelection(graph, keep)));
     // every selection once per round (one session each), median over the rounds: minute-scale
     // drift of the machine then hits all selections alike
-    const times: number[][] = keeps.map(() => []);
+    const times: number[][] = all.map(() => []);
     for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < n; i++) times[i]!.push((await rt.measureNetwork({ model, coutOf: coutOfKeep(graph, keeps[i]!), batch: c.batch }, { ...timing, sessions: 1 })).ms);
+      for (let i = 0; i < all.length; i++) times[i]!.push((await rt.measureNetwork({ model, coutOf: coutOfKeep(graph, all[i]!), batch: c.batch }, { ...timing, sessions: 1 })).ms);
       process.stderr.write(`${name}: round ${r + 1}/${rounds} measured\n`);
     }
+    // control group: the calibration's own networks, then and now
+    const drifts = controls.map((s, j) => median(times[n + j]!) / s.measuredMs);
+    const drift = drifts.length ? median(drifts) : 1;
+    if (controls.length) process.stderr.write(`${name}: control (calibration networks) now / at calibration: median ${drift.toFixed(3)} (${drifts.map((d) => d.toFixed(2)).join(' ')})\n`);
     for (let i = 0; i < n; i++) {
       const widths = widthsOf[i]!;
       const ms = median(times[i]!);
       measured.push(ms);
-      ours.push(est.estimate(widths).totalMs);
+      const e = est.estimate(widths);
+      ours.push(e.totalMs);
       let sum = 0;
       for (const l of layers) {
         const cin = widths[l.layer]!.inputs[0]!;
@@ -106,12 +120,13 @@ try {
         sum += alone.get(key)!;
       }
       halp.push(sum);
-      process.stderr.write(`${name} ${i + 1}/${n}: measured ${ms.toFixed(2)} ms (rounds ${times[i]!.map((t) => t.toFixed(2)).join(' ')}), latprune ${ours.at(-1)!.toFixed(2)}, HALP-style ${sum.toFixed(2)}\n`);
+      process.stderr.write(`${name} ${i + 1}/${n}: measured ${ms.toFixed(2)} ms (rounds ${times[i]!.map((t) => t.toFixed(2)).join(' ')}), latprune ${ours.at(-1)!.toFixed(2)} (plain-kernel part ${e.plainMs.toFixed(2)}), HALP-style ${sum.toFixed(2)}\n`);
     }
     const eo = errorStats(ours, measured);
+    const ec = errorStats(ours.map((p) => p * drift), measured);
     const eh = errorStats(halp, measured);
     const dense = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
-    process.stderr.write(`${name}: latprune median ${(100 * eo.median).toFixed(1)}% p90 ${(100 * eo.p90).toFixed(1)}%; HALP-style median ${(100 * eh.median).toFixed(1)}% p90 ${(100 * eh.p90).toFixed(1)}%\n`);
+    process.stderr.write(`${name}: latprune median ${(100 * eo.median).toFixed(1)}% p90 ${(100 * eo.p90).toFixed(1)}% (drift-corrected ${(100 * ec.median).toFixed(1)}% / ${(100 * ec.p90).toFixed(1)}%); HALP-style median ${(100 * eh.median).toFixed(1)}% p90 ${(100 * eh.p90).toFixed(1)}%\n`);
     result[name] = {
       table: path,
       batch: c.batch,
@@ -120,6 +135,10 @@ try {
       rounds: Number(values.rounds),
       latprune_median_err: Number(eo.median.toFixed(4)),
       latprune_p90_err: Number(eo.p90.toFixed(4)),
+      control_networks: controls.length,
+      control_drift: Number(drift.toFixed(4)),
+      latprune_median_err_drift_corrected: Number(ec.median.toFixed(4)),
+      latprune_p90_err_drift_corrected: Number(ec.p90.toFixed(4)),
       halp_median_err: Number(eh.median.toFixed(4)),
       halp_p90_err: Number(eh.p90.toFixed(4)),
       measured_ms_median: Number([...measured].sort((a, b) => a - b)[Math.floor(n / 2)]!.toFixed(3)),

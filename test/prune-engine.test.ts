@@ -19,7 +19,7 @@ import { ImportanceAccumulator, taylorImportance } from '../src/importance/index
 import { Trainer, decodeCheckpoint } from '../src/train/index.js';
 import { LatencyEstimator, profileModel, type LatencyTable } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
-import { DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
+import { ChannelWeights, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
 import { solveCoupled } from '../src/solver/index.js';
 
 const RULES = { conv: ORT_RULES.conv! };
@@ -204,6 +204,29 @@ test('granularity: kept-count domains stay on the channel multiple', () => {
   const keep = Object.fromEntries(graph.groups.map((g) => [g.id, g.size / 2]));
   const active = applyPrune(allActive(graph), scores, keep);
   multiples(growProblem(graph, active, scores, 1, 4));
+  model.dispose();
+});
+
+test('zero-init ablation: revived channels get zero filters and fresh batch norm (gamma 1, variance 1), not dead zeros', () => {
+  const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 8, width: 0.5 });
+  const graph = analyzeModel(model);
+  const scores = Object.fromEntries(graph.groups.map((g) => [g.id, Float32Array.from({ length: g.size }, (_, i) => i + 1)]));
+  const half = applyPrune(allActive(graph), scores, Object.fromEntries(graph.groups.map((g) => [g.id, g.size / 2])));
+  const w = new ChannelWeights(model, graph, half);
+  w.zeroMru();
+  w.transition(allActive(graph));
+  const dead = elementMasks(graph, half);
+  const byName = new Map(model.weights.map((x) => [(x as unknown as { val: tf.Variable }).val.name, x]));
+  const seen = new Set<string>();
+  for (const [name, live] of dead) {
+    const weight = byName.get(name)!;
+    const kind = weight.name.split('/').at(-1)!;
+    const want = kind === 'gamma' || kind === 'moving_variance' ? 1 : 0;
+    const data = weight.read().dataSync();
+    for (let i = 0; i < data.length; i++) if (live[i] === 0) assert.equal(data[i], want, `${weight.name}[${i}]`);
+    seen.add(kind);
+  }
+  for (const k of ['kernel', 'gamma', 'beta', 'moving_mean', 'moving_variance']) assert.ok(seen.has(k), `covers ${k}`);
   model.dispose();
 });
 

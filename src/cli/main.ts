@@ -255,7 +255,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--schedule <s>', 'IEE: update-budget decay: cosine, linear, constant', 'cosine')
     .option('--no-explore', 'IEE ablation: skip reactivation/exploration (grow by stale scores)')
     .option('--no-freeze', 'IEE ablation: train active channels during exploration too')
-    .option('--zero-init', 'IEE ablation: revive channels from zero instead of their MRU values', false)
+    .option('--zero-init', 'IEE ablation: revive channels with zero filters and fresh batch norm instead of their MRU values', false)
     .option('--steps <n>', 'HALP: pruning steps', num, 30)
     .option('--interval <n>', 'HALP: iterations between pruning steps', num, 40)
     .option('--granularity <n|auto>', "kept channel counts are multiples of n; 'auto' = the table's channel multiple (ORT CPU: keeps every layer on the blocked kernels)", 'auto')

@@ -15,7 +15,8 @@
  *
  * Ablations: `explore: false` grows by the channels' stale scores,
  * `freeze: false` trains the active channels during stage 4 too,
- * `zeroInit: true` revives channels from zero instead of their MRU values.
+ * `zeroInit: true` revives channels with zero filters and fresh batch norm
+ * instead of their MRU values (see `ChannelWeights.zeroMru`).
  */
 import { allActive, growProblem, pruneProblem } from './channels.js';
 import type { EngineIO, MethodHost, PruneConfig } from './engine.js';
@@ -64,7 +65,7 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
     if (c.explore) {
       const active = e.active;
       const stats = e.weights.snapshotStats();
-      if (c.zeroInit) for (const m of e.weights.mru.values()) m.fill(0);
+      if (c.zeroInit) e.weights.zeroMru();
       e.makeLive(allActive(e.graph));
       e.resetScores();
       await e.train(c.Q, c.freeze ? 'explore' : 'all', true, io, 'iee-explore');

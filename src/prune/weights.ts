@@ -99,6 +99,17 @@ export class ChannelWeights {
     return changed;
   }
 
+  /**
+   * The zero-init ablation: forgets every MRU value, so revived channels come
+   * back with zero filter weights and freshly initialised batch norm (gamma 1,
+   * beta 0, moving mean 0, moving variance 1). Zeroing gamma too would leave
+   * such a channel dead for good: with zero weights and gamma 0 neither gets
+   * a gradient, its Taylor score stays 0 and it is never grown.
+   */
+  zeroMru(): void {
+    for (const [name, store] of this.mru) store.fill(/(gamma|moving_variance)$/.test(this.vars.get(name)!.layerWeight) ? 1 : 0);
+  }
+
   /** Update masks for the trainer: `mode` 'active' trains live elements only; 'explore' trains the dead ones only. */
   updateMasks(active: ActiveSets, mode: 'active' | 'explore'): tf.NamedTensorMap {
     const masks = elementMasks(this.graph, active);
