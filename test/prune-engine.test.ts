@@ -8,6 +8,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -21,6 +22,7 @@ import { LatencyEstimator, profileModel, type LatencyTable } from '../src/latenc
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
 import { ChannelWeights, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
 import { solveCoupled } from '../src/solver/index.js';
+import { main } from '../src/cli/main.js';
 
 const RULES = { conv: ORT_RULES.conv! };
 class FakeRuntime extends BaseFake {
@@ -177,6 +179,12 @@ test('a resumed prune run ends with the same masks and weights as an uninterrupt
     const steps = (await readFile(join(dir, 'h', 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.kind === 'step');
     const want = halpTargets(h.dense_latency_ms, aim, 2);
     assert.deepEqual(steps.map((s) => Number(s.budgetMs.toFixed(9))), want.map((v) => Number(v.toFixed(9))));
+    // distillation from a (random) teacher of the same architecture changes the training loss; same selection path otherwise
+    const d = await runPrune({ ...base, method: 'halp', fromScratch: false, distill: { teacher: 'resnet20', alpha: 0.5, temperature: 2 }, out: join(dir, 'd') }, info.tfjsName, () => {});
+    assert.ok(d.finished);
+    const trainLoss = async (run: string) => (await readFile(join(dir, run, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.kind === 'step')[0].loss as number;
+    assert.notEqual(await trainLoss('d'), await trainLoss('h'));
+    await assert.rejects(runPrune({ ...base, distill: { teacher: 'resnet20', alpha: 2, temperature: 2 }, out: join(dir, 'z') }, info.tfjsName, () => {}), /--distill-alpha must be in \[0, 1\]/);
     // an impossible target fails before any training, with the reachable floor
     await assert.rejects(runPrune({ ...base, target: { speedup: 1000 }, out: join(dir, 'x') }, info.tfjsName, () => {}), /below the fastest the table allows with minimum channels: .* ms \(.* FPS\)/);
     await assert.rejects(runPrune({ ...base, margin: 0.6, out: join(dir, 'y') }, info.tfjsName, () => {}), /--margin must be a fraction in \[0, 0.5\)/);
@@ -228,6 +236,19 @@ test('zero-init ablation: revived channels get zero filters and fresh batch norm
   }
   for (const k of ['kernel', 'gamma', 'beta', 'moving_mean', 'moving_variance']) assert.ok(seen.has(k), `covers ${k}`);
   model.dispose();
+});
+
+test('prune --distill without a teacher file for a zoo architecture is a clear error', async () => {
+  const errLines: string[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-distill-'));
+  try {
+    const code = await main(['prune', '--model', 'resnet20', '--lut', join(dir, 'none.json'), '--speedup', '2', '--distill', '--backend', 'wasm', '--out', join(dir, 'run')], { out: () => {}, err: (l) => errLines.push(l) });
+    assert.equal(code, 2);
+    assert.match(errLines.join('\n'), /--distill needs a teacher model file when --model is a zoo architecture \(resnet20\)/);
+    assert.equal(existsSync(join(dir, 'run')), false, 'nothing written');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('zero scores do not leave the budget unused: prune keeps and grow revives as many channels as fit', async () => {

@@ -95,3 +95,66 @@ test('bad worker count is a clear error', async () => {
   const info = await initBackend({ requested: 'wasm' });
   await assert.rejects(createGradientEngine(net(false), { numClasses: 5, labelSmoothing: 0 }, 0, info.tfjsName), /--workers must be a positive integer/);
 });
+
+/** Reference distillation loss in plain JS: (1 - a) CE + a T^2 KL(softmax(t/T) || softmax(s/T)), batch mean. */
+function refDistill(s: Float32Array, t: Float32Array, labels: ArrayLike<number>, k: number, a: number, T: number): number {
+  const logSoftmax = (v: number[]) => {
+    const m = Math.max(...v);
+    const z = Math.log(v.reduce((acc, x) => acc + Math.exp(x - m), 0)) + m;
+    return v.map((x) => x - z);
+  };
+  let total = 0;
+  const n = labels.length;
+  for (let i = 0; i < n; i++) {
+    const si = Array.from(s.subarray(i * k, (i + 1) * k));
+    const ti = Array.from(t.subarray(i * k, (i + 1) * k));
+    const ce = -logSoftmax(si)[labels[i]!]!;
+    const lt = logSoftmax(ti.map((x) => x / T));
+    const ls = logSoftmax(si.map((x) => x / T));
+    const kl = lt.reduce((acc, l, j) => acc + Math.exp(l) * (l - ls[j]!), 0);
+    total += (1 - a) * ce + a * T * T * kl;
+  }
+  return total / n;
+}
+
+test('distillation: the loss matches a plain-JS reference, and data-parallel threads each distil their shard (same loss and gradients as one thread)', async () => {
+  const info = await initBackend({ requested: 'wasm' });
+  const student = net(false);
+  const teacher = net(true);
+  // a teacher that differs from the student and is not at its initial BN statistics
+  teacher.setWeights(teacher.getWeights().map((w, i) => tf.tidy(() => tf.add(w, tf.mul(tf.sin(tf.range(0, w.size).reshape(w.shape).mul(0.7 + i)), 0.3)))));
+  const b = batch(9);
+  const loss = { numClasses: 5, labelSmoothing: 0, distill: { alpha: 0.7, temperature: 3 } };
+  const x = tf.tensor4d(b.x, b.shape as [number, number, number, number]);
+  const s = (student.apply(x, { training: true }) as tf.Tensor).dataSync() as Float32Array;
+  const t = (teacher.apply(x, { training: false }) as tf.Tensor).dataSync() as Float32Array;
+  x.dispose();
+  const want = refDistill(s, t, b.labels, 5, 0.7, 3);
+  const local = await createGradientEngine(student, loss, 1, info.tfjsName, teacher);
+  const ref = await local.compute(b);
+  assert.ok(Math.abs(ref.loss - want) <= 1e-5 * Math.abs(want), `loss ${ref.loss} vs reference ${want}`);
+  const plain = await (await createGradientEngine(student, { numClasses: 5, labelSmoothing: 0 }, 1, info.tfjsName)).compute(b);
+  assert.ok(Math.abs(plain.loss - ref.loss) > 1e-3, 'the teacher changes the loss');
+  tf.dispose(plain.grads);
+  const dp = await createGradientEngine(student, loss, 2, info.tfjsName, teacher);
+  try {
+    const got = await dp.compute(b);
+    assert.ok(Math.abs(got.loss - ref.loss) <= 1e-5 * Math.abs(ref.loss), `2 threads: loss ${got.loss} vs ${ref.loss}`);
+    for (const k of Object.keys(ref.grads)) {
+      const a = got.grads[k]!.dataSync();
+      const r = ref.grads[k]!.dataSync();
+      let scale = 1e-12;
+      let err = 0;
+      for (let i = 0; i < r.length; i++) {
+        scale = Math.max(scale, Math.abs(r[i]!));
+        err = Math.max(err, Math.abs(a[i]! - r[i]!));
+      }
+      assert.ok(err / scale <= 1e-5, `${k}: rel err ${err / scale}`);
+    }
+    tf.dispose(got.grads);
+  } finally {
+    await dp.dispose();
+  }
+  tf.dispose(ref.grads);
+  await assert.rejects(createGradientEngine(student, loss, 1, info.tfjsName), /distillation is configured but no teacher model was given/);
+});

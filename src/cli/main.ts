@@ -262,6 +262,9 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--min-keep-fraction <x>', 'fraction of each channel group always kept (0: at least one channel)', num, 0)
     .option('--train-subset <n>', 'use only the first n training images', num)
     .option('--no-check-latency', 'skip timing the selected network with ONNX Runtime after pruning (and re-solving when it lands more than 3% off the aim)')
+    .option('--distill [teacher]', 'knowledge distillation from a frozen teacher model (default: the --model file itself, i.e. the dense pretrained model)')
+    .option('--distill-alpha <x>', 'weight of the distillation term (the label term gets 1 - x)', num, 0.5)
+    .option('--distill-temperature <x>', 'distillation softmax temperature', num, 4)
     .option('--margin <x>', 'safety margin: aim the selection at (1 - x) x the target latency, so that timing noise keeps it above the target FPS', num, 0.05)
     .option('--max-iterations <n>', 'stop after n iterations in this invocation (continue with --resume)', num)
     .requiredOption('--out <dir>', 'run directory (runs/<name>)')
@@ -317,6 +320,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
           resume: o['resume'] as boolean,
           checkLatency: o['checkLatency'] as boolean,
           margin: o['margin'] as number,
+          ...distillOption(o),
           ...(o['maxIterations'] !== undefined ? { maxIterations: o['maxIterations'] as number } : {}),
           command: ['latprune', ...argvForCard].join(' '),
         },
@@ -421,6 +425,17 @@ export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
     }
     throw err;
   }
+}
+
+/** `--distill [teacher]` with its alpha and temperature; the teacher defaults to `--model` (a model file). */
+function distillOption(o: Record<string, unknown>): { distill?: { teacher: string; alpha: number; temperature: number } } {
+  const d = o['distill'];
+  if (d === undefined || d === false) return {};
+  const teacher = typeof d === 'string' ? d : String(o['model']);
+  if (typeof d !== 'string' && (o['fromScratch'] || !/[/\\]|\.json$/.test(teacher))) {
+    throw new LatpruneError('BAD_ARGUMENT', `--distill needs a teacher model file when --model is a zoo architecture (${teacher}); give it as --distill <model.json or directory>.`);
+  }
+  return { distill: { teacher, alpha: o['distillAlpha'] as number, temperature: o['distillTemperature'] as number } };
 }
 
 /** `--granularity`: a positive integer, or 'auto' (0: the table's channel multiple). */

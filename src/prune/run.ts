@@ -59,6 +59,13 @@ export interface PruneRunOptions extends MethodOptions {
    * aim) is `(1 - margin) x target` (default {@link DEFAULT_LATENCY_MARGIN}).
    */
   readonly margin?: number;
+  /**
+   * Knowledge distillation during the whole run (pruning phase and
+   * fine-tuning) from a frozen teacher model file (typically the dense
+   * pretrained model): loss `(1 - alpha) CE + alpha T^2 KL` (see
+   * `classificationLoss`). Off when undefined.
+   */
+  readonly distill?: { readonly teacher: string; readonly alpha: number; readonly temperature: number };
   /** Stop after this many iterations in this invocation (tests; continue with --resume). */
   readonly maxIterations?: number;
   readonly command: string;
@@ -89,7 +96,7 @@ interface Meta {
   readonly trainSeconds: number;
 }
 
-const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset', 'checkLatency', 'margin'] as const;
+const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset', 'checkLatency', 'margin', 'distill'] as const;
 
 /** Target latency (ms) from a target form and the dense latency; FPS counts images at the table's batch. */
 export function targetLatency(t: LatencyTarget, denseMs: number, batch: number): number {
@@ -158,13 +165,24 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   if (budget > target * (1 - margin)) log(`warning: the table's floor ${floorMs.toFixed(3)} ms leaves only a ${((1 - budget / target) * 100).toFixed(1)}% margin below the target (asked ${(margin * 100).toFixed(1)}%).`);
   const iter = new BatchIterator(train, { batchSize: o.batchSize, seed: o.seed, shuffle: true, dropLast: true, augmentation: defaultAugmentation(data.name) }, resumed?.meta.cursor);
   const totalIterations = o.epochs * iter.batchesPerEpoch;
+  let teacher: tf.LayersModel | undefined;
+  if (o.distill) {
+    const d = o.distill;
+    if (!(d.alpha >= 0 && d.alpha <= 1)) throw new LatpruneError('BAD_ARGUMENT', `--distill-alpha must be in [0, 1], got ${d.alpha}.`);
+    if (!(d.temperature > 0)) throw new LatpruneError('BAD_ARGUMENT', `--distill-temperature must be positive, got ${d.temperature}.`);
+    // loaded after the student, so the student's variable names (checkpoint keys) do not change
+    teacher = (await resolveModel(d.teacher, zoo)).model;
+    if (teacher.outputs[0]!.shape[1] !== model.outputs[0]!.shape[1] || teacher.inputs[0]!.shape.slice(1).join('x') !== inShape.slice(1).join('x')) {
+      throw new LatpruneError('BAD_ARGUMENT', `--distill teacher ${d.teacher} takes ${teacher.inputs[0]!.shape.slice(1).join('x')} and gives ${teacher.outputs[0]!.shape[1]} classes; the student takes ${inShape.slice(1).join('x')} and gives ${model.outputs[0]!.shape[1]}.`);
+    }
+  }
   const trainerCfg: TrainerConfig = {
-    loss: { numClasses: data.train.classNames.length, labelSmoothing: 0 },
+    loss: { numClasses: data.train.classNames.length, labelSmoothing: 0, ...(o.distill ? { distill: { alpha: o.distill.alpha, temperature: o.distill.temperature } } : {}) },
     sgd: { momentum: 0.9, nesterov: false, weightDecay: o.weightDecay },
     schedule: { baseLr: o.lr, totalSteps: totalIterations, warmupSteps: o.fromScratch ? Math.round(0.5 * iter.batchesPerEpoch) : 0 },
     workers: o.workers,
   };
-  const trainer = await Trainer.create(model, trainerCfg, backend);
+  const trainer = await Trainer.create(model, trainerCfg, backend, teacher);
   const keyOfVar = new Map(model.weights.map((w) => [(w as unknown as { val: tf.Variable }).val.name, weightKey(w)]));
   const varOfKey = new Map([...keyOfVar].map(([v, k]) => [k, v]));
   let trainSeconds = resumed?.meta.trainSeconds ?? 0;
@@ -294,5 +312,6 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   await writeFileAtomic(join(o.out, 'result.json'), JSON.stringify(result, null, 2));
   await trainer.dispose();
   model.dispose();
+  teacher?.dispose();
   return result;
 }

@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.js';
-import { localGradients, trainableVariables, type WorkerReply, type WorkerRequest } from './gradients.js';
+import { localGradients, teacherFromSpec, trainableVariables, type WorkerReply, type WorkerRequest } from './gradients.js';
 import type { LossConfig } from './loss.js';
 
 if (!parentPort) throw new Error('grad-worker.js must run as a worker thread');
@@ -14,6 +14,7 @@ const port = parentPort;
 let model: tf.LayersModel | undefined;
 let vars: tf.Variable[] = [];
 let loss: LossConfig | undefined;
+let teacher: tf.LayersModel | undefined;
 
 function reply(r: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(r, transfer);
@@ -26,13 +27,14 @@ port.on('message', async (m: WorkerRequest) => {
       model = await tf.models.modelFromJSON(JSON.parse(m.topology) as tf.io.ModelJSON['modelTopology'] as never);
       vars = trainableVariables(model);
       loss = m.loss;
+      if (m.teacher) teacher = await teacherFromSpec(m.teacher);
       reply({ kind: 'ready' });
       return;
     }
     if (!model || !loss) throw new Error('step before init');
     if (m.weights.length !== vars.length) throw new Error(`expected ${vars.length} weight arrays, got ${m.weights.length}`);
     vars.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(m.weights[i]!, v.shape))));
-    const { loss: l, grads } = localGradients(model, vars, m.batch, loss);
+    const { loss: l, grads } = localGradients(model, vars, m.batch, loss, teacher);
     // copies: the cpu backend's dataSync returns its own storage, which must not be transferred
     const out = vars.map((v) => (grads[v.name]!.dataSync() as Float32Array).slice());
     tf.dispose(grads);

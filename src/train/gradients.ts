@@ -43,7 +43,7 @@ export interface GradientEngine {
 
 /** Messages to and from gradient workers. */
 export type WorkerRequest =
-  | { readonly kind: 'init'; readonly topology: string; readonly backend: string; readonly loss: LossConfig }
+  | { readonly kind: 'init'; readonly topology: string; readonly backend: string; readonly loss: LossConfig; readonly teacher?: TeacherSpec }
   | { readonly kind: 'step'; readonly weights: Float32Array[]; readonly batch: HostBatch };
 /** See {@link WorkerRequest}. */
 export type WorkerReply =
@@ -51,21 +51,46 @@ export type WorkerReply =
   | { readonly kind: 'grads'; readonly loss: number; readonly grads: Float32Array[] }
   | { readonly kind: 'error'; readonly message: string };
 
+/** A frozen teacher as plain data for a worker: topology and every weight, in `model.weights` order. */
+export interface TeacherSpec {
+  readonly topology: string;
+  readonly weights: Float32Array[];
+}
+
+/** A teacher model as a {@link TeacherSpec}. */
+export function teacherSpec(teacher: tf.LayersModel): TeacherSpec {
+  return { topology: JSON.stringify(teacher.toJSON(undefined, false)), weights: teacher.weights.map((w) => (w.read().dataSync() as Float32Array).slice()) };
+}
+
+/** Rebuilds a teacher from a {@link TeacherSpec} (in a worker). */
+export async function teacherFromSpec(spec: TeacherSpec): Promise<tf.LayersModel> {
+  const m = await tf.models.modelFromJSON(JSON.parse(spec.topology) as tf.io.ModelJSON['modelTopology'] as never);
+  m.setWeights(m.weights.map((w, i) => tf.tensor(spec.weights[i]!, w.shape as number[])));
+  return m;
+}
+
 /** Trainable variables of a model, in a stable order. */
 export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
 }
 
-/** Loss and gradients of `vars` on this thread; the grads are keyed by variable name. */
-export function localGradients(model: tf.LayersModel, vars: tf.Variable[], batch: HostBatch, loss: LossConfig): GradientResult {
-  const { value, grads } = tf.variableGrads(() => {
-    const x = tf.tensor4d(batch.x, batch.shape as [number, number, number, number]);
-    const y = tf.tensor1d(batch.labels, 'int32');
-    return classificationLoss(model.apply(x, { training: true }) as tf.Tensor, y, loss);
-  }, vars);
-  const l = value.dataSync()[0]!;
-  value.dispose();
-  return { loss: l, grads };
+/**
+ * Loss and gradients of `vars` on this thread; the grads are keyed by
+ * variable name. With a `teacher` (and `loss.distill`), its inference-mode
+ * logits on the same batch enter the loss as constants.
+ */
+export function localGradients(model: tf.LayersModel, vars: tf.Variable[], batch: HostBatch, loss: LossConfig, teacher?: tf.LayersModel): GradientResult {
+  const x = tf.tensor4d(batch.x, batch.shape as [number, number, number, number]);
+  const y = tf.tensor1d(batch.labels, 'int32');
+  const t = teacher && loss.distill ? tf.tidy(() => teacher.apply(x, { training: false }) as tf.Tensor) : undefined;
+  try {
+    const { value, grads } = tf.variableGrads(() => classificationLoss(model.apply(x, { training: true }) as tf.Tensor, y, loss, t), vars);
+    const l = value.dataSync()[0]!;
+    value.dispose();
+    return { loss: l, grads };
+  } finally {
+    tf.dispose([x, y, ...(t ? [t] : [])]);
+  }
 }
 
 /** Splits a batch into `parts` contiguous shards of near-equal size (none empty). */
@@ -92,13 +117,14 @@ export class LocalGradientEngine implements GradientEngine {
   constructor(
     private readonly model: tf.LayersModel,
     private readonly loss: LossConfig,
+    private readonly teacher?: tf.LayersModel,
   ) {
     this.vars = trainableVariables(model);
   }
 
   /** {@inheritDoc GradientEngine.compute} */
   compute(batch: HostBatch): Promise<GradientResult> {
-    return Promise.resolve(localGradients(this.model, this.vars, batch, this.loss));
+    return Promise.resolve(localGradients(this.model, this.vars, batch, this.loss, this.teacher));
   }
 
   /** {@inheritDoc GradientEngine.dispose} */
@@ -149,6 +175,7 @@ export class DataParallelGradientEngine implements GradientEngine {
     private readonly model: tf.LayersModel,
     private readonly loss: LossConfig,
     private readonly workers: WorkerHandle[],
+    private readonly teacher?: tf.LayersModel,
   ) {
     this.vars = trainableVariables(model);
   }
@@ -158,21 +185,22 @@ export class DataParallelGradientEngine implements GradientEngine {
     return this.workers.length + 1;
   }
 
-  /** Starts `replicas - 1` workers, each with a replica of `model` on `backend`. */
-  static async start(model: tf.LayersModel, loss: LossConfig, replicas: number, backend: string): Promise<DataParallelGradientEngine> {
+  /** Starts `replicas - 1` workers, each with a replica of `model` (and of `teacher`, when given) on `backend`. */
+  static async start(model: tf.LayersModel, loss: LossConfig, replicas: number, backend: string, teacher?: tf.LayersModel): Promise<DataParallelGradientEngine> {
     const topology = JSON.stringify(model.toJSON(undefined, false));
+    const spec = teacher ? teacherSpec(teacher) : undefined;
     const handles: WorkerHandle[] = [];
     try {
       for (let i = 1; i < replicas; i++) {
         handles.push(new WorkerHandle(new Worker(new URL('./grad-worker.js', import.meta.url))));
       }
-      const replies = await Promise.all(handles.map((h) => h.request({ kind: 'init', topology, backend, loss })));
+      const replies = await Promise.all(handles.map((h) => h.request({ kind: 'init', topology, backend, loss, ...(spec ? { teacher: spec } : {}) })));
       for (const r of replies) if (r.kind === 'error') throw new Error(r.message);
     } catch (err) {
       await Promise.all(handles.map((h) => h.worker.terminate()));
       throw new LatpruneError('RUNTIME', `could not start gradient workers: ${err instanceof Error ? err.message : String(err)}. Use --workers 1 to train on the main thread only.`, { cause: err });
     }
-    return new DataParallelGradientEngine(model, loss, handles);
+    return new DataParallelGradientEngine(model, loss, handles, teacher);
   }
 
   /** {@inheritDoc GradientEngine.compute} */
@@ -186,7 +214,7 @@ export class DataParallelGradientEngine implements GradientEngine {
       const shard = shards[i + 1]!;
       return h.request({ kind: 'step', weights: copy, batch: shard }, [...copy.map((w) => w.buffer as ArrayBuffer), shard.x.buffer as ArrayBuffer]);
     });
-    const local = localGradients(this.model, this.vars, shards[0]!, this.loss);
+    const local = localGradients(this.model, this.vars, shards[0]!, this.loss, this.teacher);
     let replies: WorkerReply[];
     try {
       replies = await Promise.all(remote);
@@ -225,12 +253,15 @@ export class DataParallelGradientEngine implements GradientEngine {
 
 /**
  * A gradient engine with `replicas` threads (1 = main thread only). Workers
- * run `backend` (use the main thread's backend name: 'wasm' or 'cpu').
+ * run `backend` (use the main thread's backend name: 'wasm' or 'cpu'). A
+ * `teacher` (used when `loss.distill` is set) is replicated to every worker,
+ * so each thread distils on its own shard.
  */
-export async function createGradientEngine(model: tf.LayersModel, loss: LossConfig, replicas: number, backend: string): Promise<GradientEngine> {
+export async function createGradientEngine(model: tf.LayersModel, loss: LossConfig, replicas: number, backend: string, teacher?: tf.LayersModel): Promise<GradientEngine> {
   if (!Number.isInteger(replicas) || replicas < 1) {
     throw new LatpruneError('BAD_ARGUMENT', `--workers must be a positive integer, got ${replicas}.`);
   }
-  if (replicas === 1) return new LocalGradientEngine(model, loss);
-  return DataParallelGradientEngine.start(model, loss, replicas, backend);
+  if (loss.distill && !teacher) throw new LatpruneError('BAD_ARGUMENT', 'distillation is configured but no teacher model was given.');
+  if (replicas === 1) return new LocalGradientEngine(model, loss, teacher);
+  return DataParallelGradientEngine.start(model, loss, replicas, backend, teacher);
 }

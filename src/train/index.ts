@@ -3,7 +3,7 @@
  * threads), SGD with momentum, schedules, checkpoints, model files.
  * @packageDocumentation
  */
-export { type LossConfig, classificationLoss } from './loss.js';
+export { type LossConfig, type DistillConfig, classificationLoss } from './loss.js';
 export {
   type HostBatch,
   type GradientResult,

@@ -100,10 +100,11 @@ export class Trainer {
 
   /**
    * Creates a trainer; with `config.workers > 1` starts gradient workers on
-   * `backend` (the active tfjs backend's name).
+   * `backend` (the active tfjs backend's name). `teacher`: the frozen model
+   * distilled from when `config.loss.distill` is set.
    */
-  static async create(model: tf.LayersModel, config: TrainerConfig, backend: string): Promise<Trainer> {
-    const engine = await createGradientEngine(model, config.loss, config.workers, backend);
+  static async create(model: tf.LayersModel, config: TrainerConfig, backend: string, teacher?: tf.LayersModel): Promise<Trainer> {
+    const engine = await createGradientEngine(model, config.loss, config.workers, backend, teacher);
     return new Trainer(model, config, engine);
   }
 
