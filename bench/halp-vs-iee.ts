@@ -5,7 +5,12 @@
  * target 2x the dense model's estimated FPS, the same epochs and seed for
  * HALP and IEE. Every run is exported to ONNX and its FPS measured with ORT.
  *
- *   npm run bench:halp-vs-iee [-- --epochs 5 --scratch-epochs 5 --ablation-images 20000 --ablation-epochs 3 --ablation-hjq 30 --ablation-steps 3 --workers 2 --rounds 5 --only iee,halp]
+ *   npm run bench:halp-vs-iee [-- --epochs 5 --scratch-epochs 5 --ablation-images 20000 --ablation-epochs 3 --ablation-hjq 30 --ablation-steps 3 --workers 2 --rounds 5 --only iee,halp --with-kd]
+ *
+ * `--with-kd` adds runs with knowledge distillation from the dense model
+ * (`--distill`, alpha 0.5, T 4): halp_kd and iee_kd at the main budget, and
+ * ablation_halp, ablation_halp_kd (10 prune steps 20 iterations apart) and
+ * ablation_iee_kd at the ablation budget (a pilot next to ablation_iee).
  *
  * Runs are resumable (re-running continues unfinished ones and reuses
  * finished ones). FPS is measured at the end, with no training running, over
@@ -41,6 +46,7 @@ const { values } = parseArgs({
     /** Interleaved measurement rounds over all exported models (median of the rounds' medians). */
     rounds: { type: 'string', default: '5' },
     out: { type: 'string', default: 'runs/bench' },
+    'with-kd': { type: 'boolean', default: false },
   },
 });
 const info = await initBackend({});
@@ -65,6 +71,17 @@ const runs: Record<string, PruneRunOptions> = {
   ablation_no_freeze: { ...base, ...abl, method: 'iee', freeze: false, out: '' },
   ablation_zero_init: { ...base, ...abl, method: 'iee', zeroInit: true, out: '' },
 };
+if (values['with-kd']) {
+  const kd = { teacher: model, alpha: 0.5, temperature: 4 };
+  Object.assign(runs, {
+    halp_kd: { ...base, method: 'halp', distill: kd, out: '' },
+    iee_kd: { ...base, method: 'iee', distill: kd, out: '' },
+    // HALP's 30 x 40 prune iterations do not fit the ablation budget (468 iterations): 10 x 20
+    ablation_halp: { ...base, ...abl, method: 'halp', steps: 10, interval: 20, out: '' },
+    ablation_halp_kd: { ...base, ...abl, method: 'halp', steps: 10, interval: 20, distill: kd, out: '' },
+    ablation_iee_kd: { ...base, ...abl, method: 'iee', distill: kd, out: '' },
+  });
+}
 const only = values.only ? new Set(values.only.split(',')) : undefined;
 const results: Record<string, Record<string, unknown>> = {};
 await mkdir('bench/results', { recursive: true });
@@ -91,7 +108,7 @@ if (!existsSync(join(denseDir, 'result.json'))) {
 const commands: Record<string, string> = {};
 for (const [name, o] of Object.entries(runs)) {
   const out = join(values.out!, name);
-  commands[name] = `latprune prune --model ${o.model} --lut ${lut} --speedup 2 --method ${o.method}${o.fromScratch ? ' --from-scratch' : ''} --epochs ${o.epochs} --lr ${o.lr} --workers ${o.workers} --H ${o.H} --J ${o.J} --Q ${o.Q} --T ${o.T} --steps ${o.steps} --interval ${o.interval}${o.trainSubset ? ` --train-subset ${o.trainSubset}` : ''}${o.explore ? '' : ' --no-explore'}${o.freeze ? '' : ' --no-freeze'}${o.zeroInit ? ' --zero-init' : ''} --out ${out}`;
+  commands[name] = `latprune prune --model ${o.model} --lut ${lut} --speedup 2 --method ${o.method}${o.fromScratch ? ' --from-scratch' : ''} --epochs ${o.epochs} --lr ${o.lr} --workers ${o.workers} --H ${o.H} --J ${o.J} --Q ${o.Q} --T ${o.T} --steps ${o.steps} --interval ${o.interval}${o.trainSubset ? ` --train-subset ${o.trainSubset}` : ''}${o.explore ? '' : ' --no-explore'}${o.freeze ? '' : ' --no-freeze'}${o.zeroInit ? ' --zero-init' : ''}${o.distill ? ` --distill ${o.distill.teacher} --distill-alpha ${o.distill.alpha} --distill-temperature ${o.distill.temperature}` : ''} --out ${out}`;
   if (only && !only.has(name)) continue;
   if (!existsSync(join(out, 'selection.json'))) {
     await runPrune({ ...o, out, resume: existsSync(join(out, 'checkpoint.ckpt')), command: commands[name]! }, info.tfjsName, (l) => process.stderr.write(`${name}: ${l}\n`));
