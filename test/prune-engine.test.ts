@@ -215,8 +215,12 @@ test('granularity: kept-count domains stay on the channel multiple', () => {
   model.dispose();
 });
 
-test('zero-init ablation: revived channels get zero filters and fresh batch norm (gamma 1, variance 1), not dead zeros', () => {
+test('zero-init ablation: revived channels get zero filters and fresh batch norm (gamma 1, variance 1), not dead zeros; weight kinds are found in a second model of the process too', () => {
+  // a model built before makes tfjs suffix this one's weight names (bn/moving_variance_1): the bench runs several models per process
+  const before = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 8, width: 0.5 });
   const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 8, width: 0.5 });
+  before.dispose();
+  assert.ok(model.weights.some((w) => /moving_variance_\d+$/.test(w.name)), 'precondition: suffixed weight names');
   const graph = analyzeModel(model);
   const scores = Object.fromEntries(graph.groups.map((g) => [g.id, Float32Array.from({ length: g.size }, (_, i) => i + 1)]));
   const half = applyPrune(allActive(graph), scores, Object.fromEntries(graph.groups.map((g) => [g.id, g.size / 2])));
@@ -228,13 +232,15 @@ test('zero-init ablation: revived channels get zero filters and fresh batch norm
   const seen = new Set<string>();
   for (const [name, live] of dead) {
     const weight = byName.get(name)!;
-    const kind = weight.name.split('/').at(-1)!;
+    const kind = weight.originalName.split('/').at(-1)!;
     const want = kind === 'gamma' || kind === 'moving_variance' ? 1 : 0;
     const data = weight.read().dataSync();
     for (let i = 0; i < data.length; i++) if (live[i] === 0) assert.equal(data[i], want, `${weight.name}[${i}]`);
     seen.add(kind);
   }
   for (const k of ['kernel', 'gamma', 'beta', 'moving_mean', 'moving_variance']) assert.ok(seen.has(k), `covers ${k}`);
+  // exploration's snapshot of the BN statistics must find them under suffixed names
+  assert.equal(w.snapshotStats().size, model.weights.filter((x) => /moving_(mean|variance)/.test(x.originalName)).length);
   model.dispose();
 });
 

@@ -49,7 +49,9 @@ export class ChannelWeights {
   ) {
     for (const w of model.weights) {
       const v = (w as unknown as { val: tf.Variable }).val;
-      this.vars.set(v.name, { v, layerWeight: w.name, trainable: w.trainable });
+      // the weight's own name: tfjs suffixes `name` (e.g. `bn/moving_variance_1`) when a process builds
+      // a second model with the same layer names, which would hide the weight's kind from the matches below
+      this.vars.set(v.name, { v, layerWeight: w.originalName ?? w.name.replace(/_\d+$/, ''), trainable: w.trainable });
     }
     const all = elementMasks(graph, Object.fromEntries(graph.groups.map((g) => [g.id, new Uint8Array(g.size).fill(1)])));
     for (const name of all.keys()) this.mru.set(name, (this.vars.get(name)!.v.dataSync() as Float32Array).slice());
