@@ -18,7 +18,7 @@
  * Control group (`--control 8`): the first N networks the table was
  * calibrated on are timed again in the same rounds. Their now / then ratio
  * (`control_drift`) says how far the machine has moved since calibration;
- * `latprune_*_err_drift_corrected` divides the estimates' errors by it, which
+ * `latprune_*_err_drift_corrected` scales the estimates by it, which
  * separates the estimator's own error from the machine's drift.
  */
 import { parseArgs } from 'node:util';

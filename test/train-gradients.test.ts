@@ -25,6 +25,17 @@ function batch(n: number): HostBatch {
   return { x, shape: [n, 8, 8, 2], labels: Int32Array.from({ length: n }, (_, i) => (i * 7) % 5) };
 }
 
+/** Largest |a - r| over the largest |r| (relative error of a gradient). */
+function relErr(a: ArrayLike<number>, r: ArrayLike<number>): number {
+  let scale = 1e-12;
+  let err = 0;
+  for (let i = 0; i < r.length; i++) {
+    scale = Math.max(scale, Math.abs(r[i]!));
+    err = Math.max(err, Math.abs(a[i]! - r[i]!));
+  }
+  return err / scale;
+}
+
 test('shardBatch splits into near-equal contiguous shards covering the batch', () => {
   const b = batch(7);
   const shards = shardBatch(b, 3);
@@ -50,15 +61,8 @@ test('data-parallel gradients (2 and 3 threads) equal the single-thread full-bat
       const names = Object.keys(ref.grads);
       assert.deepEqual(Object.keys(got.grads).sort(), names.sort());
       for (const k of names) {
-        const a = got.grads[k]!.dataSync();
-        const r = ref.grads[k]!.dataSync();
-        let scale = 1e-12;
-        let err = 0;
-        for (let i = 0; i < r.length; i++) {
-          scale = Math.max(scale, Math.abs(r[i]!));
-          err = Math.max(err, Math.abs(a[i]! - r[i]!));
-        }
-        assert.ok(err / scale <= 1e-5, `${replicas} threads, ${k}: rel err ${err / scale}`);
+        const e = relErr(got.grads[k]!.dataSync(), ref.grads[k]!.dataSync());
+        assert.ok(e <= 1e-5, `${replicas} threads, ${k}: rel err ${e}`);
       }
       tf.dispose(got.grads);
     } finally {
@@ -141,15 +145,8 @@ test('distillation: the loss matches a plain-JS reference, and data-parallel thr
     const got = await dp.compute(b);
     assert.ok(Math.abs(got.loss - ref.loss) <= 1e-5 * Math.abs(ref.loss), `2 threads: loss ${got.loss} vs ${ref.loss}`);
     for (const k of Object.keys(ref.grads)) {
-      const a = got.grads[k]!.dataSync();
-      const r = ref.grads[k]!.dataSync();
-      let scale = 1e-12;
-      let err = 0;
-      for (let i = 0; i < r.length; i++) {
-        scale = Math.max(scale, Math.abs(r[i]!));
-        err = Math.max(err, Math.abs(a[i]! - r[i]!));
-      }
-      assert.ok(err / scale <= 1e-5, `${k}: rel err ${err / scale}`);
+      const e = relErr(got.grads[k]!.dataSync(), ref.grads[k]!.dataSync());
+      assert.ok(e <= 1e-5, `${k}: rel err ${e}`);
     }
     tf.dispose(got.grads);
   } finally {

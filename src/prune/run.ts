@@ -172,9 +172,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     if (!(d.temperature > 0)) throw new LatpruneError('BAD_ARGUMENT', `--distill-temperature must be positive, got ${d.temperature}.`);
     // loaded after the student, so the student's variable names (checkpoint keys) do not change
     teacher = (await resolveModel(d.teacher, zoo)).model;
-    if (teacher.outputs[0]!.shape[1] !== model.outputs[0]!.shape[1] || teacher.inputs[0]!.shape.slice(1).join('x') !== inShape.slice(1).join('x')) {
-      throw new LatpruneError('BAD_ARGUMENT', `--distill teacher ${d.teacher} takes ${teacher.inputs[0]!.shape.slice(1).join('x')} and gives ${teacher.outputs[0]!.shape[1]} classes; the student takes ${inShape.slice(1).join('x')} and gives ${model.outputs[0]!.shape[1]}.`);
-    }
+    const io = (m: tf.LayersModel) => `takes ${m.inputs[0]!.shape.slice(1).join('x')} and gives ${m.outputs[0]!.shape[1]} classes`;
+    if (io(teacher) !== io(model)) throw new LatpruneError('BAD_ARGUMENT', `--distill teacher ${d.teacher} ${io(teacher)}; the student ${io(model)}.`);
   }
   const trainerCfg: TrainerConfig = {
     loss: { numClasses: data.train.classNames.length, labelSmoothing: 0, ...(o.distill ? { distill: { alpha: o.distill.alpha, temperature: o.distill.temperature } } : {}) },

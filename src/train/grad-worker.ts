@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.js';
-import { localGradients, teacherFromSpec, trainableVariables, type WorkerReply, type WorkerRequest } from './gradients.js';
+import { localGradients, modelFromTopology, teacherFromSpec, trainableVariables, type WorkerReply, type WorkerRequest } from './gradients.js';
 import type { LossConfig } from './loss.js';
 
 if (!parentPort) throw new Error('grad-worker.js must run as a worker thread');
@@ -24,7 +24,7 @@ port.on('message', async (m: WorkerRequest) => {
   try {
     if (m.kind === 'init') {
       await initBackend({ requested: m.backend });
-      model = await tf.models.modelFromJSON(JSON.parse(m.topology) as tf.io.ModelJSON['modelTopology'] as never);
+      model = await modelFromTopology(m.topology);
       vars = trainableVariables(model);
       loss = m.loss;
       if (m.teacher) teacher = await teacherFromSpec(m.teacher);

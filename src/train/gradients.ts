@@ -57,14 +57,24 @@ export interface TeacherSpec {
   readonly weights: Float32Array[];
 }
 
+/** A model's topology as JSON text, to post to a worker. */
+function topologyOf(model: tf.LayersModel): string {
+  return JSON.stringify(model.toJSON(undefined, false));
+}
+
+/** Builds a model (fresh weights) from {@link topologyOf} text. */
+export function modelFromTopology(topology: string): Promise<tf.LayersModel> {
+  return tf.models.modelFromJSON(JSON.parse(topology) as tf.io.ModelJSON['modelTopology'] as never);
+}
+
 /** A teacher model as a {@link TeacherSpec}. */
 export function teacherSpec(teacher: tf.LayersModel): TeacherSpec {
-  return { topology: JSON.stringify(teacher.toJSON(undefined, false)), weights: teacher.weights.map((w) => (w.read().dataSync() as Float32Array).slice()) };
+  return { topology: topologyOf(teacher), weights: teacher.weights.map((w) => (w.read().dataSync() as Float32Array).slice()) };
 }
 
 /** Rebuilds a teacher from a {@link TeacherSpec} (in a worker). */
 export async function teacherFromSpec(spec: TeacherSpec): Promise<tf.LayersModel> {
-  const m = await tf.models.modelFromJSON(JSON.parse(spec.topology) as tf.io.ModelJSON['modelTopology'] as never);
+  const m = await modelFromTopology(spec.topology);
   m.setWeights(m.weights.map((w, i) => tf.tensor(spec.weights[i]!, w.shape as number[])));
   return m;
 }
@@ -187,7 +197,7 @@ export class DataParallelGradientEngine implements GradientEngine {
 
   /** Starts `replicas - 1` workers, each with a replica of `model` (and of `teacher`, when given) on `backend`. */
   static async start(model: tf.LayersModel, loss: LossConfig, replicas: number, backend: string, teacher?: tf.LayersModel): Promise<DataParallelGradientEngine> {
-    const topology = JSON.stringify(model.toJSON(undefined, false));
+    const topology = topologyOf(model);
     const spec = teacher ? teacherSpec(teacher) : undefined;
     const handles: WorkerHandle[] = [];
     try {

@@ -36,8 +36,8 @@ export function classificationLoss(logits: tf.Tensor, labels: tf.Tensor1D, cfg: 
     const d = cfg.distill;
     if (!d || !teacherLogits || d.alpha === 0) return ce;
     const t = d.temperature;
-    const pt = tf.softmax(tf.div(teacherLogits, t));
-    const kl = tf.mean(tf.sum(tf.mul(pt, tf.sub(tf.logSoftmax(tf.div(teacherLogits, t)), tf.logSoftmax(tf.div(logits, t)))), 1));
+    const logPt = tf.logSoftmax(tf.div(teacherLogits, t));
+    const kl = tf.mean(tf.sum(tf.mul(tf.exp(logPt), tf.sub(logPt, tf.logSoftmax(tf.div(logits, t)))), 1));
     return tf.add(tf.mul(ce, 1 - d.alpha), tf.mul(kl, d.alpha * t * t)) as tf.Scalar;
   });
 }
