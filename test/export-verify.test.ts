@@ -157,6 +157,40 @@ test('verify: PASS exits 0, an impossible target exits 1; bad files and flags ar
   }
 });
 
+test('verify --baseline: speed-up over a model timed in alternation, --target-speedup sets the exit code; mismatched baselines are named errors', async () => {
+  await initBackend({ requested: 'wasm' });
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-verify-'));
+  try {
+    const dense = join(dir, 'dense.onnx');
+    const small = join(dir, 'small.onnx');
+    const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
+    await writeModelFile(dense, modelToOnnx(model, { producerVersion: 'test' }));
+    // every conv at 4 channels: about 1/40 of the dense model's multiply-adds
+    await writeModelFile(small, modelToOnnx(model, { producerVersion: 'test', synthetic: { coutOf: () => 4 } }));
+    const ok = capture();
+    assert.equal(await main(['verify', small, '--batch', '16', '--baseline', dense, '--target-speedup', '1.5', '--json'], ok), 0);
+    const r = JSON.parse(ok.outLines.at(-1)!);
+    assert.equal(r.speedup_met, true);
+    assert.equal(r.met, true);
+    assert.ok(r.speedup >= 1.5, `speed-up ${r.speedup}`);
+    assert.ok(r.baseline_median_ms > r.median_ms);
+    const slow = capture();
+    assert.equal(await main(['verify', small, '--batch', '16', '--baseline', dense, '--target-speedup', '1000'], slow), 1);
+    assert.match(slow.outLines.at(-1)!, /^FAIL: .*x the speed of .*dense\.onnx .* < target 1000x/);
+    const e1 = capture();
+    assert.equal(await main(['verify', small, '--target-speedup', '2'], e1), 2);
+    assert.match(e1.errLines.join('\n'), /--target-speedup needs --baseline/);
+    const other = join(dir, 'other.onnx');
+    await writeModelFile(other, modelToOnnx(buildZooModel('resnet20', { inputShape: [32, 32, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test' }));
+    const e2 = capture();
+    assert.equal(await main(['verify', small, '--baseline', other], e2), 2);
+    assert.match(e2.errLines.join('\n'), /--baseline: .*other\.onnx takes inputs of \[1, 32, 32\] but .*small\.onnx takes \[1, 28, 28\]/);
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('export --model checks parity on real images and writes metadata; a wrong dataset is refused without output', async () => {
   await initBackend({ requested: 'wasm' });
   const dir = await mkdtemp(join(tmpdir(), 'latprune-export-'));

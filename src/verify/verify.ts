@@ -3,6 +3,12 @@
  * (warm-up, then a tinybench task; median and p10/p90 latency, FPS = batch /
  * median) against a target FPS and, with a latency table, against the
  * table's prediction for the model.
+ *
+ * With a baseline (`--baseline dense.onnx`) the two models are run in
+ * alternation (A B B A ...) in the same process and the speed-up is the
+ * median of the per-pair latency ratios: on a shared machine whose speed
+ * drifts by several percent within minutes, a ratio timed this way holds
+ * where absolute FPS does not (`--target-speedup` checks it).
  */
 import os from 'node:os';
 import { readFile } from 'node:fs/promises';
@@ -29,6 +35,10 @@ export interface VerifyOptions {
   /** Timed milliseconds (default 3000) and at least this many runs (default 20). */
   readonly timeMs?: number;
   readonly minRuns?: number;
+  /** Another ONNX model with the same input size (e.g. the dense one), timed in alternation with `model`. */
+  readonly baseline?: string;
+  /** Required speed-up over `baseline` (baseline latency / model latency). */
+  readonly targetSpeedup?: number;
 }
 
 /** Measured and predicted figures. */
@@ -48,6 +58,12 @@ export interface VerifyResult {
   readonly predicted_fps?: number;
   /** (measured - predicted) / predicted. */
   readonly prediction_error?: number;
+  /** With a baseline: its median latency in the interleaved runs, ms. */
+  readonly baseline_median_ms?: number;
+  /** With a baseline: median over the interleaved pairs of baseline / model latency. */
+  readonly speedup?: number;
+  readonly target_speedup?: number;
+  readonly speedup_met?: boolean;
   readonly verdict: string;
 }
 
@@ -56,44 +72,105 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[i]!;
 }
 
-/** Measures `o.model` and compares it with the target and the table. */
-export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = () => {}): Promise<VerifyResult> {
+interface OpenedModel {
+  readonly bytes: Uint8Array;
+  readonly summary: ReturnType<typeof decodeModel>;
+  readonly inputName: string;
+  /** Input dims after the batch. */
+  readonly dims: readonly number[];
+  readonly fixedBatch?: number;
+}
+
+async function openModel(path: string, what: string): Promise<OpenedModel> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(await readFile(o.model));
+    bytes = new Uint8Array(await readFile(path));
   } catch {
-    throw new LatpruneError('NOT_FOUND', `${o.model} does not exist; export one with \`latprune export\`.`);
+    throw new LatpruneError('NOT_FOUND', `${what}${path} does not exist; export one with \`latprune export\`.`);
   }
-  const summary = decodeModel(bytes, o.model);
-  const meta = summary.metadata;
+  const summary = decodeModel(bytes, path);
   const inp = summary.inputs[0];
-  if (!inp?.shape || inp.shape.length < 2) throw new LatpruneError('BAD_FILE', `${o.model}: the model has no input with a known shape.`);
+  if (!inp?.shape || inp.shape.length < 2) throw new LatpruneError('BAD_FILE', `${what}${path}: the model has no input with a known shape.`);
   const dims = inp.shape;
-  const tableBatch = meta['latprune.table_batch'] ? Number(meta['latprune.table_batch']) : undefined;
-  const batch = o.batch ?? (typeof dims[0] === 'number' ? dims[0] : tableBatch ?? 1);
-  if (typeof dims[0] === 'number' && dims[0] !== batch) {
-    throw new LatpruneError('BAD_ARGUMENT', `--batch ${batch}: ${o.model} has a fixed batch of ${dims[0]}; omit --batch or export with a dynamic batch.`);
+  if (dims.slice(1).some((d) => typeof d !== 'number')) throw new LatpruneError('BAD_FILE', `${what}${path}: input '${inp.name}' has symbolic non-batch dims [${dims.join(', ')}]; latprune verifies fixed image sizes.`);
+  return { bytes, summary, inputName: inp.name, dims: dims.slice(1) as number[], ...(typeof dims[0] === 'number' ? { fixedBatch: dims[0] } : {}) };
+}
+
+/** Runs of two sessions in alternation (A B B A, so neither always goes first); latencies in ms. */
+async function timeInterleaved(a: () => Promise<unknown>, b: () => Promise<unknown>, timeMs: number, minPairs: number): Promise<{ a: number[]; b: number[] }> {
+  const once = async (f: () => Promise<unknown>): Promise<number> => {
+    const t0 = performance.now();
+    await f();
+    return performance.now() - t0;
+  };
+  const warmEnd = performance.now() + 500;
+  for (let i = 0; i < 5 || performance.now() < warmEnd; i++) {
+    await a();
+    await b();
   }
-  if (dims.slice(1).some((d) => typeof d !== 'number')) throw new LatpruneError('BAD_FILE', `${o.model}: input '${inp.name}' has symbolic non-batch dims [${dims.join(', ')}]; latprune verifies fixed image sizes.`);
-  const shape = [batch, ...(dims.slice(1) as number[])];
+  const ta: number[] = [];
+  const tb: number[] = [];
+  const start = performance.now();
+  for (let i = 0; ta.length < minPairs || performance.now() - start < timeMs; i++) {
+    if (i % 2 === 0) {
+      ta.push(await once(a));
+      tb.push(await once(b));
+    } else {
+      tb.push(await once(b));
+      ta.push(await once(a));
+    }
+  }
+  return { a: ta, b: tb };
+}
+
+/** Measures `o.model` and compares it with the target and the table. */
+export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = () => {}): Promise<VerifyResult> {
+  const m = await openModel(o.model, '');
+  const summary = m.summary;
+  const meta = summary.metadata;
+  const tableBatch = meta['latprune.table_batch'] ? Number(meta['latprune.table_batch']) : undefined;
+  const batch = o.batch ?? m.fixedBatch ?? tableBatch ?? 1;
+  if (m.fixedBatch !== undefined && m.fixedBatch !== batch) {
+    throw new LatpruneError('BAD_ARGUMENT', `--batch ${batch}: ${o.model} has a fixed batch of ${m.fixedBatch}; omit --batch or export with a dynamic batch.`);
+  }
+  if (o.targetSpeedup !== undefined && !o.baseline) throw new LatpruneError('BAD_ARGUMENT', '--target-speedup needs --baseline <model.onnx> (the model the speed-up is measured against).');
+  const base = o.baseline ? await openModel(o.baseline, '--baseline: ') : undefined;
+  if (base) {
+    if (base.dims.join('x') !== m.dims.join('x')) throw new LatpruneError('BAD_ARGUMENT', `--baseline: ${o.baseline} takes inputs of [${base.dims.join(', ')}] but ${o.model} takes [${m.dims.join(', ')}]; compare models of the same input size.`);
+    if (base.fixedBatch !== undefined && base.fixedBatch !== batch) throw new LatpruneError('BAD_ARGUMENT', `--baseline: ${o.baseline} has a fixed batch of ${base.fixedBatch}, the model is timed at batch ${batch}; export both with a dynamic batch or the same one.`);
+  }
+  const shape = [batch, ...m.dims];
   const ep = o.ep ?? 'cpu';
   const available = ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
   if (!available.includes(ep)) throw new LatpruneError('RUNTIME', `--ep ${ep}: not in this onnxruntime-node build (available: ${available.join(', ')}).`);
   const threads = o.threads ?? os.cpus().length;
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: [ep], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: [ep], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+  const x = new ort.Tensor('float32', randomFloats(shape.reduce((a, b) => a * b, 1), 3), shape);
+  const session = await ort.InferenceSession.create(m.bytes, sessionOptions);
   let samples: number[];
+  let pairs: { a: number[]; b: number[] } | undefined;
   try {
-    const x = new ort.Tensor('float32', randomFloats(shape.reduce((a, b) => a * b, 1), 3), shape);
-    const feeds = { [inp.name]: x };
-    const bench = new Bench({ time: o.timeMs ?? 3000, iterations: o.minRuns ?? 20, warmupTime: 500, warmupIterations: 5, retainSamples: true, throws: true });
-    bench.add('run', async () => {
-      await session.run(feeds);
-    });
-    await bench.run();
-    const r = bench.tasks[0]!.result;
-    if (r.state !== 'completed') throw new LatpruneError('RUNTIME', `timing ended in state ${r.state}`);
-    samples = [...(r.latency.samples ?? [])].sort((a, b) => a - b);
-    if (!samples.length) samples = [r.latency.p50];
+    const feeds = { [m.inputName]: x };
+    if (base) {
+      const other = await ort.InferenceSession.create(base.bytes, sessionOptions);
+      try {
+        const baseFeeds = { [base.inputName]: x };
+        pairs = await timeInterleaved(() => session.run(feeds), () => other.run(baseFeeds), o.timeMs ?? 3000, o.minRuns ?? 20);
+      } finally {
+        await other.release();
+      }
+      samples = [...pairs.a].sort((p, q) => p - q);
+    } else {
+      const bench = new Bench({ time: o.timeMs ?? 3000, iterations: o.minRuns ?? 20, warmupTime: 500, warmupIterations: 5, retainSamples: true, throws: true });
+      bench.add('run', async () => {
+        await session.run(feeds);
+      });
+      await bench.run();
+      const r = bench.tasks[0]!.result;
+      if (r.state !== 'completed') throw new LatpruneError('RUNTIME', `timing ended in state ${r.state}`);
+      samples = [...(r.latency.samples ?? [])].sort((p, q) => p - q);
+      if (!samples.length) samples = [r.latency.p50];
+    }
   } finally {
     await session.release();
   }
@@ -117,10 +194,19 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
       model.dispose();
     }
   }
-  const met = o.targetFps === undefined ? undefined : fps >= o.targetFps;
+  const fpsMet = o.targetFps === undefined ? undefined : fps >= o.targetFps;
+  const speedup = pairs ? quantile([...pairs.a.map((t, i) => pairs.b[i]! / t)].sort((p, q) => p - q), 0.5) : undefined;
+  const baseMs = pairs ? quantile([...pairs.b].sort((p, q) => p - q), 0.5) : undefined;
+  const speedupMet = o.targetSpeedup === undefined || speedup === undefined ? undefined : speedup >= o.targetSpeedup;
+  const met = fpsMet === undefined && speedupMet === undefined ? undefined : fpsMet !== false && speedupMet !== false;
   const verdict =
-    (o.targetFps === undefined ? `${fps.toFixed(1)} FPS` : `${met ? 'PASS' : 'FAIL'}: ${fps.toFixed(1)} FPS ${met ? '>=' : '<'} target ${o.targetFps}`) +
+    (met === undefined ? '' : `${met ? 'PASS' : 'FAIL'}: `) +
+    (o.targetFps === undefined ? `${fps.toFixed(1)} FPS` : `${fps.toFixed(1)} FPS ${fpsMet ? '>=' : '<'} target ${o.targetFps}`) +
     ` (median ${median.toFixed(3)} ms at batch ${batch}, ${ep}, ${threads} threads)` +
+    (speedup !== undefined
+      ? `; ${speedup.toFixed(3)}x the speed of ${o.baseline} (${baseMs!.toFixed(3)} ms; ${pairs!.a.length} interleaved pairs)` +
+        (o.targetSpeedup !== undefined ? ` ${speedupMet ? '>=' : '<'} target ${o.targetSpeedup}x` : '')
+      : '') +
     (predicted !== undefined ? `; table predicted ${predicted.toFixed(3)} ms (${(((median - predicted) / predicted) * 100).toFixed(1)}%)` : '');
   return {
     model: o.model,
@@ -132,8 +218,11 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
     p10_ms: quantile(samples, 0.1),
     p90_ms: quantile(samples, 0.9),
     fps,
-    ...(o.targetFps !== undefined ? { target_fps: o.targetFps, met: met! } : {}),
+    ...(o.targetFps !== undefined ? { target_fps: o.targetFps } : {}),
+    ...(met !== undefined ? { met } : {}),
     ...(predicted !== undefined ? { predicted_ms: predicted, predicted_fps: (batch * 1000) / predicted, prediction_error: (median - predicted) / predicted } : {}),
+    ...(speedup !== undefined ? { baseline_median_ms: baseMs!, speedup } : {}),
+    ...(o.targetSpeedup !== undefined ? { target_speedup: o.targetSpeedup, speedup_met: speedupMet! } : {}),
     verdict,
   };
 }
