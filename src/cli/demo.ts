@@ -86,20 +86,22 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void, out: (l:
   const ex = await exportOnnx({ run: runDir, out: onnx, producerVersion: latpruneVersion() });
   log(`      ${onnx}: ${ex.params} parameters, parity ${ex.parity.relDiff.toExponential(1)} relative, top-1 agreement ${(100 * ex.parity.top1Agreement).toFixed(0)}%`);
 
-  log('[5/6] verify: ONNX Runtime FPS against the target and the table');
+  log('[5/6] verify: ONNX Runtime speed-up over the dense model (timed in alternation), FPS against the target and the table');
   const model = await loadModel(modelDir);
   const graph = analyzeModel(model);
   const est = LatencyEstimator.create(model, table, graph);
   const denseMs = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
   const targetFps = (2 * table.batch * 1000) / denseMs;
-  const v = await verifyOnnx({ model: onnx, targetFps, batch: table.batch, lut, threads: os.cpus().length });
-  await writeFile(join(runDir, 'verify.json'), JSON.stringify(v, null, 2));
-  log(`      ${v.verdict}`);
-  // the dense reference
   const denseDir = join(demo, 'dense');
   const denseOnnx = join(denseDir, 'model.onnx');
   await exportOnnx({ model: modelDir, out: denseOnnx, producerVersion: latpruneVersion() });
-  const dv = await verifyOnnx({ model: denseOnnx, batch: table.batch, threads: os.cpus().length });
+  // pass/fail on the speed-up over the dense model, both timed in alternation: the machine's speed
+  // drifts by several percent within minutes here, which moves absolute FPS but cancels in the ratio
+  const v = await verifyOnnx({ model: onnx, baseline: denseOnnx, targetSpeedup: 2, batch: table.batch, lut, threads: os.cpus().length });
+  await writeFile(join(runDir, 'verify.json'), JSON.stringify(v, null, 2));
+  log(`      ${v.verdict}`);
+  log(`      absolute: ${v.fps.toFixed(0)} FPS measured, target ${targetFps.toFixed(0)} FPS (2x the table's dense estimate): ${v.fps >= targetFps ? 'met' : 'missed'} in this measurement`);
+  const dv = { model: denseOnnx, batch: v.batch, ep: v.ep, threads: v.threads, runs: v.runs, median_ms: v.baseline_median_ms!, fps: (table.batch * 1000) / v.baseline_median_ms!, timed_with: onnx };
   await writeFile(join(denseDir, 'verify.json'), JSON.stringify(dv, null, 2));
   const meta = (await readModelMetadata(modelDir))['latprune'] as { test_top1?: number } | undefined;
   const top1 = meta?.test_top1 ?? evaluate(model, data.test, { normalization: defaultNormalization(data.name) }).top1;
@@ -109,6 +111,6 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void, out: (l:
 
   log(`[6/6] compare -> ${join(demo, 'report')}`);
   out(await compareRuns([denseDir, runDir], join(demo, 'report')));
-  out(`measured speed-up ${(v.fps / dv.fps).toFixed(2)}x (target 2x of the estimate: ${targetFps.toFixed(0)} FPS); ${v.verdict}`);
+  out(`measured speed-up ${v.speedup!.toFixed(2)}x over the dense model (target 2x; ${v.fps.toFixed(0)} FPS, ${targetFps.toFixed(0)} FPS = 2x the table's dense estimate); ${v.verdict}`);
   return v.met === false ? 1 : 0;
 }

@@ -12,7 +12,7 @@ import { LatpruneError } from '../errors.js';
 import { randomFloats } from '../util/random.js';
 import { inferRule, type LayoutRules } from './layout.js';
 import { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';
-import { median, timeRepeated, type LatencyRuntime, type LayerMeasurement, type NetworkSpec, type TimingOptions } from './runtime.js';
+import { median, timeInterleaved, timeRepeated, type LatencyRuntime, type LayerMeasurement, type NetworkSpec, type TimingOptions } from './runtime.js';
 import { modelToOnnx } from '../export/to-onnx.js';
 import { OnnxGraph, addConv, addGemm, decodeModel } from '../onnx/index.js';
 import type { LayerSignature } from './signature.js';
@@ -230,6 +230,42 @@ export class OrtRuntime implements LatencyRuntime {
   async measureNetwork(net: NetworkSpec, t: TimingOptions = {}): Promise<{ ms: number; runs: number }> {
     const bytes = modelToOnnx(net.model, { producerVersion: this.producerVersion, batch: net.batch, synthetic: { coutOf: net.coutOf } });
     return this.measureOnnx(bytes, t, undefined, t.sessions ?? 3);
+  }
+
+  /**
+   * Two whole networks of the same input timed in alternation (see
+   * {@link timeInterleaved}) in `sessions` pairs of sessions (default 3):
+   * each one's median latency and `ratio`, the median over all pairs of
+   * `b / a`, i.e. how many times faster `a` runs than `b` in the same moments.
+   */
+  async measureNetworkPair(a: NetworkSpec, b: NetworkSpec, t: TimingOptions = {}): Promise<{ aMs: number; bMs: number; ratio: number; pairs: number }> {
+    if (a.batch !== b.batch) throw new LatpruneError('BAD_ARGUMENT', `paired timing needs one batch size (got ${a.batch} and ${b.batch}).`);
+    const bytesA = modelToOnnx(a.model, { producerVersion: this.producerVersion, batch: a.batch, synthetic: { coutOf: a.coutOf } });
+    const bytesB = modelToOnnx(b.model, { producerVersion: this.producerVersion, batch: b.batch, synthetic: { coutOf: b.coutOf } });
+    const input = inputShapeOf(bytesA);
+    if (inputShapeOf(bytesB).join('x') !== input.join('x')) throw new LatpruneError('BAD_ARGUMENT', 'paired timing needs networks of the same input shape.');
+    const x = new ort.Tensor('float32', randomFloats(input.reduce((p, q) => p * q, 1), 13), input);
+    const am: number[] = [];
+    const bm: number[] = [];
+    const ratios: number[] = [];
+    let pairs = 0;
+    for (let k = 0; k < (t.sessions ?? 3); k++) {
+      const sa = await ort.InferenceSession.create(bytesA, this.options(false));
+      const sb = await ort.InferenceSession.create(bytesB, this.options(false));
+      try {
+        const fa = { [sa.inputNames[0]!]: x };
+        const fb = { [sb.inputNames[0]!]: x };
+        const r = await timeInterleaved(() => sa.run(fa), () => sb.run(fb), (t.capSeconds ?? 1.5) * 1000, t.minRuns ?? 5);
+        am.push(median(r.a));
+        bm.push(median(r.b));
+        ratios.push(median(r.a.map((v, i) => r.b[i]! / v)));
+        pairs += r.a.length;
+      } finally {
+        await sa.release();
+        await sb.release();
+      }
+    }
+    return { aMs: median(am), bMs: median(bm), ratio: median(ratios), pairs };
   }
 
   /**

@@ -98,3 +98,36 @@ export async function timeRepeated(once: () => Promise<number>, t: TimingOptions
   }
   return samples;
 }
+
+/**
+ * Runs two workloads in alternation (A B, then B A, ... so neither always goes
+ * first): warm-up (5 pairs and 500 ms), then pairs until `timeMs` has passed
+ * and at least `minPairs` were timed. Returns each one's latencies (ms), pair
+ * by pair. A ratio of paired latencies is insensitive to the machine's speed
+ * moving during the measurement, which absolute latencies are not.
+ */
+export async function timeInterleaved(a: () => Promise<unknown>, b: () => Promise<unknown>, timeMs: number, minPairs: number): Promise<{ a: number[]; b: number[] }> {
+  const once = async (f: () => Promise<unknown>): Promise<number> => {
+    const t0 = performance.now();
+    await f();
+    return performance.now() - t0;
+  };
+  const warmEnd = performance.now() + 500;
+  for (let i = 0; i < 5 || performance.now() < warmEnd; i++) {
+    await a();
+    await b();
+  }
+  const ta: number[] = [];
+  const tb: number[] = [];
+  const start = performance.now();
+  for (let i = 0; ta.length < minPairs || performance.now() - start < timeMs; i++) {
+    if (i % 2 === 0) {
+      ta.push(await once(a));
+      tb.push(await once(b));
+    } else {
+      tb.push(await once(b));
+      ta.push(await once(a));
+    }
+  }
+  return { a: ta, b: tb };
+}

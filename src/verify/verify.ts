@@ -17,7 +17,7 @@ import { Bench } from 'tinybench';
 import { LatpruneError } from '../errors.js';
 import { decodeModel } from '../onnx/index.js';
 import { analyzeModel } from '../graph/index.js';
-import { LatencyEstimator, deviceMismatchWarning, loadTable } from '../latency/index.js';
+import { LatencyEstimator, deviceMismatchWarning, loadTable, timeInterleaved } from '../latency/index.js';
 import { loadModel } from '../train/index.js';
 import { buildZooModel, zooNames } from '../zoo/index.js';
 import { randomFloats } from '../util/random.js';
@@ -94,33 +94,6 @@ async function openModel(path: string, what: string): Promise<OpenedModel> {
   const dims = inp.shape;
   if (dims.slice(1).some((d) => typeof d !== 'number')) throw new LatpruneError('BAD_FILE', `${what}${path}: input '${inp.name}' has symbolic non-batch dims [${dims.join(', ')}]; latprune verifies fixed image sizes.`);
   return { bytes, summary, inputName: inp.name, dims: dims.slice(1) as number[], ...(typeof dims[0] === 'number' ? { fixedBatch: dims[0] } : {}) };
-}
-
-/** Runs of two sessions in alternation (A B B A, so neither always goes first); latencies in ms. */
-async function timeInterleaved(a: () => Promise<unknown>, b: () => Promise<unknown>, timeMs: number, minPairs: number): Promise<{ a: number[]; b: number[] }> {
-  const once = async (f: () => Promise<unknown>): Promise<number> => {
-    const t0 = performance.now();
-    await f();
-    return performance.now() - t0;
-  };
-  const warmEnd = performance.now() + 500;
-  for (let i = 0; i < 5 || performance.now() < warmEnd; i++) {
-    await a();
-    await b();
-  }
-  const ta: number[] = [];
-  const tb: number[] = [];
-  const start = performance.now();
-  for (let i = 0; ta.length < minPairs || performance.now() - start < timeMs; i++) {
-    if (i % 2 === 0) {
-      ta.push(await once(a));
-      tb.push(await once(b));
-    } else {
-      tb.push(await once(b));
-      ta.push(await once(a));
-    }
-  }
-  return { a: ta, b: tb };
 }
 
 /** Measures `o.model` and compares it with the target and the table. */
