@@ -5,7 +5,7 @@
  * target 2x the dense model's estimated FPS, the same epochs and seed for
  * HALP and IEE. Every run is exported to ONNX and its FPS measured with ORT.
  *
- *   npm run bench:halp-vs-iee [-- --epochs 5 --scratch-epochs 5 --ablation-images 20000 --ablation-epochs 3 --ablation-hjq 30 --ablation-steps 3 --workers 2 --rounds 5 --only iee,halp --with-kd]
+ *   npm run bench:halp-vs-iee [-- --epochs 5 --scratch-epochs 5 --ablation-images 20000 --ablation-epochs 3 --ablation-hjq 30 --ablation-steps 3 --workers 2 --rounds 5 --only iee,halp --with-kd --with-ramp]
  *
  * `--with-kd` adds runs with knowledge distillation from the dense model
  * (`--distill`, alpha 0.5, T 4): halp_kd and iee_kd at the main budget, and
@@ -47,6 +47,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     out: { type: 'string', default: 'runs/bench' },
     'with-kd': { type: 'boolean', default: false },
+    /** IEE with a gradual initial descent (`--ramp 5`, `--ramp 3` at the ablation budget). */
+    'with-ramp': { type: 'boolean', default: false },
   },
 });
 const info = await initBackend({});
@@ -82,6 +84,12 @@ if (values['with-kd']) {
     ablation_iee_kd: { ...base, ...abl, method: 'iee', distill: kd, out: '' },
   });
 }
+if (values['with-ramp']) {
+  Object.assign(runs, {
+    iee_ramp: { ...base, method: 'iee', ramp: 5, out: '' },
+    ablation_iee_ramp: { ...base, ...abl, method: 'iee', ramp: 3, out: '' },
+  });
+}
 const only = values.only ? new Set(values.only.split(',')) : undefined;
 const results: Record<string, Record<string, unknown>> = {};
 await mkdir('bench/results', { recursive: true });
@@ -108,7 +116,7 @@ if (!existsSync(join(denseDir, 'result.json'))) {
 const commands: Record<string, string> = {};
 for (const [name, o] of Object.entries(runs)) {
   const out = join(values.out!, name);
-  commands[name] = `latprune prune --model ${o.model} --lut ${lut} --speedup 2 --method ${o.method}${o.fromScratch ? ' --from-scratch' : ''} --epochs ${o.epochs} --lr ${o.lr} --workers ${o.workers} --H ${o.H} --J ${o.J} --Q ${o.Q} --T ${o.T} --steps ${o.steps} --interval ${o.interval}${o.trainSubset ? ` --train-subset ${o.trainSubset}` : ''}${o.explore ? '' : ' --no-explore'}${o.freeze ? '' : ' --no-freeze'}${o.zeroInit ? ' --zero-init' : ''}${o.distill ? ` --distill ${o.distill.teacher} --distill-alpha ${o.distill.alpha} --distill-temperature ${o.distill.temperature}` : ''} --out ${out}`;
+  commands[name] = `latprune prune --model ${o.model} --lut ${lut} --speedup 2 --method ${o.method}${o.fromScratch ? ' --from-scratch' : ''} --epochs ${o.epochs} --lr ${o.lr} --workers ${o.workers} --H ${o.H} --J ${o.J} --Q ${o.Q} --T ${o.T} --steps ${o.steps} --interval ${o.interval}${o.trainSubset ? ` --train-subset ${o.trainSubset}` : ''}${o.explore ? '' : ' --no-explore'}${o.freeze ? '' : ' --no-freeze'}${o.zeroInit ? ' --zero-init' : ''}${o.ramp && o.ramp > 1 ? ` --ramp ${o.ramp}` : ''}${o.distill ? ` --distill ${o.distill.teacher} --distill-alpha ${o.distill.alpha} --distill-temperature ${o.distill.temperature}` : ''} --out ${out}`;
   if (only && !only.has(name)) continue;
   if (!existsSync(join(out, 'selection.json'))) {
     await runPrune({ ...o, out, resume: existsSync(join(out, 'checkpoint.ckpt')), command: commands[name]! }, info.tfjsName, (l) => process.stderr.write(`${name}: ${l}\n`));

@@ -144,6 +144,47 @@ test('IEE exploration freezes the active set bit-identically; grown channels kee
   }
 });
 
+test('IEE --ramp k: the initial descent prunes k times along the geometric path to B, one per H / k iterations; a bad k is refused', async () => {
+  const info = await initBackend({ requested: 'wasm' });
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-prune-'));
+  try {
+    const { model, graph, est, dense } = await tinyNet(5, dir);
+    const cfg: PruneConfig = { method: 'iee', budgetMs: dense * 0.5, totalIterations: 20, H: 6, J: 2, Q: 2, T: 1, omega: 0.3, ramp: 3, schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 1, interval: 1, granularity: 1 };
+    const trainer = await tinyTrainer(model, 20, info.tfjsName);
+    const engine = PruneEngine.start(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
+    const data = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir()! });
+    const it = new BatchIterator(data.train, { batchSize: 16, seed: 1 });
+    const reports: { phase: string; step: number; budgetMs: number; latencyMs: number; iteration: number }[] = [];
+    await engine.run({
+      nextBatch: () => {
+        const b = it.next();
+        return { x: b.x, shape: b.shape, labels: b.labels };
+      },
+      onIteration: () => {},
+      onStep: (r) => {
+        reports.push({ phase: r.phase, step: r.step, budgetMs: r.budgetMs, latencyMs: r.latencyMs, iteration: r.iteration });
+      },
+    });
+    const initial = reports.filter((r) => r.step === 0);
+    assert.deepEqual(initial.map((r) => r.phase), ['prune', 'prune', 'prune']);
+    const path = halpTargets(dense, cfg.budgetMs, 3);
+    initial.forEach((r, i) => {
+      assert.ok(Math.abs(r.budgetMs - path[i]!) < 1e-9, `prune ${i} aims at the path's point ${path[i]} (got ${r.budgetMs})`);
+      assert.ok(r.latencyMs <= r.budgetMs * (1 + 1e-9));
+    });
+    assert.ok(Math.abs(initial[2]!.budgetMs - cfg.budgetMs) < 1e-9, 'the descent ends at B');
+    assert.deepEqual(initial.map((r) => r.iteration), [2, 4, 6], 'one prune per H / k scoring iterations');
+    await trainer.dispose();
+    const bad = await tinyTrainer(model, 20, info.tfjsName);
+    const e2 = PruneEngine.start({ ...cfg, ramp: 7 }, bad, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
+    await assert.rejects(e2.run({ nextBatch: () => { const b = it.next(); return { x: b.x, shape: b.shape, labels: b.labels }; }, onIteration: () => {} }), /--ramp must be an integer from 1 to --H \(6\), got 7/);
+    await bad.dispose();
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a resumed prune run ends with the same masks and weights as an uninterrupted one; unreachable targets fail before training', async () => {
   const info = await initBackend({ requested: 'wasm' });
   const dir = await mkdtemp(join(tmpdir(), 'latprune-prune-'));

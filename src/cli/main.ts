@@ -253,6 +253,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--T <n>', 'IEE: steps', num, 5)
     .option('--omega <x>', 'IEE: initial update budget (fraction of the latency budget)', num, 0.3)
     .option('--schedule <s>', 'IEE: update-budget decay: cosine, linear, constant', 'cosine')
+    .option('--ramp <k>', 'IEE: reach the budget in k prunes along a geometric path during the first H iterations (1 = one-shot)', num, 1)
     .option('--no-explore', 'IEE ablation: skip reactivation/exploration (grow by stale scores)')
     .option('--no-freeze', 'IEE ablation: train active channels during exploration too')
     .option('--zero-init', 'IEE ablation: revive channels with zero filters and fresh batch norm instead of their MRU values', false)
@@ -307,6 +308,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
           Q: o['Q'] as number,
           T: o['T'] as number,
           omega: o['omega'] as number,
+          ramp: o['ramp'] as number,
           schedule: o['schedule'] as 'cosine' | 'linear' | 'constant',
           explore: o['explore'] as boolean,
           freeze: o['freeze'] as boolean,

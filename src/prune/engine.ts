@@ -31,6 +31,14 @@ export interface PruneConfig {
   /** IEE: initial update budget (fraction of B pruned and regrown per step) and its decay. */
   readonly omega: number;
   readonly schedule: UpdateSchedule;
+  /**
+   * IEE: prunes of the initial descent from the starting model to B (default
+   * 1: one-shot). With k > 1 the first H iterations are split into k scoring
+   * intervals, each followed by a prune to the next point of a geometric path
+   * from the starting latency to B (as HALP's path), so a pretrained model
+   * loses its channels gradually.
+   */
+  readonly ramp?: number;
   /** IEE ablations. */
   readonly explore: boolean;
   readonly freeze: boolean;

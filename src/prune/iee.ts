@@ -3,7 +3,8 @@
  * latency-constrained channel pruning.
  *
  * Step 0 scores the dense model for H iterations and prunes it one-shot to
- * the budget B. Each step t = 1..T then: (1) trains the active channels H
+ * the budget B (or, with `ramp: k`, in k prunes along a geometric path to B,
+ * each after H / k iterations of scoring). Each step t = 1..T then: (1) trains the active channels H
  * iterations accumulating importance; (2) prunes to B * (1 - omega_t) with the
  * knapsack; (3) trains J iterations; (4) revives every inactive channel with
  * its most-recently-used values, freezes the active ones (weights and BN
@@ -20,7 +21,8 @@
  */
 import { allActive, growProblem, pruneProblem } from './channels.js';
 import type { EngineIO, MethodHost, PruneConfig } from './engine.js';
-import { updateBudget } from './schedule.js';
+import { LatpruneError } from '../errors.js';
+import { halpTargets, updateBudget } from './schedule.js';
 
 /** Iterations of one IEE step and the fine-tuning an IEE run keeps after its last grow. */
 export function ieeBudget(c: Pick<PruneConfig, 'H' | 'J' | 'Q' | 'explore' | 'totalIterations'>): { stepLength: number; finetuneMin: number } {
@@ -38,11 +40,17 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
   const c = e.cfg;
   const B = c.budgetMs;
   if (e.step === 0) {
-    e.resetScores();
-    await e.train(c.H, 'active', true, io, 'iee-init');
-    const scores = e.takeScores();
-    e.remember(scores, 'active');
-    await e.solveAndApply(pruneProblem(e.graph, e.active, scores, B, c.granularity), 'prune', scores, io);
+    const k = c.ramp ?? 1;
+    if (!Number.isInteger(k) || k < 1 || k > c.H) throw new LatpruneError('BAD_ARGUMENT', `--ramp must be an integer from 1 to --H (${c.H}), got ${k}.`);
+    // one-shot (k = 1) or HALP's geometric path from the starting latency to B in k prunes
+    const targets = k === 1 ? [B] : halpTargets(e.latency.total(Object.fromEntries(e.graph.groups.map((g) => [g.id, g.size]))), B, k);
+    for (let i = 0; i < k; i++) {
+      e.resetScores();
+      await e.train(Math.round(((i + 1) * c.H) / k) - Math.round((i * c.H) / k), 'active', true, io, 'iee-init');
+      const scores = e.takeScores();
+      e.remember(scores, 'active');
+      await e.solveAndApply(pruneProblem(e.graph, e.active, scores, targets[i]!, c.granularity), 'prune', scores, io);
+    }
     e.step = 1;
     await io.onBoundary?.(e.state());
   }
