@@ -10,7 +10,7 @@ export { type LayerSignature, type SignedLayer, signedLayers, signatureKey } fro
 export { LUT_SCHEMA, type LatencyTable, type LutSignature, validateTable, loadTable, saveTable, reorderCost, deviceMismatchWarning, defaultTablePath } from './table.js';
 export { type SignatureLookup, makeLookup } from './interpolate.js';
 export { type GridOptions, type SignatureExtent, DEFAULT_GRID, baseGrid, refinePoints } from './grid.js';
-export { type TimingOptions, type LayerMeasurement, type LatencyRuntime, type NetworkSpec, median, medianCiRel, timeRepeated, timeInterleaved } from './runtime.js';
+export { type TimingOptions, type LayerMeasurement, type LatencyRuntime, type NetworkSpec, type TimedWorkload, median, medianCiRel, timeRepeated, timeAlternating } from './runtime.js';
 export { type OrtRuntimeOptions, OrtRuntime } from './runtime-ort.js';
 export { TfjsRuntime } from './runtime-tfjs.js';
 export { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';

@@ -12,7 +12,7 @@ import { LatpruneError } from '../errors.js';
 import { randomFloats } from '../util/random.js';
 import { inferRule, type LayoutRules } from './layout.js';
 import { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';
-import { median, timeInterleaved, timeRepeated, type LatencyRuntime, type LayerMeasurement, type NetworkSpec, type TimingOptions } from './runtime.js';
+import { median, timeAlternating, timeRepeated, type TimedWorkload, type LatencyRuntime, type LayerMeasurement, type NetworkSpec, type TimingOptions } from './runtime.js';
 import { modelToOnnx } from '../export/to-onnx.js';
 import { OnnxGraph, addConv, addGemm, decodeModel } from '../onnx/index.js';
 import type { LayerSignature } from './signature.js';
@@ -233,10 +233,11 @@ export class OrtRuntime implements LatencyRuntime {
   }
 
   /**
-   * Two whole networks of the same input timed in alternation (see
-   * {@link timeInterleaved}) in `sessions` pairs of sessions (default 3):
-   * each one's median latency and `ratio`, the median over all pairs of
-   * `b / a`, i.e. how many times faster `a` runs than `b` in the same moments.
+   * Two whole networks of the same input timed in alternating sessions (see
+   * {@link timeAlternating}): `sessions` pairs (default 3), each session
+   * warmed up and timed for `capSeconds` (default 1.5) and at least `minRuns`
+   * runs. Returns each one's median latency and `ratio`, the median over the
+   * pairs of `b / a`: how many times faster `a` runs than `b` at the same time.
    */
   async measureNetworkPair(a: NetworkSpec, b: NetworkSpec, t: TimingOptions = {}): Promise<{ aMs: number; bMs: number; ratio: number; pairs: number }> {
     if (a.batch !== b.batch) throw new LatpruneError('BAD_ARGUMENT', `paired timing needs one batch size (got ${a.batch} and ${b.batch}).`);
@@ -245,27 +246,17 @@ export class OrtRuntime implements LatencyRuntime {
     const input = inputShapeOf(bytesA);
     if (inputShapeOf(bytesB).join('x') !== input.join('x')) throw new LatpruneError('BAD_ARGUMENT', 'paired timing needs networks of the same input shape.');
     const x = new ort.Tensor('float32', randomFloats(input.reduce((p, q) => p * q, 1), 13), input);
-    const am: number[] = [];
-    const bm: number[] = [];
-    const ratios: number[] = [];
-    let pairs = 0;
-    for (let k = 0; k < (t.sessions ?? 3); k++) {
-      const sa = await ort.InferenceSession.create(bytesA, this.options(false));
-      const sb = await ort.InferenceSession.create(bytesB, this.options(false));
-      try {
-        const fa = { [sa.inputNames[0]!]: x };
-        const fb = { [sb.inputNames[0]!]: x };
-        const r = await timeInterleaved(() => sa.run(fa), () => sb.run(fb), (t.capSeconds ?? 1.5) * 1000, t.minRuns ?? 5);
-        am.push(median(r.a));
-        bm.push(median(r.b));
-        ratios.push(median(r.a.map((v, i) => r.b[i]! / v)));
-        pairs += r.a.length;
-      } finally {
-        await sa.release();
-        await sb.release();
-      }
-    }
-    return { aMs: median(am), bMs: median(bm), ratio: median(ratios), pairs };
+    const workload = (bytes: Uint8Array): TimedWorkload => ({
+      open: async () => {
+        const s = await ort.InferenceSession.create(bytes, this.options(false));
+        const feeds = { [s.inputNames[0]!]: x };
+        return { run: () => s.run(feeds), close: () => s.release() };
+      },
+    });
+    const r = await timeAlternating(workload(bytesA), workload(bytesB), { pairs: t.sessions ?? 3, blockMs: (t.capSeconds ?? 1.5) * 1000, minRuns: t.minRuns ?? 5, warmup: t.warmup ?? 3 });
+    const am = r.a.map(median);
+    const bm = r.b.map(median);
+    return { aMs: median(am), bMs: median(bm), ratio: median(am.map((v, i) => bm[i]! / v)), pairs: am.length };
   }
 
   /**

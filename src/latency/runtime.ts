@@ -99,34 +99,51 @@ export async function timeRepeated(once: () => Promise<number>, t: TimingOptions
   return samples;
 }
 
+/** Something to time in blocks: `open` prepares it (an ORT session), `run` is one timed call. */
+export interface TimedWorkload {
+  open(): Promise<{ run(): Promise<unknown>; close(): Promise<void> }>;
+}
+
 /**
- * Runs two workloads in alternation (A B, then B A, ... so neither always goes
- * first): warm-up (5 pairs and 500 ms), then pairs until `timeMs` has passed
- * and at least `minPairs` were timed. Returns each one's latencies (ms), pair
- * by pair. A ratio of paired latencies is insensitive to the machine's speed
- * moving during the measurement, which absolute latencies are not.
+ * Times two workloads in alternating blocks: `pairs` pairs of blocks, in the
+ * order A B, B A, A B, ... so neither always goes first. A block opens its
+ * workload, runs it `warmup` times untimed, then times runs until `blockMs`
+ * have passed and at least `minRuns` were timed, and closes it. Returns each
+ * block's timed latencies (ms), pair by pair; the ratio of a pair's medians is
+ * insensitive to the machine's speed moving over minutes, which absolute
+ * latencies are not.
+ *
+ * Blocks, not single runs, alternate, and each closes its workload before the
+ * next opens: ONNX Runtime's intra-op threads keep spinning after a run (a
+ * second session run right after a first one here ran 1.7x slower), and
+ * releasing the session stops them.
  */
-export async function timeInterleaved(a: () => Promise<unknown>, b: () => Promise<unknown>, timeMs: number, minPairs: number): Promise<{ a: number[]; b: number[] }> {
-  const once = async (f: () => Promise<unknown>): Promise<number> => {
-    const t0 = performance.now();
-    await f();
-    return performance.now() - t0;
+export async function timeAlternating(a: TimedWorkload, b: TimedWorkload, o: { readonly pairs: number; readonly blockMs: number; readonly minRuns: number; readonly warmup?: number }): Promise<{ a: number[][]; b: number[][] }> {
+  const block = async (w: TimedWorkload): Promise<number[]> => {
+    const h = await w.open();
+    try {
+      for (let i = 0; i < (o.warmup ?? 3); i++) await h.run();
+      const times: number[] = [];
+      const start = performance.now();
+      while (times.length < o.minRuns || performance.now() - start < o.blockMs) {
+        const t0 = performance.now();
+        await h.run();
+        times.push(performance.now() - t0);
+      }
+      return times;
+    } finally {
+      await h.close();
+    }
   };
-  const warmEnd = performance.now() + 500;
-  for (let i = 0; i < 5 || performance.now() < warmEnd; i++) {
-    await a();
-    await b();
-  }
-  const ta: number[] = [];
-  const tb: number[] = [];
-  const start = performance.now();
-  for (let i = 0; ta.length < minPairs || performance.now() - start < timeMs; i++) {
+  const ta: number[][] = [];
+  const tb: number[][] = [];
+  for (let i = 0; i < o.pairs; i++) {
     if (i % 2 === 0) {
-      ta.push(await once(a));
-      tb.push(await once(b));
+      ta.push(await block(a));
+      tb.push(await block(b));
     } else {
-      tb.push(await once(b));
-      ta.push(await once(a));
+      tb.push(await block(b));
+      ta.push(await block(a));
     }
   }
   return { a: ta, b: tb };
