@@ -221,6 +221,21 @@ test('a resumed prune run ends with the same masks and weights as an uninterrupt
     const want = halpTargets(h.dense_latency_ms, aim, 2);
     assert.deepEqual(steps.map((s) => Number(s.budgetMs.toFixed(9))), want.map((v) => Number(v.toFixed(9))));
     // distillation from a (random) teacher of the same architecture changes the training loss; same selection path otherwise
+    // the on-device check with a speed-up target times the selection against the dense network
+    // in alternating sessions and reads the latency off the measured ratio
+    await runPrune({ ...base, method: 'halp', fromScratch: false, checkLatency: true, checkTiming: { sessions: 1, capSeconds: 0.05, minRuns: 3, warmup: 1 }, out: join(dir, 'c') }, info.tfjsName, () => {});
+    const checks = (await readFile(join(dir, 'c', 'metrics.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, number>)
+      .filter((m) => (m['kind'] as unknown) === 'latency-check');
+    assert.ok(checks.length >= 1 && checks.length <= 1 + LATENCY_CHECK_ROUNDS, `${checks.length} checks`);
+    for (const m of checks) {
+      const denseEstimate = m['target_ms']! * 1.6;
+      assert.ok(m['measured_speedup']! > 0 && m['raw_ms']! > 0 && m['dense_measured_ms']! > 0);
+      assert.ok(Math.abs(m['measured_ms']! - denseEstimate / m['measured_speedup']!) < 1e-9 * denseEstimate, 'latency = dense estimate / measured speed-up');
+      assert.ok(Math.abs(m['measured_speedup']! - m['dense_measured_ms']! / m['raw_ms']!) < 1e-9, 'one pair: the speed-up is the ratio of the two medians');
+    }
     const d = await runPrune({ ...base, method: 'halp', fromScratch: false, distill: { teacher: 'resnet20', alpha: 0.5, temperature: 2 }, out: join(dir, 'd') }, info.tfjsName, () => {});
     assert.ok(d.finished);
     const trainLoss = async (run: string) => (await readFile(join(dir, run, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.kind === 'step')[0].loss as number;

@@ -11,7 +11,7 @@ import { LatpruneError } from '../errors.js';
 import { BatchIterator, defaultAugmentation, defaultNormalization, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
 import { analyzeModel, selectionCost } from '../graph/index.js';
 import { ImportanceAccumulator, magnitudeImportance, taylorImportance } from '../importance/index.js';
-import { LatencyEstimator, OrtRuntime, channelMultiple, coutOfKeep, deviceMismatchWarning, loadTable } from '../latency/index.js';
+import { LatencyEstimator, OrtRuntime, channelMultiple, coutOfKeep, deviceMismatchWarning, loadTable, type TimingOptions } from '../latency/index.js';
 import { problemToJson } from '../solver/index.js';
 import { Trainer, evaluate, recalibrateBatchNorm, openRunCheckpoint, resolveModel, restoreWeights, saveCheckpoint, saveModel, weightKey, type TrainerConfig } from '../train/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -57,6 +57,8 @@ export interface PruneRunOptions extends MethodOptions {
    * machine's drift does not move. Default false in the API, on in the CLI.
    */
   readonly checkLatency?: boolean;
+  /** Timing of that check (default: 5 sessions, or pairs of sessions, of at least 20 runs over 3 s; 5 warm-up runs). */
+  readonly checkTiming?: TimingOptions;
   /**
    * Safety margin in [0, 0.5): the estimator budget (and the latency check's
    * aim) is `(1 - margin) x target` (default {@link DEFAULT_LATENCY_MARGIN}).
@@ -255,6 +257,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
       ...(o.checkLatency && table.runtime.name === 'ort'
         ? {
             checkLatency: async (kept: Record<string, number>, estimatedMs: number, last: boolean) => {
+              const checkTiming: TimingOptions = { warmup: 5, minRuns: 20, maxRuns: 60, relCi: 0.01, capSeconds: 3, sessions: 5, ...o.checkTiming };
               const rt = await OrtRuntime.create({ ep: table.runtime.ep, threads: table.runtime.threads });
               let ms: number;
               let paired: { measured_speedup: number; raw_ms: number; dense_measured_ms: number } | undefined;
@@ -264,11 +267,11 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
                   // a speed-up target is relative to the dense model: time the selection in alternation
                   // with the dense network and read the latency off the measured ratio, so the
                   // machine's drift (several percent within minutes here) cancels
-                  const p = await rt.measureNetworkPair(selected, { model, coutOf: coutOfKeep(graph, full), batch: table.batch }, { minRuns: 20, capSeconds: 3, sessions: 5 });
+                  const p = await rt.measureNetworkPair(selected, { model, coutOf: coutOfKeep(graph, full), batch: table.batch }, checkTiming);
                   ms = denseMs / p.ratio;
                   paired = { measured_speedup: p.ratio, raw_ms: p.aMs, dense_measured_ms: p.bMs };
                 } else {
-                  ms = (await rt.measureNetwork(selected, { warmup: 5, minRuns: 20, maxRuns: 60, relCi: 0.01, capSeconds: 3, sessions: 5 })).ms;
+                  ms = (await rt.measureNetwork(selected, checkTiming)).ms;
                 }
               } finally {
                 await rt.dispose();
