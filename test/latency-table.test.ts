@@ -20,6 +20,8 @@ import {
   fitCalibration,
   chooseCalibration,
   applyCalibration,
+  baseGrid,
+  DEFAULT_GRID,
   inferRule,
   isFast,
   loadTable,
@@ -43,6 +45,17 @@ test('inferRule recovers the probed ORT rule; regimes pad and classify', () => {
   assert.deepEqual(regimeOf(RULES, 'conv', 20, 17), { cls: 'fast', cinEff: 32, coutEff: 32 });
   assert.deepEqual(regimeOf(RULES, 'conv', 18, 17), { cls: 'plain', cinEff: 18, coutEff: 17 });
   assert.deepEqual(regimeOf({}, 'conv', 18, 17), { cls: 'single', cinEff: 18, coutEff: 17 });
+});
+
+test('the base grid covers the plain regime up to the widest plain input', () => {
+  for (const [max, top] of [[64, 63], [32, 31], [1024, 1023], [20, 19]] as const) {
+    const pts = baseGrid({ op: 'conv', cinMax: max, coutMax: max, native: [[max, max]], cinFixed: false, coutFixed: false }, RULES, DEFAULT_GRID);
+    const plainCins = [...new Set(pts.map(([c]) => c).filter((c) => regimeOf(RULES, 'conv', c, 16).cls === 'plain'))].sort((a, b) => a - b);
+    assert.equal(plainCins.at(-1), top, `cinMax ${max}: plain inputs ${plainCins.join(' ')}`);
+    assert.ok(plainCins[0]! >= RULES.conv!.below, 'no plain value below the threshold');
+    // fast values are padded widths up to max
+    assert.ok(pts.some(([c]) => c === max));
+  }
 });
 
 test('interpolation: exact at grid points, bilinear and monotone inside a regime, never across regimes', () => {

@@ -56,8 +56,15 @@ function axis(rules: LayoutRules, op: OpKind, max: number, g: GridOptions, cls: 
   }
   // plain regime: widths the fast kernels refuse (inputs only; outputs are never padded here)
   if (!isInput) return spread(Math.min(g.step, max), max, Math.max(2, Math.ceil(g.points / 2)), 1);
-  const cands = spread(rule.below, max, Math.max(2, Math.ceil(g.points / 2)), 1).map((v) => (isFast(rule, v) ? v + 1 : v));
-  return [...new Set(cands.filter((v) => v <= max && !isFast(rule, v)))];
+  // a fast candidate moves to its plain neighbour above, or below when that passes the top (max is
+  // usually fast itself, e.g. 64: the widest plain input, 63, must be on the grid, or lookups
+  // between the last plain value and it would be extrapolated)
+  const plainNear = (v: number): number | undefined => {
+    for (const c of [v, v + 1, v - 1]) if (c >= rule.below && c <= max && !isFast(rule, c)) return c;
+    return undefined;
+  };
+  const cands = spread(rule.below, max, Math.max(2, Math.ceil(g.points / 2)), 1).map(plainNear);
+  return [...new Set(cands.filter((v): v is number => v !== undefined))].sort((a, b) => a - b);
 }
 
 /** The base grid of a signature: every regime's grid plus the native widths. */
