@@ -10,8 +10,8 @@ export { type LayerSignature, type SignedLayer, signedLayers, signatureKey } fro
 export { LUT_SCHEMA, type LatencyTable, type LutSignature, validateTable, loadTable, saveTable, reorderCost, deviceMismatchWarning, defaultTablePath } from './table.js';
 export { type SignatureLookup, makeLookup } from './interpolate.js';
 export { type GridOptions, type SignatureExtent, DEFAULT_GRID, baseGrid, refinePoints } from './grid.js';
-export { type TimingOptions, type LayerMeasurement, type LatencyRuntime, type NetworkSpec, type TimedWorkload, median, medianCiRel, timeRepeated, timeAlternating } from './runtime.js';
-export { type OrtRuntimeOptions, OrtRuntime } from './runtime-ort.js';
+export { type TimingOptions, type LayerMeasurement, type LatencyRuntime, type NetworkSpec, type TimedWorkload, median, medianCiRel, timeRepeated, timeAlternating, alternatingSpeedup } from './runtime.js';
+export { type OrtRuntimeOptions, OrtRuntime, sessionWorkload } from './runtime-ort.js';
 export { TfjsRuntime } from './runtime-tfjs.js';
 export { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';
 export { type ProfileOptions, profileModel, signaturesOf, mergeTables } from './profile.js';

@@ -12,7 +12,7 @@ import { LatpruneError } from '../errors.js';
 import { randomFloats } from '../util/random.js';
 import { inferRule, type LayoutRules } from './layout.js';
 import { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';
-import { median, timeAlternating, timeRepeated, type TimedWorkload, type LatencyRuntime, type LayerMeasurement, type NetworkSpec, type TimingOptions } from './runtime.js';
+import { alternatingSpeedup, median, timeAlternating, timeRepeated, type TimedWorkload, type LatencyRuntime, type LayerMeasurement, type NetworkSpec, type TimingOptions } from './runtime.js';
 import { modelToOnnx } from '../export/to-onnx.js';
 import { OnnxGraph, addConv, addGemm, decodeModel } from '../onnx/index.js';
 import type { LayerSignature } from './signature.js';
@@ -51,6 +51,17 @@ export function nodeTimesPerRun(events: readonly ProfileEvent[]): Array<Map<stri
     out[i]!.set(node, { ms: e.dur / 1000, op: e.args?.op_name ?? '', elems: dims.reduce((a, b) => a * b, 1) });
   }
   return out;
+}
+
+/** An ONNX model as a {@link TimedWorkload}: a block opens a session, runs it on `input`, releases it. */
+export function sessionWorkload(bytes: Uint8Array, options: ort.InferenceSession.SessionOptions, input: ort.Tensor): TimedWorkload {
+  return {
+    open: async () => {
+      const s = await ort.InferenceSession.create(bytes, options);
+      const feeds = { [s.inputNames[0]!]: input };
+      return { run: () => s.run(feeds), close: () => s.release() };
+    },
+  };
 }
 
 /** Fixed input shape of a model (batch must be fixed). */
@@ -228,8 +239,7 @@ export class OrtRuntime implements LatencyRuntime {
 
   /** {@inheritDoc LatencyRuntime.measureNetwork} */
   async measureNetwork(net: NetworkSpec, t: TimingOptions = {}): Promise<{ ms: number; runs: number }> {
-    const bytes = modelToOnnx(net.model, { producerVersion: this.producerVersion, batch: net.batch, synthetic: { coutOf: net.coutOf } });
-    return this.measureOnnx(bytes, t, undefined, t.sessions ?? 3);
+    return this.measureOnnx(this.networkBytes(net), t, undefined, t.sessions ?? 3);
   }
 
   /**
@@ -241,22 +251,19 @@ export class OrtRuntime implements LatencyRuntime {
    */
   async measureNetworkPair(a: NetworkSpec, b: NetworkSpec, t: TimingOptions = {}): Promise<{ aMs: number; bMs: number; ratio: number; pairs: number }> {
     if (a.batch !== b.batch) throw new LatpruneError('BAD_ARGUMENT', `paired timing needs one batch size (got ${a.batch} and ${b.batch}).`);
-    const bytesA = modelToOnnx(a.model, { producerVersion: this.producerVersion, batch: a.batch, synthetic: { coutOf: a.coutOf } });
-    const bytesB = modelToOnnx(b.model, { producerVersion: this.producerVersion, batch: b.batch, synthetic: { coutOf: b.coutOf } });
+    const bytesA = this.networkBytes(a);
+    const bytesB = this.networkBytes(b);
     const input = inputShapeOf(bytesA);
     if (inputShapeOf(bytesB).join('x') !== input.join('x')) throw new LatpruneError('BAD_ARGUMENT', 'paired timing needs networks of the same input shape.');
     const x = new ort.Tensor('float32', randomFloats(input.reduce((p, q) => p * q, 1), 13), input);
-    const workload = (bytes: Uint8Array): TimedWorkload => ({
-      open: async () => {
-        const s = await ort.InferenceSession.create(bytes, this.options(false));
-        const feeds = { [s.inputNames[0]!]: x };
-        return { run: () => s.run(feeds), close: () => s.release() };
-      },
-    });
-    const r = await timeAlternating(workload(bytesA), workload(bytesB), { pairs: t.sessions ?? 3, blockMs: (t.capSeconds ?? 1.5) * 1000, minRuns: t.minRuns ?? 5, warmup: t.warmup ?? 3 });
-    const am = r.a.map(median);
-    const bm = r.b.map(median);
-    return { aMs: median(am), bMs: median(bm), ratio: median(am.map((v, i) => bm[i]! / v)), pairs: am.length };
+    const opts = this.options(false);
+    const r = await timeAlternating(sessionWorkload(bytesA, opts, x), sessionWorkload(bytesB, opts, x), { pairs: t.sessions ?? 3, blockMs: (t.capSeconds ?? 1.5) * 1000, minRuns: t.minRuns ?? 5, warmup: t.warmup ?? 3 });
+    return { aMs: median(r.a.map(median)), bMs: median(r.b.map(median)), ratio: alternatingSpeedup(r), pairs: r.a.length };
+  }
+
+  /** A whole network as ONNX bytes with random weights at its kept widths. */
+  private networkBytes(net: NetworkSpec): Uint8Array {
+    return modelToOnnx(net.model, { producerVersion: this.producerVersion, batch: net.batch, synthetic: { coutOf: net.coutOf } });
   }
 
   /**

@@ -148,3 +148,8 @@ export async function timeAlternating(a: TimedWorkload, b: TimedWorkload, o: { r
   }
   return { a: ta, b: tb };
 }
+
+/** How many times faster A ran than B in {@link timeAlternating}'s blocks: the median over the pairs of median(B) / median(A). */
+export function alternatingSpeedup(r: { readonly a: readonly number[][]; readonly b: readonly number[][] }): number {
+  return median(r.a.map((t, i) => median(r.b[i]!) / median(t)));
+}

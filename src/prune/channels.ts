@@ -19,6 +19,11 @@ export function allActive(graph: ChannelGraph): ActiveSets {
   return Object.fromEntries(graph.groups.map((g) => [g.id, new Uint8Array(g.size).fill(1)]));
 }
 
+/** Kept counts of the dense model (every channel of every group). */
+export function fullKeep(graph: ChannelGraph): Record<string, number> {
+  return Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
+}
+
 /** The selection (kept indices per group) of active sets. */
 export function toSelection(active: ActiveSets): Selection {
   return Object.fromEntries(Object.entries(active).map(([id, f]) => [id, indicesWhere(f, 1)]));

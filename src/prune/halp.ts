@@ -6,14 +6,14 @@
  * interval (averaged, then reset) and the latency knapsack. Pruned channels
  * stay zero; the engine then fine-tunes the final active set.
  */
-import { pruneProblem } from './channels.js';
+import { fullKeep, pruneProblem } from './channels.js';
 import type { EngineIO, MethodHost } from './engine.js';
 import { halpTargets } from './schedule.js';
 
 /** Runs (or continues, from `e.step`) HALP's pruning phase. */
 export async function runHalp(e: MethodHost, io: EngineIO): Promise<void> {
   const c = e.cfg;
-  const dense = e.latency.total(Object.fromEntries(e.graph.groups.map((g) => [g.id, g.size])));
+  const dense = e.latency.total(fullKeep(e.graph));
   const targets = halpTargets(dense, c.budgetMs, c.steps);
   while (e.step < c.steps) {
     e.resetScores();

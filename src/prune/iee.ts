@@ -19,7 +19,7 @@
  * `zeroInit: true` revives channels with zero filters and fresh batch norm
  * instead of their MRU values (see `ChannelWeights.zeroMru`).
  */
-import { allActive, growProblem, pruneProblem } from './channels.js';
+import { allActive, fullKeep, growProblem, pruneProblem } from './channels.js';
 import type { EngineIO, MethodHost, PruneConfig } from './engine.js';
 import { LatpruneError } from '../errors.js';
 import { halpTargets, updateBudget } from './schedule.js';
@@ -43,7 +43,7 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
     const k = c.ramp ?? 1;
     if (!Number.isInteger(k) || k < 1 || k > c.H) throw new LatpruneError('BAD_ARGUMENT', `--ramp must be an integer from 1 to --H (${c.H}), got ${k}.`);
     // one-shot (k = 1) or HALP's geometric path from the starting latency to B in k prunes
-    const targets = k === 1 ? [B] : halpTargets(e.latency.total(Object.fromEntries(e.graph.groups.map((g) => [g.id, g.size]))), B, k);
+    const targets = k === 1 ? [B] : halpTargets(e.latency.total(fullKeep(e.graph)), B, k);
     for (let i = 0; i < k; i++) {
       e.resetScores();
       await e.train(Math.round(((i + 1) * c.H) / k) - Math.round((i * c.H) / k), 'active', true, io, 'iee-init');

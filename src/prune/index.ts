@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export { type UpdateSchedule, updateBudget, halpTargets } from './schedule.js';
-export { type ActiveSets, allActive, toSelection, counts, pruneProblem, growProblem, domainOf, applyPrune, applyGrow, maskIoU } from './channels.js';
+export { type ActiveSets, allActive, fullKeep, toSelection, counts, pruneProblem, growProblem, domainOf, applyPrune, applyGrow, maskIoU } from './channels.js';
 export { type ElementMasks, ChannelWeights, elementMasks } from './weights.js';
 export { type PruneConfig, type EngineState, type StepReport, type EngineIO, type MethodHost, LATENCY_CHECK_ROUNDS, PruneEngine } from './engine.js';
 export { runHalp } from './halp.js';

@@ -16,7 +16,7 @@ import { problemToJson } from '../solver/index.js';
 import { Trainer, evaluate, recalibrateBatchNorm, openRunCheckpoint, resolveModel, restoreWeights, saveCheckpoint, saveModel, weightKey, type TrainerConfig } from '../train/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
-import { toSelection } from './channels.js';
+import { fullKeep, toSelection } from './channels.js';
 import { LATENCY_CHECK_ROUNDS, PruneEngine, type EngineState, type PruneConfig } from './engine.js';
 import { ieeBudget, ieeStepsThatFit } from './iee.js';
 
@@ -154,7 +154,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   }
   const graph = analyzeModel(model, { minKeepFraction: o.minKeepFraction ?? 0 });
   const est = LatencyEstimator.create(model, table, graph);
-  const full = Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
+  const full = fullKeep(graph);
   const denseMs = est.total(full);
   const target = targetLatency(o.target, denseMs, table.batch);
   // 0 = auto: the table's channel multiple (kept widths stay on the runtime's fast kernels)

@@ -18,7 +18,7 @@ import { Bench } from 'tinybench';
 import { LatpruneError } from '../errors.js';
 import { decodeModel } from '../onnx/index.js';
 import { analyzeModel } from '../graph/index.js';
-import { LatencyEstimator, deviceMismatchWarning, loadTable, median as medianOf, timeAlternating, type TimedWorkload } from '../latency/index.js';
+import { LatencyEstimator, alternatingSpeedup, deviceMismatchWarning, loadTable, median as medianOf, sessionWorkload, timeAlternating } from '../latency/index.js';
 import { loadModel } from '../train/index.js';
 import { buildZooModel, zooNames } from '../zoo/index.js';
 import { randomFloats } from '../util/random.js';
@@ -125,15 +125,8 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
   if (base) {
     // sessions in alternating blocks (A B, B A, ...): each block's session is released before
     // the next opens, so one session's spinning threads never slow the other's runs
-    const workload = (bytes: Uint8Array, inputName: string): TimedWorkload => ({
-      open: async () => {
-        const s = await ort.InferenceSession.create(bytes, sessionOptions);
-        const feeds = { [inputName]: x };
-        return { run: () => s.run(feeds), close: () => s.release() };
-      },
-    });
     const n = 4;
-    pairs = await timeAlternating(workload(m.bytes, m.inputName), workload(base.bytes, base.inputName), { pairs: n, blockMs: (o.timeMs ?? 3000) / n, minRuns: Math.ceil((o.minRuns ?? 20) / n), warmup: 5 });
+    pairs = await timeAlternating(sessionWorkload(m.bytes, sessionOptions, x), sessionWorkload(base.bytes, sessionOptions, x), { pairs: n, blockMs: (o.timeMs ?? 3000) / n, minRuns: Math.ceil((o.minRuns ?? 20) / n), warmup: 5 });
     samples = pairs.a.flat().sort((p, q) => p - q);
   } else {
     const session = await ort.InferenceSession.create(m.bytes, sessionOptions);
@@ -174,7 +167,7 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
   }
   const fpsMet = o.targetFps === undefined ? undefined : fps >= o.targetFps;
   // per pair of blocks: baseline median / model median; the median over the pairs
-  const speedup = pairs ? medianOf(pairs.a.map((t, i) => medianOf(pairs.b[i]!) / medianOf(t))) : undefined;
+  const speedup = pairs ? alternatingSpeedup(pairs) : undefined;
   const baseMs = pairs ? medianOf(pairs.b.flat()) : undefined;
   const speedupMet = o.targetSpeedup === undefined || speedup === undefined ? undefined : speedup >= o.targetSpeedup;
   const met = fpsMet === undefined && speedupMet === undefined ? undefined : fpsMet !== false && speedupMet !== false;
