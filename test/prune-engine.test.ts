@@ -20,7 +20,7 @@ import { ImportanceAccumulator, taylorImportance } from '../src/importance/index
 import { Trainer, decodeCheckpoint } from '../src/train/index.js';
 import { LatencyEstimator, profileModel, type LatencyTable } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
-import { ChannelWeights, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
+import { ChannelWeights, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, nextCheckBudget, bestCheckProbe, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
 import { solveCoupled } from '../src/solver/index.js';
 import { main } from '../src/cli/main.js';
 
@@ -348,6 +348,26 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
   assert.equal(latencyCheck(10, 10, 9.9, 0), undefined);
   assert.notEqual(latencyCheck(10, 10, 10.01, 0), undefined);
   assert.ok(Math.abs(latencyCheck(10, 8, 9.6, 0.1)! - (8 * 9) / 9.6) < 1e-12, 'the aim follows the margin');
+  // the safeguarded secant: ResNet-20's session-4 check. 8.947 ms estimated measured 9.572 (too slow),
+  // the prune to 8.409 landed at 7.276 estimated and measured 8.174 (too fast): the secant from there
+  // (8.007) stays inside the bracket (7.276, 8.947) and is used
+  const target = 9.469;
+  const slow = { estimatedMs: 8.947, measuredMs: 9.572 };
+  const fast = { estimatedMs: 7.276, measuredMs: 8.174 };
+  assert.ok(Math.abs(nextCheckBudget([slow], target)! - latencyCheck(target, 8.947, 9.572)!) < 1e-12, 'one probe: the plain secant');
+  assert.ok(Math.abs(nextCheckBudget([slow, fast], target)! - latencyCheck(target, 7.276, 8.174)!) < 1e-12);
+  // a secant that leaves the bracket is replaced by its midpoint: the ratio moved (8.0 measured 7.0)
+  const odd = { estimatedMs: 8.0, measuredMs: 7.0 };
+  assert.ok(latencyCheck(target, 8.0, 7.0)! > 8.947, 'the secant would step past the too-slow probe');
+  assert.ok(Math.abs(nextCheckBudget([slow, fast, odd], target)! - (8.0 + 8.947) / 2) < 1e-12, 'bisects (8.0, 8.947)');
+  assert.equal(nextCheckBudget([slow, { estimatedMs: 8.5, measuredMs: 9.0 }], target), undefined, 'an accepted probe ends the check');
+  assert.throws(() => nextCheckBudget([], target), /no probe/);
+  // the best probe: meets the target and is closest to the aim (8.996); the fastest when none meets it
+  const near = { estimatedMs: 8.0, measuredMs: 8.427 };
+  assert.equal(bestCheckProbe([slow, fast, near], target), 2);
+  assert.equal(bestCheckProbe([slow, near, fast], target), 1);
+  assert.equal(bestCheckProbe([{ estimatedMs: 9, measuredMs: 9.45 }, near], target), 1, '9.45 ms is under the target but above the 0.995 guard');
+  assert.equal(bestCheckProbe([slow, { estimatedMs: 9, measuredMs: 9.6 }], target), 0, 'none meets: the fastest');
   const info = await initBackend({ requested: 'wasm' });
   const dir = await mkdtemp(join(tmpdir(), 'latprune-check-'));
   try {
@@ -372,10 +392,11 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
         if (checks.length && !phaseAfterCheck) phaseAfterCheck = phase;
       },
       // first check: "the device is slower than estimated" -> prune to 80% of the estimate; second: accept
-      checkLatency: async (_kept, estimated, last) => {
+      checkLatency: async (_kept, estimated, round, last) => {
         checks.push(estimated);
+        assert.equal(round, checks.length - 1);
         assert.equal(last, false);
-        return checks.length === 1 ? 0.8 * estimated : undefined;
+        return checks.length === 1 ? { kind: 'resolve', budgetMs: 0.8 * estimated } : { kind: 'keep' };
       },
     });
     assert.equal(checks.length, 2, 'checked, re-solved, checked again');
@@ -383,22 +404,27 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
     assert.equal(reports.at(-1)!.phase, 'prune');
     assert.ok(Math.abs(est.total(engine.kept()) - checks[1]!) < 1e-9);
     assert.equal(phaseAfterCheck, 'finetune', 'the check comes after the pruning phase, before fine-tuning');
-    // a check that never accepts: LATENCY_CHECK_ROUNDS re-solves, then one last check, then fine-tuning
+    // a check that never accepts: LATENCY_CHECK_ROUNDS re-solves, then one last check that restores
+    // the selection checked at round 1, then fine-tuning
     const { model: model2, graph: graph2, est: est2 } = await tinyNet(6, dir, table);
     const trainer2 = await tinyTrainer(model2, 6, info.tfjsName);
     const engine2 = PruneEngine.start(cfg, trainer2, graph2, est2, new ImportanceAccumulator(model2, graph2, taylorImportance()));
     const lasts: boolean[] = [];
+    const keptAt: Array<Record<string, number>> = [];
     await engine2.run({
       nextBatch: () => {
         const b = it.next();
         return { x: b.x, shape: b.shape, labels: b.labels };
       },
-      checkLatency: async (_kept, estimated, last) => {
+      checkLatency: async (kept, estimated, _round, last) => {
         lasts.push(last);
-        return 0.95 * estimated;
+        keptAt.push(kept);
+        return last ? { kind: 'restore', round: 1 } : { kind: 'resolve', budgetMs: 0.95 * estimated };
       },
     });
     assert.deepEqual(lasts, [...Array<boolean>(LATENCY_CHECK_ROUNDS).fill(false), true]);
+    assert.notDeepEqual(keptAt[1], keptAt.at(-1), 'the re-solves moved the selection');
+    assert.deepEqual(engine2.kept(), keptAt[1], 'the selection of round 1 is restored');
     await trainer2.dispose();
     model2.dispose();
     await trainer.dispose();

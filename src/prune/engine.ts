@@ -92,17 +92,23 @@ export interface EngineIO {
   /** After each training iteration. */
   onIteration?(iteration: number, loss: number, phase: string): void | Promise<void>;
   /**
-   * After the pruning phase, before fine-tuning: checks the selected network
-   * on the device (kept counts and the estimator's latency) and returns the
-   * estimator budget to re-solve the selection under, or undefined to keep
-   * it. After {@link LATENCY_CHECK_ROUNDS} re-solves the selection is
-   * checked once more with `last` set, and kept whatever it returns.
+   * After the pruning phase, before fine-tuning: times the selected network
+   * on the device (kept counts and the estimator's latency; `round` counts
+   * from 0) and decides: keep it, re-solve it under another estimator budget,
+   * or restore the selection checked at an earlier round. At round
+   * {@link LATENCY_CHECK_ROUNDS} (`last`) a re-solve is not allowed.
    */
-  checkLatency?(kept: Record<string, number>, estimatedMs: number, last: boolean): Promise<number | undefined>;
+  checkLatency?(kept: Record<string, number>, estimatedMs: number, round: number, last: boolean): Promise<CheckDecision>;
 }
 
-/** Re-solves after a failed on-device latency check, at most this many times. */
-export const LATENCY_CHECK_ROUNDS = 2;
+/** What an on-device latency check decides (see `check.ts` for the policy). */
+export type CheckDecision =
+  | { readonly kind: 'keep' }
+  | { readonly kind: 'resolve'; readonly budgetMs: number }
+  | { readonly kind: 'restore'; readonly round: number };
+
+/** Re-solves after failed on-device latency checks, at most this many times (each one timed again). */
+export const LATENCY_CHECK_ROUNDS = 4;
 
 /**
  * What a pruning method (HALP in `halp.ts`, IEE in `iee.ts`) drives: the
@@ -137,6 +143,8 @@ export interface MethodHost {
   /** Checkpointable state. */
   state(): EngineState;
 }
+
+const copySets = (a: ActiveSets): ActiveSets => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v.slice()]));
 
 const toArrays = (a: ActiveSets | GroupScores) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)]));
 
@@ -314,12 +322,22 @@ export class PruneEngine implements MethodHost {
     if (!this.finetuning) {
       if (c.method === 'halp') await runHalp(this, io);
       else await runIee(this, io);
-      // check, re-solve, check again: at most LATENCY_CHECK_ROUNDS re-solves, and the last one is checked too
+      // check, re-solve, check again (at most LATENCY_CHECK_ROUNDS re-solves); the checker may
+      // instead restore a selection it measured at an earlier round
+      const checked: ActiveSets[] = [];
       for (let round = 0; io.checkLatency; round++) {
         const last = round === LATENCY_CHECK_ROUNDS;
-        const budget = await io.checkLatency(this.kept(), this.latencyMs(), last);
-        if (budget === undefined || last) break;
-        await this.rebudget(budget, io);
+        checked.push(copySets(this.active));
+        const d = await io.checkLatency(this.kept(), this.latencyMs(), round, last);
+        if (d.kind === 'restore') {
+          const back = checked[d.round];
+          if (!back) throw new Error(`latency check: cannot restore round ${d.round} of ${round + 1}`);
+          if (d.round !== round) this.setActive(copySets(back));
+          break;
+        }
+        if (d.kind === 'keep') break;
+        if (last) throw new Error(`latency check: no re-solve after round ${LATENCY_CHECK_ROUNDS}`);
+        await this.rebudget(d.budgetMs, io);
       }
       this.finetuning = true;
       await io.onBoundary?.(this.state());

@@ -6,7 +6,8 @@
 export { type UpdateSchedule, updateBudget, halpTargets } from './schedule.js';
 export { type ActiveSets, allActive, fullKeep, toSelection, counts, pruneProblem, growProblem, domainOf, applyPrune, applyGrow, maskIoU } from './channels.js';
 export { type ElementMasks, ChannelWeights, elementMasks } from './weights.js';
-export { type PruneConfig, type EngineState, type StepReport, type EngineIO, type MethodHost, LATENCY_CHECK_ROUNDS, PruneEngine } from './engine.js';
+export { type PruneConfig, type EngineState, type StepReport, type EngineIO, type MethodHost, type CheckDecision, LATENCY_CHECK_ROUNDS, PruneEngine } from './engine.js';
 export { runHalp } from './halp.js';
 export { runIee, ieeBudget, ieeStepsThatFit } from './iee.js';
-export { type LatencyTarget, type MethodOptions, type PruneRunOptions, type PruneResult, targetLatency, latencyCheck, runPrune, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_TOLERANCE } from './run.js';
+export { type LatencyTarget, type MethodOptions, type PruneRunOptions, type PruneResult, targetLatency, runPrune, DEFAULT_LATENCY_MARGIN } from './run.js';
+export { type CheckProbe, latencyCheck, nextCheckBudget, bestCheckProbe, meetsTarget, LATENCY_CHECK_TOLERANCE } from './check.js';

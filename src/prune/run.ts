@@ -17,7 +17,8 @@ import { Trainer, evaluate, recalibrateBatchNorm, openRunCheckpoint, resolveMode
 import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
 import { fullKeep, toSelection } from './channels.js';
-import { LATENCY_CHECK_ROUNDS, PruneEngine, type EngineState, type PruneConfig } from './engine.js';
+import { bestCheckProbe, nextCheckBudget, type CheckProbe } from './check.js';
+import { LATENCY_CHECK_ROUNDS, PruneEngine, type CheckDecision, type EngineState, type PruneConfig } from './engine.js';
 import { ieeBudget, ieeStepsThatFit } from './iee.js';
 
 /** Latency target, one of three forms. */
@@ -119,22 +120,6 @@ export function targetLatency(t: LatencyTarget, denseMs: number, batch: number):
  */
 export const DEFAULT_LATENCY_MARGIN = 0.05;
 
-/** Half-width of the latency check's accept band around the aim (relative). */
-export const LATENCY_CHECK_TOLERANCE = 0.03;
-
-/**
- * The on-device latency check's decision. The aim is `(1 - margin) x target`;
- * a measurement within {@link LATENCY_CHECK_TOLERANCE} of the aim (and never
- * above 0.995 x target) is accepted (returns undefined). Otherwise returns the
- * estimator budget that moves the measured latency onto the aim, assuming the
- * measured/estimated ratio holds nearby.
- */
-export function latencyCheck(targetMs: number, estimatedMs: number, measuredMs: number, margin = DEFAULT_LATENCY_MARGIN): number | undefined {
-  const aim = targetMs * (1 - margin);
-  if (measuredMs <= Math.min(0.995 * targetMs, aim * (1 + LATENCY_CHECK_TOLERANCE)) && measuredMs >= aim * (1 - LATENCY_CHECK_TOLERANCE)) return undefined;
-  return (estimatedMs * aim) / measuredMs;
-}
-
 /** Runs or resumes a pruning run. */
 export async function runPrune(o: PruneRunOptions, backend: string, log: (l: string) => void): Promise<PruneResult> {
   const ckpt = join(o.out, 'checkpoint.ckpt');
@@ -155,6 +140,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   const graph = analyzeModel(model, { minKeepFraction: o.minKeepFraction ?? 0 });
   const est = LatencyEstimator.create(model, table, graph);
   const full = fullKeep(graph);
+  // selections timed by the on-device latency check (see check.ts)
+  const probes: Array<CheckProbe & { readonly kept: Record<string, number> }> = [];
   const denseMs = est.total(full);
   const target = targetLatency(o.target, denseMs, table.batch);
   // 0 = auto: the table's channel multiple (kept widths stay on the runtime's fast kernels)
@@ -256,7 +243,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
       },
       ...(o.checkLatency && table.runtime.name === 'ort'
         ? {
-            checkLatency: async (kept: Record<string, number>, estimatedMs: number, last: boolean) => {
+            checkLatency: async (kept: Record<string, number>, estimatedMs: number, round: number, last: boolean): Promise<CheckDecision> => {
+              if (round === 0) probes.length = 0;
               const checkTiming: TimingOptions = { warmup: 5, minRuns: 20, maxRuns: 60, relCi: 0.01, capSeconds: 3, sessions: 5, ...o.checkTiming };
               const rt = await OrtRuntime.create({ ep: table.runtime.ep, threads: table.runtime.threads });
               let ms: number;
@@ -276,12 +264,31 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
               } finally {
                 await rt.dispose();
               }
-              const decision = latencyCheck(target, estimatedMs, ms, 1 - budget / target);
-              const state = ms > target ? 'misses the target' : ms < target / 1.1 ? 'meets the target, more than 10% faster' : 'meets the target, off the aim';
-              const verdict = decision === undefined ? 'ok' : last ? `kept after ${LATENCY_CHECK_ROUNDS} re-solves (${state})` : `re-solving under an estimator budget of ${decision.toFixed(3)} ms`;
+              probes.push({ estimatedMs, measuredMs: ms, kept });
+              const margin = 1 - budget / target;
+              const next = nextCheckBudget(probes, target, margin);
+              let decision: CheckDecision;
+              let verdict: string;
+              if (next === undefined) {
+                decision = { kind: 'keep' };
+                verdict = 'ok';
+              } else if (!last) {
+                decision = { kind: 'resolve', budgetMs: next };
+                verdict = `re-solving under an estimator budget of ${next.toFixed(3)} ms`;
+              } else {
+                // out of re-solves: keep the best selection measured (meets the target, closest to the aim)
+                const best = bestCheckProbe(probes, target, margin);
+                const p = probes[best]!;
+                const state = p.measuredMs > target ? 'misses the target' : p.measuredMs < target / 1.1 ? 'meets the target, more than 10% faster' : 'meets the target, off the aim';
+                decision = { kind: 'restore', round: best };
+                verdict = `after ${LATENCY_CHECK_ROUNDS} re-solves, keeping the selection of round ${best} (measured ${p.measuredMs.toFixed(3)} ms: ${state})`;
+              }
               const how = paired ? ` (${paired.measured_speedup.toFixed(3)}x the dense network timed in alternation: ${paired.raw_ms.toFixed(3)} vs ${paired.dense_measured_ms.toFixed(3)} ms)` : '';
-              log(`latency check: estimated ${estimatedMs.toFixed(3)} ms, measured ${ms.toFixed(3)} ms${how}, aim ${budget.toFixed(3)} ms, target ${target.toFixed(3)} ms: ${verdict}`);
-              await appendFile(metrics, `${JSON.stringify({ kind: 'latency-check', iteration: trainer.step, estimated_ms: estimatedMs, measured_ms: ms, ...(paired ?? {}), target_ms: target, aim_ms: budget, budget_ms: last ? null : (decision ?? null) })}\n`);
+              log(`latency check ${round}: estimated ${estimatedMs.toFixed(3)} ms, measured ${ms.toFixed(3)} ms${how}, aim ${budget.toFixed(3)} ms, target ${target.toFixed(3)} ms: ${verdict}`);
+              await appendFile(
+                metrics,
+                `${JSON.stringify({ kind: 'latency-check', iteration: trainer.step, round, kept, estimated_ms: estimatedMs, measured_ms: ms, ...(paired ?? {}), target_ms: target, aim_ms: budget, budget_ms: decision.kind === 'resolve' ? decision.budgetMs : null, ...(decision.kind === 'restore' ? { restored_round: decision.round, restored_kept: probes[decision.round]!.kept } : {}) })}\n`,
+              );
               return decision;
             },
           }

@@ -1,0 +1,94 @@
+/**
+ * The on-device latency check's policy: after the pruning phase, the selected
+ * network is timed on the device, and the selection is moved under a new
+ * estimator budget until its measured latency lands near the aim
+ * `(1 - margin) x target`. Pure functions of the probes so far; the engine
+ * (`engine.ts`) re-solves and restores selections, `run.ts` times them.
+ *
+ * Why more than one correction step: kept counts move in steps of the
+ * table's channel multiple, and a step of an early, wide-resolution group
+ * (ResNet-20's stage 1 at batch 128) moves the latency by up to a fifth of
+ * the target, so the knapsack can land well below the budget it was given.
+ * A plain secant step (`estimated x aim / measured`) then oscillates around
+ * the aim; this policy keeps the estimator budgets known to be too fast and
+ * too slow as a bracket, bisects it when the secant leaves it, and at the end
+ * keeps the best selection it measured rather than the last one.
+ */
+
+/** Half-width of the latency check's accept band around the aim (relative). */
+export const LATENCY_CHECK_TOLERANCE = 0.03;
+
+/** One timed selection. */
+export interface CheckProbe {
+  /** The estimator's latency of the selection (ms). */
+  readonly estimatedMs: number;
+  /** Its measured latency (ms). */
+  readonly measuredMs: number;
+}
+
+/** Aim of a check: `(1 - margin) x target`. */
+const aimOf = (targetMs: number, margin: number) => targetMs * (1 - margin);
+
+/** Whether a measurement meets the target, with the 0.5% guard the check uses. */
+export function meetsTarget(targetMs: number, measuredMs: number): boolean {
+  return measuredMs <= 0.995 * targetMs;
+}
+
+/**
+ * The on-device latency check's decision for one measurement. The aim is
+ * `(1 - margin) x target`; a measurement within {@link LATENCY_CHECK_TOLERANCE}
+ * of the aim (and never above 0.995 x target) is accepted (returns
+ * undefined). Otherwise returns the estimator budget that moves the measured
+ * latency onto the aim, assuming the measured/estimated ratio holds nearby.
+ */
+export function latencyCheck(targetMs: number, estimatedMs: number, measuredMs: number, margin = 0.05): number | undefined {
+  const aim = aimOf(targetMs, margin);
+  if (measuredMs <= Math.min(0.995 * targetMs, aim * (1 + LATENCY_CHECK_TOLERANCE)) && measuredMs >= aim * (1 - LATENCY_CHECK_TOLERANCE)) return undefined;
+  return (estimatedMs * aim) / measuredMs;
+}
+
+/**
+ * Next estimator budget after `probes` (the last one is the current
+ * selection), or undefined when the current selection is accepted.
+ *
+ * The secant step of {@link latencyCheck}, kept strictly inside the bracket
+ * of estimated latencies already measured too fast (below the accept band)
+ * and too slow (above it): a step that leaves the bracket is replaced by its
+ * midpoint.
+ */
+export function nextCheckBudget(probes: readonly CheckProbe[], targetMs: number, margin = 0.05): number | undefined {
+  const cur = probes.at(-1);
+  if (!cur) throw new Error('nextCheckBudget: no probe');
+  const proposal = latencyCheck(targetMs, cur.estimatedMs, cur.measuredMs, margin);
+  if (proposal === undefined) return undefined;
+  const aim = aimOf(targetMs, margin);
+  let lo = -Infinity;
+  let hi = Infinity;
+  for (const p of probes) {
+    if (p.measuredMs < aim * (1 - LATENCY_CHECK_TOLERANCE)) lo = Math.max(lo, p.estimatedMs);
+    else if (latencyCheck(targetMs, p.estimatedMs, p.measuredMs, margin) !== undefined) hi = Math.min(hi, p.estimatedMs);
+  }
+  if (proposal > lo && proposal < hi) return proposal;
+  if (Number.isFinite(lo) && Number.isFinite(hi) && lo < hi) return (lo + hi) / 2;
+  return proposal;
+}
+
+/**
+ * Index of the selection to keep after the last probe: among the probes that
+ * meet the target, the one measured closest to the aim; when none does, the
+ * fastest one.
+ */
+export function bestCheckProbe(probes: readonly CheckProbe[], targetMs: number, margin = 0.05): number {
+  if (probes.length === 0) throw new Error('bestCheckProbe: no probe');
+  const aim = aimOf(targetMs, margin);
+  let best = -1;
+  for (let i = 0; i < probes.length; i++) {
+    const m = probes[i]!.measuredMs;
+    if (!meetsTarget(targetMs, m)) continue;
+    if (best < 0 || Math.abs(m - aim) < Math.abs(probes[best]!.measuredMs - aim)) best = i;
+  }
+  if (best >= 0) return best;
+  let fastest = 0;
+  for (let i = 1; i < probes.length; i++) if (probes[i]!.measuredMs < probes[fastest]!.measuredMs) fastest = i;
+  return fastest;
+}
