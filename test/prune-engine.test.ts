@@ -20,7 +20,7 @@ import { ImportanceAccumulator, taylorImportance } from '../src/importance/index
 import { Trainer, decodeCheckpoint } from '../src/train/index.js';
 import { LatencyEstimator, profileModel, type LatencyTable } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
-import { ChannelWeights, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, nextCheckBudget, bestCheckProbe, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport } from '../src/prune/index.js';
+import { ChannelWeights, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, nextCheckStep, bestCheckProbe, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport, type CheckStep } from '../src/prune/index.js';
 import { solveCoupled } from '../src/solver/index.js';
 import { main } from '../src/cli/main.js';
 
@@ -223,13 +223,18 @@ test('a resumed prune run ends with the same masks and weights as an uninterrupt
     // distillation from a (random) teacher of the same architecture changes the training loss; same selection path otherwise
     // the on-device check with a speed-up target times the selection against the dense network
     // in alternating sessions and reads the latency off the measured ratio
-    await runPrune({ ...base, method: 'halp', fromScratch: false, checkLatency: true, checkTiming: { sessions: 1, capSeconds: 0.05, minRuns: 3, warmup: 1 }, out: join(dir, 'c') }, info.tfjsName, () => {});
+    const c = await runPrune({ ...base, method: 'halp', fromScratch: false, checkLatency: true, checkTiming: { sessions: 1, capSeconds: 0.05, minRuns: 3, warmup: 1 }, out: join(dir, 'c') }, info.tfjsName, () => {});
     const checks = (await readFile(join(dir, 'c', 'metrics.jsonl'), 'utf8'))
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Record<string, number>)
       .filter((m) => (m['kind'] as unknown) === 'latency-check');
     assert.ok(checks.length >= 1 && checks.length <= 1 + LATENCY_CHECK_ROUNDS, `${checks.length} checks`);
+    assert.deepEqual(checks.map((m) => m['round']), checks.map((_m, i) => i));
+    // the run ends with the last selection checked, or with the one the check restored
+    const lastCheck = checks.at(-1)! as Record<string, unknown>;
+    assert.deepEqual(c.kept, lastCheck['restored_kept'] ?? lastCheck['kept']);
+    if (lastCheck['restored_kept']) assert.deepEqual(lastCheck['restored_kept'], checks[lastCheck['restored_round'] as number]!['kept']);
     for (const m of checks) {
       const denseEstimate = m['target_ms']! * 1.6;
       assert.ok(m['measured_speedup']! > 0 && m['raw_ms']! > 0 && m['dense_measured_ms']! > 0);
@@ -348,20 +353,36 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
   assert.equal(latencyCheck(10, 10, 9.9, 0), undefined);
   assert.notEqual(latencyCheck(10, 10, 10.01, 0), undefined);
   assert.ok(Math.abs(latencyCheck(10, 8, 9.6, 0.1)! - (8 * 9) / 9.6) < 1e-12, 'the aim follows the margin');
-  // the safeguarded secant: ResNet-20's session-4 check. 8.947 ms estimated measured 9.572 (too slow),
-  // the prune to 8.409 landed at 7.276 estimated and measured 8.174 (too fast): the secant from there
-  // (8.007) stays inside the bracket (7.276, 8.947) and is used
+  // the safeguarded secant, on HALP+KD's session-5 check: 8.947 ms estimated measured 9.572 (too slow);
+  // the prune to 8.409 landed at 7.276 estimated and measured 8.174 (too fast)
   const target = 9.469;
-  const slow = { estimatedMs: 8.947, measuredMs: 9.572 };
-  const fast = { estimatedMs: 7.276, measuredMs: 8.174 };
-  assert.ok(Math.abs(nextCheckBudget([slow], target)! - latencyCheck(target, 8.947, 9.572)!) < 1e-12, 'one probe: the plain secant');
-  assert.ok(Math.abs(nextCheckBudget([slow, fast], target)! - latencyCheck(target, 7.276, 8.174)!) < 1e-12);
-  // a secant that leaves the bracket is replaced by its midpoint: the ratio moved (8.0 measured 7.0)
+  const aim = target * 0.95;
+  const budgetOf = (s: CheckStep) => (s.kind === 'resolve' ? s.budgetMs : NaN);
+  const slow = { estimatedMs: 8.947, measuredMs: 9.572, budgetMs: aim };
+  const fast = { estimatedMs: 7.276, measuredMs: 8.174, budgetMs: 8.409 };
+  assert.ok(Math.abs(budgetOf(nextCheckStep([slow], target)) - latencyCheck(target, 8.947, 9.572)!) < 1e-12, 'one probe: the plain secant');
+  // the secant from the fast probe (8.007) is below the budget that gave it: bisect (8.409, 8.947)
+  assert.ok(latencyCheck(target, 7.276, 8.174)! < 8.409);
+  assert.ok(Math.abs(budgetOf(nextCheckStep([slow, fast], target)) - (8.409 + 8.947) / 2) < 1e-12, 'bisects between the too-fast budget and the too-slow estimate');
+  // without the budget, the fast probe's estimate is the lower end and the secant (inside) is used
+  const { budgetMs: _b, ...fastNoBudget } = fast;
+  assert.ok(Math.abs(budgetOf(nextCheckStep([slow, fastNoBudget], target)) - latencyCheck(target, 7.276, 8.174)!) < 1e-12);
+  // a secant stepping past the too-slow probe is bisected; one exactly on the bracket's end too
   const odd = { estimatedMs: 8.0, measuredMs: 7.0 };
-  assert.ok(latencyCheck(target, 8.0, 7.0)! > 8.947, 'the secant would step past the too-slow probe');
-  assert.ok(Math.abs(nextCheckBudget([slow, fast, odd], target)! - (8.0 + 8.947) / 2) < 1e-12, 'bisects (8.0, 8.947)');
-  assert.equal(nextCheckBudget([slow, { estimatedMs: 8.5, measuredMs: 9.0 }], target), undefined, 'an accepted probe ends the check');
-  assert.throws(() => nextCheckBudget([], target), /no probe/);
+  assert.ok(latencyCheck(target, 8.0, 7.0)! > 8.947);
+  assert.ok(Math.abs(budgetOf(nextCheckStep([slow, fast, odd], target)) - (8.409 + 8.947) / 2) < 1e-12);
+  const onEnd = { estimatedMs: 8.947 * (8.726 / aim), measuredMs: 8.726 * 0.999 };
+  const endStep = nextCheckStep([slow, onEnd], target);
+  assert.equal(endStep.kind, 'resolve');
+  assert.ok(budgetOf(endStep) > onEnd.estimatedMs && budgetOf(endStep) < 8.947, `strictly inside the bracket: ${budgetOf(endStep)}`);
+  // a narrow bracket, or an inverted one (a too-slow selection estimated below a too-fast one), stops
+  assert.equal(nextCheckStep([slow, { estimatedMs: 8.9, measuredMs: 8.0, budgetMs: 8.93 }], target).kind, 'stop');
+  assert.match((nextCheckStep([{ estimatedMs: 8.0, measuredMs: 9.6 }, { estimatedMs: 8.5, measuredMs: 8.0 }], target) as { reason: string }).reason, /overlap/);
+  // the band's upper end: 3% above the aim, but never above 0.995 x target
+  assert.equal(nextCheckStep([{ estimatedMs: 8.5, measuredMs: 9.0 }], target).kind, 'accept');
+  assert.equal(nextCheckStep([{ estimatedMs: 8.5, measuredMs: aim * 1.031 }], target).kind, 'resolve', 'just above the band: too slow');
+  assert.equal(nextCheckStep([{ estimatedMs: 8.5, measuredMs: 8.9 }], target, 0.01).kind, 'resolve', 'margin 1%: the aim moves to 9.374');
+  assert.throws(() => nextCheckStep([], target), /no probe/);
   // the best probe: meets the target and is closest to the aim (8.996); the fastest when none meets it
   const near = { estimatedMs: 8.0, measuredMs: 8.427 };
   assert.equal(bestCheckProbe([slow, fast, near], target), 2);
@@ -407,24 +428,59 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
     // a check that never accepts: LATENCY_CHECK_ROUNDS re-solves, then one last check that restores
     // the selection checked at round 1, then fine-tuning
     const { model: model2, graph: graph2, est: est2 } = await tinyNet(6, dir, table);
-    const trainer2 = await tinyTrainer(model2, 6, info.tfjsName);
-    const engine2 = PruneEngine.start(cfg, trainer2, graph2, est2, new ImportanceAccumulator(model2, graph2, taylorImportance()));
+    // no fine-tuning after the check (4 iterations = HALP's 2 x 2), so the weights after the run are the restored ones
+    const trainer2 = await tinyTrainer(model2, 4, info.tfjsName);
+    const engine2 = PruneEngine.start({ ...cfg, totalIterations: 4 }, trainer2, graph2, est2, new ImportanceAccumulator(model2, graph2, taylorImportance()));
     const lasts: boolean[] = [];
     const keptAt: Array<Record<string, number>> = [];
+    let round1: { active: Record<string, number[]>; weights: Float32Array[] } | undefined;
+    const weightsNow = () => model2.weights.map((w) => w.read().dataSync() as Float32Array);
     await engine2.run({
       nextBatch: () => {
         const b = it.next();
         return { x: b.x, shape: b.shape, labels: b.labels };
       },
-      checkLatency: async (kept, estimated, _round, last) => {
+      checkLatency: async (kept, estimated, round, last) => {
         lasts.push(last);
         keptAt.push(kept);
+        if (round === 1) round1 = { active: engine2.state().active, weights: weightsNow() };
         return last ? { kind: 'restore', round: 1 } : { kind: 'resolve', budgetMs: 0.95 * estimated };
       },
     });
     assert.deepEqual(lasts, [...Array<boolean>(LATENCY_CHECK_ROUNDS).fill(false), true]);
     assert.notDeepEqual(keptAt[1], keptAt.at(-1), 'the re-solves moved the selection');
     assert.deepEqual(engine2.kept(), keptAt[1], 'the selection of round 1 is restored');
+    assert.deepEqual(engine2.state().active, round1!.active, 'the same channels, not only the same counts');
+    const after = weightsNow();
+    round1!.weights.forEach((w, i) => assert.deepEqual(after[i], w, `${model2.weights[i]!.name}: the values of round 1 (MRU), bit-identical`));
+    // restoring the current round, or a round never checked, or re-solving after the last round
+    for (const [decide, want] of [
+      [(round: number) => ({ kind: 'restore', round }) as const, undefined],
+      [() => ({ kind: 'restore', round: 7 }) as const, /cannot restore round 7/],
+      [(_r: number, last: boolean) => (last ? ({ kind: 'resolve', budgetMs: 1 } as const) : ({ kind: 'resolve', budgetMs: 0.99 * dense } as const)), /no re-solve after round/],
+    ] as const) {
+      const { model: m3, graph: g3, est: e3 } = await tinyNet(7, dir, table);
+      const t3 = await tinyTrainer(m3, 4, info.tfjsName);
+      const e = PruneEngine.start({ ...cfg, totalIterations: 4 }, t3, g3, e3, new ImportanceAccumulator(m3, g3, taylorImportance()));
+      let before: Record<string, number> | undefined;
+      const go = e.run({
+        nextBatch: () => {
+          const b = it.next();
+          return { x: b.x, shape: b.shape, labels: b.labels };
+        },
+        checkLatency: async (kept, _est, round, last) => {
+          before = kept;
+          return decide(round, last);
+        },
+      });
+      if (want) await assert.rejects(go, want);
+      else {
+        await go;
+        assert.deepEqual(e.kept(), before, 'restoring the current round keeps it');
+      }
+      await t3.dispose();
+      m3.dispose();
+    }
     await trainer2.dispose();
     model2.dispose();
     await trainer.dispose();

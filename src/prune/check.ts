@@ -24,7 +24,16 @@ export interface CheckProbe {
   readonly estimatedMs: number;
   /** Its measured latency (ms). */
   readonly measuredMs: number;
+  /**
+   * The estimator budget the selection was solved under (ms), when known.
+   * A selection that lands below its budget and measures too fast shows
+   * that no budget up to this one helps: the bracket's lower end moves here.
+   */
+  readonly budgetMs?: number;
 }
+
+/** What the check does next (see {@link nextCheckStep}). */
+export type CheckStep = { readonly kind: 'accept' } | { readonly kind: 'resolve'; readonly budgetMs: number } | { readonly kind: 'stop'; readonly reason: string };
 
 /** Aim of a check: `(1 - margin) x target`. */
 const aimOf = (targetMs: number, margin: number) => targetMs * (1 - margin);
@@ -48,29 +57,35 @@ export function latencyCheck(targetMs: number, estimatedMs: number, measuredMs: 
 }
 
 /**
- * Next estimator budget after `probes` (the last one is the current
- * selection), or undefined when the current selection is accepted.
+ * What the check does after `probes` (the last one is the current
+ * selection): accept it, re-solve under another estimator budget, or stop
+ * (keep the best probe, {@link bestCheckProbe}) because no budget is left
+ * to try.
  *
- * The secant step of {@link latencyCheck}, kept strictly inside the bracket
- * of estimated latencies already measured too fast (below the accept band)
- * and too slow (above it): a step that leaves the bracket is replaced by its
- * midpoint.
+ * The budget is the secant step of {@link latencyCheck}, kept strictly
+ * inside the bracket (lo, hi): lo is the largest budget (or estimate) whose
+ * selection measured too fast (below the accept band), hi the smallest
+ * estimate of a selection measured too slow (above it). A step that leaves
+ * the bracket is replaced by its midpoint; a bracket narrower than 0.5% of
+ * the aim, or an inverted one (noise, or the estimator and the device
+ * ranking two selections differently), stops the check.
  */
-export function nextCheckBudget(probes: readonly CheckProbe[], targetMs: number, margin = 0.05): number | undefined {
+export function nextCheckStep(probes: readonly CheckProbe[], targetMs: number, margin = 0.05): CheckStep {
   const cur = probes.at(-1);
-  if (!cur) throw new Error('nextCheckBudget: no probe');
+  if (!cur) throw new Error('nextCheckStep: no probe');
   const proposal = latencyCheck(targetMs, cur.estimatedMs, cur.measuredMs, margin);
-  if (proposal === undefined) return undefined;
+  if (proposal === undefined) return { kind: 'accept' };
   const aim = aimOf(targetMs, margin);
   let lo = -Infinity;
   let hi = Infinity;
   for (const p of probes) {
-    if (p.measuredMs < aim * (1 - LATENCY_CHECK_TOLERANCE)) lo = Math.max(lo, p.estimatedMs);
+    if (p.measuredMs < aim * (1 - LATENCY_CHECK_TOLERANCE)) lo = Math.max(lo, p.estimatedMs, p.budgetMs ?? -Infinity);
     else if (latencyCheck(targetMs, p.estimatedMs, p.measuredMs, margin) !== undefined) hi = Math.min(hi, p.estimatedMs);
   }
-  if (proposal > lo && proposal < hi) return proposal;
-  if (Number.isFinite(lo) && Number.isFinite(hi) && lo < hi) return (lo + hi) / 2;
-  return proposal;
+  if (proposal > lo && proposal < hi) return { kind: 'resolve', budgetMs: proposal };
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return { kind: 'resolve', budgetMs: proposal };
+  if (hi - lo <= 0.005 * aim) return { kind: 'stop', reason: lo < hi ? `the budgets left, ${lo.toFixed(3)}-${hi.toFixed(3)} ms, are too close` : `the selections measured too fast and too slow overlap under the estimator (${hi.toFixed(3)} <= ${lo.toFixed(3)} ms)` };
+  return { kind: 'resolve', budgetMs: (lo + hi) / 2 };
 }
 
 /**

@@ -10,4 +10,4 @@ export { type PruneConfig, type EngineState, type StepReport, type EngineIO, typ
 export { runHalp } from './halp.js';
 export { runIee, ieeBudget, ieeStepsThatFit } from './iee.js';
 export { type LatencyTarget, type MethodOptions, type PruneRunOptions, type PruneResult, targetLatency, runPrune, DEFAULT_LATENCY_MARGIN } from './run.js';
-export { type CheckProbe, latencyCheck, nextCheckBudget, bestCheckProbe, meetsTarget, LATENCY_CHECK_TOLERANCE } from './check.js';
+export { type CheckProbe, type CheckStep, latencyCheck, nextCheckStep, bestCheckProbe, meetsTarget, LATENCY_CHECK_TOLERANCE } from './check.js';

@@ -17,7 +17,7 @@ import { Trainer, evaluate, recalibrateBatchNorm, openRunCheckpoint, resolveMode
 import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
 import { fullKeep, toSelection } from './channels.js';
-import { bestCheckProbe, nextCheckBudget, type CheckProbe } from './check.js';
+import { bestCheckProbe, meetsTarget, nextCheckStep, type CheckProbe } from './check.js';
 import { LATENCY_CHECK_ROUNDS, PruneEngine, type CheckDecision, type EngineState, type PruneConfig } from './engine.js';
 import { ieeBudget, ieeStepsThatFit } from './iee.js';
 
@@ -120,6 +120,8 @@ export function targetLatency(t: LatencyTarget, denseMs: number, batch: number):
  */
 export const DEFAULT_LATENCY_MARGIN = 0.05;
 
+const sameKept = (a: Record<string, number>, b: Record<string, number>): boolean => Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+
 /** Runs or resumes a pruning run. */
 export async function runPrune(o: PruneRunOptions, backend: string, log: (l: string) => void): Promise<PruneResult> {
   const ckpt = join(o.out, 'checkpoint.ckpt');
@@ -140,8 +142,6 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   const graph = analyzeModel(model, { minKeepFraction: o.minKeepFraction ?? 0 });
   const est = LatencyEstimator.create(model, table, graph);
   const full = fullKeep(graph);
-  // selections timed by the on-device latency check (see check.ts)
-  const probes: Array<CheckProbe & { readonly kept: Record<string, number> }> = [];
   const denseMs = est.total(full);
   const target = targetLatency(o.target, denseMs, table.batch);
   // 0 = auto: the table's channel multiple (kept widths stay on the runtime's fast kernels)
@@ -154,6 +154,27 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   if (!(margin >= 0 && margin < 0.5)) throw new LatpruneError('BAD_ARGUMENT', `--margin must be a fraction in [0, 0.5), got ${String(o.margin)}.`);
   // the estimator budget: the target less the safety margin, but never below what the table allows
   const budget = Math.max(target * (1 - margin), floorMs);
+  // the on-device latency check (policy in check.ts): the selections it timed, the estimator budget
+  // the current one was solved under, and its round (re-solves write problems/step-NNN-check-R-*.json)
+  type Paired = { measured_speedup: number; raw_ms: number; dense_measured_ms: number };
+  const probes: Array<CheckProbe & { readonly kept: Record<string, number>; readonly paired: Paired | undefined }> = [];
+  let checkBudget = budget;
+  let checkRound = -1;
+  const timeSelection = async (kept: Record<string, number>): Promise<{ ms: number; paired: Paired | undefined }> => {
+    const checkTiming: TimingOptions = { warmup: 5, minRuns: 20, maxRuns: 60, relCi: 0.01, capSeconds: 3, sessions: 5, ...o.checkTiming };
+    const rt = await OrtRuntime.create({ ep: table.runtime.ep, threads: table.runtime.threads });
+    try {
+      const selected = { model, coutOf: coutOfKeep(graph, kept), batch: table.batch };
+      if (!('speedup' in o.target)) return { ms: (await rt.measureNetwork(selected, checkTiming)).ms, paired: undefined };
+      // a speed-up target is relative to the dense model: time the selection in alternation
+      // with the dense network and read the latency off the measured ratio, so the
+      // machine's drift (several percent within minutes here) cancels
+      const p = await rt.measureNetworkPair(selected, { model, coutOf: coutOfKeep(graph, full), batch: table.batch }, checkTiming);
+      return { ms: denseMs / p.ratio, paired: { measured_speedup: p.ratio, raw_ms: p.aMs, dense_measured_ms: p.bMs } };
+    } finally {
+      await rt.dispose();
+    }
+  };
   if (budget > target * (1 - margin)) log(`warning: the table's floor ${floorMs.toFixed(3)} ms leaves only a ${((1 - budget / target) * 100).toFixed(1)}% margin below the target (asked ${(margin * 100).toFixed(1)}%).`);
   const iter = new BatchIterator(train, { batchSize: o.batchSize, seed: o.seed, shuffle: true, dropLast: true, augmentation: defaultAugmentation(data.name) }, resumed?.meta.cursor);
   const totalIterations = o.epochs * iter.batchesPerEpoch;
@@ -236,7 +257,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
         }
       },
       onStep: async (r) => {
-        const file = join(o.out, 'problems', `step-${String(r.step).padStart(3, '0')}-${r.phase}.json`);
+        const file = join(o.out, 'problems', `step-${String(r.step).padStart(3, '0')}${checkRound >= 0 ? `-check-${checkRound}` : ''}-${r.phase}.json`);
         await writeFileAtomic(file, problemToJson({ ...r.problem, meta: { step: r.step, phase: r.phase, iteration: r.iteration } }));
         const { problem: _p, ...rest } = r;
         await appendFile(metrics, `${JSON.stringify({ kind: 'step', ...rest, fps: (table.batch * 1000) / r.latencyMs })}\n`);
@@ -244,51 +265,53 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
       ...(o.checkLatency && table.runtime.name === 'ort'
         ? {
             checkLatency: async (kept: Record<string, number>, estimatedMs: number, round: number, last: boolean): Promise<CheckDecision> => {
-              if (round === 0) probes.length = 0;
-              const checkTiming: TimingOptions = { warmup: 5, minRuns: 20, maxRuns: 60, relCi: 0.01, capSeconds: 3, sessions: 5, ...o.checkTiming };
-              const rt = await OrtRuntime.create({ ep: table.runtime.ep, threads: table.runtime.threads });
-              let ms: number;
-              let paired: { measured_speedup: number; raw_ms: number; dense_measured_ms: number } | undefined;
-              try {
-                const selected = { model, coutOf: coutOfKeep(graph, kept), batch: table.batch };
-                if ('speedup' in o.target) {
-                  // a speed-up target is relative to the dense model: time the selection in alternation
-                  // with the dense network and read the latency off the measured ratio, so the
-                  // machine's drift (several percent within minutes here) cancels
-                  const p = await rt.measureNetworkPair(selected, { model, coutOf: coutOfKeep(graph, full), batch: table.batch }, checkTiming);
-                  ms = denseMs / p.ratio;
-                  paired = { measured_speedup: p.ratio, raw_ms: p.aMs, dense_measured_ms: p.bMs };
-                } else {
-                  ms = (await rt.measureNetwork(selected, checkTiming)).ms;
-                }
-              } finally {
-                await rt.dispose();
+              if (round === 0) {
+                probes.length = 0;
+                checkBudget = budget;
               }
-              probes.push({ estimatedMs, measuredMs: ms, kept });
+              checkRound = round;
+              // a re-solve that did not move the selection: its measurement stands
+              const again = probes.find((p) => sameKept(p.kept, kept));
+              const m = again ? { ms: again.measuredMs, paired: again.paired } : await timeSelection(kept);
+              probes.push({ estimatedMs, measuredMs: m.ms, budgetMs: checkBudget, kept, paired: m.paired });
               const margin = 1 - budget / target;
-              const next = nextCheckBudget(probes, target, margin);
+              const step = nextCheckStep(probes, target, margin);
               let decision: CheckDecision;
               let verdict: string;
-              if (next === undefined) {
+              if (step.kind === 'accept') {
                 decision = { kind: 'keep' };
                 verdict = 'ok';
-              } else if (!last) {
-                decision = { kind: 'resolve', budgetMs: next };
-                verdict = `re-solving under an estimator budget of ${next.toFixed(3)} ms`;
+              } else if (step.kind === 'resolve' && !last) {
+                decision = { kind: 'resolve', budgetMs: step.budgetMs };
+                checkBudget = step.budgetMs;
+                verdict = `re-solving under an estimator budget of ${step.budgetMs.toFixed(3)} ms`;
               } else {
-                // out of re-solves: keep the best selection measured (meets the target, closest to the aim)
+                // out of re-solves, or of budgets to try: keep the best selection measured
+                // (meets the target, closest to the aim; the fastest when none meets it)
                 const best = bestCheckProbe(probes, target, margin);
                 const p = probes[best]!;
-                const state = p.measuredMs > target ? 'misses the target' : p.measuredMs < target / 1.1 ? 'meets the target, more than 10% faster' : 'meets the target, off the aim';
+                const state = !meetsTarget(target, p.measuredMs) ? 'misses the target' : p.measuredMs < target / 1.1 ? 'meets the target, more than 10% faster' : 'meets the target';
                 decision = { kind: 'restore', round: best };
-                verdict = `after ${LATENCY_CHECK_ROUNDS} re-solves, keeping the selection of round ${best} (measured ${p.measuredMs.toFixed(3)} ms: ${state})`;
+                const why = step.kind === 'stop' ? step.reason : `${LATENCY_CHECK_ROUNDS} re-solves done`;
+                verdict = `${why}; keeping the selection of round ${best} (measured ${p.measuredMs.toFixed(3)} ms: ${state})`;
               }
-              const how = paired ? ` (${paired.measured_speedup.toFixed(3)}x the dense network timed in alternation: ${paired.raw_ms.toFixed(3)} vs ${paired.dense_measured_ms.toFixed(3)} ms)` : '';
-              log(`latency check ${round}: estimated ${estimatedMs.toFixed(3)} ms, measured ${ms.toFixed(3)} ms${how}, aim ${budget.toFixed(3)} ms, target ${target.toFixed(3)} ms: ${verdict}`);
-              await appendFile(
-                metrics,
-                `${JSON.stringify({ kind: 'latency-check', iteration: trainer.step, round, kept, estimated_ms: estimatedMs, measured_ms: ms, ...(paired ?? {}), target_ms: target, aim_ms: budget, budget_ms: decision.kind === 'resolve' ? decision.budgetMs : null, ...(decision.kind === 'restore' ? { restored_round: decision.round, restored_kept: probes[decision.round]!.kept } : {}) })}\n`,
-              );
+              const how = m.paired ? ` (${m.paired.measured_speedup.toFixed(3)}x the dense network timed in alternation: ${m.paired.raw_ms.toFixed(3)} vs ${m.paired.dense_measured_ms.toFixed(3)} ms)` : '';
+              log(`latency check ${round}: estimated ${estimatedMs.toFixed(3)} ms, measured ${m.ms.toFixed(3)} ms${again ? ' (same selection as before)' : how}, aim ${budget.toFixed(3)} ms, target ${target.toFixed(3)} ms: ${verdict}`);
+              const record = {
+                kind: 'latency-check',
+                iteration: trainer.step,
+                round,
+                kept,
+                estimated_ms: estimatedMs,
+                measured_ms: m.ms,
+                ...(m.paired ?? {}),
+                ...(again ? { remeasured: false } : {}),
+                target_ms: target,
+                aim_ms: budget,
+                budget_ms: decision.kind === 'resolve' ? decision.budgetMs : null,
+                ...(decision.kind === 'restore' ? { restored_round: decision.round, restored_kept: probes[decision.round]!.kept } : {}),
+              };
+              await appendFile(metrics, `${JSON.stringify(record)}\n`);
               return decision;
             },
           }
