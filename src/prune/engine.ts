@@ -332,7 +332,7 @@ export class PruneEngine implements MethodHost {
         if (d.kind === 'restore') {
           const back = checked[d.round];
           if (!back) throw new Error(`latency check: cannot restore round ${d.round} of ${round + 1}`);
-          if (d.round !== round) this.setActive(copySets(back));
+          if (d.round !== round) this.setActive(back);
           break;
         }
         if (d.kind === 'keep') break;

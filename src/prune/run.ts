@@ -17,7 +17,7 @@ import { Trainer, evaluate, recalibrateBatchNorm, openRunCheckpoint, resolveMode
 import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
 import { fullKeep, toSelection } from './channels.js';
-import { bestCheckProbe, meetsTarget, nextCheckStep, type CheckProbe } from './check.js';
+import { DEFAULT_LATENCY_MARGIN, bestCheckProbe, meetsTarget, nextCheckStep, type CheckProbe } from './check.js';
 import { LATENCY_CHECK_ROUNDS, PruneEngine, type CheckDecision, type EngineState, type PruneConfig } from './engine.js';
 import { ieeBudget, ieeStepsThatFit } from './iee.js';
 
@@ -111,15 +111,6 @@ export function targetLatency(t: LatencyTarget, denseMs: number, batch: number):
   return denseMs / t.speedup;
 }
 
-/**
- * Default safety margin: the selection aims at (1 - 0.05) x the target
- * latency, i.e. ~5% more FPS than asked. Whole-network timings of one file
- * move 2-4% between ORT sessions here (more when the machine drifts), and
- * the deliverable must meet its target yet not waste more than 10% of it;
- * aiming at the middle of [target, target + 10%] FPS leaves room either side.
- */
-export const DEFAULT_LATENCY_MARGIN = 0.05;
-
 const sameKept = (a: Record<string, number>, b: Record<string, number>): boolean => Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
 
 /** Runs or resumes a pruning run. */
@@ -158,6 +149,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   // the current one was solved under, and its round (re-solves write problems/step-NNN-check-R-*.json)
   type Paired = { measured_speedup: number; raw_ms: number; dense_measured_ms: number };
   const probes: Array<CheckProbe & { readonly kept: Record<string, number>; readonly paired: Paired | undefined }> = [];
+  // the margin actually aimed with: the asked one, or less where the table's floor raised the budget
+  const aimMargin = 1 - budget / target;
   let checkBudget = budget;
   let checkRound = -1;
   const timeSelection = async (kept: Record<string, number>): Promise<{ ms: number; paired: Paired | undefined }> => {
@@ -175,7 +168,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
       await rt.dispose();
     }
   };
-  if (budget > target * (1 - margin)) log(`warning: the table's floor ${floorMs.toFixed(3)} ms leaves only a ${((1 - budget / target) * 100).toFixed(1)}% margin below the target (asked ${(margin * 100).toFixed(1)}%).`);
+  if (budget > target * (1 - margin)) log(`warning: the table's floor ${floorMs.toFixed(3)} ms leaves only a ${(aimMargin * 100).toFixed(1)}% margin below the target (asked ${(margin * 100).toFixed(1)}%).`);
   const iter = new BatchIterator(train, { batchSize: o.batchSize, seed: o.seed, shuffle: true, dropLast: true, augmentation: defaultAugmentation(data.name) }, resumed?.meta.cursor);
   const totalIterations = o.epochs * iter.batchesPerEpoch;
   let teacher: tf.LayersModel | undefined;
@@ -219,7 +212,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   }
   const acc = new ImportanceAccumulator(model, graph, o.criterion === 'taylor' ? taylorImportance() : magnitudeImportance());
   const engine = PruneEngine.start(cfg, trainer, graph, est, acc, resumed?.meta.engine, mru);
-  log(`${o.method}: dense ${denseMs.toFixed(3)} ms -> target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS at batch ${table.batch}; aiming at ${budget.toFixed(3)} ms, ${((1 - budget / target) * 100).toFixed(1)}% margin), ${totalIterations} iterations, kept counts in multiples of ${granularity}`);
+  log(`${o.method}: dense ${denseMs.toFixed(3)} ms -> target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS at batch ${table.batch}; aiming at ${budget.toFixed(3)} ms, ${(aimMargin * 100).toFixed(1)}% margin), ${totalIterations} iterations, kept counts in multiples of ${granularity}`);
 
   const metrics = join(o.out, 'metrics.jsonl');
   const stopAt = o.maxIterations === undefined ? totalIterations : Math.min(totalIterations, trainer.step + o.maxIterations);
@@ -274,8 +267,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
               const again = probes.find((p) => sameKept(p.kept, kept));
               const m = again ? { ms: again.measuredMs, paired: again.paired } : await timeSelection(kept);
               probes.push({ estimatedMs, measuredMs: m.ms, budgetMs: checkBudget, kept, paired: m.paired });
-              const margin = 1 - budget / target;
-              const step = nextCheckStep(probes, target, margin);
+              const step = nextCheckStep(probes, target, aimMargin);
               let decision: CheckDecision;
               let verdict: string;
               if (step.kind === 'accept') {
@@ -288,7 +280,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
               } else {
                 // out of re-solves, or of budgets to try: keep the best selection measured
                 // (meets the target, closest to the aim; the fastest when none meets it)
-                const best = bestCheckProbe(probes, target, margin);
+                const best = bestCheckProbe(probes, target, aimMargin);
                 const p = probes[best]!;
                 const state = !meetsTarget(target, p.measuredMs) ? 'misses the target' : p.measuredMs < target / 1.1 ? 'meets the target, more than 10% faster' : 'meets the target';
                 decision = { kind: 'restore', round: best };

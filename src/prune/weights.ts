@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { selectionMasks, type ChannelGraph } from '../graph/index.js';
 import type { SgdMomentum } from '../train/index.js';
-import { toSelection, type ActiveSets } from './channels.js';
+import { allActive, toSelection, type ActiveSets } from './channels.js';
 
 interface VarEntry {
   readonly v: tf.Variable;
@@ -53,7 +53,7 @@ export class ChannelWeights {
       // a second model with the same layer names, which would hide the weight's kind from the matches below
       this.vars.set(v.name, { v, layerWeight: w.originalName ?? w.name.replace(/_\d+$/, ''), trainable: w.trainable });
     }
-    const all = elementMasks(graph, Object.fromEntries(graph.groups.map((g) => [g.id, new Uint8Array(g.size).fill(1)])));
+    const all = elementMasks(graph, allActive(graph));
     for (const name of all.keys()) this.mru.set(name, (this.vars.get(name)!.v.dataSync() as Float32Array).slice());
     this.live = all;
     this.transition(active);
