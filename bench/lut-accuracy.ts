@@ -11,7 +11,7 @@
  * |predicted - measured| / measured, and a final JSON line (with every
  * network's kept counts, per-round times and estimate).
  *
- *   npm run bench:lut-accuracy [-- --samples 30 --models resnet20,mobilenet_v1 --lut-dir latency-tables --align 1 --rounds 5 --control 24 --no-halp]
+ *   npm run bench:lut-accuracy [-- --samples 30 --models resnet20,mobilenet_v1 --lut-dir latency-tables --align 1 --rounds 5 --control 32 --no-halp]
  *
  * `--align 4` samples only widths on the table's channel multiple (what
  * `latprune prune` produces by default). `--no-halp` skips the HALP-style
@@ -65,7 +65,7 @@ const { values } = parseArgs({
     /** Kept counts rounded to multiples of this (4 = ORT CPU's channel multiple here: every layer on the blocked kernels). */
     align: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '5' },
-    control: { type: 'string', default: '24' },
+    control: { type: 'string', default: '32' },
     /** Also time every conv alone for the HALP-style sum (the slow part of the bench); `--no-halp` skips it. */
     halp: { type: 'boolean', default: true },
   },

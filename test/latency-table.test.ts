@@ -20,6 +20,7 @@ import {
   fitCalibration,
   chooseCalibration,
   applyCalibration,
+  MIN_SPLIT_SAMPLES,
   baseGrid,
   DEFAULT_GRID,
   inferRule,
@@ -202,8 +203,50 @@ test('estimator: full width = sum of the layers look-ups (+ reorders); calibrati
     const calibrated = LatencyEstimator.create(model, { ...table, calibration: cal }, graph).estimateSelection(keepToSelection(graph, plainKeep));
     const expect = 0.9 * (bp.layersMs + bp.reorderMs - bp.plainMs) + 1.3 * bp.plainMs + 0.5 * bp.otherMElems + 0.2;
     assert.ok(Math.abs(calibrated.totalMs - expect) < 1e-9, `calibrated total ${calibrated.totalMs} vs ${expect}`);
+    // networks with plain layers calibrated apart: the estimator applies `mixed` to them, the top-level fit to the others
+    const mixed = { scale: 1.1, plainScale: 1.4, otherMsPerMElem: 0.2, overheadMs: -0.3 };
+    const split = LatencyEstimator.create(model, { ...table, calibration: { ...cal, mixed } }, graph);
+    const expectMixed = 1.1 * (bp.layersMs + bp.reorderMs - bp.plainMs) + 1.4 * bp.plainMs + 0.2 * bp.otherMElems - 0.3;
+    assert.ok(Math.abs(split.estimateSelection(keepToSelection(graph, plainKeep)).totalMs - expectMixed) < 1e-9, 'mixed coefficients for a network with a plain layer');
+    const bd = raw.estimateSelection(keepToSelection(graph, keep));
+    const expectDense = 0.9 * (bd.layersMs + bd.reorderMs) + 0.5 * bd.otherMElems + 0.2;
+    assert.ok(Math.abs(split.estimateSelection(keepToSelection(graph, keep)).totalMs - expectDense) < 1e-9, 'top-level coefficients for an all-blocked network');
     model.dispose();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('calibration: networks with plain-kernel layers get a fit of their own when it lowers the leave-one-out error', () => {
+  // all-blocked networks: 0.9 x parts + 1 ms; networks with plain layers: their own scales, untimed ops and constant
+  const blocked = Array.from({ length: 8 }, (_, i) => {
+    const partsMs = 8 + 1.7 * i;
+    return { partsMs, plainMs: 0, otherMElems: 0.2 + 0.05 * i, measuredMs: 0.9 * partsMs + 1 };
+  });
+  const withPlain = Array.from({ length: 10 }, (_, i) => {
+    const plainMs = 1 + ((i * 7) % 10) * 0.8;
+    const partsMs = 9 + 1.3 * i + plainMs;
+    const otherMElems = 0.3 + ((i * 3) % 5) * 0.2;
+    return { partsMs, plainMs, otherMElems, measuredMs: 1.05 * (partsMs - plainMs) + 1.35 * plainMs + 2 * otherMElems - 0.5 };
+  });
+  const samples = [...blocked, ...withPlain];
+  const fit = chooseCalibration(samples);
+  assert.ok(fit.mixed, `split chosen: ${JSON.stringify(fit)}`);
+  assert.ok(fit.looMedian < 1e-6 && fit.looP90 < 1e-6, `both populations are fitted exactly: ${fit.looMedian}, ${fit.looP90}`);
+  for (const x of samples) assert.ok(Math.abs(applyCalibration(fit, x) - x.measuredMs) < 1e-6 * x.measuredMs);
+  assert.ok(Math.abs(fit.mixed.plainScale! - 1.35) < 1e-6 && Math.abs(fit.mixed.otherMsPerMElem - 2) < 1e-6, JSON.stringify(fit.mixed));
+  // one fit for both cannot be exact
+  const joint = chooseCalibration(samples.map((x) => ({ ...x, plainMs: 0 })));
+  assert.equal(joint.mixed, undefined);
+  assert.ok(joint.looP90 > 0.01, `no split without plain layers: ${joint.looP90}`);
+  // too few networks of one population: no split
+  const few = chooseCalibration([...blocked.slice(0, MIN_SPLIT_SAMPLES - 1), ...withPlain]);
+  assert.equal(few.mixed, undefined);
+  // one population that follows the same model as the other: the split is not needed when it does not help
+  const same = Array.from({ length: 16 }, (_, i) => {
+    const plainMs = i % 2 ? 1 + i * 0.3 : 0;
+    const partsMs = 8 + 1.1 * i + plainMs;
+    return { partsMs, plainMs, otherMElems: 0.1 * i, measuredMs: 0.95 * (partsMs - plainMs) + 1.2 * plainMs };
+  });
+  assert.equal(chooseCalibration(same).mixed, undefined, 'one exact fit for both populations is kept');
 });

@@ -184,7 +184,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--step <n>', 'smallest channel step of the grid', num, 8)
     .option('--points <n>', 'grid values per axis and layout regime', num, 8)
     .option('--refine <n>', 'adaptive refinement passes', num, 2)
-    .option('--calibrate <n>', 'whole networks measured to calibrate the estimate (0: skip)', num, 24)
+    .option('--calibrate <n>', 'whole networks measured to calibrate the estimate (0: skip)', num, 32)
     .option('--recalibrate', 'measure whole networks again and refit the calibration of a finished table', false)
     .option('--shard <i/n>', 'profile only shard i of n (join with `latprune lut merge`)')
     .option('--out <file>', 'table file (default latency-tables/<device>/<model>-b<batch>-<runtime>.json)')

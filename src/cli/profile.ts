@@ -8,7 +8,6 @@ import { analyzeModel } from '../graph/index.js';
 import { resolveModel } from '../train/index.js';
 import { startProgress } from '../util/progress.js';
 import {
-
   OrtRuntime,
   TfjsRuntime,
   calibrateTable,
@@ -19,7 +18,9 @@ import {
   mergeTables,
   profileModel,
   saveTable,
+  type CalibrationCoefficients,
   type LatencyRuntime,
+  type LatencyTable,
 } from '../latency/index.js';
 import { latpruneVersion } from './doctor.js';
 
@@ -100,8 +101,7 @@ export async function profileCommand(f: ProfileFlags, log: (l: string) => void):
         bar?.stop();
       }
       await saveTable(out, table);
-      const c = table.calibration!;
-      log(`calibration: measured = ${c.scale.toFixed(3)} x (blocked layers + reorders) + ${(c.plainScale ?? c.scale).toFixed(3)} x plain layers + ${c.otherMsPerMElem.toFixed(3)} ms/Melem x other + ${c.overheadMs.toFixed(3)} ms; in-sample error median ${(100 * c.medianError).toFixed(1)}%, p90 ${(100 * c.p90Error).toFixed(1)}%`);
+      log(describeCalibration(table.calibration!));
     }
     log(`wrote ${out}`);
     return 0;
@@ -129,6 +129,14 @@ export async function showCommand(path: string, log: (l: string) => void, out: (
   out(`${path}: ${t.model}, batch ${t.batch}, input ${t.input.join('x')}, ${t.runtime.name} ${t.runtime.version} (${t.runtime.ep}, ${t.runtime.threads} threads)`);
   out(`device ${t.device.fingerprint}: ${t.device.description}`);
   out(`layout ${JSON.stringify(t.layout)}; ${Object.keys(t.signatures).length} signatures, ${Object.values(t.signatures).reduce((a, s) => a + s.points.length, 0)} points; ${t.complete ? 'complete' : 'INCOMPLETE'}`);
-  if (t.calibration) out(`calibration: scale ${t.calibration.scale.toFixed(3)} (plain layers ${(t.calibration.plainScale ?? t.calibration.scale).toFixed(3)}), overhead ${t.calibration.overheadMs.toFixed(3)} ms; in-sample error median ${(100 * t.calibration.medianError).toFixed(1)}%, p90 ${(100 * t.calibration.p90Error).toFixed(1)}%`);
+  if (t.calibration) out(describeCalibration(t.calibration));
   return 0;
+}
+
+/** One line describing a table's calibration (both fits when networks with plain layers have their own). */
+function describeCalibration(c: NonNullable<LatencyTable['calibration']>): string {
+  const terms = (k: CalibrationCoefficients) =>
+    `${k.scale.toFixed(3)} x (blocked layers + reorders) + ${(k.plainScale ?? k.scale).toFixed(3)} x plain layers + ${k.otherMsPerMElem.toFixed(3)} ms/Melem x other + ${k.overheadMs.toFixed(3)} ms`;
+  const fits = c.mixed ? `measured = ${terms(c)} (networks on blocked kernels only); ${terms(c.mixed)} (networks with plain-kernel layers)` : `measured = ${terms(c)}`;
+  return `calibration (${c.samples.length} networks): ${fits}; in-sample error median ${(100 * c.medianError).toFixed(1)}%, p90 ${(100 * c.p90Error).toFixed(1)}%`;
 }

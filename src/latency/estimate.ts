@@ -16,7 +16,8 @@
  * - other: elements through ops the table does not time (unfused adds,
  *   pooling), in millions;
  * - a, p, b, c: calibrated against whole-network measurements made during
- *   profiling (identity until calibrated).
+ *   profiling (identity until calibrated); networks with plain layers may
+ *   have coefficients of their own (`calibrate.ts`).
  *
  * Also the solver's coupled latency model: `total(keep)` for kept counts per
  * channel group.
@@ -43,6 +44,40 @@ export interface LatencyBreakdown {
   readonly otherMElems: number;
   /** Per timed layer: look-up (ms) at its (cin, cout). */
   readonly perLayer: Readonly<Record<string, { readonly cin: number; readonly cout: number; readonly ms: number }>>;
+}
+
+/** A calibration sample: measured whole-network latency and the estimator's uncalibrated parts. */
+export interface CalibrationSample {
+  readonly measuredMs: number;
+  /** Layer look-ups plus layout conversions, ms. */
+  readonly partsMs: number;
+  /** The part of `partsMs` from layers on plain kernels, ms (0 when absent). */
+  readonly plainMs?: number;
+  readonly otherMElems: number;
+}
+
+/** Coefficients of one calibration model. */
+export interface CalibrationCoefficients {
+  readonly scale: number;
+  readonly plainScale?: number;
+  readonly otherMsPerMElem: number;
+  readonly overheadMs: number;
+}
+
+/** Fitted calibration (see the table schema's `calibration`). */
+export interface CalibrationFit extends CalibrationCoefficients {
+  /**
+   * Coefficients for networks with at least one plain-kernel layer; the
+   * top-level ones then serve networks without. Absent: one fit serves all.
+   */
+  readonly mixed?: CalibrationCoefficients;
+}
+
+/** The calibrated estimate of one sample under `f`. */
+export function applyCalibration(f: CalibrationFit, s: CalibrationSample): number {
+  const plain = s.plainMs ?? 0;
+  const c: CalibrationCoefficients = f.mixed && plain > 0 ? f.mixed : f;
+  return c.scale * (s.partsMs - plain) + (c.plainScale ?? c.scale) * plain + c.otherMsPerMElem * s.otherMElems + c.overheadMs;
 }
 
 const PASS = new Set(['BatchNormalization', 'ReLU', 'Activation', 'Dropout', 'LeakyReLU']);
@@ -135,9 +170,8 @@ export class LatencyEstimator {
       if (!have || !needs) continue;
       for (const l of needs) if (l !== have) reorderMs += reorderCost(t, batch * roundUp(channels(n.name), pad) * n.hw);
     }
-    const cal = t.calibration;
     const parts = layersMs + reorderMs;
-    const totalMs = cal ? cal.scale * (parts - plainMs) + (cal.plainScale ?? cal.scale) * plainMs + cal.otherMsPerMElem * otherMElems + cal.overheadMs : parts;
+    const totalMs = t.calibration ? applyCalibration(t.calibration, { partsMs: parts, plainMs, otherMElems, measuredMs: 0 }) : parts;
     return { totalMs, layersMs, reorderMs, plainMs, otherMElems, perLayer };
   }
 

@@ -69,7 +69,8 @@ const tableSchema = z.object({
    * Whole-network calibration: measured = scale * (layers + reorders - plain)
    * + plainScale * plain + otherMsPerMElem * other + overheadMs, where `plain`
    * is the look-ups of layers on the runtime's plain (unblocked) kernels
-   * (`plainScale` absent: the same scale).
+   * (`plainScale` absent: the same scale); `mixed` holds separate
+   * coefficients for networks that have plain-kernel layers.
    */
   calibration: z
     .object({
@@ -77,6 +78,13 @@ const tableSchema = z.object({
       plainScale: z.number().positive().optional(),
       otherMsPerMElem: z.number().nonnegative(),
       overheadMs: z.number(),
+      /**
+       * Coefficients for networks with at least one plain-kernel layer (the
+       * ones above then serve networks without); absent: one fit for all.
+       */
+      mixed: z
+        .object({ scale: z.number().positive(), plainScale: z.number().positive().optional(), otherMsPerMElem: z.number().nonnegative(), overheadMs: z.number() })
+        .optional(),
       /** Median and p90 relative error of the calibrated estimate on the samples. */
       medianError: z.number().nonnegative(),
       p90Error: z.number().nonnegative(),
