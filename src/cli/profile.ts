@@ -7,6 +7,7 @@ import { LatpruneError } from '../errors.js';
 import { analyzeModel } from '../graph/index.js';
 import { resolveModel } from '../train/index.js';
 import { startProgress } from '../util/progress.js';
+import { zooEntry } from '../zoo/index.js';
 import {
   OrtRuntime,
   TfjsRuntime,
@@ -60,6 +61,16 @@ export function parseShard(v: string): { index: number; count: number } {
   return { index, count };
 }
 
+/**
+ * The model name a table is stored under: a zoo name, with the input size
+ * appended when it is not the zoo model's default (`resnet20-28x28x1`; an
+ * explicit default input gives the plain name), or a model folder's name.
+ */
+export function tableModelName(model: string, fromZoo: boolean, input?: readonly [number, number, number]): string {
+  if (!fromZoo) return basename(model.endsWith('.json') ? dirname(model) : model);
+  return input && input.join('x') !== zooEntry(model).defaultInputShape.join('x') ? `${model}-${input.join('x')}` : model;
+}
+
 /** Runs `latprune profile`; returns the exit code. */
 export async function profileCommand(f: ProfileFlags, log: (l: string) => void): Promise<number> {
   if (f.runtime !== 'ort' && f.runtime !== 'tfjs') throw new LatpruneError('BAD_ARGUMENT', `--runtime must be ort or tfjs, got '${f.runtime}'.`);
@@ -67,17 +78,16 @@ export async function profileCommand(f: ProfileFlags, log: (l: string) => void):
   const shard = f.shard ? parseShard(f.shard) : undefined;
   const inputShape = f.input ? parseInput(f.input) : undefined;
   const { model, fromZoo } = await resolveModel(f.model, { ...(inputShape ? { inputShape } : {}), ...(f.classes ? { numClasses: f.classes } : {}), seed: 1 });
-  const modelName = fromZoo ? f.model : basename(f.model.endsWith('.json') ? dirname(f.model) : f.model);
+  const modelName = tableModelName(f.model, fromZoo, inputShape);
   const threads = f.threads ?? os.cpus().length;
   const runtime: LatencyRuntime = f.runtime === 'ort' ? await OrtRuntime.create({ ep: f.ep, threads, producerVersion: latpruneVersion() }) : new TfjsRuntime();
   const inShape = model.inputs[0]!.shape;
   const tag = `${f.runtime}${f.runtime === 'ort' && f.ep !== 'cpu' ? `-${f.ep}` : ''}`;
-  const sizeTag = fromZoo && inputShape ? `${modelName}-${inShape[1]}x${inShape[2]}x${inShape[3]}` : modelName;
-  const out = resolve(f.out ?? defaultTablePath(f.tablesRoot, deviceFingerprint(), sizeTag, f.batch, tag) + (shard ? `.shard${shard.index}of${shard.count}` : ''));
+  const out = resolve(f.out ?? defaultTablePath(f.tablesRoot, deviceFingerprint(), modelName, f.batch, tag) + (shard ? `.shard${shard.index}of${shard.count}` : ''));
   try {
     log(`profiling ${modelName} (input ${inShape.slice(1).join('x')}, batch ${f.batch}) with ${runtime.name} ${runtime.version} (${runtime.ep}, ${runtime.threads} threads) into ${out}`);
     let table = await profileModel(model, {
-      modelName: sizeTag,
+      modelName,
       batch: f.batch,
       runtime,
       out,
