@@ -26,6 +26,7 @@ import {
   inferRule,
   isFast,
   loadTable,
+  saveTable,
   makeLookup,
   mergeTables,
   profileModel,
@@ -204,10 +205,14 @@ test('estimator: full width = sum of the layers look-ups (+ reorders); calibrati
     const expect = 0.9 * (bp.layersMs + bp.reorderMs - bp.plainMs) + 1.3 * bp.plainMs + 0.5 * bp.otherMElems + 0.2;
     assert.ok(Math.abs(calibrated.totalMs - expect) < 1e-9, `calibrated total ${calibrated.totalMs} vs ${expect}`);
     // networks with plain layers calibrated apart: the estimator applies `mixed` to them, the top-level fit to the others
-    const mixed = { scale: 1.1, plainScale: 1.4, otherMsPerMElem: 0.2, overheadMs: -0.3 };
+    const mixed = { scale: 1.1, plainScale: 1.4, otherMsPerMElem: 0.2, overheadMs: -0.3, fromPlainShare: 0 };
     const split = LatencyEstimator.create(model, { ...table, calibration: { ...cal, mixed } }, graph);
     const expectMixed = 1.1 * (bp.layersMs + bp.reorderMs - bp.plainMs) + 1.4 * bp.plainMs + 0.2 * bp.otherMElems - 0.3;
     assert.ok(Math.abs(split.estimateSelection(keepToSelection(graph, plainKeep)).totalMs - expectMixed) < 1e-9, 'mixed coefficients for a network with a plain layer');
+    // below fromPlainShare the two fits are blended linearly in the plain share: halfway at half of it
+    const share = bp.plainMs / (bp.layersMs + bp.reorderMs);
+    const blended = LatencyEstimator.create(model, { ...table, calibration: { ...cal, mixed: { ...mixed, fromPlainShare: 2 * share } } }, graph);
+    assert.ok(Math.abs(blended.estimateSelection(keepToSelection(graph, plainKeep)).totalMs - (expect + expectMixed) / 2) < 1e-9, 'half-way blend');
     const bd = raw.estimateSelection(keepToSelection(graph, keep));
     const expectDense = 0.9 * (bd.layersMs + bd.reorderMs) + 0.5 * bd.otherMElems + 0.2;
     assert.ok(Math.abs(split.estimateSelection(keepToSelection(graph, keep)).totalMs - expectDense) < 1e-9, 'top-level coefficients for an all-blocked network');
@@ -249,4 +254,59 @@ test('calibration: networks with plain-kernel layers get a fit of their own when
     return { partsMs, plainMs, otherMElems: 0.1 * i, measuredMs: 0.95 * (partsMs - plainMs) + 1.2 * plainMs };
   });
   assert.equal(chooseCalibration(same).mixed, undefined, 'one exact fit for both populations is kept');
+});
+
+test('calibration: the choice does not depend on the order of the networks, does not jump at the first plain layer, and scores leave-one-out honestly', () => {
+  // noisy populations, interleaved: blocked 0.75 x parts; with plain layers 1.0 x blocked + 1.4 x plain + 1
+  const rnd = (i: number) => ((Math.sin(i * 12.9898) * 43758.5453) % 1 + 1) % 1;
+  const samples = Array.from({ length: 24 }, (_, i) => {
+    const plainMs = i % 3 === 0 ? 0 : 2 + 6 * rnd(i + 100);
+    const partsMs = 8 + 10 * rnd(i) + plainMs;
+    const exact = plainMs ? partsMs - plainMs + 1.4 * plainMs + 1 : 0.75 * partsMs;
+    return { partsMs, plainMs, otherMElems: 0.5 + rnd(i + 200), measuredMs: exact * (1 + 0.02 * (rnd(i + 300) - 0.5)) };
+  });
+  const a = chooseCalibration(samples);
+  const grouped = [...samples.filter((x) => !x.plainMs), ...samples.filter((x) => x.plainMs)];
+  const b = chooseCalibration([...grouped].reverse());
+  assert.ok(a.mixed, 'the split is chosen for two populations');
+  for (const k of ['scale', 'otherMsPerMElem', 'overheadMs', 'looMedian', 'looP90'] as const) assert.ok(Math.abs(a[k] - b[k]) < 1e-9, `${k}: ${a[k]} vs ${b[k]}`);
+  assert.ok(Math.abs(a.mixed.scale - b.mixed!.scale) < 1e-9 && a.mixed.fromPlainShare === b.mixed!.fromPlainShare);
+  assert.ok(a.looMedian > 0 && a.looMedian < 0.02, `leave-one-out error within the noise: ${a.looMedian}`);
+  // the mixed fit applies alone from the smallest plain share it was fitted on
+  const shares = samples.filter((x) => x.plainMs).map((x) => x.plainMs / x.partsMs);
+  assert.equal(a.mixed.fromPlainShare, Math.min(...shares));
+  // no jump at the first plain layer: a network with a sliver of plain time is priced as an all-blocked one
+  const base = { partsMs: 15, plainMs: 0, otherMElems: 1, measuredMs: 0 };
+  const sliver = { ...base, plainMs: 1e-6 };
+  assert.ok(Math.abs(applyCalibration(a, sliver) - applyCalibration(a, base)) < 1e-4, `${applyCalibration(a, sliver)} vs ${applyCalibration(a, base)}`);
+  // a candidate that cannot be fitted on every fold is not scored in-sample: with exactly 8 networks the
+  // 4-term model (which needs 8) is skipped; with 9 it is chosen (exact), but the nested leave-one-out
+  // (folds of 8) cannot choose it; with 10 the leave-one-out is exact too
+  const four = (n: number) => Array.from({ length: n }, (_, i) => {
+    const plainMs = 1 + 3 * rnd(i + 400);
+    const partsMs = 10 + 8 * rnd(i + 500) + plainMs;
+    const otherMElems = 0.2 + rnd(i + 600);
+    return { partsMs, plainMs, otherMElems, measuredMs: 0.8 * (partsMs - plainMs) + 1.5 * plainMs + 3 * otherMElems + 2 };
+  });
+  assert.ok(chooseCalibration(four(8)).looMedian > 1e-6, 'eight networks: no in-sample zero');
+  const nine = chooseCalibration(four(9));
+  assert.ok(Math.abs(nine.otherMsPerMElem - 3) < 1e-6 && nine.looMedian > 1e-6, JSON.stringify(nine));
+  const ten = chooseCalibration(four(10));
+  assert.ok(Math.abs(ten.otherMsPerMElem - 3) < 1e-6 && ten.looMedian < 1e-9, JSON.stringify(ten));
+});
+
+test('table schema: a calibration with a mixed fit round-trips; a bad one is rejected naming the field', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-lut-'));
+  try {
+    await initBackend({ requested: 'cpu' });
+    const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
+    const table = await profileModel(model, { modelName: 'r', batch: 2, runtime: new FakeRuntime(), out: join(dir, 't.json'), grid: { step: 8, points: 3, refine: 0 }, progress: false });
+    model.dispose();
+    const calibration = { scale: 0.9, otherMsPerMElem: 0.1, overheadMs: 0.2, mixed: { scale: 1.1, plainScale: 1.3, otherMsPerMElem: 0.5, overheadMs: -0.4, fromPlainShare: 0.25 }, medianError: 0.01, p90Error: 0.02, samples: [] };
+    await saveTable(join(dir, 'm.json'), { ...table, calibration });
+    assert.deepEqual((await loadTable(join(dir, 'm.json'))).calibration, calibration);
+    assert.throws(() => validateTable({ ...table, calibration: { ...calibration, mixed: { ...calibration.mixed, fromPlainShare: 2 } } }, 'm.json'), /m\.json: invalid latency table at 'calibration\.mixed\.fromPlainShare'/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

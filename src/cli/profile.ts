@@ -147,6 +147,6 @@ export async function showCommand(path: string, log: (l: string) => void, out: (
 function describeCalibration(c: NonNullable<LatencyTable['calibration']>): string {
   const terms = (k: CalibrationCoefficients) =>
     `${k.scale.toFixed(3)} x (blocked layers + reorders) + ${(k.plainScale ?? k.scale).toFixed(3)} x plain layers + ${k.otherMsPerMElem.toFixed(3)} ms/Melem x other + ${k.overheadMs.toFixed(3)} ms`;
-  const fits = c.mixed ? `measured = ${terms(c)} (networks on blocked kernels only); ${terms(c.mixed)} (networks with plain-kernel layers)` : `measured = ${terms(c)}`;
+  const fits = c.mixed ? `measured = ${terms(c)} (networks on blocked kernels only); ${terms(c.mixed)} (networks with plain-kernel layers, alone from a plain share of ${(100 * c.mixed.fromPlainShare).toFixed(0)}%, blended below)` : `measured = ${terms(c)}`;
   return `calibration (${c.samples.length} networks): ${fits}; in-sample error median ${(100 * c.medianError).toFixed(1)}%, p90 ${(100 * c.p90Error).toFixed(1)}%`;
 }

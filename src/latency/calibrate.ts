@@ -115,22 +115,29 @@ const CANDIDATES: ReadonlyArray<(s: readonly CalibrationSample[]) => Calibration
   () => ({ scale: 1, otherMsPerMElem: 0, overheadMs: 0 }),
 ];
 
-/** The best single model for `samples` by leave-one-out score, with its leave-one-out predictions. */
-function bestSingle(samples: readonly CalibrationSample[]): { fit: CalibrationCoefficients; loo: number[] } | undefined {
+/**
+ * The candidate with the lowest leave-one-out score on `samples`, fitted on
+ * all of them. A candidate that cannot be fitted on every fold is skipped
+ * (falling back to the full fit would score it in-sample).
+ */
+function fitBest(samples: readonly CalibrationSample[]): CalibrationCoefficients {
   const meas = samples.map((s) => s.measuredMs);
-  let best: { fit: CalibrationCoefficients; loo: number[] } | undefined;
+  const ratio = (): CalibrationCoefficients => ({ scale: median(samples.map((x) => x.measuredMs / Math.max(1e-9, x.partsMs))) || 1, otherMsPerMElem: 0, overheadMs: 0 });
+  if (samples.length < 3) return samples.length ? ratio() : { scale: 1, otherMsPerMElem: 0, overheadMs: 0 };
+  let best: CalibrationCoefficients | undefined;
   let bestScore = Infinity;
   for (const cand of CANDIDATES) {
     const fit = cand(samples);
     if (!fit) continue;
-    const loo = samples.map((s, i) => applyCalibration(cand(samples.filter((_, j) => j !== i)) ?? fit, s));
-    const score = looScore(loo, meas);
+    const folds = samples.map((_, i) => cand(samples.filter((_, j) => j !== i)));
+    if (folds.some((f) => f === undefined)) continue;
+    const score = looScore(samples.map((s, i) => applyCalibration(folds[i]!, s)), meas);
     if (score < bestScore - 1e-12) {
       bestScore = score;
-      best = { fit, loo };
+      best = fit;
     }
   }
-  return best;
+  return best ?? ratio();
 }
 
 /** Mean of the median and p90 relative error: one noisy network must not skew every estimate, and the tail matters to a user who must meet a target. */
@@ -142,33 +149,38 @@ function looScore(pred: readonly number[], meas: readonly number[]): number {
 /** Fewest samples of each population (with and without plain-kernel layers) for a fit of its own. */
 export const MIN_SPLIT_SAMPLES = 6;
 
+const hasPlain = (s: CalibrationSample) => (s.plainMs ?? 0) > 0;
+
+/** One model for all-blocked networks and one for networks with plain-kernel layers, or undefined with too few of either. */
+function fitSplit(samples: readonly CalibrationSample[]): CalibrationFit | undefined {
+  const blocked = samples.filter((s) => !hasPlain(s));
+  const mixed = samples.filter(hasPlain);
+  if (blocked.length < MIN_SPLIT_SAMPLES - 1 || mixed.length < MIN_SPLIT_SAMPLES - 1) return undefined;
+  const fromPlainShare = Math.min(...mixed.map((s) => (s.plainMs ?? 0) / Math.max(1e-12, s.partsMs)));
+  return { ...fitBest(blocked), mixed: { ...fitBest(mixed), fromPlainShare } };
+}
+
 /**
- * Chooses the calibration model with the lowest leave-one-out error, fitted
- * on all samples: the best single model for all networks, or (with at least
- * {@link MIN_SPLIT_SAMPLES} of each) the best model for networks without
- * plain-kernel layers together with the best for networks with them, when
- * their pooled leave-one-out error is lower.
+ * Chooses the calibration with the lowest leave-one-out error: the best
+ * single model for all networks, or (with at least {@link MIN_SPLIT_SAMPLES}
+ * of each population) the best model for networks without plain-kernel
+ * layers together with the best for networks with them. The leave-one-out
+ * is nested: each held-out network is predicted by a calibration chosen and
+ * fitted without it, so that the split (two choices of model) is not
+ * favoured for having more chances to fit noise.
  */
 export function chooseCalibration(samples: readonly CalibrationSample[]): CalibrationFit & { readonly looMedian: number; readonly looP90: number } {
   const meas = samples.map((s) => s.measuredMs);
-  const joint = bestSingle(samples);
-  if (!joint) return { scale: 1, otherMsPerMElem: 0, overheadMs: 0, looMedian: NaN, looP90: NaN };
-  let fit: CalibrationFit = joint.fit;
-  let loo = joint.loo;
-  const isMixed = (s: CalibrationSample) => (s.plainMs ?? 0) > 0;
-  const blocked = samples.filter((s) => !isMixed(s));
-  const mixed = samples.filter(isMixed);
-  if (blocked.length >= MIN_SPLIT_SAMPLES && mixed.length >= MIN_SPLIT_SAMPLES) {
-    const b = bestSingle(blocked);
-    const m = bestSingle(mixed);
-    if (b && m) {
-      let ib = 0;
-      let im = 0;
-      const split = samples.map((s) => (isMixed(s) ? m.loo[im++]! : b.loo[ib++]!));
-      if (looScore(split, meas) < looScore(loo, meas) - 1e-12) {
-        fit = { ...b.fit, mixed: m.fit };
-        loo = split;
-      }
+  const without = (i: number) => samples.filter((_, j) => j !== i);
+  const jointLoo = samples.map((s, i) => applyCalibration(fitBest(without(i)), s));
+  let fit: CalibrationFit = fitBest(samples);
+  let loo = jointLoo;
+  const canSplit = samples.filter(hasPlain).length >= MIN_SPLIT_SAMPLES && samples.filter((s) => !hasPlain(s)).length >= MIN_SPLIT_SAMPLES;
+  if (canSplit) {
+    const splitLoo = samples.map((s, i) => applyCalibration(fitSplit(without(i))!, s));
+    if (looScore(splitLoo, meas) < looScore(jointLoo, meas) - 1e-12) {
+      fit = fitSplit(samples)!;
+      loo = splitLoo;
     }
   }
   const e = errorStats(loo, meas);

@@ -64,20 +64,39 @@ export interface CalibrationCoefficients {
   readonly overheadMs: number;
 }
 
+/** Coefficients for networks with plain-kernel layers, and where they take over. */
+export interface MixedCalibration extends CalibrationCoefficients {
+  /**
+   * Share of plain-kernel time (plain / parts) from which these coefficients
+   * apply alone: the smallest share among the networks they were fitted on.
+   * Below it the estimate moves linearly from the all-blocked fit to this
+   * one, so a network with one small plain layer is not priced as a network
+   * of plain layers (no jump at the first plain layer).
+   */
+  readonly fromPlainShare: number;
+}
+
 /** Fitted calibration (see the table schema's `calibration`). */
 export interface CalibrationFit extends CalibrationCoefficients {
   /**
-   * Coefficients for networks with at least one plain-kernel layer; the
-   * top-level ones then serve networks without. Absent: one fit serves all.
+   * Coefficients for networks with plain-kernel layers; the top-level ones
+   * then serve networks without. Absent: one fit serves all.
    */
-  readonly mixed?: CalibrationCoefficients;
+  readonly mixed?: MixedCalibration;
+}
+
+function linear(c: CalibrationCoefficients, s: CalibrationSample, plain: number): number {
+  return c.scale * (s.partsMs - plain) + (c.plainScale ?? c.scale) * plain + c.otherMsPerMElem * s.otherMElems + c.overheadMs;
 }
 
 /** The calibrated estimate of one sample under `f`. */
 export function applyCalibration(f: CalibrationFit, s: CalibrationSample): number {
   const plain = s.plainMs ?? 0;
-  const c: CalibrationCoefficients = f.mixed && plain > 0 ? f.mixed : f;
-  return c.scale * (s.partsMs - plain) + (c.plainScale ?? c.scale) * plain + c.otherMsPerMElem * s.otherMElems + c.overheadMs;
+  const top = linear(f, s, plain);
+  if (!f.mixed || plain <= 0) return top;
+  const share = plain / Math.max(1e-12, s.partsMs);
+  const w = f.mixed.fromPlainShare > 0 ? Math.min(1, share / f.mixed.fromPlainShare) : 1;
+  return (1 - w) * top + w * linear(f.mixed, s, plain);
 }
 
 const PASS = new Set(['BatchNormalization', 'ReLU', 'Activation', 'Dropout', 'LeakyReLU']);

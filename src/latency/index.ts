@@ -16,4 +16,4 @@ export { TfjsRuntime } from './runtime-tfjs.js';
 export { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';
 export { type ProfileOptions, profileModel, signaturesOf, mergeTables } from './profile.js';
 export { type KeepCounts, type CalibrateOptions, MIN_SPLIT_SAMPLES, randomKeep, keepToSelection, coutOfKeep, leastSquares, fitCalibration, chooseCalibration, errorStats, calibrateTable } from './calibrate.js';
-export { type LatencyBreakdown, type CalibrationSample, type CalibrationFit, type CalibrationCoefficients, applyCalibration, LatencyEstimator } from './estimate.js';
+export { type LatencyBreakdown, type CalibrationSample, type CalibrationFit, type CalibrationCoefficients, type MixedCalibration, applyCalibration, LatencyEstimator } from './estimate.js';

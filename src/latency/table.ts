@@ -79,11 +79,18 @@ const tableSchema = z.object({
       otherMsPerMElem: z.number().nonnegative(),
       overheadMs: z.number(),
       /**
-       * Coefficients for networks with at least one plain-kernel layer (the
-       * ones above then serve networks without); absent: one fit for all.
+       * Coefficients for networks with plain-kernel layers (the ones above
+       * then serve networks without); absent: one fit for all.
        */
       mixed: z
-        .object({ scale: z.number().positive(), plainScale: z.number().positive().optional(), otherMsPerMElem: z.number().nonnegative(), overheadMs: z.number() })
+        .object({
+          scale: z.number().positive(),
+          plainScale: z.number().positive().optional(),
+          otherMsPerMElem: z.number().nonnegative(),
+          overheadMs: z.number(),
+          /** Plain share (plain / parts) from which these coefficients apply alone; blended with the ones above below it. */
+          fromPlainShare: z.number().min(0).max(1),
+        })
         .optional(),
       /** Median and p90 relative error of the calibrated estimate on the samples. */
       medianError: z.number().nonnegative(),
