@@ -298,10 +298,7 @@ test('calibration: the choice does not depend on the order of the networks, does
 test('table schema: a calibration with a mixed fit round-trips; a bad one is rejected naming the field', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'latprune-lut-'));
   try {
-    await initBackend({ requested: 'cpu' });
-    const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
-    const table = await profileModel(model, { modelName: 'r', batch: 2, runtime: new FakeRuntime(), out: join(dir, 't.json'), grid: { step: 8, points: 3, refine: 0 }, progress: false });
-    model.dispose();
+    const table = await tinyTable(dir);
     const calibration = { scale: 0.9, otherMsPerMElem: 0.1, overheadMs: 0.2, mixed: { scale: 1.1, plainScale: 1.3, otherMsPerMElem: 0.5, overheadMs: -0.4, fromPlainShare: 0.25 }, medianError: 0.01, p90Error: 0.02, samples: [] };
     await saveTable(join(dir, 'm.json'), { ...table, calibration });
     assert.deepEqual((await loadTable(join(dir, 'm.json'))).calibration, calibration);
@@ -310,3 +307,14 @@ test('table schema: a calibration with a mixed fit round-trips; a bad one is rej
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/** A table of a tiny ResNet-20 from the fake runtime (no calibration). */
+async function tinyTable(dir: string) {
+  await initBackend({ requested: 'cpu' });
+  const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
+  try {
+    return await profileModel(model, { modelName: 'r', batch: 2, runtime: new FakeRuntime(), out: join(dir, 't.json'), grid: { step: 8, points: 3, refine: 0 }, progress: false });
+  } finally {
+    model.dispose();
+  }
+}

@@ -37,6 +37,14 @@ const signatureSchema = z.object({
   points: z.array(z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().nonnegative()])),
 });
 
+/** Coefficients of one calibration model (see `calibration` below). */
+const coefficientsSchema = z.object({
+  scale: z.number().positive(),
+  plainScale: z.number().positive().optional(),
+  otherMsPerMElem: z.number().nonnegative(),
+  overheadMs: z.number(),
+});
+
 const tableSchema = z.object({
   schema: z.literal(LUT_SCHEMA),
   model: z.string().min(1),
@@ -72,22 +80,14 @@ const tableSchema = z.object({
    * (`plainScale` absent: the same scale); `mixed` holds separate
    * coefficients for networks that have plain-kernel layers.
    */
-  calibration: z
-    .object({
-      scale: z.number().positive(),
-      plainScale: z.number().positive().optional(),
-      otherMsPerMElem: z.number().nonnegative(),
-      overheadMs: z.number(),
+  calibration: coefficientsSchema
+    .extend({
       /**
        * Coefficients for networks with plain-kernel layers (the ones above
        * then serve networks without); absent: one fit for all.
        */
-      mixed: z
-        .object({
-          scale: z.number().positive(),
-          plainScale: z.number().positive().optional(),
-          otherMsPerMElem: z.number().nonnegative(),
-          overheadMs: z.number(),
+      mixed: coefficientsSchema
+        .extend({
           /** Plain share (plain / parts) from which these coefficients apply alone; blended with the ones above below it. */
           fromPlainShare: z.number().min(0).max(1),
         })
