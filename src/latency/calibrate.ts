@@ -12,9 +12,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import { layerWidths, type ChannelGraph } from '../graph/index.js';
 import { seededRandom } from '../util/random.js';
-import { applyCalibration, LatencyEstimator, type CalibrationCoefficients, type CalibrationFit, type CalibrationSample } from './estimate.js';
+import { applyCalibration, plainShare, LatencyEstimator, type CalibrationFit, type CalibrationSample } from './estimate.js';
 import { median, type LatencyRuntime, type TimingOptions } from './runtime.js';
-import type { LatencyTable } from './table.js';
+import type { CalibrationCoefficients, LatencyTable } from './table.js';
 
 /** Kept channel counts per group id. */
 export type KeepCounts = Record<string, number>;
@@ -91,6 +91,8 @@ export function fitCalibration(x1: readonly number[], x2: readonly number[], y: 
   return { a: ratio, b: 0, c: 0 };
 }
 
+const hasPlain = (s: CalibrationSample) => (s.plainMs ?? 0) > 0;
+
 /**
  * Candidate calibration models, simplest last: blocked and plain layers
  * scaled separately (with and without the untimed-ops and constant terms),
@@ -98,12 +100,12 @@ export function fitCalibration(x1: readonly number[], x2: readonly number[], y: 
  */
 const CANDIDATES: ReadonlyArray<(s: readonly CalibrationSample[]) => CalibrationCoefficients | undefined> = [
   (s) => {
-    if (s.length < 3 || !s.some((x) => (x.plainMs ?? 0) > 0)) return undefined;
+    if (s.length < 3 || !s.some(hasPlain)) return undefined;
     const w = leastSquares([s.map((x) => x.partsMs - (x.plainMs ?? 0)), s.map((x) => x.plainMs ?? 0)], s.map((x) => x.measuredMs));
     return w && w[0]! > 0 && w[1]! > 0 ? { scale: w[0]!, plainScale: w[1]!, otherMsPerMElem: 0, overheadMs: 0 } : undefined;
   },
   (s) => {
-    if (s.length < 8 || !s.some((x) => (x.plainMs ?? 0) > 0)) return undefined;
+    if (s.length < 8 || !s.some(hasPlain)) return undefined;
     const w = leastSquares([s.map((x) => x.partsMs - (x.plainMs ?? 0)), s.map((x) => x.plainMs ?? 0), s.map((x) => x.otherMElems), s.map(() => 1)], s.map((x) => x.measuredMs));
     return w && w[0]! > 0 && w[1]! > 0 && w[2]! >= 0 ? { scale: w[0]!, plainScale: w[1]!, otherMsPerMElem: w[2]!, overheadMs: w[3]! } : undefined;
   },
@@ -149,15 +151,12 @@ function looScore(pred: readonly number[], meas: readonly number[]): number {
 /** Fewest samples of each population (with and without plain-kernel layers) for a fit of its own. */
 export const MIN_SPLIT_SAMPLES = 6;
 
-const hasPlain = (s: CalibrationSample) => (s.plainMs ?? 0) > 0;
-
-/** One model for all-blocked networks and one for networks with plain-kernel layers, or undefined with too few of either. */
-function fitSplit(samples: readonly CalibrationSample[]): CalibrationFit | undefined {
+/** One model for all-blocked networks and one for networks with plain-kernel layers, or undefined with fewer than `minEach` of either. */
+function fitSplit(samples: readonly CalibrationSample[], minEach: number): CalibrationFit | undefined {
   const blocked = samples.filter((s) => !hasPlain(s));
   const mixed = samples.filter(hasPlain);
-  if (blocked.length < MIN_SPLIT_SAMPLES - 1 || mixed.length < MIN_SPLIT_SAMPLES - 1) return undefined;
-  const fromPlainShare = Math.min(...mixed.map((s) => (s.plainMs ?? 0) / Math.max(1e-12, s.partsMs)));
-  return { ...fitBest(blocked), mixed: { ...fitBest(mixed), fromPlainShare } };
+  if (blocked.length < minEach || mixed.length < minEach) return undefined;
+  return { ...fitBest(blocked), mixed: { ...fitBest(mixed), fromPlainShare: Math.min(...mixed.map(plainShare)) } };
 }
 
 /**
@@ -172,14 +171,14 @@ function fitSplit(samples: readonly CalibrationSample[]): CalibrationFit | undef
 export function chooseCalibration(samples: readonly CalibrationSample[]): CalibrationFit & { readonly looMedian: number; readonly looP90: number } {
   const meas = samples.map((s) => s.measuredMs);
   const without = (i: number) => samples.filter((_, j) => j !== i);
-  const jointLoo = samples.map((s, i) => applyCalibration(fitBest(without(i)), s));
   let fit: CalibrationFit = fitBest(samples);
-  let loo = jointLoo;
-  const canSplit = samples.filter(hasPlain).length >= MIN_SPLIT_SAMPLES && samples.filter((s) => !hasPlain(s)).length >= MIN_SPLIT_SAMPLES;
-  if (canSplit) {
-    const splitLoo = samples.map((s, i) => applyCalibration(fitSplit(without(i))!, s));
-    if (looScore(splitLoo, meas) < looScore(jointLoo, meas) - 1e-12) {
-      fit = fitSplit(samples)!;
+  let loo = samples.map((s, i) => applyCalibration(fitBest(without(i)), s));
+  const split = fitSplit(samples, MIN_SPLIT_SAMPLES);
+  if (split) {
+    // a fold leaves at least MIN_SPLIT_SAMPLES - 1 of each population
+    const splitLoo = samples.map((s, i) => applyCalibration(fitSplit(without(i), MIN_SPLIT_SAMPLES - 1)!, s));
+    if (looScore(splitLoo, meas) < looScore(loo, meas) - 1e-12) {
+      fit = split;
       loo = splitLoo;
     }
   }

@@ -28,7 +28,7 @@ import { describeModel, layerWidths, type ChannelGraph, type ChannelMap, type La
 import { isFast, roundUp, type LayoutRule } from './layout.js';
 import { makeLookup, type SignatureLookup } from './interpolate.js';
 import { signedLayers, type SignedLayer } from './signature.js';
-import { reorderCost, type LatencyTable } from './table.js';
+import { reorderCost, type CalibrationCoefficients, type LatencyTable, type MixedCalibration } from './table.js';
 
 /** Parts of an estimate. */
 export interface LatencyBreakdown {
@@ -46,9 +46,8 @@ export interface LatencyBreakdown {
   readonly perLayer: Readonly<Record<string, { readonly cin: number; readonly cout: number; readonly ms: number }>>;
 }
 
-/** A calibration sample: measured whole-network latency and the estimator's uncalibrated parts. */
-export interface CalibrationSample {
-  readonly measuredMs: number;
+/** The estimator's uncalibrated parts of one network. */
+export interface CalibrationParts {
   /** Layer look-ups plus layout conversions, ms. */
   readonly partsMs: number;
   /** The part of `partsMs` from layers on plain kernels, ms (0 when absent). */
@@ -56,24 +55,9 @@ export interface CalibrationSample {
   readonly otherMElems: number;
 }
 
-/** Coefficients of one calibration model. */
-export interface CalibrationCoefficients {
-  readonly scale: number;
-  readonly plainScale?: number;
-  readonly otherMsPerMElem: number;
-  readonly overheadMs: number;
-}
-
-/** Coefficients for networks with plain-kernel layers, and where they take over. */
-export interface MixedCalibration extends CalibrationCoefficients {
-  /**
-   * Share of plain-kernel time (plain / parts) from which these coefficients
-   * apply alone: the smallest share among the networks they were fitted on.
-   * Below it the estimate moves linearly from the all-blocked fit to this
-   * one, so a network with one small plain layer is not priced as a network
-   * of plain layers (no jump at the first plain layer).
-   */
-  readonly fromPlainShare: number;
+/** A calibration sample: measured whole-network latency and the estimator's uncalibrated parts. */
+export interface CalibrationSample extends CalibrationParts {
+  readonly measuredMs: number;
 }
 
 /** Fitted calibration (see the table schema's `calibration`). */
@@ -85,18 +69,22 @@ export interface CalibrationFit extends CalibrationCoefficients {
   readonly mixed?: MixedCalibration;
 }
 
-function linear(c: CalibrationCoefficients, s: CalibrationSample, plain: number): number {
-  return c.scale * (s.partsMs - plain) + (c.plainScale ?? c.scale) * plain + c.otherMsPerMElem * s.otherMElems + c.overheadMs;
+/** Share of a network's layer time on plain kernels (plain / parts). */
+export function plainShare(p: CalibrationParts): number {
+  return (p.plainMs ?? 0) / Math.max(1e-12, p.partsMs);
 }
 
-/** The calibrated estimate of one sample under `f`. */
-export function applyCalibration(f: CalibrationFit, s: CalibrationSample): number {
-  const plain = s.plainMs ?? 0;
-  const top = linear(f, s, plain);
+function linear(c: CalibrationCoefficients, p: CalibrationParts, plain: number): number {
+  return c.scale * (p.partsMs - plain) + (c.plainScale ?? c.scale) * plain + c.otherMsPerMElem * p.otherMElems + c.overheadMs;
+}
+
+/** The calibrated estimate of a network's parts under `f` (the mixed coefficients blended in by plain share). */
+export function applyCalibration(f: CalibrationFit, p: CalibrationParts): number {
+  const plain = p.plainMs ?? 0;
+  const top = linear(f, p, plain);
   if (!f.mixed || plain <= 0) return top;
-  const share = plain / Math.max(1e-12, s.partsMs);
-  const w = f.mixed.fromPlainShare > 0 ? Math.min(1, share / f.mixed.fromPlainShare) : 1;
-  return (1 - w) * top + w * linear(f.mixed, s, plain);
+  const w = f.mixed.fromPlainShare > 0 ? Math.min(1, plainShare(p) / f.mixed.fromPlainShare) : 1;
+  return (1 - w) * top + w * linear(f.mixed, p, plain);
 }
 
 const PASS = new Set(['BatchNormalization', 'ReLU', 'Activation', 'Dropout', 'LeakyReLU']);
@@ -190,7 +178,7 @@ export class LatencyEstimator {
       for (const l of needs) if (l !== have) reorderMs += reorderCost(t, batch * roundUp(channels(n.name), pad) * n.hw);
     }
     const parts = layersMs + reorderMs;
-    const totalMs = t.calibration ? applyCalibration(t.calibration, { partsMs: parts, plainMs, otherMElems, measuredMs: 0 }) : parts;
+    const totalMs = t.calibration ? applyCalibration(t.calibration, { partsMs: parts, plainMs, otherMElems }) : parts;
     return { totalMs, layersMs, reorderMs, plainMs, otherMElems, perLayer };
   }
 

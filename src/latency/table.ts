@@ -45,6 +45,16 @@ const coefficientsSchema = z.object({
   overheadMs: z.number(),
 });
 
+/**
+ * Coefficients for networks with plain-kernel layers, and where they take
+ * over: `fromPlainShare` is the share of plain-kernel time (plain / parts)
+ * from which they apply alone, the smallest among the networks they were
+ * fitted on; below it the estimate moves linearly from the all-blocked
+ * coefficients to these, so one small plain layer does not switch a
+ * network's pricing.
+ */
+const mixedSchema = coefficientsSchema.extend({ fromPlainShare: z.number().min(0).max(1) });
+
 const tableSchema = z.object({
   schema: z.literal(LUT_SCHEMA),
   model: z.string().min(1),
@@ -86,12 +96,7 @@ const tableSchema = z.object({
        * Coefficients for networks with plain-kernel layers (the ones above
        * then serve networks without); absent: one fit for all.
        */
-      mixed: coefficientsSchema
-        .extend({
-          /** Plain share (plain / parts) from which these coefficients apply alone; blended with the ones above below it. */
-          fromPlainShare: z.number().min(0).max(1),
-        })
-        .optional(),
+      mixed: mixedSchema.optional(),
       /** Median and p90 relative error of the calibrated estimate on the samples. */
       medianError: z.number().nonnegative(),
       p90Error: z.number().nonnegative(),
@@ -106,6 +111,10 @@ const tableSchema = z.object({
 export type LutSignature = z.infer<typeof signatureSchema>;
 /** A latency table. */
 export type LatencyTable = z.infer<typeof tableSchema>;
+/** Coefficients of one calibration model: measured = scale x (blocked parts) + plainScale x (plain parts) + otherMsPerMElem x other + overheadMs. */
+export type CalibrationCoefficients = z.infer<typeof coefficientsSchema>;
+/** Coefficients for networks with plain-kernel layers (see the schema's `calibration.mixed`). */
+export type MixedCalibration = z.infer<typeof mixedSchema>;
 
 /**
  * Validates parsed JSON as a table.
