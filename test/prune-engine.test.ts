@@ -16,11 +16,11 @@ import { initBackend } from '../src/backend/index.js';
 import { buildZooModel } from '../src/zoo/index.js';
 import { analyzeModel } from '../src/graph/index.js';
 import { embeddedSubsetDir, loadDataset, BatchIterator } from '../src/data/index.js';
-import { ImportanceAccumulator, taylorImportance } from '../src/importance/index.js';
+import { ImportanceAccumulator, taylorImportance, type ImportanceCriterion } from '../src/importance/index.js';
 import { Trainer, decodeCheckpoint } from '../src/train/index.js';
 import { LatencyEstimator, profileModel, type LatencyTable } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
-import { ChannelWeights, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, nextCheckStep, bestCheckProbe, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport, type CheckStep } from '../src/prune/index.js';
+import { ChannelWeights, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, nextCheckStep, bestCheckProbe, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type GrowRule, type PruneConfig, type PruneRunOptions, type StepReport, type CheckStep } from '../src/prune/index.js';
 import { solveCoupled } from '../src/solver/index.js';
 import { main } from '../src/cli/main.js';
 
@@ -178,6 +178,91 @@ test('IEE --ramp k: the initial descent prunes k times along the geometric path 
     const bad = await tinyTrainer(model, 20, info.tfjsName);
     const e2 = PruneEngine.start({ ...cfg, ramp: 7 }, bad, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
     await assert.rejects(e2.run({ nextBatch: () => { const b = it.next(); return { x: b.x, shape: b.shape, labels: b.labels }; }, onIteration: () => {} }), /--ramp must be an integer from 1 to --H \(6\), got 7/);
+    await bad.dispose();
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('IEE grow rules: no-regrow keeps the channels pruned at a step out of its grow; joint re-selects the best of all channels by the exploration scores', async () => {
+  const info = await initBackend({ requested: 'wasm' });
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-prune-'));
+  try {
+    const { model, graph, est, dense } = await tinyNet(7, dir);
+    const data = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir()! });
+    const base: PruneConfig = { method: 'iee', budgetMs: dense * 0.55, totalIterations: 24, H: 3, J: 2, Q: 3, T: 2, omega: 0.4, schedule: 'constant', explore: true, freeze: true, zeroInit: false, steps: 1, interval: 1, granularity: 1 };
+    // scores that reshuffle at every call: a grow that keeps the active set cannot match them by chance
+    let seed = 12345;
+    const shuffled: ImportanceCriterion = {
+      ...taylorImportance(),
+      name: 'shuffled',
+      score: (t) => Float32Array.from(taylorImportance().score(t), () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)),
+    };
+    const run = async (grow: GrowRule, criterion: ImportanceCriterion) => {
+      const trainer = await tinyTrainer(model, base.totalIterations, info.tfjsName);
+      const engine = PruneEngine.start({ ...base, grow }, trainer, graph, est, new ImportanceAccumulator(model, graph, criterion));
+      const it = new BatchIterator(data.train, { batchSize: 16, seed: 3 });
+      const after: { phase: string; step: number; active: Record<string, number[]>; scores: Record<string, number[]>; latencyMs: number; budgetMs: number }[] = [];
+      await engine.run({
+        nextBatch: () => {
+          const b = it.next();
+          return { x: b.x, shape: b.shape, labels: b.labels };
+        },
+        onIteration: () => {},
+        onStep: (r) => {
+          const st = engine.state();
+          after.push({ phase: r.phase, step: r.step, active: st.active, scores: st.lastScores, latencyMs: r.latencyMs, budgetMs: r.budgetMs });
+        },
+      });
+      await trainer.dispose();
+      return after;
+    };
+    // no-regrow: grown = after grow - after prune, pruned = before prune - after prune, disjoint
+    const nr = await run('no-regrow', taylorImportance());
+    assert.deepEqual(nr.map((r) => r.phase), ['prune', 'prune', 'grow', 'prune', 'grow']);
+    let grown = 0;
+    let pruned = 0;
+    for (let k = 1; k + 1 < nr.length; k += 2) {
+      const [before, afterPrune, afterGrow] = [nr[k - 1]!, nr[k]!, nr[k + 1]!];
+      assert.ok(afterGrow.latencyMs <= afterGrow.budgetMs * (1 + 1e-9));
+      for (const g of graph.groups) {
+        for (let c = 0; c < g.size; c++) {
+          const wasPruned = before.active[g.id]![c] === 1 && afterPrune.active[g.id]![c] === 0;
+          const isGrown = afterPrune.active[g.id]![c] === 0 && afterGrow.active[g.id]![c] === 1;
+          pruned += Number(wasPruned);
+          grown += Number(isGrown);
+          assert.ok(!(wasPruned && isGrown), `${g.id}[${c}] was pruned and regrown at step ${afterGrow.step}`);
+        }
+      }
+    }
+    assert.ok(pruned > 0 && grown > 0, `channels were pruned (${pruned}) and grown (${grown})`);
+    // joint: after each grow every group keeps exactly its best channels by the (exploration) scores
+    const topK = (r: (typeof nr)[number]) =>
+      graph.groups.every((g) => {
+        const f = r.active[g.id]!;
+        const s = r.scores[g.id]!;
+        const best = Array.from(s.keys()).sort((a, b) => s[b]! - s[a]! || a - b).slice(0, f.reduce((a, v) => a + v, 0));
+        return best.every((i) => f[i] === 1);
+      });
+    assert.ok(!(await run('explored', shuffled)).filter((r) => r.phase === 'grow').every(topK), "the paper's grow keeps the active set whatever its scores");
+    const jo = await run('joint', shuffled);
+    const grows = jo.filter((r) => r.phase === 'grow');
+    assert.equal(grows.length, 2);
+    for (const r of grows) {
+      assert.ok(r.latencyMs <= r.budgetMs * (1 + 1e-9));
+      for (const g of graph.groups) {
+        const f = r.active[g.id]!;
+        const s = r.scores[g.id]!;
+        const k = f.reduce((a, v) => a + v, 0);
+        const best = Array.from(s.keys()).sort((a, b) => s[b]! - s[a]! || a - b).slice(0, k).sort((a, b) => a - b);
+        assert.deepEqual(Array.from(f.keys()).filter((i) => f[i] === 1), best, `${g.id}: the kept channels are the best ${k} by score`);
+      }
+    }
+    const bad = await tinyTrainer(model, base.totalIterations, info.tfjsName);
+    const e2 = PruneEngine.start({ ...base, grow: 'joint', explore: false }, bad, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
+    const it = new BatchIterator(data.train, { batchSize: 16, seed: 3 });
+    await assert.rejects(e2.run({ nextBatch: () => { const b = it.next(); return { x: b.x, shape: b.shape, labels: b.labels }; }, onIteration: () => {} }), /--grow joint .* --no-explore/);
     await bad.dispose();
     model.dispose();
   } finally {

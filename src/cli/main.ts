@@ -13,7 +13,7 @@ import { defaultNormalization, loadDataset } from '../data/index.js';
 import { modelStats, zooNames, buildZooModel } from '../zoo/index.js';
 import { solveCommand } from '../solver/index.js';
 import { mergeCommand, profileCommand, showCommand } from './profile.js';
-import { runPrune, type LatencyTarget } from '../prune/index.js';
+import { GROW_RULES, runPrune, type GrowRule, type LatencyTarget } from '../prune/index.js';
 import { exportOnnx } from '../export/index.js';
 import { verifyOnnx } from '../verify/index.js';
 import { compareRuns } from '../report/index.js';
@@ -254,6 +254,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--omega <x>', 'IEE: initial update budget (fraction of the latency budget)', num, 0.3)
     .option('--schedule <s>', 'IEE: update-budget decay: cosine, linear, constant', 'cosine')
     .option('--ramp <k>', 'IEE: reach the budget in k prunes along a geometric path during the first H iterations (1 = one-shot)', num, 1)
+    .option('--grow <rule>', "IEE: stage 5's rule: explored (the paper's: the best explored channels join the active set), no-regrow (channels pruned at this step stay out of its grow), joint (re-select among all channels by the exploration scores)", 'explored')
     .option('--no-explore', 'IEE ablation: skip reactivation/exploration (grow by stale scores)')
     .option('--no-freeze', 'IEE ablation: train active channels during exploration too')
     .option('--zero-init', 'IEE ablation: revive channels with zero filters and fresh batch norm instead of their MRU values', false)
@@ -283,7 +284,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
         if (!(s > 1)) throw new LatpruneError('BAD_ARGUMENT', `--speedup must be a number above 1 (e.g. 2x), got '${String(o['speedup'])}'.`);
         target = { speedup: s };
       }
-      for (const [flag, v, allowed] of [['--method', o['method'], ['iee', 'halp']], ['--criterion', o['criterion'], ['taylor', 'magnitude']], ['--schedule', o['schedule'], ['cosine', 'linear', 'constant']]] as const) {
+      for (const [flag, v, allowed] of [['--method', o['method'], ['iee', 'halp']], ['--criterion', o['criterion'], ['taylor', 'magnitude']], ['--schedule', o['schedule'], ['cosine', 'linear', 'constant']], ['--grow', o['grow'], GROW_RULES]] as const) {
         if (!(allowed as readonly unknown[]).includes(v)) throw new LatpruneError('BAD_ARGUMENT', `${flag} must be one of ${allowed.join(', ')}, got '${String(v)}'.`);
       }
       const data = parseDataFlag(o['data'] as string | undefined, o['dataset'] as string | undefined);
@@ -309,6 +310,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
           T: o['T'] as number,
           omega: o['omega'] as number,
           ramp: o['ramp'] as number,
+          grow: o['grow'] as GrowRule,
           schedule: o['schedule'] as 'cosine' | 'linear' | 'constant',
           explore: o['explore'] as boolean,
           freeze: o['freeze'] as boolean,

@@ -77,17 +77,30 @@ export function pruneProblem(graph: ChannelGraph, active: ActiveSets, scores: Gr
   };
 }
 
-/** Knapsack problem growing inactive channels back under `budget` (active ones fixed). */
-export function growProblem(graph: ChannelGraph, active: ActiveSets, scores: GroupScores, budget: number, granularity = 1): CoupledProblem {
+/**
+ * Knapsack problem growing inactive channels back under `budget` (active ones
+ * fixed). Channels flagged in `blocked` are not candidates.
+ */
+export function growProblem(graph: ChannelGraph, active: ActiveSets, scores: GroupScores, budget: number, granularity = 1, blocked?: ActiveSets): CoupledProblem {
   const value = valueOf(scoreFloor(scores));
   return {
     budget,
     groups: graph.groups.map((g) => {
       const fixed = active[g.id]!.reduce((a, v) => a + v, 0);
-      const cand = byScore(indicesWhere(active[g.id]!, 0), scores[g.id] ?? []);
-      return { id: g.id, fixed, values: cand.map((i) => value(scores[g.id]?.[i])), domain: domainOf(fixed, g.size, granularity) };
+      const cand = growCandidates(active[g.id]!, blocked?.[g.id], scores[g.id] ?? []);
+      return { id: g.id, fixed, values: cand.map((i) => value(scores[g.id]?.[i])), domain: domainOf(fixed, fixed + cand.length, granularity) };
     }),
   };
+}
+
+/** A group's inactive, unblocked channels, best first. */
+function growCandidates(active: Uint8Array, blocked: Uint8Array | undefined, s: ArrayLike<number>): number[] {
+  return byScore(indicesWhere(active, 0).filter((i) => blocked?.[i] !== 1), s);
+}
+
+/** Channels active in `before` and not in `after` (what a prune removed). */
+export function removed(before: ActiveSets, after: ActiveSets): ActiveSets {
+  return Object.fromEntries(Object.entries(before).map(([id, f]) => [id, f.map((v, i) => v & (1 - after[id]![i]!))]));
 }
 
 /**
@@ -120,13 +133,16 @@ export function applyPrune(active: ActiveSets, scores: GroupScores, keep: Record
   return out;
 }
 
-/** Applies a solved grow: each group adds its highest-scored inactive channels up to `keep[id]`. */
-export function applyGrow(active: ActiveSets, scores: GroupScores, keep: Record<string, number>): ActiveSets {
+/**
+ * Applies a solved grow: each group adds its highest-scored inactive
+ * (unblocked) channels up to `keep[id]`.
+ */
+export function applyGrow(active: ActiveSets, scores: GroupScores, keep: Record<string, number>, blocked?: ActiveSets): ActiveSets {
   const out: ActiveSets = {};
   for (const [id, f] of Object.entries(active)) {
     const n = Uint8Array.from(f);
     const have = f.reduce((a, v) => a + v, 0);
-    for (const i of byScore(indicesWhere(f, 0), scores[id] ?? []).slice(0, Math.max(0, (keep[id] ?? have) - have))) n[i] = 1;
+    for (const i of growCandidates(f, blocked?.[id], scores[id] ?? []).slice(0, Math.max(0, (keep[id] ?? have) - have))) n[i] = 1;
     out[id] = n;
   }
   return out;

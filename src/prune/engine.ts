@@ -16,6 +16,12 @@ import { runIee } from './iee.js';
 import type { UpdateSchedule } from './schedule.js';
 import { ChannelWeights } from './weights.js';
 
+/** How IEE's stage 5 picks the channels to grow (see {@link PruneConfig.grow}). */
+export type GrowRule = 'explored' | 'no-regrow' | 'joint';
+
+/** The grow rules, for flag validation. */
+export const GROW_RULES: readonly GrowRule[] = ['explored', 'no-regrow', 'joint'];
+
 /** Engine configuration (plain data; stored with checkpoints). */
 export interface PruneConfig {
   readonly method: 'iee' | 'halp';
@@ -39,6 +45,21 @@ export interface PruneConfig {
    * loses its channels gradually.
    */
   readonly ramp?: number;
+  /**
+   * IEE: how stage 5 chooses the channels to grow (default 'explored').
+   * - 'explored': the paper's rule: the active set stays, the best explored
+   *   channels by their stage-4 scores come back under B.
+   * - 'no-regrow': as 'explored', but the channels pruned at this step's
+   *   stage 2 cannot come back at its stage 5. From a pretrained model the
+   *   paper's rule tends to return exactly the channels just pruned (they
+   *   carry the freshest values), so the structure never moves; this forces
+   *   the grow to try other channels.
+   * - 'joint': re-select among all channels by the stage-4 scores, which
+   *   score active and explored channels over the same batches with every
+   *   channel live; active channels can lose their place to explored ones.
+   *   Needs `explore`.
+   */
+  readonly grow?: GrowRule;
   /** IEE ablations. */
   readonly explore: boolean;
   readonly freeze: boolean;
@@ -48,6 +69,14 @@ export interface PruneConfig {
   readonly interval: number;
   /** Kept counts are multiples of this (1 = per channel; see `domainOf`). */
   readonly granularity: number;
+}
+
+/** How {@link MethodHost.solveAndApply} turns a solution into the next active set. */
+export interface ApplyOptions {
+  /** Grow: channels that may not be grown. */
+  readonly blocked?: ActiveSets;
+  /** Keep each group's best channels of this set (a prune problem over it) instead of pruning or growing the active set. */
+  readonly pruneFrom?: ActiveSets;
 }
 
 /** Where the engine is; plain data for checkpoints. */
@@ -137,7 +166,7 @@ export interface MethodHost {
   /** Makes `next` the live channels without changing the active sets (exploration). */
   makeLive(next: ActiveSets): void;
   /** Solves a prune or grow knapsack and applies it to the active sets. */
-  solveAndApply(p: CoupledProblem, phase: 'prune' | 'grow', scores: GroupScores, io: EngineIO): Promise<void>;
+  solveAndApply(p: CoupledProblem, phase: 'prune' | 'grow', scores: GroupScores, io: EngineIO, how?: ApplyOptions): Promise<void>;
   /** Training iterations done. */
   readonly iteration: number;
   /** Checkpointable state. */
@@ -269,11 +298,11 @@ export class PruneEngine implements MethodHost {
   }
 
   /** @internal */
-  async solveAndApply(p: CoupledProblem, phase: 'prune' | 'grow', scores: GroupScores, io: EngineIO): Promise<void> {
+  async solveAndApply(p: CoupledProblem, phase: 'prune' | 'grow', scores: GroupScores, io: EngineIO, how: ApplyOptions = {}): Promise<void> {
     const before = this.active;
     const start = counts(before);
     const sol = solve(p, this.latency, start);
-    const next = phase === 'prune' ? applyPrune(before, scores, sol.keep) : applyGrow(before, scores, sol.keep);
+    const next = how.pruneFrom ? applyPrune(how.pruneFrom, scores, sol.keep) : phase === 'prune' ? applyPrune(before, scores, sol.keep) : applyGrow(before, scores, sol.keep, how.blocked);
     let grownSurvived: number | undefined;
     let grownPrevious: number | undefined;
     if (phase === 'prune' && this.grownLast) {

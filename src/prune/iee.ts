@@ -14,12 +14,16 @@
  * same criterion; (5) grows the best explored channels back under B. The
  * engine then fine-tunes the final active set.
  *
+ * `grow` chooses stage 5's rule (see `PruneConfig.grow`): the paper's
+ * ('explored'), 'no-regrow' (channels just pruned stay out for this grow) or
+ * 'joint' (re-select among all channels by the stage-4 scores).
+ *
  * Ablations: `explore: false` grows by the channels' stale scores,
  * `freeze: false` trains the active channels during stage 4 too,
  * `zeroInit: true` revives channels with zero filters and fresh batch norm
  * instead of their MRU values (see `ChannelWeights.zeroMru`).
  */
-import { allActive, fullKeep, growProblem, pruneProblem } from './channels.js';
+import { allActive, fullKeep, growProblem, pruneProblem, removed, type ActiveSets } from './channels.js';
 import type { EngineIO, MethodHost, PruneConfig } from './engine.js';
 import { LatpruneError } from '../errors.js';
 import { halpTargets, updateBudget } from './schedule.js';
@@ -39,6 +43,8 @@ export function ieeStepsThatFit(c: Pick<PruneConfig, 'H' | 'J' | 'Q' | 'T' | 'ex
 export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
   const c = e.cfg;
   const B = c.budgetMs;
+  const rule = c.grow ?? 'explored';
+  if (rule === 'joint' && !c.explore) throw new LatpruneError('BAD_ARGUMENT', '--grow joint re-selects by the exploration scores: it cannot be combined with --no-explore.');
   if (e.step === 0) {
     const k = c.ramp ?? 1;
     if (!Number.isInteger(k) || k < 1 || k > c.H) throw new LatpruneError('BAD_ARGUMENT', `--ramp must be an integer from 1 to --H (${c.H}), got ${k}.`);
@@ -65,11 +71,14 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
     const s1 = e.takeScores();
     e.remember(s1, 'active');
     // (2) prune to B (1 - omega)
+    const beforePrune = e.active;
     await e.solveAndApply(pruneProblem(e.graph, e.active, s1, B * (1 - omega), c.granularity), 'prune', s1, io);
+    const justPruned: ActiveSets | undefined = rule === 'no-regrow' ? removed(beforePrune, e.active) : undefined;
     // (3) accuracy improvement
     await e.train(c.J, 'active', false, io, 'iee-improve');
     // (4) reactivate and explore
     let explored = e.lastScores;
+    let all: typeof explored | undefined;
     if (c.explore) {
       const active = e.active;
       const stats = e.weights.snapshotStats();
@@ -83,9 +92,17 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
       e.makeLive(active);
       e.remember(s4, 'inactive');
       explored = e.lastScores;
+      all = s4;
     }
     // (5) grow under B
-    await e.solveAndApply(growProblem(e.graph, e.active, explored, B, c.granularity), 'grow', explored, io);
+    if (rule === 'joint' && all) {
+      // every channel scored over the same exploration batches: keep the best under B
+      e.remember(all, 'active');
+      const everyone = allActive(e.graph);
+      await e.solveAndApply(pruneProblem(e.graph, everyone, all, B, c.granularity), 'grow', all, io, { pruneFrom: everyone });
+    } else {
+      await e.solveAndApply(growProblem(e.graph, e.active, explored, B, c.granularity, justPruned), 'grow', explored, io, justPruned ? { blocked: justPruned } : {});
+    }
     e.step++;
     await io.onBoundary?.(e.state());
   }

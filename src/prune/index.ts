@@ -4,9 +4,9 @@
  * @packageDocumentation
  */
 export { type UpdateSchedule, updateBudget, halpTargets } from './schedule.js';
-export { type ActiveSets, allActive, fullKeep, toSelection, counts, pruneProblem, growProblem, domainOf, applyPrune, applyGrow, maskIoU } from './channels.js';
+export { type ActiveSets, allActive, fullKeep, toSelection, counts, pruneProblem, growProblem, domainOf, applyPrune, applyGrow, maskIoU, removed } from './channels.js';
 export { type ElementMasks, ChannelWeights, elementMasks } from './weights.js';
-export { type PruneConfig, type EngineState, type StepReport, type EngineIO, type MethodHost, type CheckDecision, LATENCY_CHECK_ROUNDS, PruneEngine } from './engine.js';
+export { type PruneConfig, type GrowRule, type ApplyOptions, GROW_RULES, type EngineState, type StepReport, type EngineIO, type MethodHost, type CheckDecision, LATENCY_CHECK_ROUNDS, PruneEngine } from './engine.js';
 export { runHalp } from './halp.js';
 export { runIee, ieeBudget, ieeStepsThatFit } from './iee.js';
 export { type LatencyTarget, type MethodOptions, type PruneRunOptions, type PruneResult, targetLatency, runPrune } from './run.js';

@@ -102,7 +102,7 @@ interface Meta {
   readonly trainSeconds: number;
 }
 
-const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'ramp', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset', 'checkLatency', 'margin', 'distill'] as const;
+const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'ramp', 'grow', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset', 'checkLatency', 'margin', 'distill'] as const;
 
 /** Target latency (ms) from a target form and the dense latency; FPS counts images at the table's batch. */
 export function targetLatency(t: LatencyTarget, denseMs: number, batch: number): number {
@@ -202,7 +202,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     const { resume: _r, maxIterations: _m, ...saved } = o;
     await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ ...saved, granularityUsed: granularity, denseMs, targetMs: target, budgetMs: budget, tableBatch: table.batch, totalIterations }, null, 2));
   }
-  const cfg: PruneConfig = { method: o.method, H: o.H, J: o.J, Q: o.Q, T: o.T, omega: o.omega, ...(o.ramp !== undefined ? { ramp: o.ramp } : {}), schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: o.steps, interval: o.interval, granularity, budgetMs: budget, totalIterations };
+  const cfg: PruneConfig = { method: o.method, H: o.H, J: o.J, Q: o.Q, T: o.T, omega: o.omega, ...(o.ramp !== undefined ? { ramp: o.ramp } : {}), ...(o.grow !== undefined ? { grow: o.grow } : {}), schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: o.steps, interval: o.interval, granularity, budgetMs: budget, totalIterations };
   if (o.method === 'iee') {
     const fit = ieeStepsThatFit(cfg);
     if (fit < o.T) {
