@@ -5,12 +5,15 @@
  * target 2x the dense model's estimated FPS, the same epochs and seed for
  * HALP and IEE. Every run is exported to ONNX and its FPS measured with ORT.
  *
- *   npm run bench:halp-vs-iee [-- --epochs 5 --scratch-epochs 5 --ablation-images 20000 --ablation-epochs 3 --ablation-hjq 30 --ablation-steps 3 --workers 2 --rounds 5 --only iee,halp --with-kd --with-ramp --measure-only]
+ *   npm run bench:halp-vs-iee [-- --epochs 5 --scratch-epochs 5 --ablation-images 20000 --ablation-epochs 3 --ablation-hjq 30 --ablation-steps 3 --workers 2 --rounds 5 --only iee,halp --with-kd --with-ramp --with-grow --measure-only]
  *
  * `--with-kd` adds runs with knowledge distillation from the dense model
  * (`--distill`, alpha 0.5, T 4): halp_kd and iee_kd at the main budget, and
  * ablation_halp, ablation_halp_kd (10 prune steps 20 iterations apart) and
  * ablation_iee_kd at the ablation budget (a pilot next to ablation_iee).
+ * `--with-ramp` adds IEE with a gradual first prune (iee_ramp, ablation_iee_ramp);
+ * `--with-grow` adds IEE with the other grow rules (iee_joint, iee_noregrow,
+ * ablation_iee_joint, ablation_iee_noregrow; see `PruneConfig.grow`).
  *
  * Runs are resumable (re-running continues unfinished ones and reuses
  * finished ones). FPS is measured at the end, with no training running, over
@@ -49,6 +52,8 @@ const { values } = parseArgs({
     'with-kd': { type: 'boolean', default: false },
     /** IEE with a gradual initial descent (`--ramp 5`, `--ramp 3` at the ablation budget). */
     'with-ramp': { type: 'boolean', default: false },
+    /** IEE with the other grow rules (`--grow joint`, `--grow no-regrow`), at the main and the ablation budget. */
+    'with-grow': { type: 'boolean', default: false },
     /** Train nothing: export and measure the finished runs in `--out` (a final pass over runs of several sessions). */
     'measure-only': { type: 'boolean', default: false },
   },
@@ -92,6 +97,14 @@ if (values['with-ramp']) {
     ablation_iee_ramp: { ...base, ...abl, method: 'iee', ramp: 3, out: '' },
   });
 }
+if (values['with-grow']) {
+  Object.assign(runs, {
+    iee_joint: { ...base, method: 'iee', grow: 'joint', out: '' },
+    iee_noregrow: { ...base, method: 'iee', grow: 'no-regrow', out: '' },
+    ablation_iee_joint: { ...base, ...abl, method: 'iee', grow: 'joint', out: '' },
+    ablation_iee_noregrow: { ...base, ...abl, method: 'iee', grow: 'no-regrow', out: '' },
+  });
+}
 const only = values.only ? new Set(values.only.split(',')) : undefined;
 const results: Record<string, Record<string, unknown>> = {};
 await mkdir('bench/results', { recursive: true });
@@ -118,7 +131,7 @@ if (!existsSync(join(denseDir, 'result.json'))) {
 const commands: Record<string, string> = {};
 for (const [name, o] of Object.entries(runs)) {
   const out = join(values.out!, name);
-  commands[name] = `latprune prune --model ${o.model} --lut ${lut} --speedup 2 --method ${o.method}${o.fromScratch ? ' --from-scratch' : ''} --epochs ${o.epochs} --lr ${o.lr} --workers ${o.workers} --H ${o.H} --J ${o.J} --Q ${o.Q} --T ${o.T} --steps ${o.steps} --interval ${o.interval}${o.trainSubset ? ` --train-subset ${o.trainSubset}` : ''}${o.explore ? '' : ' --no-explore'}${o.freeze ? '' : ' --no-freeze'}${o.zeroInit ? ' --zero-init' : ''}${o.ramp && o.ramp > 1 ? ` --ramp ${o.ramp}` : ''}${o.distill ? ` --distill ${o.distill.teacher} --distill-alpha ${o.distill.alpha} --distill-temperature ${o.distill.temperature}` : ''} --out ${out}`;
+  commands[name] = `latprune prune --model ${o.model} --lut ${lut} --speedup 2 --method ${o.method}${o.fromScratch ? ' --from-scratch' : ''} --epochs ${o.epochs} --lr ${o.lr} --workers ${o.workers} --H ${o.H} --J ${o.J} --Q ${o.Q} --T ${o.T} --steps ${o.steps} --interval ${o.interval}${o.trainSubset ? ` --train-subset ${o.trainSubset}` : ''}${o.explore ? '' : ' --no-explore'}${o.freeze ? '' : ' --no-freeze'}${o.zeroInit ? ' --zero-init' : ''}${o.ramp && o.ramp > 1 ? ` --ramp ${o.ramp}` : ''}${o.grow && o.grow !== 'explored' ? ` --grow ${o.grow}` : ''}${o.distill ? ` --distill ${o.distill.teacher} --distill-alpha ${o.distill.alpha} --distill-temperature ${o.distill.temperature}` : ''} --out ${out}`;
   if (only && !only.has(name)) continue;
   if (!existsSync(join(out, 'selection.json'))) {
     if (values['measure-only']) continue;
