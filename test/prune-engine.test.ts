@@ -17,7 +17,7 @@ import { buildZooModel } from '../src/zoo/index.js';
 import { analyzeModel } from '../src/graph/index.js';
 import { embeddedSubsetDir, loadDataset, BatchIterator } from '../src/data/index.js';
 import { ImportanceAccumulator, taylorImportance, type ImportanceCriterion } from '../src/importance/index.js';
-import { Trainer, decodeCheckpoint } from '../src/train/index.js';
+import { Trainer, decodeCheckpoint, type HostBatch } from '../src/train/index.js';
 import { LatencyEstimator, profileModel, type LatencyTable } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
 import { ChannelWeights, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, nextCheckStep, bestCheckProbe, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type GrowRule, type PruneConfig, type PruneRunOptions, type StepReport, type CheckStep } from '../src/prune/index.js';
@@ -39,6 +39,14 @@ async function tinyNet(seed: number, dir: string, given?: LatencyTable) {
   const est = LatencyEstimator.create(model, table, graph);
   const dense = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
   return { model, graph, table, est, dense };
+}
+
+/** The engine's batch source over a batch iterator. */
+function batchesOf(it: BatchIterator): () => HostBatch {
+  return () => {
+    const b = it.next();
+    return { x: b.x, shape: b.shape, labels: b.labels };
+  };
 }
 
 /** The tests' SGD trainer over `totalSteps` steps. */
@@ -84,10 +92,7 @@ test('IEE exploration freezes the active set bit-identically; grown channels kee
     let checkedFreeze = 0;
     let checkedMru = 0;
     await engine.run({
-      nextBatch: () => {
-        const b = it.next();
-        return { x: b.x, shape: b.shape, labels: b.labels };
-      },
+      nextBatch: batchesOf(it),
       onIteration: (_i, _loss, phase) => {
         if (phase === 'iee-improve') {
           beforeExplore = snap();
@@ -156,10 +161,7 @@ test('IEE --ramp k: the initial descent prunes k times along the geometric path 
     const it = new BatchIterator(data.train, { batchSize: 16, seed: 1 });
     const reports: { phase: string; step: number; budgetMs: number; latencyMs: number; iteration: number }[] = [];
     await engine.run({
-      nextBatch: () => {
-        const b = it.next();
-        return { x: b.x, shape: b.shape, labels: b.labels };
-      },
+      nextBatch: batchesOf(it),
       onIteration: () => {},
       onStep: (r) => {
         reports.push({ phase: r.phase, step: r.step, budgetMs: r.budgetMs, latencyMs: r.latencyMs, iteration: r.iteration });
@@ -177,7 +179,7 @@ test('IEE --ramp k: the initial descent prunes k times along the geometric path 
     await trainer.dispose();
     const bad = await tinyTrainer(model, 20, info.tfjsName);
     const e2 = PruneEngine.start({ ...cfg, ramp: 7 }, bad, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
-    await assert.rejects(e2.run({ nextBatch: () => { const b = it.next(); return { x: b.x, shape: b.shape, labels: b.labels }; }, onIteration: () => {} }), /--ramp must be an integer from 1 to --H \(6\), got 7/);
+    await assert.rejects(e2.run({ nextBatch: batchesOf(it), onIteration: () => {} }), /--ramp must be an integer from 1 to --H \(6\), got 7/);
     await bad.dispose();
     model.dispose();
   } finally {
@@ -205,10 +207,7 @@ test('IEE grow rules: no-regrow keeps the channels pruned at a step out of its g
       const it = new BatchIterator(data.train, { batchSize: 16, seed: 3 });
       const after: { phase: string; step: number; active: Record<string, number[]>; scores: Record<string, number[]>; latencyMs: number; budgetMs: number }[] = [];
       await engine.run({
-        nextBatch: () => {
-          const b = it.next();
-          return { x: b.x, shape: b.shape, labels: b.labels };
-        },
+        nextBatch: batchesOf(it),
         onIteration: () => {},
         onStep: (r) => {
           const st = engine.state();
@@ -262,7 +261,7 @@ test('IEE grow rules: no-regrow keeps the channels pruned at a step out of its g
     const bad = await tinyTrainer(model, base.totalIterations, info.tfjsName);
     const e2 = PruneEngine.start({ ...base, grow: 'joint', explore: false }, bad, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
     const it = new BatchIterator(data.train, { batchSize: 16, seed: 3 });
-    await assert.rejects(e2.run({ nextBatch: () => { const b = it.next(); return { x: b.x, shape: b.shape, labels: b.labels }; }, onIteration: () => {} }), /--grow joint .* --no-explore/);
+    await assert.rejects(e2.run({ nextBatch: batchesOf(it), onIteration: () => {} }), /--grow joint .* --no-explore/);
     await bad.dispose();
     model.dispose();
   } finally {
@@ -487,10 +486,7 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
     const reports: StepReport[] = [];
     let phaseAfterCheck = '';
     await engine.run({
-      nextBatch: () => {
-        const b = it.next();
-        return { x: b.x, shape: b.shape, labels: b.labels };
-      },
+      nextBatch: batchesOf(it),
       onStep: (r) => {
         reports.push(r);
       },
@@ -521,10 +517,7 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
     let round1: { active: Record<string, number[]>; weights: Float32Array[] } | undefined;
     const weightsNow = () => model2.weights.map((w) => w.read().dataSync() as Float32Array);
     await engine2.run({
-      nextBatch: () => {
-        const b = it.next();
-        return { x: b.x, shape: b.shape, labels: b.labels };
-      },
+      nextBatch: batchesOf(it),
       checkLatency: async (kept, estimated, round, last) => {
         lasts.push(last);
         keptAt.push(kept);
@@ -549,10 +542,7 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
       const e = PruneEngine.start({ ...cfg, totalIterations: 4 }, t3, g3, e3, new ImportanceAccumulator(m3, g3, taylorImportance()));
       let before: Record<string, number> | undefined;
       const go = e.run({
-        nextBatch: () => {
-          const b = it.next();
-          return { x: b.x, shape: b.shape, labels: b.labels };
-        },
+        nextBatch: batchesOf(it),
         checkLatency: async (kept, _est, round, last) => {
           before = kept;
           return decide(round, last);
