@@ -20,7 +20,7 @@ import { ImportanceAccumulator, taylorImportance, type ImportanceCriterion } fro
 import { Trainer, decodeCheckpoint, type HostBatch } from '../src/train/index.js';
 import { LatencyEstimator, profileModel, type LatencyTable } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
-import { ChannelWeights, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, nextCheckStep, bestCheckProbe, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type GrowRule, type PruneConfig, type PruneRunOptions, type StepReport, type CheckStep } from '../src/prune/index.js';
+import { ChannelWeights, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, nextCheckStep, bestCheckProbe, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport, type CheckStep } from '../src/prune/index.js';
 import { solveCoupled } from '../src/solver/index.js';
 import { main } from '../src/cli/main.js';
 
@@ -191,7 +191,8 @@ test('IEE grow rules: no-regrow keeps the channels pruned at a step out of its g
   const info = await initBackend({ requested: 'wasm' });
   const dir = await mkdtemp(join(tmpdir(), 'latprune-prune-'));
   try {
-    const { model, graph, est, dense } = await tinyNet(7, dir);
+    const { model: first, graph, table, dense } = await tinyNet(7, dir);
+    first.dispose();
     const data = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir()! });
     const base: PruneConfig = { method: 'iee', budgetMs: dense * 0.55, totalIterations: 24, H: 3, J: 2, Q: 3, T: 2, omega: 0.4, schedule: 'constant', explore: true, freeze: true, zeroInit: false, steps: 1, interval: 1, granularity: 1 };
     // scores that reshuffle at every call: a grow that keeps the active set cannot match them by chance
@@ -201,67 +202,67 @@ test('IEE grow rules: no-regrow keeps the channels pruned at a step out of its g
       name: 'shuffled',
       score: (t) => Float32Array.from(taylorImportance().score(t), () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)),
     };
-    const run = async (grow: GrowRule, criterion: ImportanceCriterion) => {
-      const trainer = await tinyTrainer(model, base.totalIterations, info.tfjsName);
-      const engine = PruneEngine.start({ ...base, grow }, trainer, graph, est, new ImportanceAccumulator(model, graph, criterion));
-      const it = new BatchIterator(data.train, { batchSize: 16, seed: 3 });
+    /** Active sets and scores after every prune and grow of a run from the same fresh model. */
+    const run = async (cfg: PruneConfig, criterion: ImportanceCriterion) => {
+      const { model, graph, est } = await tinyNet(7, dir, table);
+      const trainer = await tinyTrainer(model, cfg.totalIterations, info.tfjsName);
+      const engine = PruneEngine.start(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, criterion));
       const after: { phase: string; step: number; active: Record<string, number[]>; scores: Record<string, number[]>; latencyMs: number; budgetMs: number }[] = [];
-      await engine.run({
-        nextBatch: batchesOf(it),
-        onIteration: () => {},
-        onStep: (r) => {
-          const st = engine.state();
-          after.push({ phase: r.phase, step: r.step, active: st.active, scores: st.lastScores, latencyMs: r.latencyMs, budgetMs: r.budgetMs });
-        },
-      });
-      await trainer.dispose();
+      try {
+        await engine.run({
+          nextBatch: batchesOf(new BatchIterator(data.train, { batchSize: 16, seed: 3 })),
+          onIteration: () => {},
+          onStep: (r) => {
+            const st = engine.state();
+            after.push({ phase: r.phase, step: r.step, active: st.active, scores: st.lastScores, latencyMs: r.latencyMs, budgetMs: r.budgetMs });
+          },
+        });
+      } finally {
+        await trainer.dispose();
+        model.dispose();
+      }
+      assert.deepEqual(after.map((r) => r.phase), ['prune', 'prune', 'grow', 'prune', 'grow']);
+      for (const r of after) assert.ok(r.latencyMs <= r.budgetMs * (1 + 1e-9), `${cfg.grow} ${r.phase} at step ${r.step} within its budget`);
+      for (const r of after.filter((x) => x.phase === 'grow')) assert.equal(r.budgetMs, cfg.budgetMs, 'grows aim at B');
       return after;
     };
-    // no-regrow: grown = after grow - after prune, pruned = before prune - after prune, disjoint
-    const nr = await run('no-regrow', taylorImportance());
-    assert.deepEqual(nr.map((r) => r.phase), ['prune', 'prune', 'grow', 'prune', 'grow']);
-    let grown = 0;
-    let pruned = 0;
-    for (let k = 1; k + 1 < nr.length; k += 2) {
-      const [before, afterPrune, afterGrow] = [nr[k - 1]!, nr[k]!, nr[k + 1]!];
-      assert.ok(afterGrow.latencyMs <= afterGrow.budgetMs * (1 + 1e-9));
-      for (const g of graph.groups) {
-        for (let c = 0; c < g.size; c++) {
-          const wasPruned = before.active[g.id]![c] === 1 && afterPrune.active[g.id]![c] === 0;
-          const isGrown = afterPrune.active[g.id]![c] === 0 && afterGrow.active[g.id]![c] === 1;
-          pruned += Number(wasPruned);
-          grown += Number(isGrown);
-          assert.ok(!(wasPruned && isGrown), `${g.id}[${c}] was pruned and regrown at step ${afterGrow.step}`);
+    /** Channels pruned at a step's stage 2 and grown back at its stage 5, and all pruned and grown. */
+    const regrowth = (rs: Awaited<ReturnType<typeof run>>) => {
+      const n = { regrown: 0, pruned: 0, grown: 0 };
+      for (let k = 1; k + 1 < rs.length; k += 2) {
+        const [before, afterPrune, afterGrow] = [rs[k - 1]!, rs[k]!, rs[k + 1]!];
+        for (const g of graph.groups) {
+          for (let c = 0; c < g.size; c++) {
+            const wasPruned = before.active[g.id]![c] === 1 && afterPrune.active[g.id]![c] === 0;
+            const isGrown = afterPrune.active[g.id]![c] === 0 && afterGrow.active[g.id]![c] === 1;
+            n.pruned += Number(wasPruned);
+            n.grown += Number(isGrown);
+            n.regrown += Number(wasPruned && isGrown);
+          }
         }
       }
-    }
-    assert.ok(pruned > 0 && grown > 0, `channels were pruned (${pruned}) and grown (${grown})`);
+      return n;
+    };
+    const paper = regrowth(await run({ ...base, grow: 'explored' }, taylorImportance()));
+    assert.ok(paper.regrown > 0, "the paper's grow brings back channels its prune just removed");
+    const nr = regrowth(await run({ ...base, grow: 'no-regrow' }, taylorImportance()));
+    assert.ok(nr.pruned > 0 && nr.grown > 0, `channels were pruned (${nr.pruned}) and grown (${nr.grown})`);
+    assert.equal(nr.regrown, 0, 'no-regrow: no channel pruned at a step comes back at its grow');
     // joint: after each grow every group keeps exactly its best channels by the (exploration) scores
-    const topK = (r: (typeof nr)[number]) =>
+    const topK = (r: Awaited<ReturnType<typeof run>>[number]) =>
       graph.groups.every((g) => {
         const f = r.active[g.id]!;
         const s = r.scores[g.id]!;
         const best = Array.from(s.keys()).sort((a, b) => s[b]! - s[a]! || a - b).slice(0, f.reduce((a, v) => a + v, 0));
         return best.every((i) => f[i] === 1);
       });
-    assert.ok(!(await run('explored', shuffled)).filter((r) => r.phase === 'grow').every(topK), "the paper's grow keeps the active set whatever its scores");
-    const jo = await run('joint', shuffled);
-    const grows = jo.filter((r) => r.phase === 'grow');
-    assert.equal(grows.length, 2);
-    for (const r of grows) {
-      assert.ok(r.latencyMs <= r.budgetMs * (1 + 1e-9));
-      for (const g of graph.groups) {
-        const f = r.active[g.id]!;
-        const s = r.scores[g.id]!;
-        const k = f.reduce((a, v) => a + v, 0);
-        const best = Array.from(s.keys()).sort((a, b) => s[b]! - s[a]! || a - b).slice(0, k).sort((a, b) => a - b);
-        assert.deepEqual(Array.from(f.keys()).filter((i) => f[i] === 1), best, `${g.id}: the kept channels are the best ${k} by score`);
-      }
-    }
+    assert.ok(!(await run({ ...base, grow: 'explored' }, shuffled)).filter((r) => r.phase === 'grow').every(topK), "the paper's grow keeps the active set whatever its scores");
+    const grows = (await run({ ...base, grow: 'joint' }, shuffled)).filter((r) => r.phase === 'grow');
+    assert.ok(grows.every(topK), 'joint: each group keeps its best channels by the exploration scores');
+    const { model, graph: g2, est } = await tinyNet(7, dir, table);
     const bad = await tinyTrainer(model, base.totalIterations, info.tfjsName);
-    const e2 = PruneEngine.start({ ...base, grow: 'joint', explore: false }, bad, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
-    const it = new BatchIterator(data.train, { batchSize: 16, seed: 3 });
-    await assert.rejects(e2.run({ nextBatch: batchesOf(it), onIteration: () => {} }), /--grow joint .* --no-explore/);
+    const e2 = PruneEngine.start({ ...base, grow: 'joint', explore: false }, bad, g2, est, new ImportanceAccumulator(model, g2, taylorImportance()));
+    await assert.rejects(e2.run({ nextBatch: batchesOf(new BatchIterator(data.train, { batchSize: 16, seed: 3 })), onIteration: () => {} }), /--grow joint .* --no-explore/);
     await bad.dispose();
     model.dispose();
   } finally {
@@ -289,6 +290,8 @@ test('a resumed prune run ends with the same masks and weights as an uninterrupt
     const mid = decodeCheckpoint<{ step: number }>(new Uint8Array(await readFile(join(dir, 'b', 'checkpoint.ckpt'))), 'b');
     assert.ok(mid.meta.step >= 10 && mid.meta.step < 30, `stopped mid-run at ${mid.meta.step}`);
     const b = await runPrune({ ...base, out: join(dir, 'b'), resume: true }, info.tfjsName, () => {});
+    await assert.rejects(runPrune({ ...base, grow: 'joint', explore: false, out: join(dir, 'j') }, info.tfjsName, () => {}), /--grow joint .* --no-explore/);
+    assert.ok(!existsSync(join(dir, 'j')), 'a refused combination writes no run directory');
     assert.deepEqual(b.kept, a.kept);
     const sa = JSON.parse(await readFile(join(dir, 'a', 'selection.json'), 'utf8'));
     const sb = JSON.parse(await readFile(join(dir, 'b', 'selection.json'), 'utf8'));

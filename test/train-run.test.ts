@@ -24,7 +24,7 @@ import {
   type TrainRunOptions,
 } from '../src/train/index.js';
 import { LatpruneError } from '../src/errors.js';
-import { weightKey } from '../src/train/checkpoint.js';
+import { openRunCheckpoint, saveCheckpoint, weightKey } from '../src/train/checkpoint.js';
 
 const mini = embeddedSubsetDir()!;
 
@@ -78,6 +78,27 @@ test('resume from a mid-run checkpoint continues bit-identically', async () => {
     // b's last window holds steps 4..6 only; a's holds 1..6: compare through the checkpoints instead
     assert.ok(Number.isFinite(mb.at(-1)!['loss'] as number));
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('resume: an option a run saved before it existed stands for its default; any other difference is named', async () => {
+  await initBackend({ requested: 'wasm' });
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-train-'));
+  const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
+  try {
+    const path = join(dir, 'checkpoint.ckpt');
+    // a run from before --grow and --ramp: its options lack them
+    await saveCheckpoint(path, model, { velocities: {} }, { options: { lr: 0.05 } });
+    const keys = ['lr', 'grow', 'ramp'];
+    const defaults = { grow: 'explored', ramp: 1 };
+    assert.ok(await openRunCheckpoint(path, dir, true, { lr: 0.05, grow: 'explored', ramp: 1 }, keys, defaults));
+    assert.ok(await openRunCheckpoint(path, dir, true, { lr: 0.05 }, keys, defaults));
+    await assert.rejects(openRunCheckpoint(path, dir, true, { lr: 0.05, grow: 'joint' }, keys, defaults), /--grow is "joint" but the run in .* used "explored"/);
+    await assert.rejects(openRunCheckpoint(path, dir, true, { lr: 0.05, grow: 'explored' }, keys), /--grow is "explored" but the run in .* used undefined/);
+    await assert.rejects(openRunCheckpoint(path, dir, false, { lr: 0.05 }, keys, defaults), /already holds a run/);
+  } finally {
+    model.dispose();
     await rm(dir, { recursive: true, force: true });
   }
 });

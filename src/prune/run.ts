@@ -104,6 +104,9 @@ interface Meta {
 
 const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'ramp', 'grow', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset', 'checkLatency', 'margin', 'distill'] as const;
 
+/** What a run saved before these options existed used (they resume as such). */
+const OPTION_DEFAULTS: Readonly<Partial<Record<(typeof MUST_MATCH)[number], unknown>>> = { ramp: 1, grow: 'explored' };
+
 /** Target latency (ms) from a target form and the dense latency; FPS counts images at the table's batch. */
 export function targetLatency(t: LatencyTarget, denseMs: number, batch: number): number {
   if ('latencyMs' in t) return t.latencyMs;
@@ -116,7 +119,8 @@ const sameKept = (a: Record<string, number>, b: Record<string, number>): boolean
 /** Runs or resumes a pruning run. */
 export async function runPrune(o: PruneRunOptions, backend: string, log: (l: string) => void): Promise<PruneResult> {
   const ckpt = join(o.out, 'checkpoint.ckpt');
-  const resumed = await openRunCheckpoint<Meta>(ckpt, o.out, o.resume, o as unknown as Record<string, unknown>, MUST_MATCH);
+  if (o.method === 'iee' && o.grow === 'joint' && !o.explore) throw new LatpruneError('BAD_ARGUMENT', '--grow joint re-selects by the exploration scores: it cannot be combined with --no-explore.');
+  const resumed = await openRunCheckpoint<Meta>(ckpt, o.out, o.resume, o as unknown as Record<string, unknown>, MUST_MATCH, OPTION_DEFAULTS);
 
   const table = await loadTable(o.lut);
   const warn = deviceMismatchWarning(table, o.lut);

@@ -149,6 +149,9 @@ export function restoreWeights(model: tf.LayersModel, weights: Checkpoint<unknow
  * Opens a run's checkpoint: with `resume`, loads it and checks that every
  * option in `keys` equals the saved run's (`meta.options`); without, refuses a
  * directory that already holds a run. Returns undefined for a new run.
+ * `defaults` gives the value of an option that a run saved before the option
+ * existed (or a caller that leaves it out) stands for, so that such runs
+ * still resume.
  *
  * @throws LatpruneError naming the flag that differs, the missing checkpoint,
  *   or the occupied run directory
@@ -159,6 +162,7 @@ export async function openRunCheckpoint<M extends { readonly options: object }>(
   resume: boolean,
   options: Readonly<Record<string, unknown>>,
   keys: readonly string[],
+  defaults: Readonly<Record<string, unknown>> = {},
 ): Promise<Checkpoint<M> | undefined> {
   if (!resume) {
     if (existsSync(path)) throw new LatpruneError('BAD_ARGUMENT', `${out} already holds a run (${path}); add --resume to continue it or choose another --out.`);
@@ -168,8 +172,10 @@ export async function openRunCheckpoint<M extends { readonly options: object }>(
   const ck = await loadCheckpoint<M>(path);
   const saved = ck.meta.options as Readonly<Record<string, unknown>>;
   for (const k of keys) {
-    if (JSON.stringify(saved[k]) !== JSON.stringify(options[k])) {
-      throw new LatpruneError('BAD_ARGUMENT', `--resume: --${k} is ${JSON.stringify(options[k])} but the run in ${out} used ${JSON.stringify(saved[k])}; resume with the same flags or choose another --out.`);
+    const was = saved[k] ?? defaults[k];
+    const now = options[k] ?? defaults[k];
+    if (JSON.stringify(was) !== JSON.stringify(now)) {
+      throw new LatpruneError('BAD_ARGUMENT', `--resume: --${k} is ${JSON.stringify(now)} but the run in ${out} used ${JSON.stringify(was)}; resume with the same flags or choose another --out.`);
     }
   }
   return ck;
