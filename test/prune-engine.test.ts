@@ -310,7 +310,9 @@ test('a resumed prune run ends with the same masks and weights as an uninterrupt
     // distillation from a (random) teacher of the same architecture changes the training loss; same selection path otherwise
     // the on-device check with a speed-up target times the selection against the dense network
     // in alternating sessions and reads the latency off the measured ratio
-    const c = await runPrune({ ...base, method: 'halp', fromScratch: false, checkLatency: true, checkTiming: { sessions: 1, capSeconds: 0.05, minRuns: 3, warmup: 1 }, out: join(dir, 'c') }, info.tfjsName, () => {});
+    // (the table is the fake runtime's: its dense estimate says nothing about this machine's load)
+    const quick = { checkTiming: { sessions: 1, capSeconds: 0.05, minRuns: 3, warmup: 1 }, busyGuard: { factor: Infinity, retries: 0, pauseMs: 0 } };
+    const c = await runPrune({ ...base, method: 'halp', fromScratch: false, checkLatency: true, ...quick, out: join(dir, 'c') }, info.tfjsName, () => {});
     const checks = (await readFile(join(dir, 'c', 'metrics.jsonl'), 'utf8'))
       .split('\n')
       .filter(Boolean)
@@ -327,6 +329,19 @@ test('a resumed prune run ends with the same masks and weights as an uninterrupt
       assert.ok(m['measured_speedup']! > 0 && m['raw_ms']! > 0 && m['dense_measured_ms']! > 0);
       assert.ok(Math.abs(m['measured_ms']! - denseEstimate / m['measured_speedup']!) < 1e-9 * denseEstimate, 'latency = dense estimate / measured speed-up');
       assert.ok(Math.abs(m['measured_speedup']! - m['dense_measured_ms']! / m['raw_ms']!) < 1e-9, 'one pair: the speed-up is the ratio of the two medians');
+    }
+    // a busy machine (here: any dense measurement counts as busy): measured again after a pause, then the
+    // check stops and keeps the estimator's selection, for speed-up and for latency targets
+    for (const target of [{ speedup: 1.6 }, { latencyMs: c.target_latency_ms }]) {
+      const lines: string[] = [];
+      const out = join(dir, `busy-${Object.keys(target)[0]}`);
+      const r = await runPrune({ ...base, method: 'halp', fromScratch: false, target, checkLatency: true, ...quick, busyGuard: { factor: 0, retries: 1, pauseMs: 1 }, out }, info.tfjsName, (l) => lines.push(l));
+      const busy = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((m) => m['kind'] === 'latency-check');
+      assert.equal(busy.length, 1, 'one check round, then it stops');
+      assert.equal(busy[0]!['busy'], true);
+      assert.deepEqual(r.kept, busy[0]!['kept'], "the estimator's selection is kept");
+      assert.equal(lines.filter((l) => /the machine looks busy; measuring again/.test(l)).length, 1, 'one retry');
+      assert.ok(lines.some((l) => /stayed busy: keeping the estimator's selection unchecked/.test(l)));
     }
     const d = await runPrune({ ...base, method: 'halp', fromScratch: false, distill: { teacher: 'resnet20', alpha: 0.5, temperature: 2 }, out: join(dir, 'd') }, info.tfjsName, () => {});
     assert.ok(d.finished);

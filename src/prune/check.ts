@@ -116,3 +116,27 @@ export function bestCheckProbe(probes: readonly CheckProbe[], targetMs: number, 
   for (let i = 1; i < probes.length; i++) if (probes[i]!.measuredMs < probes[fastest]!.measuredMs) fastest = i;
   return fastest;
 }
+
+/**
+ * How the check recognises a busy machine: the dense network measuring more
+ * than `factor` x the table's estimate of it. The table's estimate is a
+ * whole-network calibration on this device (within 1.25x of every idle
+ * measurement here, drift included); other processes sharing the cores
+ * slow it 2-4x, and then the check's timings rank selections wrongly
+ * (measured here: a pruned ResNet-20 and the dense network timed in
+ * alternation gave 1.93x under two training jobs, 2.1x idle). Before giving
+ * up, the check waits `pauseMs` and measures again, `retries` times.
+ */
+export interface BusyGuard {
+  readonly factor: number;
+  readonly retries: number;
+  readonly pauseMs: number;
+}
+
+/** Default {@link BusyGuard}: 1.5x, three more tries 30 s apart. */
+export const DEFAULT_BUSY_GUARD: BusyGuard = { factor: 1.5, retries: 3, pauseMs: 30_000 };
+
+/** Whether the dense network's measurement shows a busy machine (see {@link BusyGuard}). */
+export function machineBusy(denseMeasuredMs: number, denseEstimatedMs: number, guard: Pick<BusyGuard, 'factor'> = DEFAULT_BUSY_GUARD): boolean {
+  return denseMeasuredMs > guard.factor * denseEstimatedMs;
+}

@@ -17,7 +17,7 @@ import { Trainer, evaluate, recalibrateBatchNorm, openRunCheckpoint, resolveMode
 import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
 import { fullKeep, toSelection } from './channels.js';
-import { DEFAULT_LATENCY_MARGIN, bestCheckProbe, meetsTarget, nextCheckStep, type CheckProbe } from './check.js';
+import { DEFAULT_BUSY_GUARD, DEFAULT_LATENCY_MARGIN, bestCheckProbe, machineBusy, meetsTarget, nextCheckStep, type BusyGuard, type CheckProbe } from './check.js';
 import { LATENCY_CHECK_ROUNDS, PruneEngine, type CheckDecision, type EngineState, type PruneConfig } from './engine.js';
 import { ieeBudget, ieeStepsThatFit } from './iee.js';
 
@@ -60,6 +60,12 @@ export interface PruneRunOptions extends MethodOptions {
   readonly checkLatency?: boolean;
   /** Timing of that check (default: 5 sessions, or pairs of sessions, of at least 20 runs over 3 s; 5 warm-up runs). */
   readonly checkTiming?: TimingOptions;
+  /**
+   * When the check considers the machine too busy to time (default
+   * {@link DEFAULT_BUSY_GUARD}); then it keeps the estimator's selection (or
+   * the best one it measured before) and says so.
+   */
+  readonly busyGuard?: BusyGuard;
   /**
    * Safety margin in [0, 0.5): the estimator budget (and the latency check's
    * aim) is `(1 - margin) x target` (default {@link DEFAULT_LATENCY_MARGIN}).
@@ -157,19 +163,36 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   const aimMargin = 1 - budget / target;
   let checkBudget = budget;
   let checkRound = -1;
-  const timeSelection = async (kept: Record<string, number>): Promise<{ ms: number; paired: Paired | undefined }> => {
+  const guard = o.busyGuard ?? DEFAULT_BUSY_GUARD;
+  const timeOnce = async (kept: Record<string, number>): Promise<{ ms: number; paired: Paired | undefined; denseMs?: number }> => {
     const checkTiming: TimingOptions = { warmup: 5, minRuns: 20, maxRuns: 60, relCi: 0.01, capSeconds: 3, sessions: 5, ...o.checkTiming };
     const rt = await OrtRuntime.create({ ep: table.runtime.ep, threads: table.runtime.threads });
     try {
       const selected = { model, coutOf: coutOfKeep(graph, kept), batch: table.batch };
-      if (!('speedup' in o.target)) return { ms: (await rt.measureNetwork(selected, checkTiming)).ms, paired: undefined };
+      const dense = { model, coutOf: coutOfKeep(graph, full), batch: table.batch };
+      if (!('speedup' in o.target)) {
+        const ms = (await rt.measureNetwork(selected, checkTiming)).ms;
+        // far slower than estimated: the machine may be busy; the dense network tells
+        if (!machineBusy(ms, est.total(kept), guard)) return { ms, paired: undefined };
+        return { ms, paired: undefined, denseMs: (await rt.measureNetwork(dense, checkTiming)).ms };
+      }
       // a speed-up target is relative to the dense model: time the selection in alternation
       // with the dense network and read the latency off the measured ratio, so the
       // machine's drift (several percent within minutes here) cancels
-      const p = await rt.measureNetworkPair(selected, { model, coutOf: coutOfKeep(graph, full), batch: table.batch }, checkTiming);
-      return { ms: denseMs / p.ratio, paired: { measured_speedup: p.ratio, raw_ms: p.aMs, dense_measured_ms: p.bMs } };
+      const p = await rt.measureNetworkPair(selected, dense, checkTiming);
+      return { ms: denseMs / p.ratio, paired: { measured_speedup: p.ratio, raw_ms: p.aMs, dense_measured_ms: p.bMs }, denseMs: p.bMs };
     } finally {
       await rt.dispose();
+    }
+  };
+  /** Times a selection; `busy` when the dense network still measures over the guard after the retries. */
+  const timeSelection = async (kept: Record<string, number>): Promise<{ ms: number; paired: Paired | undefined; busy: boolean }> => {
+    for (let attempt = 0; ; attempt++) {
+      const m = await timeOnce(kept);
+      const busy = m.denseMs !== undefined && machineBusy(m.denseMs, denseMs, guard);
+      if (!busy || attempt >= guard.retries) return { ms: m.ms, paired: m.paired, busy };
+      log(`latency check: the dense network measured ${m.denseMs!.toFixed(3)} ms, ${(m.denseMs! / denseMs).toFixed(2)}x the table's ${denseMs.toFixed(3)} ms: the machine looks busy; measuring again in ${Math.round(guard.pauseMs / 1000)} s (${attempt + 1}/${guard.retries})`);
+      await new Promise((r) => setTimeout(r, guard.pauseMs));
     }
   };
   if (budget > target * (1 - margin)) log(`warning: the table's floor ${floorMs.toFixed(3)} ms leaves only a ${(aimMargin * 100).toFixed(1)}% margin below the target (asked ${(margin * 100).toFixed(1)}%).`);
@@ -269,12 +292,22 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
               checkRound = round;
               // a re-solve that did not move the selection: its measurement stands
               const again = probes.find((p) => sameKept(p.kept, kept));
-              const m = again ? { ms: again.measuredMs, paired: again.paired } : await timeSelection(kept);
-              probes.push({ estimatedMs, measuredMs: m.ms, budgetMs: checkBudget, kept, paired: m.paired });
-              const step = nextCheckStep(probes, target, aimMargin);
+              const m = again ? { ms: again.measuredMs, paired: again.paired, busy: false } : await timeSelection(kept);
               let decision: CheckDecision;
               let verdict: string;
-              if (step.kind === 'accept') {
+              const step = m.busy ? undefined : nextCheckStep([...probes, { estimatedMs, measuredMs: m.ms, budgetMs: checkBudget }], target, aimMargin);
+              if (!m.busy) probes.push({ estimatedMs, measuredMs: m.ms, budgetMs: checkBudget, kept, paired: m.paired });
+              if (!step) {
+                // timings on a busy machine would steer the selection by the load: stop here
+                if (probes.length === 0) {
+                  decision = { kind: 'keep' };
+                  verdict = "the machine stayed busy: keeping the estimator's selection unchecked; time the exported model with `latprune verify` on a quiet machine";
+                } else {
+                  const best = bestCheckProbe(probes, target, aimMargin);
+                  decision = { kind: 'restore', round: best };
+                  verdict = `the machine stayed busy: keeping the selection of round ${best} (measured ${probes[best]!.measuredMs.toFixed(3)} ms before)`;
+                }
+              } else if (step.kind === 'accept') {
                 decision = { kind: 'keep' };
                 verdict = 'ok';
               } else if (step.kind === 'resolve' && !last) {
@@ -302,6 +335,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
                 measured_ms: m.ms,
                 ...(m.paired ?? {}),
                 ...(again ? { remeasured: false } : {}),
+                ...(m.busy ? { busy: true } : {}),
                 target_ms: target,
                 aim_ms: budget,
                 budget_ms: decision.kind === 'resolve' ? decision.budgetMs : null,
