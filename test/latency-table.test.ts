@@ -222,6 +222,32 @@ test('estimator: full width = sum of the layers look-ups (+ reorders); calibrati
   }
 });
 
+test('estimator layout conversions: a conv whose input width is a whole number of blocks reads the blocked tensor; a conversion costs by the elements it writes', async () => {
+  // measured with ORT's per-node profile (ResNet-20, batch 128, stage-1 residual width 16, inner widths 7/5/12):
+  // each stage-1 block has one ReorderOutput (the inner conv's padded output back to plain, for the next conv,
+  // whose 7 inputs are below the block), and it costs by its plain output (0.09 ms at 7 channels, 0.17 at 12)
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-lut-'));
+  try {
+    await initBackend({ requested: 'cpu' });
+    const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
+    const built = await profileModel(model, { modelName: 'r', batch: 2, runtime: new FakeRuntime(), out: join(dir, 't.json'), grid: { step: 8, points: 3, refine: 0 }, progress: false });
+    // reorders cost 0.5 ms + 1 ms per million elements written (two exact points)
+    const table: LatencyTable = { ...built, calibration: undefined, reorder: { n: 2, sx: 1 + 2, sy: 1.5 + 2.5, sxx: 1 + 4, sxy: 1.5 + 5 } };
+    const graph = analyzeModel(model);
+    const est = LatencyEstimator.create(model, table, graph);
+    const full = Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
+    assert.equal(full['stem_conv'], 16, 'stage 1 is one block of 16 channels wide');
+    const inner = { ...full, s1_b0_conv1: 7, s1_b1_conv1: 7, s1_b2_conv1: 7 };
+    const added = est.estimate(est.widthsForKeep(inner)).reorderMs - est.estimate(est.widthsForKeep(full)).reorderMs;
+    // three reorders (one per block) of 2 x 7 x 8 x 8 elements; nothing for the 16-wide residual stream
+    const want = 3 * (0.5 + (2 * 7 * 8 * 8) / 1e6);
+    assert.ok(Math.abs(added - want) < 1e-9, `stage-1 inner widths of 7 add ${added} ms of reorders, expected ${want}`);
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('calibration: networks with plain-kernel layers get a fit of their own when it lowers the leave-one-out error', () => {
   // all-blocked networks: 0.9 x parts + 1 ms; networks with plain layers: their own scales, untimed ops and constant
   const blocked = Array.from({ length: 8 }, (_, i) => {

@@ -158,7 +158,7 @@ export class LatencyEstimator {
         const fast = s.signature.op !== 'gemm' && r !== undefined && isFast(r, cin);
         if (r !== undefined && s.signature.op !== 'gemm' && !fast) plainMs += perLayer[n.name]!.ms;
         layout.set(n.name, fast ? 'c' : 'p');
-        for (const src of n.sources) want(src, fast && cin >= r!.below ? 'c' : 'p');
+        for (const src of n.sources) want(src, fast && (cin >= r!.below || cin % r!.outPad === 0) ? 'c' : 'p');
       } else if (MERGE.has(n.cls) || POOL.has(n.cls)) {
         const l: 'c' | 'p' = n.sources.every((src) => layout.get(src) === 'c') ? 'c' : 'p';
         layout.set(n.name, l);
@@ -175,7 +175,9 @@ export class LatencyEstimator {
       const have = layout.get(n.name);
       const needs = need.get(n.name);
       if (!have || !needs) continue;
-      for (const l of needs) if (l !== have) reorderMs += reorderCost(t, batch * roundUp(channels(n.name), pad) * n.hw);
+      // a conversion costs by the elements it writes (what the table's reorder samples were fitted on):
+      // to the blocked layout, padded channels; back to plain, the tensor's own
+      for (const l of needs) if (l !== have) reorderMs += reorderCost(t, batch * (l === 'c' ? roundUp(channels(n.name), pad) : channels(n.name)) * n.hw);
     }
     const parts = layersMs + reorderMs;
     const totalMs = t.calibration ? applyCalibration(t.calibration, { partsMs: parts, plainMs, otherMElems }) : parts;
