@@ -20,7 +20,7 @@ import { ImportanceAccumulator, taylorImportance, type ImportanceCriterion } fro
 import { Trainer, decodeCheckpoint, type HostBatch } from '../src/train/index.js';
 import { LatencyEstimator, profileModel, type LatencyTable } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
-import { ChannelWeights, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeStepsThatFit, latencyCheck, nextCheckStep, bestCheckProbe, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport, type CheckStep } from '../src/prune/index.js';
+import { ChannelWeights, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeInitialIterations, ieeStepsThatFit, latencyCheck, nextCheckStep, bestCheckProbe, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport, type CheckStep } from '../src/prune/index.js';
 import { solveCoupled } from '../src/solver/index.js';
 import { main } from '../src/cli/main.js';
 
@@ -177,9 +177,21 @@ test('IEE --ramp k: the initial descent prunes k times along the geometric path 
     assert.ok(Math.abs(initial[2]!.budgetMs - cfg.budgetMs) < 1e-9, 'the descent ends at B');
     assert.deepEqual(initial.map((r) => r.iteration), [2, 4, 6], 'one prune per H / k scoring iterations');
     await trainer.dispose();
+    // --ramp-interval: a descent longer than H, one prune per interval (k may then exceed H)
+    const long: PruneConfig = { ...cfg, ramp: 8, rampInterval: 2, totalIterations: 40 };
+    assert.equal(ieeInitialIterations(long), 16);
+    assert.equal(ieeStepsThatFit(long), 1, '40 - 16 initial - max(J, 4) fine-tuning leaves one step of 10');
+    const lt = await tinyTrainer(model, 40, info.tfjsName);
+    const le = PruneEngine.start(long, lt, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
+    const lr: { step: number; iteration: number; budgetMs: number }[] = [];
+    await le.run({ nextBatch: batchesOf(it), onIteration: () => {}, onStep: (r) => void lr.push({ step: r.step, iteration: r.iteration, budgetMs: r.budgetMs }) });
+    const descent = lr.filter((r) => r.step === 0);
+    assert.deepEqual(descent.map((r) => r.iteration), [2, 4, 6, 8, 10, 12, 14, 16]);
+    assert.ok(Math.abs(descent.at(-1)!.budgetMs - cfg.budgetMs) < 1e-9, 'the long descent ends at B too');
+    await lt.dispose();
     const bad = await tinyTrainer(model, 20, info.tfjsName);
     const e2 = PruneEngine.start({ ...cfg, ramp: 7 }, bad, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
-    await assert.rejects(e2.run({ nextBatch: batchesOf(it), onIteration: () => {} }), /--ramp must be an integer from 1 to --H \(6\), got 7/);
+    await assert.rejects(e2.run({ nextBatch: batchesOf(it), onIteration: () => {} }), /--ramp must be an integer from 1 to --H \(6\) \(or any positive integer with --ramp-interval\), got 7/);
     await bad.dispose();
     model.dispose();
   } finally {

@@ -254,6 +254,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--omega <x>', 'IEE: initial update budget (fraction of the latency budget)', num, 0.3)
     .option('--schedule <s>', 'IEE: update-budget decay: cosine, linear, constant', 'cosine')
     .option('--ramp <k>', 'IEE: reach the budget in k prunes along a geometric path during the first H iterations (1 = one-shot)', num, 1)
+    .option('--ramp-interval <n>', 'IEE with --ramp k: scoring iterations before each prune of the descent (default: the first H iterations split k ways), e.g. 40 for a descent as long as HALP\'s', num)
     .option('--grow <rule>', "IEE: stage 5's rule: explored (the paper's: the best explored channels join the active set), no-regrow (channels pruned at this step stay out of its grow), joint (re-select among all channels by the exploration scores)", 'explored')
     .option('--no-explore', 'IEE ablation: skip reactivation/exploration (grow by stale scores)')
     .option('--no-freeze', 'IEE ablation: train active channels during exploration too')
@@ -310,6 +311,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
           T: o['T'] as number,
           omega: o['omega'] as number,
           ramp: o['ramp'] as number,
+          ...(o['rampInterval'] !== undefined ? { rampInterval: o['rampInterval'] as number } : {}),
           grow: o['grow'] as GrowRule,
           schedule: o['schedule'] as 'cosine' | 'linear' | 'constant',
           explore: o['explore'] as boolean,

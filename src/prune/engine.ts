@@ -46,6 +46,12 @@ export interface PruneConfig {
    */
   readonly ramp?: number;
   /**
+   * IEE with `ramp` k > 1: scoring iterations before each prune of the
+   * initial descent (default: the first H iterations split k ways). With it
+   * the descent takes k x rampInterval iterations, e.g. HALP's 30 x 40.
+   */
+  readonly rampInterval?: number;
+  /**
    * IEE: how stage 5 chooses the channels to grow (default 'explored').
    * - 'explored': the paper's rule: the active set stays, the best explored
    *   channels by their stage-4 scores come back under B.

@@ -4,7 +4,7 @@
  *
  * Step 0 scores the dense model for H iterations and prunes it one-shot to
  * the budget B (or, with `ramp: k`, in k prunes along a geometric path to B,
- * each after H / k iterations of scoring). Each step t = 1..T then: (1) trains the active channels H
+ * each after H / k iterations of scoring, or after `rampInterval`). Each step t = 1..T then: (1) trains the active channels H
  * iterations accumulating importance; (2) prunes to B * (1 - omega_t) with the
  * knapsack; (3) trains J iterations; (4) revives every inactive channel with
  * its most-recently-used values, freezes the active ones (weights and BN
@@ -28,15 +28,20 @@ import type { EngineIO, MethodHost, PruneConfig } from './engine.js';
 import { LatpruneError } from '../errors.js';
 import { halpTargets, updateBudget } from './schedule.js';
 
+/** Iterations of IEE's initial descent (step 0): H, or k x rampInterval with a ramp interval. */
+export function ieeInitialIterations(c: Pick<PruneConfig, 'H' | 'ramp' | 'rampInterval'>): number {
+  return c.rampInterval !== undefined && (c.ramp ?? 1) > 1 ? (c.ramp ?? 1) * c.rampInterval : c.H;
+}
+
 /** Iterations of one IEE step and the fine-tuning an IEE run keeps after its last grow. */
 export function ieeBudget(c: Pick<PruneConfig, 'H' | 'J' | 'Q' | 'explore' | 'totalIterations'>): { stepLength: number; finetuneMin: number } {
   return { stepLength: c.H + c.J + (c.explore ? c.Q : 0), finetuneMin: Math.max(c.J, Math.round(0.1 * c.totalIterations)) };
 }
 
 /** How many of the T steps fit in the run's iterations (after the initial H). */
-export function ieeStepsThatFit(c: Pick<PruneConfig, 'H' | 'J' | 'Q' | 'T' | 'explore' | 'totalIterations'>): number {
+export function ieeStepsThatFit(c: Pick<PruneConfig, 'H' | 'J' | 'Q' | 'T' | 'explore' | 'totalIterations' | 'ramp' | 'rampInterval'>): number {
   const { stepLength, finetuneMin } = ieeBudget(c);
-  return Math.max(0, Math.min(c.T, Math.floor((c.totalIterations - c.H - finetuneMin) / stepLength)));
+  return Math.max(0, Math.min(c.T, Math.floor((c.totalIterations - ieeInitialIterations(c) - finetuneMin) / stepLength)));
 }
 
 /** Runs (or continues, from `e.step`) IEE's prune/explore/grow steps. */
@@ -47,12 +52,15 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
   if (rule === 'joint' && !c.explore) throw new LatpruneError('BAD_ARGUMENT', '--grow joint re-selects by the exploration scores: it cannot be combined with --no-explore.');
   if (e.step === 0) {
     const k = c.ramp ?? 1;
-    if (!Number.isInteger(k) || k < 1 || k > c.H) throw new LatpruneError('BAD_ARGUMENT', `--ramp must be an integer from 1 to --H (${c.H}), got ${k}.`);
+    const every = c.rampInterval;
+    if (every !== undefined && !(Number.isInteger(every) && every >= 1)) throw new LatpruneError('BAD_ARGUMENT', `--ramp-interval must be a positive integer, got ${every}.`);
+    if (!Number.isInteger(k) || k < 1 || (every === undefined && k > c.H)) throw new LatpruneError('BAD_ARGUMENT', `--ramp must be an integer from 1 to --H (${c.H}) (or any positive integer with --ramp-interval), got ${k}.`);
     // one-shot (k = 1) or HALP's geometric path from the starting latency to B in k prunes
     const targets = k === 1 ? [B] : halpTargets(e.latency.total(fullKeep(e.graph)), B, k);
     for (let i = 0; i < k; i++) {
       e.resetScores();
-      await e.train(Math.round(((i + 1) * c.H) / k) - Math.round((i * c.H) / k), 'active', true, io, 'iee-init');
+      const n = every !== undefined && k > 1 ? every : Math.round(((i + 1) * c.H) / k) - Math.round((i * c.H) / k);
+      await e.train(n, 'active', true, io, 'iee-init');
       const scores = e.takeScores();
       e.remember(scores, 'active');
       await e.solveAndApply(pruneProblem(e.graph, e.active, scores, targets[i]!, c.granularity), 'prune', scores, io);

@@ -19,7 +19,7 @@ import { startProgress } from '../util/progress.js';
 import { fullKeep, toSelection } from './channels.js';
 import { DEFAULT_BUSY_GUARD, DEFAULT_LATENCY_MARGIN, bestCheckProbe, machineBusy, meetsTarget, nextCheckStep, type BusyGuard, type CheckProbe } from './check.js';
 import { LATENCY_CHECK_ROUNDS, PruneEngine, type CheckDecision, type EngineState, type PruneConfig } from './engine.js';
-import { ieeBudget, ieeStepsThatFit } from './iee.js';
+import { ieeBudget, ieeInitialIterations, ieeStepsThatFit } from './iee.js';
 
 /** Latency target, one of three forms. */
 export type LatencyTarget = { readonly latencyMs: number } | { readonly fps: number } | { readonly speedup: number };
@@ -108,7 +108,7 @@ interface Meta {
   readonly trainSeconds: number;
 }
 
-const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'ramp', 'grow', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset', 'checkLatency', 'margin', 'distill'] as const;
+const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'ramp', 'rampInterval', 'grow', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset', 'checkLatency', 'margin', 'distill'] as const;
 
 /** What a run saved before these options existed used (they resume as such). */
 const OPTION_DEFAULTS: Readonly<Partial<Record<(typeof MUST_MATCH)[number], unknown>>> = { ramp: 1, grow: 'explored' };
@@ -229,12 +229,12 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     const { resume: _r, maxIterations: _m, ...saved } = o;
     await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ ...saved, granularityUsed: granularity, denseMs, targetMs: target, budgetMs: budget, tableBatch: table.batch, totalIterations }, null, 2));
   }
-  const cfg: PruneConfig = { method: o.method, H: o.H, J: o.J, Q: o.Q, T: o.T, omega: o.omega, ...(o.ramp !== undefined ? { ramp: o.ramp } : {}), ...(o.grow !== undefined ? { grow: o.grow } : {}), schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: o.steps, interval: o.interval, granularity, budgetMs: budget, totalIterations };
+  const cfg: PruneConfig = { method: o.method, H: o.H, J: o.J, Q: o.Q, T: o.T, omega: o.omega, ...(o.ramp !== undefined ? { ramp: o.ramp } : {}), ...(o.rampInterval !== undefined ? { rampInterval: o.rampInterval } : {}), ...(o.grow !== undefined ? { grow: o.grow } : {}), schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: o.steps, interval: o.interval, granularity, budgetMs: budget, totalIterations };
   if (o.method === 'iee') {
     const fit = ieeStepsThatFit(cfg);
     if (fit < o.T) {
       const { stepLength, finetuneMin } = ieeBudget(cfg);
-      log(`warning: ${totalIterations} iterations fit ${fit} of the ${o.T} IEE steps (initial ${o.H}, ${stepLength} per step, at least ${finetuneMin} of fine-tuning after the last grow); raise --epochs or lower --H/--J/--Q/--T.`);
+      log(`warning: ${totalIterations} iterations fit ${fit} of the ${o.T} IEE steps (initial ${ieeInitialIterations(cfg)}, ${stepLength} per step, at least ${finetuneMin} of fine-tuning after the last grow); raise --epochs or lower --H/--J/--Q/--T.`);
     }
   }
   const acc = new ImportanceAccumulator(model, graph, o.criterion === 'taylor' ? taylorImportance() : magnitudeImportance());
