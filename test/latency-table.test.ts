@@ -32,6 +32,9 @@ import {
   profileModel,
   regimeOf,
   validateTable,
+  refreshCalibration,
+  refittedCalibrationNote,
+  calibrateTable,
   type LatencyTable,
 } from '../src/latency/index.js';
 
@@ -246,6 +249,31 @@ test('estimator layout conversions: a conv whose input width is a whole number o
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a calibration fitted by an earlier estimator is refitted from the stored networks; a current one is left alone', async () => {
+  await initBackend({ requested: 'cpu' });
+  const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
+  const graph = analyzeModel(model);
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-lut-'));
+  const built = await profileModel(model, { modelName: 'r', batch: 2, runtime: new FakeRuntime(), out: join(dir, 't.json'), grid: { step: 8, points: 3, refine: 0 }, progress: false });
+  const table = await calibrateTable(model, graph, built, new FakeRuntime(), { samples: 12, rounds: 1, producerVersion: 'test' });
+  await rm(dir, { recursive: true, force: true });
+  const cal = table.calibration!;
+  assert.ok(cal.samples.length >= 12, 'the fake-runtime table is calibrated');
+  const same = refreshCalibration(model, graph, table);
+  assert.equal(same.refitted, false);
+  assert.equal(same.table, table, 'a current calibration is returned as is');
+  // as if an earlier estimator had priced every network's parts 7% higher, and the coefficients fitted on that
+  const old: LatencyTable = { ...table, calibration: { ...cal, scale: cal.scale / 1.07, samples: cal.samples.map((x) => ({ ...x, partsMs: x.partsMs * 1.07 })) } };
+  const r = refreshCalibration(model, graph, old);
+  assert.equal(r.refitted, true);
+  const full = Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
+  const want = LatencyEstimator.create(model, table, graph).total(full);
+  assert.ok(Math.abs(LatencyEstimator.create(model, r.table, graph).total(full) - want) < 1e-9 * want, 'the refit equals the calibration fitted on current features');
+  assert.deepEqual(r.table.calibration!.samples.map((x) => x.partsMs), cal.samples.map((x) => x.partsMs));
+  assert.match(refittedCalibrationNote('t.json', old), /t\.json was calibrated by an earlier version of the estimator; .* refitted in memory from the \d+ networks it stores/);
+  model.dispose();
 });
 
 test('calibration: networks with plain-kernel layers get a fit of their own when it lowers the leave-one-out error', () => {

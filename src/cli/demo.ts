@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { LatpruneError } from '../errors.js';
 import { loadDataset, defaultNormalization } from '../data/index.js';
 import { analyzeModel, fullSelection, selectionCost } from '../graph/index.js';
-import { LatencyEstimator, defaultTablePath, deviceFingerprint, loadTable } from '../latency/index.js';
+import { LatencyEstimator, defaultTablePath, deviceFingerprint, loadTable, refreshCalibration } from '../latency/index.js';
 import { runPrune } from '../prune/index.js';
 import { exportOnnx } from '../export/index.js';
 import { verifyOnnx } from '../verify/index.js';
@@ -89,7 +89,7 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void, out: (l:
   log('[5/6] verify: ONNX Runtime speed-up over the dense model (timed in alternation), FPS against the target and the table');
   const model = await loadModel(modelDir);
   const graph = analyzeModel(model);
-  const est = LatencyEstimator.create(model, table, graph);
+  const est = LatencyEstimator.create(model, refreshCalibration(model, graph, table).table, graph);
   const denseMs = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
   const targetFps = (2 * table.batch * 1000) / denseMs;
   const denseDir = join(demo, 'dense');

@@ -235,3 +235,39 @@ export async function calibrateTable(model: tf.LayersModel, graph: ChannelGraph,
   const err = errorStats(samples.map((s) => applyCalibration(fit, s)), samples.map((s) => s.measuredMs));
   return { ...table, calibration: { ...fit, medianError: err.median, p90Error: err.p90, samples } };
 }
+
+/**
+ * The table with its calibration checked against this version of the
+ * estimator. A calibration is fitted on per-network features (layer
+ * look-ups, conversions, plain-kernel share, untimed elements) that the
+ * estimator computed when the table was profiled; when the estimator has
+ * changed since (e.g. how it prices layout conversions), those features and
+ * the coefficients fitted on them no longer match what it computes now. The
+ * stored networks (kept counts and measured times) are then re-featured and
+ * the calibration refitted from them, without timing anything.
+ *
+ * @returns the table (unchanged when every stored feature matches within
+ *   0.1%) and whether its calibration was refitted
+ */
+export function refreshCalibration(model: tf.LayersModel, graph: ChannelGraph, table: LatencyTable): { table: LatencyTable; refitted: boolean } {
+  const cal = table.calibration;
+  if (!cal || cal.samples.length === 0) return { table, refitted: false };
+  const est = LatencyEstimator.create(model, { ...table, calibration: undefined }, graph);
+  const near = (a: number, b: number) => Math.abs(a - b) <= 1e-3 * Math.max(Math.abs(a), Math.abs(b), 1e-6);
+  let stale = false;
+  const samples = cal.samples.map((s) => {
+    const b = est.estimate(layerWidths(graph, keepToSelection(graph, s.keep)));
+    const now = { partsMs: b.layersMs + b.reorderMs, plainMs: b.plainMs, otherMElems: b.otherMElems };
+    if (!near(now.partsMs, s.partsMs) || !near(now.plainMs, s.plainMs ?? 0) || !near(now.otherMElems, s.otherMElems)) stale = true;
+    return { ...s, ...now };
+  });
+  if (!stale) return { table, refitted: false };
+  const { looMedian: _m, looP90: _p, ...fit } = chooseCalibration(samples);
+  const err = errorStats(samples.map((s) => applyCalibration(fit, s)), samples.map((s) => s.measuredMs));
+  return { table: { ...table, calibration: { ...fit, medianError: err.median, p90Error: err.p90, samples } }, refitted: true };
+}
+
+/** The warning to print when {@link refreshCalibration} refitted a table's calibration. */
+export function refittedCalibrationNote(path: string, table: LatencyTable): string {
+  return `note: ${path} was calibrated by an earlier version of the estimator; its calibration was refitted in memory from the ${table.calibration?.samples.length ?? 0} networks it stores (no timing). \`latprune profile --recalibrate\` re-times and stores a new one.`;
+}

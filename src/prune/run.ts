@@ -11,7 +11,7 @@ import { LatpruneError } from '../errors.js';
 import { BatchIterator, defaultAugmentation, defaultNormalization, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
 import { analyzeModel, selectionCost } from '../graph/index.js';
 import { ImportanceAccumulator, magnitudeImportance, taylorImportance } from '../importance/index.js';
-import { LatencyEstimator, OrtRuntime, channelMultiple, coutOfKeep, deviceMismatchWarning, loadTable, type TimingOptions } from '../latency/index.js';
+import { LatencyEstimator, OrtRuntime, channelMultiple, coutOfKeep, deviceMismatchWarning, loadTable, refittedCalibrationNote, refreshCalibration, type TimingOptions } from '../latency/index.js';
 import { problemToJson } from '../solver/index.js';
 import { Trainer, evaluate, recalibrateBatchNorm, openRunCheckpoint, resolveModel, restoreWeights, saveCheckpoint, saveModel, weightKey, type TrainerConfig } from '../train/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -128,8 +128,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   if (o.method === 'iee' && o.grow === 'joint' && !o.explore) throw new LatpruneError('BAD_ARGUMENT', '--grow joint re-selects by the exploration scores: it cannot be combined with --no-explore.');
   const resumed = await openRunCheckpoint<Meta>(ckpt, o.out, o.resume, o as unknown as Record<string, unknown>, MUST_MATCH, OPTION_DEFAULTS);
 
-  const table = await loadTable(o.lut);
-  const warn = deviceMismatchWarning(table, o.lut);
+  const loaded = await loadTable(o.lut);
+  const warn = deviceMismatchWarning(loaded, o.lut);
   if (warn) log(warn);
   const data = await loadDataset(o.dataset, o.dataDir ? { dir: o.dataDir } : {});
   const train = o.trainSubset ? { ...data.train, count: o.trainSubset, images: data.train.images.subarray(0, o.trainSubset * data.train.height * data.train.width * data.train.channels), labels: data.train.labels.subarray(0, o.trainSubset) } : data.train;
@@ -137,10 +137,13 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   const { model, fromZoo } = await resolveModel(o.model, zoo);
   if (o.fromScratch && !fromZoo) throw new LatpruneError('BAD_ARGUMENT', `--from-scratch needs a zoo architecture name, not a model file (${o.model}).`);
   const inShape = model.inputs[0]!.shape;
-  if (inShape[1] !== table.input[0] || inShape[2] !== table.input[1] || inShape[3] !== table.input[2]) {
-    throw new LatpruneError('BAD_ARGUMENT', `--lut ${o.lut} was built for input ${table.input.join('x')}, but the model takes ${inShape.slice(1).join('x')}; profile this model's input size.`);
+  if (inShape[1] !== loaded.input[0] || inShape[2] !== loaded.input[1] || inShape[3] !== loaded.input[2]) {
+    throw new LatpruneError('BAD_ARGUMENT', `--lut ${o.lut} was built for input ${loaded.input.join('x')}, but the model takes ${inShape.slice(1).join('x')}; profile this model's input size.`);
   }
   const graph = analyzeModel(model, { minKeepFraction: o.minKeepFraction ?? 0 });
+  const fresh = refreshCalibration(model, graph, loaded);
+  if (fresh.refitted) log(refittedCalibrationNote(o.lut, loaded));
+  const table = fresh.table;
   const est = LatencyEstimator.create(model, table, graph);
   const full = fullKeep(graph);
   const denseMs = est.total(full);

@@ -18,7 +18,7 @@ import { Bench } from 'tinybench';
 import { LatpruneError } from '../errors.js';
 import { decodeModel } from '../onnx/index.js';
 import { analyzeModel } from '../graph/index.js';
-import { LatencyEstimator, alternatingSpeedup, deviceMismatchWarning, loadTable, median as medianOf, sessionWorkload, timeAlternating } from '../latency/index.js';
+import { LatencyEstimator, alternatingSpeedup, deviceMismatchWarning, loadTable, median as medianOf, refittedCalibrationNote, refreshCalibration, sessionWorkload, timeAlternating } from '../latency/index.js';
 import { loadModel } from '../train/index.js';
 import { buildZooModel, zooNames } from '../zoo/index.js';
 import { randomFloats } from '../util/random.js';
@@ -158,7 +158,9 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
     const model = zooNames().includes(source) ? buildZooModel(source, { inputShape: table.input, ...(typeof classes === 'number' ? { numClasses: classes } : {}), seed: 1 }) : await loadModel(source);
     try {
       const graph = analyzeModel(model);
-      const est = LatencyEstimator.create(model, table, graph);
+      const fresh = refreshCalibration(model, graph, table);
+      if (fresh.refitted) warn(refittedCalibrationNote(o.lut, table));
+      const est = LatencyEstimator.create(model, fresh.table, graph);
       const kept = meta['latprune.kept'] ? (JSON.parse(meta['latprune.kept']) as Record<string, number>) : Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
       predicted = (est.total(kept) * batch) / table.batch;
     } finally {
