@@ -261,12 +261,12 @@ test('a calibration fitted by an earlier estimator is refitted from the stored n
   await rm(dir, { recursive: true, force: true });
   const cal = table.calibration!;
   assert.ok(cal.samples.length >= 12, 'the fake-runtime table is calibrated');
-  const same = refreshCalibration(model, graph, table);
+  const same = refreshCalibration(model, table);
   assert.equal(same.refitted, false);
   assert.equal(same.table, table, 'a current calibration is returned as is');
   // as if an earlier estimator had priced every network's parts 7% higher, and the coefficients fitted on that
   const old: LatencyTable = { ...table, calibration: { ...cal, scale: cal.scale / 1.07, samples: cal.samples.map((x) => ({ ...x, partsMs: x.partsMs * 1.07 })) } };
-  const r = refreshCalibration(model, graph, old);
+  const r = refreshCalibration(model, old);
   assert.equal(r.refitted, true);
   const full = Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
   const want = LatencyEstimator.create(model, table, graph).total(full);

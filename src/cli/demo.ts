@@ -89,7 +89,7 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void, out: (l:
   log('[5/6] verify: ONNX Runtime speed-up over the dense model (timed in alternation), FPS against the target and the table');
   const model = await loadModel(modelDir);
   const graph = analyzeModel(model);
-  const est = LatencyEstimator.create(model, refreshCalibration(model, graph, table).table, graph);
+  const est = LatencyEstimator.create(model, refreshCalibration(model, table).table, graph);
   const denseMs = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
   const targetFps = (2 * table.batch * 1000) / denseMs;
   const denseDir = join(demo, 'dense');

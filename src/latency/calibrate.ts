@@ -10,7 +10,7 @@
  * median / p90 on 30 random networks; one per population: 2.1% / 6.7%).
  */
 import type * as tf from '@tensorflow/tfjs';
-import { layerWidths, type ChannelGraph } from '../graph/index.js';
+import { analyzeModel, layerWidths, type ChannelGraph } from '../graph/index.js';
 import { seededRandom } from '../util/random.js';
 import { applyCalibration, plainShare, LatencyEstimator, type CalibrationFit, type CalibrationSample } from './estimate.js';
 import { median, type LatencyRuntime, type TimingOptions } from './runtime.js';
@@ -249,9 +249,11 @@ export async function calibrateTable(model: tf.LayersModel, graph: ChannelGraph,
  * @returns the table (unchanged when every stored feature matches within
  *   0.1%) and whether its calibration was refitted
  */
-export function refreshCalibration(model: tf.LayersModel, graph: ChannelGraph, table: LatencyTable): { table: LatencyTable; refitted: boolean } {
+export function refreshCalibration(model: tf.LayersModel, table: LatencyTable): { table: LatencyTable; refitted: boolean } {
   const cal = table.calibration;
   if (!cal || cal.samples.length === 0) return { table, refitted: false };
+  // the stored networks were drawn without a caller's minimum kept fraction
+  const graph = analyzeModel(model);
   const est = LatencyEstimator.create(model, { ...table, calibration: undefined }, graph);
   const near = (a: number, b: number) => Math.abs(a - b) <= 1e-3 * Math.max(Math.abs(a), Math.abs(b), 1e-6);
   let stale = false;

@@ -141,7 +141,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     throw new LatpruneError('BAD_ARGUMENT', `--lut ${o.lut} was built for input ${loaded.input.join('x')}, but the model takes ${inShape.slice(1).join('x')}; profile this model's input size.`);
   }
   const graph = analyzeModel(model, { minKeepFraction: o.minKeepFraction ?? 0 });
-  const fresh = refreshCalibration(model, graph, loaded);
+  const fresh = refreshCalibration(model, loaded);
   if (fresh.refitted) log(refittedCalibrationNote(o.lut, loaded));
   const table = fresh.table;
   const est = LatencyEstimator.create(model, table, graph);

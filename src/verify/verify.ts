@@ -158,7 +158,7 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
     const model = zooNames().includes(source) ? buildZooModel(source, { inputShape: table.input, ...(typeof classes === 'number' ? { numClasses: classes } : {}), seed: 1 }) : await loadModel(source);
     try {
       const graph = analyzeModel(model);
-      const fresh = refreshCalibration(model, graph, table);
+      const fresh = refreshCalibration(model, table);
       if (fresh.refitted) warn(refittedCalibrationNote(o.lut, table));
       const est = LatencyEstimator.create(model, fresh.table, graph);
       const kept = meta['latprune.kept'] ? (JSON.parse(meta['latprune.kept']) as Record<string, number>) : Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
