@@ -12,7 +12,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { analyzeModel, layerWidths, type ChannelGraph } from '../graph/index.js';
 import { seededRandom } from '../util/random.js';
-import { applyCalibration, plainShare, LatencyEstimator, type CalibrationFit, type CalibrationSample } from './estimate.js';
+import { applyCalibration, plainShare, LatencyEstimator, type CalibrationFit, type CalibrationParts, type CalibrationSample, type LatencyBreakdown } from './estimate.js';
 import { median, type LatencyRuntime, type TimingOptions } from './runtime.js';
 import type { CalibrationCoefficients, LatencyTable } from './table.js';
 
@@ -227,13 +227,20 @@ export async function calibrateTable(model: tf.LayersModel, graph: ChannelGraph,
       times[i]!.push((await runtime.measureNetwork({ model, coutOf: (l) => w[l]?.outputs[0], batch: table.batch }, timing)).ms);
     }
   }
-  const samples: NonNullable<LatencyTable['calibration']>['samples'] = keeps.map((keep, i) => {
-    const b = est.estimate(widths[i]!);
-    return { keep, measuredMs: median(times[i]!), partsMs: b.layersMs + b.reorderMs, plainMs: b.plainMs, otherMElems: b.otherMElems };
-  });
+  const samples = keeps.map((keep, i) => ({ keep, measuredMs: median(times[i]!), ...partsOf(est.estimate(widths[i]!)) }));
+  return { ...table, calibration: calibrationFrom(samples) };
+}
+
+/** The calibration features of an uncalibrated estimate. */
+function partsOf(b: LatencyBreakdown): CalibrationParts {
+  return { partsMs: b.layersMs + b.reorderMs, plainMs: b.plainMs, otherMElems: b.otherMElems };
+}
+
+/** The table calibration chosen and fitted on `samples`, with its in-sample errors. */
+function calibrationFrom(samples: NonNullable<LatencyTable['calibration']>['samples']): NonNullable<LatencyTable['calibration']> {
   const { looMedian: _m, looP90: _p, ...fit } = chooseCalibration(samples);
   const err = errorStats(samples.map((s) => applyCalibration(fit, s)), samples.map((s) => s.measuredMs));
-  return { ...table, calibration: { ...fit, medianError: err.median, p90Error: err.p90, samples } };
+  return { ...fit, medianError: err.median, p90Error: err.p90, samples };
 }
 
 /**
@@ -258,15 +265,12 @@ export function refreshCalibration(model: tf.LayersModel, table: LatencyTable): 
   const near = (a: number, b: number) => Math.abs(a - b) <= 1e-3 * Math.max(Math.abs(a), Math.abs(b), 1e-6);
   let stale = false;
   const samples = cal.samples.map((s) => {
-    const b = est.estimate(layerWidths(graph, keepToSelection(graph, s.keep)));
-    const now = { partsMs: b.layersMs + b.reorderMs, plainMs: b.plainMs, otherMElems: b.otherMElems };
-    if (!near(now.partsMs, s.partsMs) || !near(now.plainMs, s.plainMs ?? 0) || !near(now.otherMElems, s.otherMElems)) stale = true;
+    const now = partsOf(est.estimate(layerWidths(graph, keepToSelection(graph, s.keep))));
+    if (!near(now.partsMs, s.partsMs) || !near(now.plainMs ?? 0, s.plainMs ?? 0) || !near(now.otherMElems, s.otherMElems)) stale = true;
     return { ...s, ...now };
   });
   if (!stale) return { table, refitted: false };
-  const { looMedian: _m, looP90: _p, ...fit } = chooseCalibration(samples);
-  const err = errorStats(samples.map((s) => applyCalibration(fit, s)), samples.map((s) => s.measuredMs));
-  return { table: { ...table, calibration: { ...fit, medianError: err.median, p90Error: err.p90, samples } }, refitted: true };
+  return { table: { ...table, calibration: calibrationFrom(samples) }, refitted: true };
 }
 
 /** The warning to print when {@link refreshCalibration} refitted a table's calibration. */

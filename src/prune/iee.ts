@@ -44,12 +44,17 @@ export function ieeStepsThatFit(c: Pick<PruneConfig, 'H' | 'J' | 'Q' | 'T' | 'ex
   return Math.max(0, Math.min(c.T, Math.floor((c.totalIterations - ieeInitialIterations(c) - finetuneMin) / stepLength)));
 }
 
+/** Refuses a grow rule the other options rule out (`joint` needs the exploration scores). */
+export function checkGrowRule(c: Pick<PruneConfig, 'grow' | 'explore'>): void {
+  if (c.grow === 'joint' && !c.explore) throw new LatpruneError('BAD_ARGUMENT', '--grow joint re-selects by the exploration scores: it cannot be combined with --no-explore.');
+}
+
 /** Runs (or continues, from `e.step`) IEE's prune/explore/grow steps. */
 export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
   const c = e.cfg;
   const B = c.budgetMs;
   const rule = c.grow ?? 'explored';
-  if (rule === 'joint' && !c.explore) throw new LatpruneError('BAD_ARGUMENT', '--grow joint re-selects by the exploration scores: it cannot be combined with --no-explore.');
+  checkGrowRule(c);
   if (e.step === 0) {
     const k = c.ramp ?? 1;
     const every = c.rampInterval;

@@ -19,7 +19,7 @@ import { startProgress } from '../util/progress.js';
 import { fullKeep, toSelection } from './channels.js';
 import { DEFAULT_BUSY_GUARD, DEFAULT_LATENCY_MARGIN, bestCheckProbe, machineBusy, meetsTarget, nextCheckStep, type BusyGuard, type CheckProbe } from './check.js';
 import { LATENCY_CHECK_ROUNDS, PruneEngine, type CheckDecision, type EngineState, type PruneConfig } from './engine.js';
-import { ieeBudget, ieeInitialIterations, ieeStepsThatFit } from './iee.js';
+import { checkGrowRule, ieeBudget, ieeInitialIterations, ieeStepsThatFit } from './iee.js';
 
 /** Latency target, one of three forms. */
 export type LatencyTarget = { readonly latencyMs: number } | { readonly fps: number } | { readonly speedup: number };
@@ -125,7 +125,8 @@ const sameKept = (a: Record<string, number>, b: Record<string, number>): boolean
 /** Runs or resumes a pruning run. */
 export async function runPrune(o: PruneRunOptions, backend: string, log: (l: string) => void): Promise<PruneResult> {
   const ckpt = join(o.out, 'checkpoint.ckpt');
-  if (o.method === 'iee' && o.grow === 'joint' && !o.explore) throw new LatpruneError('BAD_ARGUMENT', '--grow joint re-selects by the exploration scores: it cannot be combined with --no-explore.');
+  // before anything is written
+  if (o.method === 'iee') checkGrowRule(o);
   const resumed = await openRunCheckpoint<Meta>(ckpt, o.out, o.resume, o as unknown as Record<string, unknown>, MUST_MATCH, OPTION_DEFAULTS);
 
   const loaded = await loadTable(o.lut);
