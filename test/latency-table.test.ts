@@ -29,6 +29,7 @@ import {
   saveTable,
   makeLookup,
   mergeTables,
+  referenceEntry,
   profileModel,
   regimeOf,
   validateTable,
@@ -108,6 +109,56 @@ test('schema validation names the bad field; device mismatch is loud', async () 
   }
 });
 
+/** A fake runtime on a shared machine: every layer runs `factor(call)` times slower. */
+class DriftingRuntime extends FakeRuntime {
+  constructor(private readonly factor: (call: number) => number) {
+    super();
+  }
+  override async measureLayer(sig: Parameters<FakeRuntime['measureLayer']>[0], cin: number, cout: number) {
+    const m = await super.measureLayer(sig, cin, cout);
+    const f = this.factor(this.calls);
+    return { ...m, ms: m.ms * f, reorders: m.reorders.map((r) => ({ ...r, ms: r.ms * f })) };
+  }
+}
+
+test('the drift reference puts entries timed in a slower machine state on one scale, and shards of different states too', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-lut-'));
+  try {
+    await initBackend({ requested: 'cpu' });
+    const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
+    const common = { modelName: 'r', batch: 2, grid: { step: 8, points: 3, refine: 0 }, progress: false, now: () => new Date(0) };
+    const steady = await profileModel(model, { ...common, runtime: new FakeRuntime(), out: join(dir, 'steady.json') });
+    assert.deepEqual(steady.reference && { ...steady.reference, n: 0 }, { ...referenceEntry(model)!, ms: steady.reference!.ms, every: 4, n: 0, minFactor: 1, maxFactor: 1 });
+    // the machine runs 1.5x slower for 20 calls out of every 40
+    const slow = (call: number) => (Math.floor(call / 20) % 2 === 1 ? 1.5 : 1);
+    const points = (t: LatencyTable) => Object.entries(t.signatures).flatMap(([k, s]) => s.points.map(([a, b, ms]) => [`${k} ${a},${b}`, ms] as const));
+    const truth = new Map(points(steady));
+    const off = (t: LatencyTable) => points(t).filter(([k, ms]) => Math.abs(ms / truth.get(k)! - 1) > 1e-3).length;
+    const drifting = await profileModel(model, { ...common, runtime: new DriftingRuntime(slow), out: join(dir, 'drift.json') });
+    const raw = await profileModel(model, { ...common, runtime: new DriftingRuntime(slow), out: join(dir, 'raw.json'), referenceEvery: 0 });
+    const n = points(steady).length;
+    assert.equal(raw.reference, undefined);
+    assert.ok(off(raw) > 0.35 * n, `without a reference ${off(raw)} of ${n} entries are off`);
+    // only entries in blocks that straddle a change of state stay off, by at most the mean of the two states
+    assert.ok(off(drifting) < 0.25 * n, `with the reference ${off(drifting)} of ${n} entries are off`);
+    for (const [k, ms] of points(drifting)) assert.ok(ms / truth.get(k)! > 0.79 && ms / truth.get(k)! < 1.26, `${k}: ${ms} vs ${truth.get(k)}`);
+    assert.equal(drifting.reference!.maxFactor, 1.5);
+    // shards timed in different (constant) states merge onto the first shard's scale
+    const s0 = await profileModel(model, { ...common, runtime: new FakeRuntime(), out: join(dir, 's0.json'), shard: { index: 0, count: 2 } });
+    const s1 = await profileModel(model, { ...common, runtime: new DriftingRuntime(() => 1.5), out: join(dir, 's1.json'), shard: { index: 1, count: 2 } });
+    assert.ok(off(s1) > 0, 'the slow shard is on its own scale');
+    const merged = mergeTables([
+      { path: 's0', table: s0 },
+      { path: 's1', table: s1 },
+    ]);
+    assert.equal(off(merged), 0);
+    assert.ok(Math.abs(merged.reorder!.sy / steady.reorder!.sy - 1) < 1e-9, 'reorder observations rescaled too');
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('profiling resumes after a kill to the same table; shards merge to the same points; other devices are refused', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'latprune-lut-'));
   try {
@@ -123,7 +174,7 @@ test('profiling resumes after a kill to the same table; shards merge to the same
     assert.equal(partial.stats.entries, 7);
     assert.equal(partial.complete, false);
     const resumed = await profileModel(model, { ...common, runtime: rt, out: join(dir, 'resumed.json') });
-    assert.equal(rt.calls, full.stats.entries, 'no entry measured twice');
+    assert.equal(rt.calls, full.stats.entries + resumed.reference!.n, 'no entry measured twice (the rest are drift references)');
     const pts = (t: LatencyTable) => Object.fromEntries(Object.entries(t.signatures).map(([k, s]) => [k, [...s.points].sort((a, b) => a[0] - b[0] || a[1] - b[1])]));
     assert.deepEqual(pts(resumed), pts(full));
     // shards

@@ -184,6 +184,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--step <n>', 'smallest channel step of the grid', num, 8)
     .option('--points <n>', 'grid values per axis and layout regime', num, 8)
     .option('--refine <n>', 'adaptive refinement passes', num, 2)
+    .option('--reference-every <n>', 'time the drift reference after every n entries and put entries on its scale (0: off)', num, 4)
     .option('--calibrate <n>', 'whole networks measured to calibrate the estimate (0: skip)', num, 32)
     .option('--recalibrate', 'measure whole networks again and refit the calibration of a finished table', false)
     .option('--shard <i/n>', 'profile only shard i of n (join with `latprune lut merge`)')
@@ -204,6 +205,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
             step: o['step'] as number,
             points: o['points'] as number,
             refine: o['refine'] as number,
+            referenceEvery: o['referenceEvery'] as number,
             calibrate: o['calibrate'] as number,
             recalibrate: o['recalibrate'] as boolean,
             ...(o['shard'] ? { shard: o['shard'] as string } : {}),

@@ -37,6 +37,8 @@ export interface ProfileFlags {
   readonly step: number;
   readonly points: number;
   readonly refine: number;
+  /** Entries between drift-reference measurements (0: none; default 4). */
+  readonly referenceEvery?: number;
   readonly shard?: string;
   readonly calibrate: number;
   /** Recalibrate a complete table even if it has a calibration. */
@@ -92,9 +94,10 @@ export async function profileCommand(f: ProfileFlags, log: (l: string) => void):
       runtime,
       out,
       grid: { step: f.step, points: f.points, refine: f.refine },
+      ...(f.referenceEvery !== undefined ? { referenceEvery: f.referenceEvery } : {}),
       ...(shard ? { shard } : {}),
     });
-    log(`table: ${table.stats.entries} entries, ${table.stats.seconds.toFixed(0)} s measuring, layout ${JSON.stringify(table.layout)}, rule violations ${table.stats.ruleViolations}`);
+    log(`table: ${table.stats.entries} entries, ${table.stats.seconds.toFixed(0)} s measuring, layout ${JSON.stringify(table.layout)}, rule violations ${table.stats.ruleViolations}${table.reference ? `, drift reference timed ${table.reference.n} times at ${table.reference.minFactor.toFixed(2)}-${table.reference.maxFactor.toFixed(2)}x its first time` : ''}`);
     if (!shard && f.calibrate > 0 && (!table.calibration || f.recalibrate)) {
       log(`calibrating on ${f.calibrate} whole networks (dense + random selections), 3 rounds...`);
       let bar: ReturnType<typeof startProgress> | undefined;
@@ -139,6 +142,10 @@ export async function showCommand(path: string, log: (l: string) => void, out: (
   out(`${path}: ${t.model}, batch ${t.batch}, input ${t.input.join('x')}, ${t.runtime.name} ${t.runtime.version} (${t.runtime.ep}, ${t.runtime.threads} threads)`);
   out(`device ${t.device.fingerprint}: ${t.device.description}`);
   out(`layout ${JSON.stringify(t.layout)}; ${Object.keys(t.signatures).length} signatures, ${Object.values(t.signatures).reduce((a, s) => a + s.points.length, 0)} points; ${t.complete ? 'complete' : 'INCOMPLETE'}`);
+  if (t.reference) {
+    const r = t.reference;
+    out(`drift reference ${r.signature} at ${r.cin}->${r.cout}: ${r.ms.toFixed(4)} ms, timed ${r.n} times (every ${r.every} entries), ${r.minFactor.toFixed(2)}-${r.maxFactor.toFixed(2)}x of that during the build`);
+  }
   if (t.calibration) out(describeCalibration(t.calibration));
   return 0;
 }

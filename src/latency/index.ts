@@ -14,6 +14,6 @@ export { type TimingOptions, type LayerMeasurement, type LatencyRuntime, type Ne
 export { type OrtRuntimeOptions, OrtRuntime, sessionWorkload } from './runtime-ort.js';
 export { TfjsRuntime } from './runtime-tfjs.js';
 export { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';
-export { type ProfileOptions, profileModel, signaturesOf, mergeTables } from './profile.js';
+export { type ProfileOptions, DEFAULT_REFERENCE_EVERY, profileModel, referenceEntry, signaturesOf, mergeTables } from './profile.js';
 export { type KeepCounts, type CalibrateOptions, MIN_SPLIT_SAMPLES, randomKeep, keepToSelection, coutOfKeep, leastSquares, fitCalibration, chooseCalibration, errorStats, calibrateTable, refreshCalibration, refittedCalibrationNote } from './calibrate.js';
 export { type LatencyBreakdown, type CalibrationParts, type CalibrationSample, type CalibrationFit, plainShare, applyCalibration, LatencyEstimator } from './estimate.js';

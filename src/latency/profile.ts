@@ -40,7 +40,94 @@ export interface ProfileOptions {
   readonly layout?: LayoutRules;
   /** Clock for timestamps (tests). */
   readonly now?: () => Date;
+  /**
+   * Measure the drift reference after every this many entries (default
+   * {@link DEFAULT_REFERENCE_EVERY}; 0: no reference). See `reference` in the
+   * table format.
+   */
+  readonly referenceEvery?: number;
 }
+
+/**
+ * Entries between two measurements of the drift reference. Measured here
+ * (session 8): the same MobileNet-V1 entries timed twice a minute apart ran
+ * at 0.68x (median; 0.56-0.83x) of each other, while passes interleaved with
+ * a reference agreed within 0.93-1.06x; a table built over minutes mixes
+ * such states unless each entry is put on one scale.
+ */
+export const DEFAULT_REFERENCE_EVERY = 4;
+
+/**
+ * The drift reference of a model: its non-classifier layer of median work at
+ * its own widths (long enough to time precisely, short enough to repeat).
+ */
+export function referenceEntry(model: tf.LayersModel): { signature: string; cin: number; cout: number } | undefined {
+  const work = (l: SignedLayer) => l.cin * (l.signature.op === 'dwconv' ? 1 : l.cout) * l.signature.kernel[0] * l.signature.kernel[1] * l.signature.outH * l.signature.outW;
+  const ls = signedLayers(model)
+    .filter((l) => l.signature.op !== 'gemm')
+    .sort((a, b) => work(a) - work(b) || a.key.localeCompare(b.key));
+  const l = ls[Math.floor((ls.length - 1) / 2)];
+  return l && { signature: l.key, cin: l.cin, cout: l.cout };
+}
+
+/**
+ * Puts entries on the scale of the reference's first measurement: an entry
+ * is stored at once scaled by the reference before it, and rescaled by the
+ * mean of the references before and after it when the block closes.
+ */
+class DriftScale {
+  private pending: Array<{ point: [number, number, number]; raw: number }> = [];
+  private constructor(
+    private readonly ref: NonNullable<LatencyTable['reference']>,
+    private readonly measureRef: () => Promise<number>,
+    private before: number,
+  ) {}
+
+  static async start(table: LatencyTable, o: ProfileOptions, every: number, entry: { signature: string; cin: number; cout: number }): Promise<DriftScale> {
+    const sig = table.signatures[entry.signature]!;
+    const measureRef = async () => (await o.runtime.measureLayer(sig, entry.cin, entry.cout, o.batch, o.timing)).ms;
+    const first = await measureRef();
+    table.reference ??= { ...entry, ms: first, every, n: 0, minFactor: 1, maxFactor: 1 };
+    const d = new DriftScale(table.reference, measureRef, first);
+    d.count(first);
+    return d;
+  }
+
+  /** Factor for an entry measured now (before its closing reference). */
+  get factor(): number {
+    return this.ref.ms / this.before;
+  }
+
+  /** Stores a measured entry (scaled now; rescaled at {@link close}). */
+  add(point: [number, number, number], raw: number): void {
+    point[2] = round5(raw * this.factor);
+    this.pending.push({ point, raw });
+  }
+
+  get open(): number {
+    return this.pending.length;
+  }
+
+  /** Measures the reference again and rescales the entries since the last one. */
+  async close(): Promise<void> {
+    if (!this.pending.length) return;
+    const after = await this.measureRef();
+    this.count(after);
+    const f = this.ref.ms / ((this.before + after) / 2);
+    for (const p of this.pending) p.point[2] = round5(p.raw * f);
+    this.pending = [];
+    this.before = after;
+  }
+
+  private count(ms: number): void {
+    const r = ms / this.ref.ms;
+    this.ref.n++;
+    this.ref.minFactor = Math.min(this.ref.minFactor, r);
+    this.ref.maxFactor = Math.max(this.ref.maxFactor, r);
+  }
+}
+
+const round5 = (v: number) => Number(v.toFixed(5));
 
 /** The table's signature entries for a model (no points yet). */
 export function signaturesOf(model: tf.LayersModel): Record<string, LutSignature> {
@@ -132,6 +219,13 @@ export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Pr
     plan(key, baseGrid({ op: s.op, cinMax: s.cinMax, coutMax: s.coutMax, native, cinFixed, coutFixed }, table.layout, grid));
   }
 
+  // the drift reference: for a new table, or one begun with a reference (an older table continues without)
+  const every = o.referenceEvery ?? DEFAULT_REFERENCE_EVERY;
+  const hasPoints = Object.values(table.signatures).some((s) => s.points.length > 0);
+  const refEntry = table.reference ?? (hasPoints ? undefined : referenceEntry(model));
+  let drift: DriftScale | undefined;
+  const driftStarted = async () => (drift ??= every > 0 && refEntry ? await DriftScale.start(table, o, every, refEntry) : undefined);
+
   let lastSave = performance.now();
   let measured = 0;
   const bar = o.progress === false ? undefined : startProgress(`profile ${o.modelName}`, todo.length, 0, ['sig']);
@@ -142,14 +236,17 @@ export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Pr
   };
   const measure = async (item: { key: string; cin: number; cout: number }) => {
     const s = table.signatures[item.key]!;
+    const d = await driftStarted();
     const m = await o.runtime.measureLayer(s, item.cin, item.cout, o.batch, o.timing);
-    s.points.push([item.cin, item.cout, Number(m.ms.toFixed(5))]);
+    const point: [number, number, number] = [item.cin, item.cout, round5(m.ms)];
+    if (d) d.add(point, m.ms);
+    s.points.push(point);
     if (m.fast !== undefined && table.layout[s.op]) {
       const rule = table.layout[s.op]!;
       const predicted = item.cin < rule.below || item.cin % rule.align === 0;
       if (predicted !== m.fast) table.stats.ruleViolations++;
     }
-    if (m.reorders.length) recordReorders(table, m.reorders);
+    if (m.reorders.length) recordReorders(table, d ? m.reorders.map((r) => ({ elems: r.elems, ms: r.ms * d.factor })) : m.reorders);
     table.stats.entries++;
     measured++;
   };
@@ -162,26 +259,31 @@ export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Pr
   try {
     for (let pass = 0; pass <= grid.refine; pass++) {
       if (pass > 0) {
+        await drift?.close();
         todo.length = 0;
         for (const key of mine) plan(key, refinePoints(table.signatures[key]!.op, table.signatures[key]!.points, table.layout));
         if (!todo.length) break;
       }
       for (let i = 0; i < todo.length; i++) {
         if (o.maxEntries !== undefined && measured >= o.maxEntries) {
+          await drift?.close();
           await save();
           return table;
         }
         const started = performance.now();
         await measure(todo[i]!);
+        if (drift && drift.open >= every) await drift.close();
         table.stats.seconds += (performance.now() - started) / 1000;
         bar?.update(i + 1, { sig: todo[i]!.key });
         if (performance.now() - lastSave >= (o.saveEverySeconds ?? 0) * 1000) await save();
         if (interrupted) {
+          await drift?.close();
           await save();
           throw new LatpruneError('RUNTIME', `interrupted: ${o.out} holds ${table.stats.entries} entries; run the same command again to continue.`);
         }
       }
     }
+    await drift?.close();
     table.complete = !table.shard;
     await save();
   } finally {
@@ -229,29 +331,41 @@ export function mergeTables(shards: ReadonlyArray<{ readonly path: string; reado
       if (a !== b) throw new LatpruneError('BAD_ARGUMENT', `lut merge: ${path} has ${what} ${String(a)}, but ${first!.path} has ${String(b)}; only shards of one build on one kind of device can be merged.`);
     }
   }
+  // shards that timed the same drift reference are put on the first shard's scale
+  const ref = base.reference;
+  const sameRef = !!ref && shards.every(({ table: t }) => t.reference && t.reference.signature === ref.signature && t.reference.cin === ref.cin && t.reference.cout === ref.cout);
+  const scaleOf = (t: LatencyTable) => (sameRef ? ref!.ms / t.reference!.ms : 1);
   const signatures: LatencyTable['signatures'] = JSON.parse(JSON.stringify(base.signatures));
   for (const { table } of rest) {
+    const f = scaleOf(table);
     for (const [key, s] of Object.entries(table.signatures)) {
+      const pts = s.points.map(([a, b, ms]): [number, number, number] => [a, b, round5(ms * f)]);
       const into = signatures[key];
       if (!into) {
-        signatures[key] = JSON.parse(JSON.stringify(s));
+        signatures[key] = { ...JSON.parse(JSON.stringify(s)), points: pts };
         continue;
       }
       const have = new Set(into.points.map(([a, b]) => `${a},${b}`));
-      for (const p of s.points) if (!have.has(`${p[0]},${p[1]}`)) into.points.push(p);
+      for (const p of pts) if (!have.has(`${p[0]},${p[1]}`)) into.points.push(p);
     }
   }
   const reorder = shards.reduce<LatencyTable['reorder']>((acc, { table }) => {
-    const r = table.reorder;
-    if (!r) return acc;
-    if (!acc) return { ...r };
+    const r0 = table.reorder;
+    if (!r0) return acc;
+    const f = scaleOf(table);
+    const r = { ...r0, sy: r0.sy * f, sxy: r0.sxy * f };
+    if (!acc) return r;
     return { n: acc.n + r.n, sx: acc.sx + r.sx, sy: acc.sy + r.sy, sxx: acc.sxx + r.sxx, sxy: acc.sxy + r.sxy };
   }, undefined);
+  const reference: LatencyTable['reference'] = sameRef
+    ? { ...ref!, n: shards.reduce((a, { table: t }) => a + t.reference!.n, 0), minFactor: Math.min(...shards.map(({ table: t }) => t.reference!.minFactor)), maxFactor: Math.max(...shards.map(({ table: t }) => t.reference!.maxFactor)) }
+    : undefined;
   const stats = shards.reduce((acc, { table }) => ({ entries: acc.entries + table.stats.entries, seconds: acc.seconds + table.stats.seconds, ruleViolations: acc.ruleViolations + table.stats.ruleViolations }), { entries: 0, seconds: 0, ruleViolations: 0 });
-  const { shard: _shard, calibration: _cal, ...rest0 } = base;
+  const { shard: _shard, calibration: _cal, reference: _ref, ...rest0 } = base;
   return {
     ...rest0,
     signatures,
+    ...(reference ? { reference } : {}),
     ...(reorder ? { reorder } : {}),
     stats,
     complete: Object.values(signatures).every((s) => s.points.length > 0),

@@ -103,6 +103,27 @@ const tableSchema = z.object({
       samples: z.array(z.object({ keep: z.record(z.string(), z.number()), measuredMs: z.number().positive(), partsMs: z.number().nonnegative(), plainMs: z.number().nonnegative().optional(), otherMElems: z.number().nonnegative() })),
     })
     .optional(),
+  /**
+   * Drift reference of the build: one fixed entry (`signature` at `cin` ->
+   * `cout`) re-measured after every `every` entries. Each entry is scaled by
+   * `ms` (the reference's first measurement) over the mean of the references
+   * measured just before and after it, so entries measured while the machine
+   * ran faster or slower (other tenants on a shared host) land on one scale.
+   * `minFactor`/`maxFactor`: the range of reference / `ms` seen. Absent: a
+   * table built without one.
+   */
+  reference: z
+    .object({
+      signature: z.string().min(1),
+      cin: z.number().int().positive(),
+      cout: z.number().int().positive(),
+      ms: z.number().positive(),
+      every: z.number().int().positive(),
+      n: z.number().int().nonnegative(),
+      minFactor: z.number().positive(),
+      maxFactor: z.number().positive(),
+    })
+    .optional(),
   /** Profiling statistics. */
   stats: z.object({ entries: z.number().int().nonnegative(), seconds: z.number().nonnegative(), ruleViolations: z.number().int().nonnegative() }),
 });
