@@ -199,7 +199,7 @@ test('IEE --ramp k: the initial descent prunes k times along the geometric path 
   }
 });
 
-test('IEE grow rules: no-regrow keeps the channels pruned at a step out of its grow; joint re-selects the best of all channels by the exploration scores', async () => {
+test('IEE grow rules: no-regrow keeps the channels pruned at a step out of its grow; joint re-selects the best of all channels by the exploration scores; evaluated applies the candidate grow with the lowest loss', async () => {
   const info = await initBackend({ requested: 'wasm' });
   const dir = await mkdtemp(join(tmpdir(), 'latprune-prune-'));
   try {
@@ -219,14 +219,14 @@ test('IEE grow rules: no-regrow keeps the channels pruned at a step out of its g
       const { model, graph, est } = await tinyNet(7, dir, table);
       const trainer = await tinyTrainer(model, cfg.totalIterations, info.tfjsName);
       const engine = PruneEngine.start(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, criterion));
-      const after: { phase: string; step: number; active: Record<string, number[]>; scores: Record<string, number[]>; latencyMs: number; budgetMs: number }[] = [];
+      const after: { phase: string; step: number; active: Record<string, number[]>; scores: Record<string, number[]>; latencyMs: number; budgetMs: number; kept: Record<string, number>; candidates: StepReport['candidates'] }[] = [];
       try {
         await engine.run({
           nextBatch: batchesOf(new BatchIterator(data.train, { batchSize: 16, seed: 3 })),
           onIteration: () => {},
           onStep: (r) => {
             const st = engine.state();
-            after.push({ phase: r.phase, step: r.step, active: st.active, scores: st.lastScores, latencyMs: r.latencyMs, budgetMs: r.budgetMs });
+            after.push({ phase: r.phase, step: r.step, active: st.active, scores: st.lastScores, latencyMs: r.latencyMs, budgetMs: r.budgetMs, kept: r.kept, candidates: r.candidates });
           },
         });
       } finally {
@@ -271,11 +271,53 @@ test('IEE grow rules: no-regrow keeps the channels pruned at a step out of its g
     assert.ok(!(await run({ ...base, grow: 'explored' }, shuffled)).filter((r) => r.phase === 'grow').every(topK), "the paper's grow keeps the active set whatever its scores");
     const grows = (await run({ ...base, grow: 'joint' }, shuffled)).filter((r) => r.phase === 'grow');
     assert.ok(grows.every(topK), 'joint: each group keeps its best channels by the exploration scores');
+    // evaluated: every grow weighs the knapsack's grow and the full-width variants, and applies the lowest loss
+    const ev = (await run({ ...base, grow: 'evaluated' }, taylorImportance())).filter((r) => r.phase === 'grow');
+    for (const r of ev) {
+      const c = r.candidates!;
+      assert.ok(c.length >= 2, `evaluated: ${c.length} candidates at step ${r.step}`);
+      assert.ok(c.every((x) => Number.isFinite(x.loss) && x.loss > 0));
+      const best = c.reduce((a, x) => (x.loss < a.loss ? x : a));
+      assert.deepEqual(r.kept, best.kept, 'evaluated: the candidate with the lowest loss is applied');
+      assert.equal(new Set(c.map((x) => JSON.stringify(x.kept))).size, c.length, 'candidates are distinct');
+    }
+    assert.ok(ev.every((r) => r.candidates![0]!.kept && Object.keys(r.candidates![0]!.kept).length === graph.groups.length));
+    assert.equal((await run({ ...base, grow: 'explored' }, taylorImportance())).find((r) => r.candidates), undefined, 'other rules weigh nothing');
     const { model, graph: g2, est } = await tinyNet(7, dir, table);
     const bad = await tinyTrainer(model, base.totalIterations, info.tfjsName);
     const e2 = PruneEngine.start({ ...base, grow: 'joint', explore: false }, bad, g2, est, new ImportanceAccumulator(model, g2, taylorImportance()));
     await assert.rejects(e2.run({ nextBatch: batchesOf(new BatchIterator(data.train, { batchSize: 16, seed: 3 })), onIteration: () => {} }), /--grow joint .* --no-explore/);
     await bad.dispose();
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the engine measures candidate active sets without side effects: weights, BN statistics and live channels are unchanged', async () => {
+  const info = await initBackend({ requested: 'wasm' });
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-prune-'));
+  try {
+    const { model, graph, est, dense } = await tinyNet(5, dir);
+    const cfg: PruneConfig = { method: 'iee', budgetMs: dense * 0.6, totalIterations: 10, H: 2, J: 2, Q: 2, T: 1, omega: 0.3, schedule: 'constant', explore: true, freeze: true, zeroInit: false, steps: 1, interval: 1, granularity: 1 };
+    const trainer = await tinyTrainer(model, 10, info.tfjsName);
+    const engine = PruneEngine.start(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
+    const data = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir()! });
+    const next = batchesOf(new BatchIterator(data.train, { batchSize: 16, seed: 4 }));
+    const batches = [next(), next()];
+    const values = () => model.weights.map((w) => Array.from(w.read().dataSync()));
+    const before = values();
+    // half of every group's channels off, and everything
+    const half = Object.fromEntries(graph.groups.map((g) => [g.id, Uint8Array.from({ length: g.size }, (_, i) => Number(i < g.size / 2))]));
+    const losses = await engine.lossOf([allActive(graph), half, allActive(graph)], batches);
+    assert.equal(losses.length, 3);
+    assert.ok(losses.every((l) => Number.isFinite(l) && l > 0));
+    assert.equal(losses[0], losses[2], 'the same set on the same batches: the same loss');
+    assert.notEqual(losses[0], losses[1], 'a candidate is made live while it is measured');
+    assert.deepEqual(values(), before, 'weights and batch-norm statistics are as before');
+    const direct = ((await trainer.lossOn(batches[0]!)) + (await trainer.lossOn(batches[1]!))) / 2;
+    assert.ok(Math.abs(direct - losses[0]!) < 1e-6, 'the loss of the live set is the trainer\'s');
+    await trainer.dispose();
     model.dispose();
   } finally {
     await rm(dir, { recursive: true, force: true });

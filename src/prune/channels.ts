@@ -164,5 +164,8 @@ export function maskIoU(a: ActiveSets, b: ActiveSets): number {
 
 /** Solves a prune or grow problem under the coupled latency model, starting from the current counts. */
 export function solve(p: CoupledProblem, model: CoupledLatencyModel, start: Record<string, number>): CoupledSolution {
-  return solveCoupled(p, model, { start });
+  // the solver starts inside every group's domain (a grow with a group fixed at full width starts it there)
+  const inDomain = { ...start };
+  for (const g of p.groups) if (inDomain[g.id] !== undefined) inDomain[g.id] = Math.min(g.domain.max, Math.max(g.domain.min, inDomain[g.id]!));
+  return solveCoupled(p, model, { start: inDomain });
 }

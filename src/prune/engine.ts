@@ -17,10 +17,10 @@ import type { UpdateSchedule } from './schedule.js';
 import { ChannelWeights } from './weights.js';
 
 /** How IEE's stage 5 picks the channels to grow (see {@link PruneConfig.grow}). */
-export type GrowRule = 'explored' | 'no-regrow' | 'joint';
+export type GrowRule = 'explored' | 'no-regrow' | 'joint' | 'evaluated';
 
 /** The grow rules, for flag validation. */
-export const GROW_RULES: readonly GrowRule[] = ['explored', 'no-regrow', 'joint'];
+export const GROW_RULES: readonly GrowRule[] = ['explored', 'no-regrow', 'joint', 'evaluated'];
 
 /** Engine configuration (plain data; stored with checkpoints). */
 export interface PruneConfig {
@@ -64,8 +64,18 @@ export interface PruneConfig {
    *   score active and explored channels over the same batches with every
    *   channel live; active channels can lose their place to explored ones.
    *   Needs `explore`.
+   * - 'evaluated': the knapsack proposes, the loss decides. Candidates are
+   *   the paper's grow and, for every group it does not fill, the grow with
+   *   that group restored to full width and the rest re-solved under B. Each
+   *   is made live and its training loss measured on the same
+   *   `evalBatches` batches (no update; BN statistics restored after); the
+   *   lowest wins. Taylor scores are first-order and additive, so they
+   *   undervalue a coupled group (a residual stream) whose channels matter
+   *   together; the loss does not. Not in the paper.
    */
   readonly grow?: GrowRule;
+  /** IEE `grow: 'evaluated'`: training batches each candidate's loss is measured on (default 2). */
+  readonly evalBatches?: number;
   /** IEE ablations. */
   readonly explore: boolean;
   readonly freeze: boolean;
@@ -83,6 +93,8 @@ export interface ApplyOptions {
   readonly blocked?: ActiveSets;
   /** Keep each group's best channels of this set (a prune problem over it) instead of pruning or growing the active set. */
   readonly pruneFrom?: ActiveSets;
+  /** Candidates weighed before this grow (reported with the step). */
+  readonly candidates?: ReadonlyArray<{ readonly kept: Record<string, number>; readonly loss: number }>;
 }
 
 /** Where the engine is; plain data for checkpoints. */
@@ -114,6 +126,8 @@ export interface StepReport {
   readonly loss: number;
   /** The linearised knapsack problem at the solution (for `latprune solve`). */
   readonly problem: KnapsackProblem;
+  /** IEE `grow: 'evaluated'`: the candidates' kept counts and measured losses (the lowest was applied). */
+  readonly candidates?: ReadonlyArray<{ readonly kept: Record<string, number>; readonly loss: number }>;
 }
 
 /** Callbacks of a run. */
@@ -171,6 +185,13 @@ export interface MethodHost {
   remember(scores: GroupScores, which: 'active' | 'inactive'): void;
   /** Makes `next` the live channels without changing the active sets (exploration). */
   makeLive(next: ActiveSets): void;
+  /**
+   * Mean training loss of each candidate active set on the same batches,
+   * without any update: each is made live in turn (explored channels with
+   * their MRU values), and the weights, BN statistics and live set are as
+   * before afterwards.
+   */
+  lossOf(candidates: readonly ActiveSets[], batches: readonly HostBatch[]): Promise<number[]>;
   /** Solves a prune or grow knapsack and applies it to the active sets. */
   solveAndApply(p: CoupledProblem, phase: 'prune' | 'grow', scores: GroupScores, io: EngineIO, how?: ApplyOptions): Promise<void>;
   /** Training iterations done. */
@@ -304,6 +325,24 @@ export class PruneEngine implements MethodHost {
   }
 
   /** @internal */
+  async lossOf(candidates: readonly ActiveSets[], batches: readonly HostBatch[]): Promise<number[]> {
+    const stats = this.weights.snapshotStats();
+    const out: number[] = [];
+    try {
+      for (const c of candidates) {
+        this.weights.transition(c);
+        let sum = 0;
+        for (const b of batches) sum += await this.trainer.lossOn(b);
+        out.push(sum / batches.length);
+      }
+    } finally {
+      this.weights.transition(this.active);
+      this.weights.restoreStats(stats, allActive(this.graph));
+    }
+    return out;
+  }
+
+  /** @internal */
   async solveAndApply(p: CoupledProblem, phase: 'prune' | 'grow', scores: GroupScores, io: EngineIO, how: ApplyOptions = {}): Promise<void> {
     const before = this.active;
     const start = counts(before);
@@ -335,6 +374,7 @@ export class PruneEngine implements MethodHost {
       ...(grownSurvived !== undefined ? { grownSurvived, grownPrevious } : {}),
       maskIoU: iou,
       loss: this.lastLoss,
+      ...(how.candidates ? { candidates: how.candidates } : {}),
       problem: linearise(p, this.latency, sol.keep),
     });
   }

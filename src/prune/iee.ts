@@ -15,15 +15,19 @@
  * engine then fine-tunes the final active set.
  *
  * `grow` chooses stage 5's rule (see `PruneConfig.grow`): the paper's
- * ('explored'), 'no-regrow' (channels just pruned stay out for this grow) or
- * 'joint' (re-select among all channels by the stage-4 scores).
+ * ('explored'), 'no-regrow' (channels just pruned stay out for this grow),
+ * 'joint' (re-select among all channels by the stage-4 scores) or
+ * 'evaluated' (candidate grows from the knapsack, the lowest measured loss
+ * wins).
  *
  * Ablations: `explore: false` grows by the channels' stale scores,
  * `freeze: false` trains the active channels during stage 4 too,
  * `zeroInit: true` revives channels with zero filters and fresh batch norm
  * instead of their MRU values (see `ChannelWeights.zeroMru`).
  */
-import { allActive, fullKeep, growProblem, pruneProblem, removed, type ActiveSets } from './channels.js';
+import type { GroupScores } from '../importance/index.js';
+import type { CoupledProblem } from '../solver/index.js';
+import { allActive, applyGrow, counts, fullKeep, growProblem, pruneProblem, removed, solve, type ActiveSets } from './channels.js';
 import type { EngineIO, MethodHost, PruneConfig } from './engine.js';
 import { LatpruneError } from '../errors.js';
 import { halpTargets, updateBudget } from './schedule.js';
@@ -45,8 +49,9 @@ export function ieeStepsThatFit(c: Pick<PruneConfig, 'H' | 'J' | 'Q' | 'T' | 'ex
 }
 
 /** Refuses a grow rule the other options rule out (`joint` needs the exploration scores). */
-export function checkGrowRule(c: Pick<PruneConfig, 'grow' | 'explore'>): void {
+export function checkGrowRule(c: Pick<PruneConfig, 'grow' | 'explore' | 'evalBatches'>): void {
   if (c.grow === 'joint' && !c.explore) throw new LatpruneError('BAD_ARGUMENT', '--grow joint re-selects by the exploration scores: it cannot be combined with --no-explore.');
+  if (c.evalBatches !== undefined && !(Number.isInteger(c.evalBatches) && c.evalBatches >= 1)) throw new LatpruneError('BAD_ARGUMENT', `--eval-batches must be a positive integer, got ${c.evalBatches}.`);
 }
 
 /** Runs (or continues, from `e.step`) IEE's prune/explore/grow steps. */
@@ -108,7 +113,9 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
       all = s4;
     }
     // (5) grow under B
-    if (rule === 'joint' && all) {
+    if (rule === 'evaluated') {
+      await growEvaluated(e, io, explored, B);
+    } else if (rule === 'joint' && all) {
       // every channel scored over the same exploration batches: keep the best under B
       e.remember(all, 'active');
       const everyone = allActive(e.graph);
@@ -120,3 +127,38 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
     await io.onBoundary?.(e.state());
   }
 }
+
+/**
+ * The grow problems `grow: 'evaluated'` weighs: the paper's grow, then one per
+ * group the paper's grow leaves below full width, with that group fixed at
+ * full width and the others re-solved under the same budget (skipped when
+ * infeasible or when it repeats an earlier candidate).
+ */
+export function growCandidates(base: CoupledProblem, solveFor: (p: CoupledProblem) => { keep: Record<string, number>; status: string }): Array<{ problem: CoupledProblem; keep: Record<string, number> }> {
+  const first = solveFor(base);
+  const out = [{ problem: base, keep: first.keep }];
+  const seen = new Set([JSON.stringify(first.keep)]);
+  for (const g of base.groups) {
+    if ((first.keep[g.id] ?? g.fixed) >= g.domain.max) continue;
+    const problem: CoupledProblem = { ...base, groups: base.groups.map((h) => (h.id === g.id ? { ...h, domain: { min: h.domain.max, max: h.domain.max, step: 1 } } : h)) };
+    const sol = solveFor(problem);
+    const key = JSON.stringify(sol.keep);
+    if (sol.status !== 'feasible' || seen.has(key)) continue;
+    seen.add(key);
+    out.push({ problem, keep: sol.keep });
+  }
+  return out;
+}
+
+/** Stage 5 with `grow: 'evaluated'`: the candidate grow with the lowest measured loss. */
+async function growEvaluated(e: MethodHost, io: EngineIO, explored: GroupScores, B: number): Promise<void> {
+  const c = e.cfg;
+  const start = counts(e.active);
+  const cands = growCandidates(growProblem(e.graph, e.active, explored, B, c.granularity), (p) => solve(p, e.latency, start));
+  const batches = Array.from({ length: c.evalBatches ?? 2 }, () => io.nextBatch());
+  const losses = await e.lossOf(cands.map((k) => applyGrow(e.active, explored, k.keep)), batches);
+  let best = 0;
+  for (let i = 1; i < losses.length; i++) if (losses[i]! < losses[best]!) best = i;
+  await e.solveAndApply(cands[best]!.problem, 'grow', explored, io, { candidates: cands.map((k, i) => ({ kept: k.keep, loss: losses[i]! })) });
+}
+

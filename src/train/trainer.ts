@@ -140,6 +140,17 @@ export class Trainer {
     return { step, loss, lr, images: batch.shape[0], ms: performance.now() - t0 };
   }
 
+  /**
+   * The training loss on `batch` (training-mode forward, as in a step),
+   * without updating anything but batch-norm running statistics, which the
+   * caller restores if it must.
+   */
+  async lossOn(batch: HostBatch): Promise<number> {
+    const { loss, grads } = await this.engine.compute(batch);
+    tf.dispose(grads);
+    return loss;
+  }
+
   /** Runs `n` steps taking batches from `next`; `onStep` sees each result. */
   async trainSteps(next: () => HostBatch, n: number, hooks: StepHooks = {}, onStep?: (r: StepResult) => void | Promise<void>): Promise<StepResult[]> {
     const out: StepResult[] = [];
