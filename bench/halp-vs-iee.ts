@@ -13,7 +13,7 @@
  * ablation_iee_kd at the ablation budget (a pilot next to ablation_iee).
  * `--with-ramp` adds IEE with a gradual first prune (iee_ramp, ablation_iee_ramp);
  * `--with-grow` adds IEE with the other grow rules (iee_joint, iee_noregrow,
- * ablation_iee_joint, ablation_iee_noregrow; see `PruneConfig.grow`).
+ * iee_evaluated and their ablation_* runs; see `PruneConfig.grow`).
  *
  * Runs are resumable (re-running continues unfinished ones and reuses
  * finished ones). FPS is measured at the end, with no training running, over
@@ -52,7 +52,7 @@ const { values } = parseArgs({
     'with-kd': { type: 'boolean', default: false },
     /** IEE with a gradual initial descent (`--ramp 5`, `--ramp 3` at the ablation budget). */
     'with-ramp': { type: 'boolean', default: false },
-    /** IEE with the other grow rules (`--grow joint`, `--grow no-regrow`), at the main and the ablation budget. */
+    /** IEE with the other grow rules (`--grow joint`, `--grow no-regrow`, `--grow evaluated`), at the main and the ablation budget. */
     'with-grow': { type: 'boolean', default: false },
     /** Train nothing: export and measure the finished runs in `--out` (a final pass over runs of several sessions). */
     'measure-only': { type: 'boolean', default: false },
@@ -103,6 +103,8 @@ if (values['with-grow']) {
     iee_noregrow: { ...base, method: 'iee', grow: 'no-regrow', out: '' },
     ablation_iee_joint: { ...base, ...abl, method: 'iee', grow: 'joint', out: '' },
     ablation_iee_noregrow: { ...base, ...abl, method: 'iee', grow: 'no-regrow', out: '' },
+    iee_evaluated: { ...base, method: 'iee', grow: 'evaluated', out: '' },
+    ablation_iee_evaluated: { ...base, ...abl, method: 'iee', grow: 'evaluated', out: '' },
   });
 }
 const only = values.only ? new Set(values.only.split(',')) : undefined;
