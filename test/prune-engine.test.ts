@@ -20,7 +20,7 @@ import { ImportanceAccumulator, taylorImportance, type ImportanceCriterion } fro
 import { Trainer, decodeCheckpoint, type HostBatch } from '../src/train/index.js';
 import { LatencyEstimator, profileModel, type LatencyTable } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
-import { ChannelWeights, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeInitialIterations, ieeStepsThatFit, latencyCheck, nextCheckStep, bestCheckProbe, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport, type CheckStep } from '../src/prune/index.js';
+import { ChannelWeights, checkGrowRule, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeInitialIterations, ieeStepsThatFit, latencyCheck, nextCheckStep, bestCheckProbe, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport, type CheckStep } from '../src/prune/index.js';
 import { solveCoupled } from '../src/solver/index.js';
 import { main } from '../src/cli/main.js';
 
@@ -283,6 +283,14 @@ test('IEE grow rules: no-regrow keeps the channels pruned at a step out of its g
     }
     assert.ok(ev.every((r) => r.candidates![0]!.kept && Object.keys(r.candidates![0]!.kept).length === graph.groups.length));
     assert.equal((await run({ ...base, grow: 'explored' }, taylorImportance())).find((r) => r.candidates), undefined, 'other rules weigh nothing');
+    // with evaluatePrune the prunes of steps 1.. are weighed the same way (step 0's one-shot prune is not)
+    const evp = await run({ ...base, grow: 'evaluated', evaluatePrune: true }, taylorImportance());
+    const weighed = evp.filter((r) => r.phase === 'prune' && r.step >= 1);
+    assert.ok(weighed.length >= 1 && weighed.every((r) => r.candidates && r.candidates.length >= 2), 'each step prune weighs candidates');
+    for (const r of weighed) assert.deepEqual(r.kept, r.candidates!.reduce((a, x) => (x.loss < a.loss ? x : a)).kept);
+    assert.equal(evp.find((r) => r.phase === 'prune' && r.step === 0)!.candidates, undefined);
+    assert.throws(() => checkGrowRule({ grow: 'explored', explore: true, evaluatePrune: true }), /--evaluate-prune .* --grow evaluated/);
+    assert.throws(() => checkGrowRule({ grow: 'evaluated', explore: true, evalBatches: 0 }), /--eval-batches must be a positive integer, got 0/);
     const { model, graph: g2, est } = await tinyNet(7, dir, table);
     const bad = await tinyTrainer(model, base.totalIterations, info.tfjsName);
     const e2 = PruneEngine.start({ ...base, grow: 'joint', explore: false }, bad, g2, est, new ImportanceAccumulator(model, g2, taylorImportance()));

@@ -259,6 +259,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--ramp-interval <n>', 'IEE with --ramp k: scoring iterations before each prune of the descent (default: the first H iterations split k ways), e.g. 40 for a descent as long as HALP\'s', num)
     .option('--grow <rule>', "IEE: stage 5's rule: explored (the paper's: the best explored channels join the active set), no-regrow (channels pruned at this step stay out of its grow), joint (re-select among all channels by the exploration scores), evaluated (the knapsack's grow and, per group it leaves short, one with that group at full width: the lowest measured training loss wins)", 'explored')
     .option('--eval-batches <n>', 'IEE --grow evaluated: training batches each candidate grow is measured on', num, 2)
+    .option('--evaluate-prune', 'IEE with --grow evaluated: decide each step\'s prune by the measured loss too', false)
     .option('--no-explore', 'IEE ablation: skip reactivation/exploration (grow by stale scores)')
     .option('--no-freeze', 'IEE ablation: train active channels during exploration too')
     .option('--zero-init', 'IEE ablation: revive channels with zero filters and fresh batch norm instead of their MRU values', false)
@@ -317,6 +318,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
           ...(o['rampInterval'] !== undefined ? { rampInterval: o['rampInterval'] as number } : {}),
           grow: o['grow'] as GrowRule,
           evalBatches: o['evalBatches'] as number,
+          evaluatePrune: o['evaluatePrune'] as boolean,
           schedule: o['schedule'] as 'cosine' | 'linear' | 'constant',
           explore: o['explore'] as boolean,
           freeze: o['freeze'] as boolean,

@@ -76,6 +76,12 @@ export interface PruneConfig {
   readonly grow?: GrowRule;
   /** IEE `grow: 'evaluated'`: training batches each candidate's loss is measured on (default 2). */
   readonly evalBatches?: number;
+  /**
+   * IEE with `grow: 'evaluated'`: decide each step's prune (stage 2) the same
+   * way: the knapsack's prune and, per group it cuts, the prune with that
+   * group kept at its width; the lowest measured loss wins.
+   */
+  readonly evaluatePrune?: boolean;
   /** IEE ablations. */
   readonly explore: boolean;
   readonly freeze: boolean;
@@ -93,7 +99,7 @@ export interface ApplyOptions {
   readonly blocked?: ActiveSets;
   /** Keep each group's best channels of this set (a prune problem over it) instead of pruning or growing the active set. */
   readonly pruneFrom?: ActiveSets;
-  /** Candidates weighed before this grow (reported with the step). */
+  /** Candidates weighed before this prune or grow (reported with the step). */
   readonly candidates?: ReadonlyArray<{ readonly kept: Record<string, number>; readonly loss: number }>;
 }
 
@@ -126,7 +132,7 @@ export interface StepReport {
   readonly loss: number;
   /** The linearised knapsack problem at the solution (for `latprune solve`). */
   readonly problem: KnapsackProblem;
-  /** IEE `grow: 'evaluated'`: the candidates' kept counts and measured losses (the lowest was applied). */
+  /** IEE `grow: 'evaluated'` (and `evaluatePrune`): the candidates' kept counts and measured losses (the lowest was applied). */
   readonly candidates?: ReadonlyArray<{ readonly kept: Record<string, number>; readonly loss: number }>;
 }
 

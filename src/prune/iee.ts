@@ -27,7 +27,7 @@
  */
 import type { GroupScores } from '../importance/index.js';
 import type { CoupledProblem } from '../solver/index.js';
-import { allActive, applyGrow, counts, fullKeep, growProblem, pruneProblem, removed, solve, type ActiveSets } from './channels.js';
+import { allActive, applyGrow, applyPrune, counts, fullKeep, growProblem, pruneProblem, removed, solve, type ActiveSets } from './channels.js';
 import type { EngineIO, MethodHost, PruneConfig } from './engine.js';
 import { LatpruneError } from '../errors.js';
 import { halpTargets, updateBudget } from './schedule.js';
@@ -49,8 +49,9 @@ export function ieeStepsThatFit(c: Pick<PruneConfig, 'H' | 'J' | 'Q' | 'T' | 'ex
 }
 
 /** Refuses a grow rule the other options rule out (`joint` needs the exploration scores). */
-export function checkGrowRule(c: Pick<PruneConfig, 'grow' | 'explore' | 'evalBatches'>): void {
+export function checkGrowRule(c: Pick<PruneConfig, 'grow' | 'explore' | 'evalBatches' | 'evaluatePrune'>): void {
   if (c.grow === 'joint' && !c.explore) throw new LatpruneError('BAD_ARGUMENT', '--grow joint re-selects by the exploration scores: it cannot be combined with --no-explore.');
+  if (c.evaluatePrune && c.grow !== 'evaluated') throw new LatpruneError('BAD_ARGUMENT', '--evaluate-prune weighs the prune like --grow evaluated weighs the grow: use it with --grow evaluated.');
   if (c.evalBatches !== undefined && !(Number.isInteger(c.evalBatches) && c.evalBatches >= 1)) throw new LatpruneError('BAD_ARGUMENT', `--eval-batches must be a positive integer, got ${c.evalBatches}.`);
 }
 
@@ -90,7 +91,9 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
     e.remember(s1, 'active');
     // (2) prune to B (1 - omega)
     const beforePrune = e.active;
-    await e.solveAndApply(pruneProblem(e.graph, e.active, s1, B * (1 - omega), c.granularity), 'prune', s1, io);
+    const prune = pruneProblem(e.graph, e.active, s1, B * (1 - omega), c.granularity);
+    if (rule === 'evaluated' && c.evaluatePrune) await applyEvaluated(e, io, prune, 'prune', s1);
+    else await e.solveAndApply(prune, 'prune', s1, io);
     const justPruned: ActiveSets | undefined = rule === 'no-regrow' ? removed(beforePrune, e.active) : undefined;
     // (3) accuracy improvement
     await e.train(c.J, 'active', false, io, 'iee-improve');
@@ -114,7 +117,7 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
     }
     // (5) grow under B
     if (rule === 'evaluated') {
-      await growEvaluated(e, io, explored, B);
+      await applyEvaluated(e, io, growProblem(e.graph, e.active, explored, B, c.granularity), 'grow', explored);
     } else if (rule === 'joint' && all) {
       // every channel scored over the same exploration batches: keep the best under B
       e.remember(all, 'active');
@@ -129,12 +132,13 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
 }
 
 /**
- * The grow problems `grow: 'evaluated'` weighs: the paper's grow, then one per
- * group the paper's grow leaves below full width, with that group fixed at
- * full width and the others re-solved under the same budget (skipped when
- * infeasible or when it repeats an earlier candidate).
+ * The candidate solutions `grow: 'evaluated'` weighs for a grow or prune
+ * problem: the knapsack's own, then one per group it leaves below the top of
+ * its domain (full width for a grow, the current width for a prune), with that
+ * group fixed there and the others re-solved under the same budget (skipped
+ * when infeasible or when it repeats an earlier candidate).
  */
-export function growCandidates(base: CoupledProblem, solveFor: (p: CoupledProblem) => { keep: Record<string, number>; status: string }): Array<{ problem: CoupledProblem; keep: Record<string, number> }> {
+export function evaluatedCandidates(base: CoupledProblem, solveFor: (p: CoupledProblem) => { keep: Record<string, number>; status: string }): Array<{ problem: CoupledProblem; keep: Record<string, number> }> {
   const first = solveFor(base);
   const out = [{ problem: base, keep: first.keep }];
   const seen = new Set([JSON.stringify(first.keep)]);
@@ -150,15 +154,17 @@ export function growCandidates(base: CoupledProblem, solveFor: (p: CoupledProble
   return out;
 }
 
-/** Stage 5 with `grow: 'evaluated'`: the candidate grow with the lowest measured loss. */
-async function growEvaluated(e: MethodHost, io: EngineIO, explored: GroupScores, B: number): Promise<void> {
-  const c = e.cfg;
+/**
+ * Solves `base` with `grow: 'evaluated'`: the candidate (see
+ * {@link evaluatedCandidates}) with the lowest measured training loss is applied.
+ */
+async function applyEvaluated(e: MethodHost, io: EngineIO, base: CoupledProblem, phase: 'prune' | 'grow', scores: GroupScores): Promise<void> {
   const start = counts(e.active);
-  const cands = growCandidates(growProblem(e.graph, e.active, explored, B, c.granularity), (p) => solve(p, e.latency, start));
-  const batches = Array.from({ length: c.evalBatches ?? 2 }, () => io.nextBatch());
-  const losses = await e.lossOf(cands.map((k) => applyGrow(e.active, explored, k.keep)), batches);
+  const cands = evaluatedCandidates(base, (p) => solve(p, e.latency, start));
+  const batches = Array.from({ length: e.cfg.evalBatches ?? 2 }, () => io.nextBatch());
+  const sets = cands.map((k) => (phase === 'grow' ? applyGrow(e.active, scores, k.keep) : applyPrune(e.active, scores, k.keep)));
+  const losses = await e.lossOf(sets, batches);
   let best = 0;
   for (let i = 1; i < losses.length; i++) if (losses[i]! < losses[best]!) best = i;
-  await e.solveAndApply(cands[best]!.problem, 'grow', explored, io, { candidates: cands.map((k, i) => ({ kept: k.keep, loss: losses[i]! })) });
+  await e.solveAndApply(cands[best]!.problem, phase, scores, io, { candidates: cands.map((k, i) => ({ kept: k.keep, loss: losses[i]! })) });
 }
-

@@ -8,6 +8,6 @@ export { type ActiveSets, allActive, fullKeep, toSelection, counts, pruneProblem
 export { type ElementMasks, ChannelWeights, elementMasks } from './weights.js';
 export { type PruneConfig, type GrowRule, type ApplyOptions, GROW_RULES, type EngineState, type StepReport, type EngineIO, type MethodHost, type CheckDecision, LATENCY_CHECK_ROUNDS, PruneEngine } from './engine.js';
 export { runHalp } from './halp.js';
-export { runIee, ieeBudget, ieeInitialIterations, ieeStepsThatFit } from './iee.js';
+export { runIee, ieeBudget, ieeInitialIterations, ieeStepsThatFit, checkGrowRule, evaluatedCandidates } from './iee.js';
 export { type LatencyTarget, type MethodOptions, type PruneRunOptions, type PruneResult, targetLatency, runPrune } from './run.js';
 export { type CheckProbe, type CheckStep, latencyCheck, nextCheckStep, bestCheckProbe, meetsTarget, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_TOLERANCE } from './check.js';

@@ -108,10 +108,10 @@ interface Meta {
   readonly trainSeconds: number;
 }
 
-const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'ramp', 'rampInterval', 'grow', 'evalBatches', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset', 'checkLatency', 'margin', 'distill'] as const;
+const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'ramp', 'rampInterval', 'grow', 'evalBatches', 'evaluatePrune', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset', 'checkLatency', 'margin', 'distill'] as const;
 
 /** What a run saved before these options existed used (they resume as such). */
-const OPTION_DEFAULTS: Readonly<Partial<Record<(typeof MUST_MATCH)[number], unknown>>> = { ramp: 1, grow: 'explored', evalBatches: 2 };
+const OPTION_DEFAULTS: Readonly<Partial<Record<(typeof MUST_MATCH)[number], unknown>>> = { ramp: 1, grow: 'explored', evalBatches: 2, evaluatePrune: false };
 
 /** Target latency (ms) from a target form and the dense latency; FPS counts images at the table's batch. */
 export function targetLatency(t: LatencyTarget, denseMs: number, batch: number): number {
@@ -233,7 +233,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     const { resume: _r, maxIterations: _m, ...saved } = o;
     await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ ...saved, granularityUsed: granularity, denseMs, targetMs: target, budgetMs: budget, tableBatch: table.batch, totalIterations }, null, 2));
   }
-  const cfg: PruneConfig = { method: o.method, H: o.H, J: o.J, Q: o.Q, T: o.T, omega: o.omega, ...(o.ramp !== undefined ? { ramp: o.ramp } : {}), ...(o.rampInterval !== undefined ? { rampInterval: o.rampInterval } : {}), ...(o.grow !== undefined ? { grow: o.grow } : {}), ...(o.evalBatches !== undefined ? { evalBatches: o.evalBatches } : {}), schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: o.steps, interval: o.interval, granularity, budgetMs: budget, totalIterations };
+  const cfg: PruneConfig = { method: o.method, H: o.H, J: o.J, Q: o.Q, T: o.T, omega: o.omega, ...(o.ramp !== undefined ? { ramp: o.ramp } : {}), ...(o.rampInterval !== undefined ? { rampInterval: o.rampInterval } : {}), ...(o.grow !== undefined ? { grow: o.grow } : {}), ...(o.evalBatches !== undefined ? { evalBatches: o.evalBatches } : {}), ...(o.evaluatePrune ? { evaluatePrune: true } : {}), schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: o.steps, interval: o.interval, granularity, budgetMs: budget, totalIterations };
   if (o.method === 'iee') {
     const fit = ieeStepsThatFit(cfg);
     if (fit < o.T) {
