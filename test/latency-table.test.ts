@@ -138,6 +138,7 @@ test('the drift reference puts entries timed in a slower machine state on one sc
     const raw = await profileModel(model, { ...common, runtime: new DriftingRuntime(slow), out: join(dir, 'raw.json'), referenceEvery: 0 });
     const n = points(steady).length;
     assert.equal(raw.reference, undefined);
+    await assert.rejects(profileModel(model, { ...common, runtime: new FakeRuntime(), out: join(dir, 'bad.json'), referenceEvery: -1 }), /--reference-every must be a whole number of entries .* got -1/);
     assert.ok(off(raw) > 0.35 * n, `without a reference ${off(raw)} of ${n} entries are off`);
     // only entries in blocks that straddle a change of state stay off, by at most the mean of the two states
     assert.ok(off(drifting) < 0.25 * n, `with the reference ${off(drifting)} of ${n} entries are off`);

@@ -170,6 +170,8 @@ function checkResumable(t: LatencyTable, o: ProfileOptions, grid: GridOptions): 
  */
 export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Promise<LatencyTable> {
   const grid = o.grid ?? DEFAULT_GRID;
+  const every = o.referenceEvery ?? DEFAULT_REFERENCE_EVERY;
+  if (!(Number.isInteger(every) && every >= 0)) throw new LatpruneError('BAD_ARGUMENT', `--reference-every must be a whole number of entries (0: no drift reference), got ${every}.`);
   const now = o.now ?? (() => new Date());
   const layers = signedLayers(model);
   const inputShape = model.inputs[0]!.shape as number[];
@@ -220,7 +222,6 @@ export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Pr
   }
 
   // the drift reference: for a new table, or one begun with a reference (an older table continues without)
-  const every = o.referenceEvery ?? DEFAULT_REFERENCE_EVERY;
   const hasPoints = Object.values(table.signatures).some((s) => s.points.length > 0);
   const refEntry = table.reference ?? (hasPoints ? undefined : referenceEntry(model));
   let drift: DriftScale | undefined;
