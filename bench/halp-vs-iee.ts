@@ -5,25 +5,31 @@
  * target 2x the dense model's estimated FPS, the same epochs and seed for
  * HALP and IEE. Every run is exported to ONNX and its FPS measured with ORT.
  *
- *   npm run bench:halp-vs-iee [-- --epochs 5 --scratch-epochs 5 --ablation-images 20000 --ablation-epochs 3 --ablation-hjq 30 --ablation-steps 3 --workers 2 --rounds 5 --only iee,halp --with-kd --with-ramp --with-grow --measure-only]
+ *   npm run bench:halp-vs-iee [-- --epochs 5 --scratch-epochs 5 --ablation-images 20000 --ablation-epochs 3 --ablation-hjq 30 --ablation-steps 3 --workers 2 --rounds 5 --only iee,halp --with-kd --with-ramp --with-descent --with-grow --measure-only]
  *
  * `--with-kd` adds runs with knowledge distillation from the dense model
  * (`--distill`, alpha 0.5, T 4): halp_kd and iee_kd at the main budget, and
  * ablation_halp, ablation_halp_kd (10 prune steps 20 iterations apart) and
  * ablation_iee_kd at the ablation budget (a pilot next to ablation_iee).
  * `--with-ramp` adds IEE with a gradual first prune (iee_ramp, ablation_iee_ramp);
+ * `--with-descent` adds IEE whose step 0 is HALP's own descent (30 prunes 40
+ * iterations apart; 10 x 20 at the ablation budget) followed by small updates
+ * (`--omega 0.05`): iee_descent, ablation_iee_descent, and iee_descent_kd with
+ * `--with-kd`. It keeps the structure HALP's descent finds (see RESULTS.md).
  * `--with-grow` adds IEE with the other grow rules (iee_joint, iee_noregrow,
  * iee_evaluated and their ablation_* runs; see `PruneConfig.grow`).
  *
  * Runs are resumable (re-running continues unfinished ones and reuses
  * finished ones). FPS is measured at the end, with no training running, over
- * all exported models in interleaved rounds. Writes bench/results/halp-vs-iee.json and
- * bench/RESULTS.md, and prints a final JSON line.
+ * all exported models in interleaved rounds. Writes bench/results/halp-vs-iee.json
+ * (entries of runs not measured in this pass are kept from the previous file,
+ * each stamped with the pass it was measured in) and bench/RESULTS.md (its
+ * hand-written "## Notes" sections are kept), and prints a final JSON line.
  */
 import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initBackend } from '../src/backend/index.js';
 import { loadDataset, defaultNormalization } from '../src/data/index.js';
@@ -52,6 +58,8 @@ const { values } = parseArgs({
     'with-kd': { type: 'boolean', default: false },
     /** IEE with a gradual initial descent (`--ramp 5`, `--ramp 3` at the ablation budget). */
     'with-ramp': { type: 'boolean', default: false },
+    /** IEE from HALP's descent with small updates (`--ramp 30 --ramp-interval 40 --omega 0.05`; 10 x 20 at the ablation budget). */
+    'with-descent': { type: 'boolean', default: false },
     /** IEE with the other grow rules (`--grow joint`, `--grow no-regrow`, `--grow evaluated`), at the main and the ablation budget. */
     'with-grow': { type: 'boolean', default: false },
     /** Train nothing: export and measure the finished runs in `--out` (a final pass over runs of several sessions). */
@@ -97,6 +105,14 @@ if (values['with-ramp']) {
     ablation_iee_ramp: { ...base, ...abl, method: 'iee', ramp: 3, out: '' },
   });
 }
+if (values['with-descent']) {
+  const descent = { method: 'iee' as const, ramp: base.steps, rampInterval: base.interval, omega: 0.05 };
+  Object.assign(runs, {
+    iee_descent: { ...base, ...descent, out: '' },
+    ablation_iee_descent: { ...base, ...abl, ...descent, ramp: 10, rampInterval: 20, out: '' },
+    ...(values['with-kd'] ? { iee_descent_kd: { ...base, ...descent, distill: { teacher: model, alpha: 0.5, temperature: 4 }, out: '' } } : {}),
+  });
+}
 if (values['with-grow']) {
   Object.assign(runs, {
     iee_joint: { ...base, method: 'iee', grow: 'joint', out: '' },
@@ -133,7 +149,7 @@ if (!existsSync(join(denseDir, 'result.json'))) {
 const commands: Record<string, string> = {};
 for (const [name, o] of Object.entries(runs)) {
   const out = join(values.out!, name);
-  commands[name] = `latprune prune --model ${o.model} --lut ${lut} --speedup 2 --method ${o.method}${o.fromScratch ? ' --from-scratch' : ''} --epochs ${o.epochs} --lr ${o.lr} --workers ${o.workers} --H ${o.H} --J ${o.J} --Q ${o.Q} --T ${o.T} --steps ${o.steps} --interval ${o.interval}${o.trainSubset ? ` --train-subset ${o.trainSubset}` : ''}${o.explore ? '' : ' --no-explore'}${o.freeze ? '' : ' --no-freeze'}${o.zeroInit ? ' --zero-init' : ''}${o.ramp && o.ramp > 1 ? ` --ramp ${o.ramp}` : ''}${o.grow && o.grow !== 'explored' ? ` --grow ${o.grow}` : ''}${o.distill ? ` --distill ${o.distill.teacher} --distill-alpha ${o.distill.alpha} --distill-temperature ${o.distill.temperature}` : ''} --out ${out}`;
+  commands[name] = `latprune prune --model ${o.model} --lut ${lut} --speedup 2 --method ${o.method}${o.fromScratch ? ' --from-scratch' : ''} --epochs ${o.epochs} --lr ${o.lr} --workers ${o.workers} --H ${o.H} --J ${o.J} --Q ${o.Q} --T ${o.T} --steps ${o.steps} --interval ${o.interval}${o.trainSubset ? ` --train-subset ${o.trainSubset}` : ''}${o.explore ? '' : ' --no-explore'}${o.freeze ? '' : ' --no-freeze'}${o.zeroInit ? ' --zero-init' : ''}${o.ramp && o.ramp > 1 ? ` --ramp ${o.ramp}` : ''}${o.ramp && o.ramp > 1 && o.rampInterval !== undefined ? ` --ramp-interval ${o.rampInterval}` : ''}${o.method === 'iee' && o.omega !== base.omega ? ` --omega ${o.omega}` : ''}${o.grow && o.grow !== 'explored' ? ` --grow ${o.grow}` : ''}${o.distill ? ` --distill ${o.distill.teacher} --distill-alpha ${o.distill.alpha} --distill-temperature ${o.distill.temperature}` : ''} --out ${out}`;
   if (only && !only.has(name)) continue;
   if (!existsSync(join(out, 'selection.json'))) {
     if (values['measure-only']) continue;
@@ -212,7 +228,16 @@ for (const n of finished) {
   const c = await checkedSpeedup(join(values.out!, n));
   if (c && results[n]) Object.assign(results[n]!, { check_speedup: Number(c.speedup.toFixed(4)), check_rounds: c.rounds });
 }
-await writeFile('bench/results/halp-vs-iee.json', `${JSON.stringify({ device: deviceFingerprint(), lut, epochs, scratch_epochs: Number(values['scratch-epochs']), ablation: abl, ...results }, null, 2)}\n`);
+// one measurement pass: every entry it measured carries its time. Entries of runs this pass
+// did not measure (run directories of earlier sessions, not kept) stay as they were, with
+// their own pass time, so the file keeps every method's latest figures
+const pass = new Date().toISOString();
+for (const r of Object.values(results)) r['measured_at'] = pass;
+const resultsFile = 'bench/results/halp-vs-iee.json';
+const previous = existsSync(resultsFile) ? (JSON.parse(await readFile(resultsFile, 'utf8')) as Record<string, unknown>) : {};
+const kept = Object.fromEntries(Object.entries(previous).filter(([k, v]) => !(k in results) && v !== null && typeof v === 'object' && 'top1' in v));
+await writeFile(`${resultsFile}.tmp`, `${JSON.stringify({ device: deviceFingerprint(), lut, epochs, scratch_epochs: Number(values['scratch-epochs']), ablation: abl, ...kept, ...results }, null, 2)}\n`);
+await rename(`${resultsFile}.tmp`, resultsFile);
 const rows = [];
 for (const name of finished) rows.push(await readRun(join(values.out!, name)));
 const attain = finished
@@ -225,10 +250,19 @@ const attain = finished
     return `| ${n} | ${Number(x['target_fps']).toFixed(0)} | ${Number(x['fps']).toFixed(0)} | ${Number(x['measured_fps']).toFixed(0)} | ${(Number(x['measured_fps']) / Number(x['target_fps'])).toFixed(3)} | ${(100 * Number(x['predicted_error'])).toFixed(1)}% | ${verdict(x['within_10pct'], x['target_met'])} ${sp}`;
   })
   .join('\n');
+// the hand-written notes of earlier sessions follow the generated part: keep them
+const resultsMd = 'bench/RESULTS.md';
+const prevMd = existsSync(resultsMd) ? await readFile(resultsMd, 'utf8') : '';
+const notesAt = prevMd.indexOf('\n## Notes');
+const notes = notesAt >= 0 ? prevMd.slice(notesAt) : '';
+const earlier = Object.keys(kept).filter((k) => k !== 'dense');
 await writeFile(
-  'bench/RESULTS.md',
+  `${resultsMd}.tmp`,
   `# HALP vs IEE (Fashion-MNIST, ResNet-20, 2x FPS)\n\nGenerated by \`npm run bench:halp-vs-iee\` on ${deviceFingerprint()} with \`${lut}\`; dense top-1 ${(100 * Number(densePart['top1'])).toFixed(2)}%, ${Number(densePart['measured_fps']).toFixed(0)} FPS measured (ORT CPU, batch 128, ${threads} threads). ` +
     `HALP, IEE: ${epochs} epochs of full Fashion-MNIST each from the pretrained model; IEE from scratch: ${values['scratch-epochs']} epochs; ablations: ${abl.epochs} epochs of the first ${abl.trainSubset} training images with H = J = Q = ${abl.H} and T = ${abl.T} (so that the short budget fits several IEE steps). FPS measured after all training, ${rounds} interleaved rounds, median.\n\n${markdownTable(rows)}\n\n` +
-    `## Target attainment\n\nThe target is the dense model's estimated FPS times the speed-up asked. *Measured speed-up* is the dense model's latency over the model's, both timed in the same round, median over the rounds: it does not move with the machine's drift, which the absolute FPS does.\n\n*Check* is the speed-up the on-device check measured during pruning for the selection kept (in parentheses: the selections it timed).\n\n| run | target FPS | predicted FPS | measured FPS | measured / target | prediction error | within [target, target + 10%] | measured / asked speed-up | within [asked, asked + 10%] | check |\n|---|---|---|---|---|---|---|---|---|---|\n${attain}\n\n## Commands\n\n${Object.entries(commands).filter(([n]) => finished.includes(n)).map(([n, c]) => `- ${n}: \`${c}\``).join('\n')}\n`,
+    `## Target attainment\n\nThe target is the dense model's estimated FPS times the speed-up asked. *Measured speed-up* is the dense model's latency over the model's, both timed in the same round, median over the rounds: it does not move with the machine's drift, which the absolute FPS does.\n\n*Check* is the speed-up the on-device check measured during pruning for the selection kept (in parentheses: the selections it timed).\n\n| run | target FPS | predicted FPS | measured FPS | measured / target | prediction error | within [target, target + 10%] | measured / asked speed-up | within [asked, asked + 10%] | check |\n|---|---|---|---|---|---|---|---|---|---|\n${attain}\n\n## Commands\n\n${Object.entries(commands).filter(([n]) => finished.includes(n)).map(([n, c]) => `- ${n}: \`${c}\``).join('\n')}\n` +
+    (earlier.length ? `\nMeasured in this pass (${pass}): ${finished.join(', ')}. \`bench/results/halp-vs-iee.json\` also keeps the entries of earlier passes: ${earlier.join(', ')} (each with its \`measured_at\`, where recorded).\n` : '') +
+    notes,
 );
+await rename(`${resultsMd}.tmp`, resultsMd);
 console.log(JSON.stringify({ bench: 'halp-vs-iee', ...results }));
