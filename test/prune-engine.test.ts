@@ -20,7 +20,7 @@ import { ImportanceAccumulator, taylorImportance, type ImportanceCriterion } fro
 import { Trainer, decodeCheckpoint, type HostBatch } from '../src/train/index.js';
 import { LatencyEstimator, profileModel, type LatencyTable } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
-import { ChannelWeights, checkGrowRule, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeInitialIterations, ieeStepsThatFit, latencyCheck, nextCheckStep, bestCheckProbe, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport, type CheckStep } from '../src/prune/index.js';
+import { ChannelWeights, checkGrowRule, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeInitialIterations, ieeStepsThatFit, latencyCheck, nextCheckStep, bestCheckProbe, needsConfirmation, confirmedMeasurement, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneRunOptions, type StepReport, type CheckStep } from '../src/prune/index.js';
 import { solveCoupled } from '../src/solver/index.js';
 import { main } from '../src/cli/main.js';
 
@@ -373,7 +373,8 @@ test('a resumed prune run ends with the same masks and weights as an uninterrupt
     // the on-device check with a speed-up target times the selection against the dense network
     // in alternating sessions and reads the latency off the measured ratio
     // (the table is the fake runtime's: its dense estimate says nothing about this machine's load)
-    const quick = { checkTiming: { sessions: 1, capSeconds: 0.05, minRuns: 3, warmup: 1 }, busyGuard: { factor: Infinity, retries: 0, pauseMs: 0 } };
+    // every measurement is confirmed (disagreement 0): two more, the median stands
+    const quick = { checkTiming: { sessions: 1, capSeconds: 0.05, minRuns: 3, warmup: 1 }, busyGuard: { factor: Infinity, retries: 0, pauseMs: 0 }, checkConfirm: { disagreement: 0, repeats: 2, pauseMs: 0 } };
     const c = await runPrune({ ...base, method: 'halp', fromScratch: false, checkLatency: true, ...quick, out: join(dir, 'c') }, info.tfjsName, () => {});
     const checks = (await readFile(join(dir, 'c', 'metrics.jsonl'), 'utf8'))
       .split('\n')
@@ -391,6 +392,11 @@ test('a resumed prune run ends with the same masks and weights as an uninterrupt
       assert.ok(m['measured_speedup']! > 0 && m['raw_ms']! > 0 && m['dense_measured_ms']! > 0);
       assert.ok(Math.abs(m['measured_ms']! - denseEstimate / m['measured_speedup']!) < 1e-9 * denseEstimate, 'latency = dense estimate / measured speed-up');
       assert.ok(Math.abs(m['measured_speedup']! - m['dense_measured_ms']! / m['raw_ms']!) < 1e-9, 'one pair: the speed-up is the ratio of the two medians');
+      if ((m as Record<string, unknown>)['remeasured'] === undefined) {
+        const all = (m as Record<string, unknown>)['confirm_ms'] as number[];
+        assert.equal(all.length, 3, 'a fresh selection is measured three times');
+        assert.equal(m['measured_ms'], [...all].sort((a, b) => a - b)[1], 'the median measurement stands');
+      }
     }
     // a busy machine (here: any dense measurement counts as busy): measured again after a pause, then the
     // check stops and keeps the estimator's selection, for speed-up and for latency targets
@@ -508,6 +514,16 @@ test('zero scores do not leave the budget unused: prune keeps and grow revives a
 test('on-device latency check: accepted band, corrected budgets, and the engine re-solves under them before fine-tuning', async () => {
   // default margin 5%: the aim is 9.5 ms, accepted within 3% of it
   assert.equal(DEFAULT_LATENCY_MARGIN, 0.05);
+  // confirmation of a measurement far from its estimate (session 9: 1.69x measured for an estimated 2.11x, 1.99x later)
+  assert.equal(needsConfirmation(9.13, 11.43), true, '25% off the estimate is confirmed');
+  assert.equal(needsConfirmation(9.13, 9.6), false, '5% off is within the estimator\'s error');
+  assert.equal(needsConfirmation(10, 8.9), true, 'too fast is confirmed too');
+  assert.equal(needsConfirmation(10, 10.5, { disagreement: 0.04 }), true);
+  assert.equal(confirmedMeasurement(9.13, [11.43]), 0);
+  assert.equal(confirmedMeasurement(9.13, [11.43, 9.7, 9.9]), 2, 'the median of three');
+  assert.equal(confirmedMeasurement(9.13, [11.43, 9.7]), 1, 'of two, the nearer to the estimate');
+  assert.equal(confirmedMeasurement(10, [8, 11, 12, 9.5]), 3, 'of the two middle ones, the nearer to the estimate');
+  assert.throws(() => confirmedMeasurement(10, []), /no measurement/);
   assert.equal(latencyCheck(10, 10, 9.5), undefined, 'measured on the aim is kept');
   assert.equal(latencyCheck(10, 10, 9.3), undefined, 'measured 2% under the aim is kept');
   assert.ok(Math.abs(latencyCheck(10, 10, 9.9)! - (10 * 9.5) / 9.9) < 1e-12, 'a measurement just under the target is moved onto the aim');

@@ -17,7 +17,7 @@ import { Trainer, evaluate, recalibrateBatchNorm, openRunCheckpoint, resolveMode
 import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
 import { fullKeep, toSelection } from './channels.js';
-import { DEFAULT_BUSY_GUARD, DEFAULT_LATENCY_MARGIN, bestCheckProbe, machineBusy, meetsTarget, nextCheckStep, type BusyGuard, type CheckProbe } from './check.js';
+import { DEFAULT_BUSY_GUARD, DEFAULT_CHECK_CONFIRM, DEFAULT_LATENCY_MARGIN, bestCheckProbe, confirmedMeasurement, machineBusy, meetsTarget, needsConfirmation, nextCheckStep, type BusyGuard, type CheckConfirm, type CheckProbe } from './check.js';
 import { LATENCY_CHECK_ROUNDS, PruneEngine, type CheckDecision, type EngineState, type PruneConfig } from './engine.js';
 import { checkGrowRule, ieeBudget, ieeInitialIterations, ieeStepsThatFit } from './iee.js';
 
@@ -66,6 +66,12 @@ export interface PruneRunOptions extends MethodOptions {
    * the best one it measured before) and says so.
    */
   readonly busyGuard?: BusyGuard;
+  /**
+   * When the check measures a selection again before acting on it (default
+   * {@link DEFAULT_CHECK_CONFIRM}: more than 10% off its estimate, two more
+   * measurements 20 s apart, the median stands).
+   */
+  readonly checkConfirm?: CheckConfirm;
   /**
    * Safety margin in [0, 0.5): the estimator budget (and the latency check's
    * aim) is `(1 - margin) x target` (default {@link DEFAULT_LATENCY_MARGIN}).
@@ -199,6 +205,24 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
       await new Promise((r) => setTimeout(r, guard.pauseMs));
     }
   };
+  const confirm = o.checkConfirm ?? DEFAULT_CHECK_CONFIRM;
+  /**
+   * Times a selection, confirming a measurement far from the estimate (see
+   * {@link CheckConfirm}): `measurements` lists every non-busy one taken.
+   */
+  const timeConfirmed = async (kept: Record<string, number>, estimatedMs: number): Promise<{ ms: number; paired: Paired | undefined; busy: boolean; measurements: number[] }> => {
+    const first = await timeSelection(kept);
+    if (first.busy || !needsConfirmation(estimatedMs, first.ms, confirm)) return { ...first, measurements: [first.ms] };
+    const all = [first];
+    for (let i = 0; i < confirm.repeats; i++) {
+      log(`latency check: measured ${first.ms.toFixed(3)} ms for an estimate of ${estimatedMs.toFixed(3)} ms (${((100 * (first.ms - estimatedMs)) / estimatedMs).toFixed(1)}%, more than the ${(100 * confirm.disagreement).toFixed(0)}% that calls for a confirmation): measuring again in ${Math.round(confirm.pauseMs / 1000)} s (${i + 1}/${confirm.repeats})`);
+      await new Promise((r) => setTimeout(r, confirm.pauseMs));
+      const m = await timeSelection(kept);
+      if (!m.busy) all.push(m);
+    }
+    const pick = all[confirmedMeasurement(estimatedMs, all.map((m) => m.ms))]!;
+    return { ...pick, measurements: all.map((m) => m.ms) };
+  };
   if (budget > target * (1 - margin)) log(`warning: the table's floor ${floorMs.toFixed(3)} ms leaves only a ${(aimMargin * 100).toFixed(1)}% margin below the target (asked ${(margin * 100).toFixed(1)}%).`);
   const iter = new BatchIterator(train, { batchSize: o.batchSize, seed: o.seed, shuffle: true, dropLast: true, augmentation: defaultAugmentation(data.name) }, resumed?.meta.cursor);
   const totalIterations = o.epochs * iter.batchesPerEpoch;
@@ -296,7 +320,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
               checkRound = round;
               // a re-solve that did not move the selection: its measurement stands
               const again = probes.find((p) => sameKept(p.kept, kept));
-              const m = again ? { ms: again.measuredMs, paired: again.paired, busy: false } : await timeSelection(kept);
+              const m = again ? { ms: again.measuredMs, paired: again.paired, busy: false, measurements: [] } : await timeConfirmed(kept, estimatedMs);
               let decision: CheckDecision;
               let verdict: string;
               const step = m.busy ? undefined : nextCheckStep([...probes, { estimatedMs, measuredMs: m.ms, budgetMs: checkBudget }], target, aimMargin);
@@ -329,7 +353,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
                 verdict = `${why}; keeping the selection of round ${best} (measured ${p.measuredMs.toFixed(3)} ms: ${state})`;
               }
               const how = m.paired ? ` (${m.paired.measured_speedup.toFixed(3)}x the dense network timed in alternation: ${m.paired.raw_ms.toFixed(3)} vs ${m.paired.dense_measured_ms.toFixed(3)} ms)` : '';
-              log(`latency check ${round}: estimated ${estimatedMs.toFixed(3)} ms, measured ${m.ms.toFixed(3)} ms${again ? ' (same selection as before)' : how}, aim ${budget.toFixed(3)} ms, target ${target.toFixed(3)} ms: ${verdict}`);
+              const confirmed = m.measurements.length > 1 ? `; the one standing of ${m.measurements.length} measurements: ${m.measurements.map((x) => x.toFixed(3)).join(', ')} ms` : '';
+              log(`latency check ${round}: estimated ${estimatedMs.toFixed(3)} ms, measured ${m.ms.toFixed(3)} ms${again ? ' (same selection as before)' : how}${confirmed}, aim ${budget.toFixed(3)} ms, target ${target.toFixed(3)} ms: ${verdict}`);
               const record = {
                 kind: 'latency-check',
                 iteration: trainer.step,
@@ -339,6 +364,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
                 measured_ms: m.ms,
                 ...(m.paired ?? {}),
                 ...(again ? { remeasured: false } : {}),
+                ...(m.measurements.length > 1 ? { confirm_ms: m.measurements } : {}),
                 ...(m.busy ? { busy: true } : {}),
                 target_ms: target,
                 aim_ms: budget,
