@@ -5,7 +5,7 @@
  * target 2x the dense model's estimated FPS, the same epochs and seed for
  * HALP and IEE. Every run is exported to ONNX and its FPS measured with ORT.
  *
- *   npm run bench:halp-vs-iee [-- --epochs 5 --scratch-epochs 5 --ablation-images 20000 --ablation-epochs 3 --ablation-hjq 30 --ablation-steps 3 --workers 2 --rounds 5 --only iee,halp --with-kd --with-ramp --with-descent --with-grow --measure-only]
+ *   npm run bench:halp-vs-iee [-- --epochs 5 --scratch-epochs 5 --ablation-images 20000 --ablation-epochs 3 --ablation-hjq 30 --ablation-steps 3 --workers 2 --rounds 5 --only iee,halp --with-kd --with-ramp --with-descent --with-grow --no-check --measure-only]
  *
  * `--with-kd` adds runs with knowledge distillation from the dense model
  * (`--distill`, alpha 0.5, T 4): halp_kd and iee_kd at the main budget, and
@@ -16,6 +16,9 @@
  * iterations apart; 10 x 20 at the ablation budget) followed by small updates
  * (`--omega 0.05`): iee_descent, ablation_iee_descent, and iee_descent_kd with
  * `--with-kd`. It keeps the structure HALP's descent finds (see RESULTS.md).
+ * `--measure-only` also measures any other finished run found in `--out`.
+ * `--no-check` trains every run without the on-device check (names get a
+ * `_nc` suffix): all runs then share the estimator budget.
  * `--with-grow` adds IEE with the other grow rules (iee_joint, iee_noregrow,
  * iee_evaluated and their ablation_* runs; see `PruneConfig.grow`).
  *
@@ -29,7 +32,7 @@
 import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
+import { readFile, readdir, writeFile, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initBackend } from '../src/backend/index.js';
 import { loadDataset, defaultNormalization } from '../src/data/index.js';
@@ -62,6 +65,11 @@ const { values } = parseArgs({
     'with-descent': { type: 'boolean', default: false },
     /** IEE with the other grow rules (`--grow joint`, `--grow no-regrow`, `--grow evaluated`), at the main and the ablation budget. */
     'with-grow': { type: 'boolean', default: false },
+    /**
+     * Without the on-device check (`--no-check-latency`): every run is pruned to the same
+     * estimator budget, and only training differs. The runs are named with a `_nc` suffix.
+     */
+    'no-check': { type: 'boolean', default: false },
     /** Train nothing: export and measure the finished runs in `--out` (a final pass over runs of several sessions). */
     'measure-only': { type: 'boolean', default: false },
   },
@@ -123,6 +131,12 @@ if (values['with-grow']) {
     ablation_iee_evaluated: { ...base, ...abl, method: 'iee', grow: 'evaluated', out: '' },
   });
 }
+if (values['no-check']) {
+  for (const [name, o] of Object.entries(runs)) {
+    delete runs[name];
+    runs[`${name}_nc`] = { ...o, checkLatency: false };
+  }
+}
 const only = values.only ? new Set(values.only.split(',')) : undefined;
 const results: Record<string, Record<string, unknown>> = {};
 await mkdir('bench/results', { recursive: true });
@@ -147,9 +161,13 @@ if (!existsSync(join(denseDir, 'result.json'))) {
   m.dispose();
 }
 const commands: Record<string, string> = {};
+const extra: string[] = [];
 for (const [name, o] of Object.entries(runs)) {
   const out = join(values.out!, name);
-  commands[name] = `latprune prune --model ${o.model} --lut ${lut} --speedup 2 --method ${o.method}${o.fromScratch ? ' --from-scratch' : ''} --epochs ${o.epochs} --lr ${o.lr} --workers ${o.workers} --H ${o.H} --J ${o.J} --Q ${o.Q} --T ${o.T} --steps ${o.steps} --interval ${o.interval}${o.trainSubset ? ` --train-subset ${o.trainSubset}` : ''}${o.explore ? '' : ' --no-explore'}${o.freeze ? '' : ' --no-freeze'}${o.zeroInit ? ' --zero-init' : ''}${o.ramp && o.ramp > 1 ? ` --ramp ${o.ramp}` : ''}${o.ramp && o.ramp > 1 && o.rampInterval !== undefined ? ` --ramp-interval ${o.rampInterval}` : ''}${o.method === 'iee' && o.omega !== base.omega ? ` --omega ${o.omega}` : ''}${o.grow && o.grow !== 'explored' ? ` --grow ${o.grow}` : ''}${o.distill ? ` --distill ${o.distill.teacher} --distill-alpha ${o.distill.alpha} --distill-temperature ${o.distill.temperature}` : ''} --out ${out}`;
+  commands[name] = `latprune prune --model ${o.model} --lut ${lut} --speedup 2 --method ${o.method}${o.fromScratch ? ' --from-scratch' : ''} --epochs ${o.epochs} --lr ${o.lr} --workers ${o.workers} --H ${o.H} --J ${o.J} --Q ${o.Q} --T ${o.T} --steps ${o.steps} --interval ${o.interval}${o.trainSubset ? ` --train-subset ${o.trainSubset}` : ''}${o.explore ? '' : ' --no-explore'}${o.freeze ? '' : ' --no-freeze'}${o.zeroInit ? ' --zero-init' : ''}${o.ramp && o.ramp > 1 ? ` --ramp ${o.ramp}` : ''}${o.ramp && o.ramp > 1 && o.rampInterval !== undefined ? ` --ramp-interval ${o.rampInterval}` : ''}${o.method === 'iee' && o.omega !== base.omega ? ` --omega ${o.omega}` : ''}${o.grow && o.grow !== 'explored' ? ` --grow ${o.grow}` : ''}${o.distill ? ` --distill ${o.distill.teacher} --distill-alpha ${o.distill.alpha} --distill-temperature ${o.distill.temperature}` : ''}${o.checkLatency ? '' : ' --no-check-latency'} --out ${out}`;
+  // a run trained by hand (or by an earlier version of this bench) records the command it was run with
+  const recorded = existsSync(join(out, 'config.json')) ? (JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as { command?: unknown }).command : undefined;
+  if (typeof recorded === 'string' && recorded.startsWith('latprune ')) commands[name] = recorded;
   if (only && !only.has(name)) continue;
   if (!existsSync(join(out, 'selection.json'))) {
     if (values['measure-only']) continue;
@@ -159,7 +177,20 @@ for (const [name, o] of Object.entries(runs)) {
 }
 // FPS of every exported model, measured at the end with nothing training: rounds
 // over all models in turn (interleaved A/B), median of the rounds' medians
-const finished = ['dense', ...Object.keys(runs)].filter((n) => existsSync(join(values.out!, n, 'model.onnx')) && existsSync(join(values.out!, n, 'result.json')));
+// a measure-only pass also takes any other finished run in --out (runs trained by hand, or named
+// by other flags of an earlier pass), with the command its config.json records
+if (values['measure-only']) {
+  for (const e of await readdir(values.out!, { withFileTypes: true })) {
+    const dir = join(values.out!, e.name);
+    if (e.name === 'dense' || e.name in runs || !(e.isDirectory() || e.isSymbolicLink()) || !existsSync(join(dir, 'selection.json'))) continue;
+    if (only && !only.has(e.name)) continue;
+    const recorded = existsSync(join(dir, 'config.json')) ? (JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as { command?: unknown }).command : undefined;
+    if (typeof recorded === 'string') commands[e.name] = recorded;
+    extra.push(e.name);
+    if (!existsSync(join(dir, 'model.onnx'))) await exportOnnx({ run: dir, out: join(dir, 'model.onnx'), producerVersion: 'bench' });
+  }
+}
+const finished = ['dense', ...Object.keys(runs), ...extra].filter((n) => existsSync(join(values.out!, n, 'model.onnx')) && existsSync(join(values.out!, n, 'result.json')));
 const perRound: Record<string, VerifyResult[]> = Object.fromEntries(finished.map((n) => [n, []]));
 const resultOf: Record<string, PruneResult & { dense?: boolean }> = {};
 for (const name of finished) resultOf[name] = JSON.parse(await readFile(join(values.out!, name, 'result.json'), 'utf8')) as PruneResult & { dense?: boolean };
