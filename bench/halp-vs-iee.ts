@@ -160,14 +160,21 @@ if (!existsSync(join(denseDir, 'result.json'))) {
   await writeFile(join(denseDir, 'result.json'), JSON.stringify(r, null, 2));
   m.dispose();
 }
+/** The `latprune prune` command a run directory's config.json records, if any. */
+async function recordedCommand(dir: string): Promise<string | undefined> {
+  const file = join(dir, 'config.json');
+  if (!existsSync(file)) return undefined;
+  const c = (JSON.parse(await readFile(file, 'utf8')) as { command?: unknown }).command;
+  return typeof c === 'string' && c.startsWith('latprune ') ? c : undefined;
+}
 const commands: Record<string, string> = {};
 const extra: string[] = [];
 for (const [name, o] of Object.entries(runs)) {
   const out = join(values.out!, name);
   commands[name] = `latprune prune --model ${o.model} --lut ${lut} --speedup 2 --method ${o.method}${o.fromScratch ? ' --from-scratch' : ''} --epochs ${o.epochs} --lr ${o.lr} --workers ${o.workers} --H ${o.H} --J ${o.J} --Q ${o.Q} --T ${o.T} --steps ${o.steps} --interval ${o.interval}${o.trainSubset ? ` --train-subset ${o.trainSubset}` : ''}${o.explore ? '' : ' --no-explore'}${o.freeze ? '' : ' --no-freeze'}${o.zeroInit ? ' --zero-init' : ''}${o.ramp && o.ramp > 1 ? ` --ramp ${o.ramp}` : ''}${o.ramp && o.ramp > 1 && o.rampInterval !== undefined ? ` --ramp-interval ${o.rampInterval}` : ''}${o.method === 'iee' && o.omega !== base.omega ? ` --omega ${o.omega}` : ''}${o.grow && o.grow !== 'explored' ? ` --grow ${o.grow}` : ''}${o.distill ? ` --distill ${o.distill.teacher} --distill-alpha ${o.distill.alpha} --distill-temperature ${o.distill.temperature}` : ''}${o.checkLatency ? '' : ' --no-check-latency'} --out ${out}`;
   // a run trained by hand (or by an earlier version of this bench) records the command it was run with
-  const recorded = existsSync(join(out, 'config.json')) ? (JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as { command?: unknown }).command : undefined;
-  if (typeof recorded === 'string' && recorded.startsWith('latprune ')) commands[name] = recorded;
+  const recorded = await recordedCommand(out);
+  if (recorded) commands[name] = recorded;
   if (only && !only.has(name)) continue;
   if (!existsSync(join(out, 'selection.json'))) {
     if (values['measure-only']) continue;
@@ -184,8 +191,8 @@ if (values['measure-only']) {
     const dir = join(values.out!, e.name);
     if (e.name === 'dense' || e.name in runs || !(e.isDirectory() || e.isSymbolicLink()) || !existsSync(join(dir, 'selection.json'))) continue;
     if (only && !only.has(e.name)) continue;
-    const recorded = existsSync(join(dir, 'config.json')) ? (JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as { command?: unknown }).command : undefined;
-    if (typeof recorded === 'string') commands[e.name] = recorded;
+    const recorded = await recordedCommand(dir);
+    if (recorded) commands[e.name] = recorded;
     extra.push(e.name);
     if (!existsSync(join(dir, 'model.onnx'))) await exportOnnx({ run: dir, out: join(dir, 'model.onnx'), producerVersion: 'bench' });
   }

@@ -6,6 +6,7 @@
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
 import { BatchIterator, defaultAugmentation, defaultNormalization, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
@@ -202,7 +203,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
       const busy = m.denseMs !== undefined && machineBusy(m.denseMs, denseMs, guard);
       if (!busy || attempt >= guard.retries) return { ms: m.ms, paired: m.paired, busy };
       log(`latency check: the dense network measured ${m.denseMs!.toFixed(3)} ms, ${(m.denseMs! / denseMs).toFixed(2)}x the table's ${denseMs.toFixed(3)} ms: the machine looks busy; measuring again in ${Math.round(guard.pauseMs / 1000)} s (${attempt + 1}/${guard.retries})`);
-      await new Promise((r) => setTimeout(r, guard.pauseMs));
+      await sleep(guard.pauseMs);
     }
   };
   const confirm = o.checkConfirm ?? DEFAULT_CHECK_CONFIRM;
@@ -216,7 +217,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     const all = [first];
     for (let i = 0; i < confirm.repeats; i++) {
       log(`latency check: measured ${first.ms.toFixed(3)} ms for an estimate of ${estimatedMs.toFixed(3)} ms (${((100 * (first.ms - estimatedMs)) / estimatedMs).toFixed(1)}%, more than the ${(100 * confirm.disagreement).toFixed(0)}% that calls for a confirmation): measuring again in ${Math.round(confirm.pauseMs / 1000)} s (${i + 1}/${confirm.repeats})`);
-      await new Promise((r) => setTimeout(r, confirm.pauseMs));
+      await sleep(confirm.pauseMs);
       const m = await timeSelection(kept);
       if (!m.busy) all.push(m);
     }
