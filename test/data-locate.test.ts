@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { classCounts, embeddedSubsetDir, loadDataset, makeFashionMnistMini, resolveDataDir } from '../src/data/index.js';
+import { classCounts, describeDataset, embeddedSubsetDir, loadDataset, makeFashionMnistMini, resolveDataDir } from '../src/data/index.js';
 import { LatpruneError } from '../src/errors.js';
 import { makeTemp, rmTemp, writeCifarDir, writeMnistDir } from './helpers/idx.js';
 
@@ -82,6 +82,17 @@ test('shipped subset: 4,000 train / 1,000 test Fashion-MNIST images, 400 / 100 p
   // Not blank: the mean pixel of Fashion-MNIST is about 0.286 * 255 = 73.
   const mean = ds.train.images.reduce((a, v) => a + v, 0) / ds.train.images.length;
   assert.ok(mean > 60 && mean < 85, `mean pixel ${mean}`);
+});
+
+test('describeDataset: names the directory and sizes, and warns only when the shipped subset was picked', async () => {
+  const emb = await loadDataset('fashion-mnist', { env: {}, systemDirs: [] });
+  const line = describeDataset(emb);
+  assert.match(line, /^data: fashion-mnist from .+ \(embedded\): 4000 train, 1000 test images\nwarning: .*subset.*dataset-fashion-mnist.*--data DIR/s);
+  // the same files named explicitly are the user's choice: no warning
+  const explicit = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir() as string, env: {}, systemDirs: [] });
+  assert.equal(explicit.origin, 'explicit');
+  assert.doesNotMatch(describeDataset(explicit), /warning/);
+  assert.equal(describeDataset(explicit).split('\n').length, 1);
 });
 
 test('makeFashionMnistMini: first N per class in file order (synthetic source)', async () => {

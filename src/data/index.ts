@@ -40,7 +40,7 @@ export {
   embeddedSubsetDir,
   resolveDataDir,
 } from './locate.js';
-export { type LoadedDataset, DATASET_NAMES, assertDatasetName, loadDataset } from './load.js';
+export { type LoadedDataset, DATASET_NAMES, assertDatasetName, loadDataset, describeDataset } from './load.js';
 export { type SplitOptions, type TrainValSplit, trainValSplit } from './split.js';
 export {
   type Normalization,

@@ -7,7 +7,7 @@ import { LatpruneError } from '../errors.js';
 import type { DatasetName, ImageDataset } from './dataset.js';
 import { loadCifar10Split } from './cifar10.js';
 import { loadIdxSplit } from './idx-dataset.js';
-import { resolveDataDir, type DataOrigin, type ResolveOptions } from './locate.js';
+import { DATA_ENV_VAR, resolveDataDir, type DataOrigin, type ResolveOptions } from './locate.js';
 
 /** All dataset names {@link loadDataset} accepts. */
 export const DATASET_NAMES: readonly DatasetName[] = Object.freeze(['fashion-mnist', 'mnist', 'cifar10']);
@@ -52,4 +52,18 @@ export async function loadDataset(name: string, opts: ResolveOptions = {}): Prom
       ? await Promise.all([loadCifar10Split(dir, 'train'), loadCifar10Split(dir, 'test')])
       : await Promise.all([loadIdxSplit(dir, 'train', name), loadIdxSplit(dir, 'test', name)]);
   return { name, dir, origin, train, test };
+}
+
+/**
+ * One line saying which data a run uses: name, directory, how it was found and
+ * the split sizes. When the 4,000/1,000-image subset shipped with latprune was
+ * picked (no `--data`, no `LATPRUNE_DATA`, no system copy), the line says so and
+ * how to get the full dataset: accuracies on the subset are not comparable with
+ * full-dataset results, and a run that silently used it would look like one
+ * that did not.
+ */
+export function describeDataset(data: LoadedDataset): string {
+  const line = `data: ${data.name} from ${data.dir} (${data.origin}): ${data.train.count} train, ${data.test.count} test images`;
+  if (data.origin !== 'embedded') return line;
+  return `${line}\nwarning: this is the small subset shipped with latprune (no --data, no ${DATA_ENV_VAR}, no system copy found); for full Fashion-MNIST install Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist) or pass --data DIR.`;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
-import { BatchIterator, defaultAugmentation, defaultNormalization, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
+import { BatchIterator, defaultAugmentation, defaultNormalization, describeDataset, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
 import { analyzeModel, selectionCost } from '../graph/index.js';
 import { ImportanceAccumulator, magnitudeImportance, taylorImportance } from '../importance/index.js';
 import { LatencyEstimator, OrtRuntime, channelMultiple, coutOfKeep, deviceMismatchWarning, loadTable, refittedCalibrationNote, refreshCalibration, type TimingOptions } from '../latency/index.js';
@@ -140,6 +140,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   const warn = deviceMismatchWarning(loaded, o.lut);
   if (warn) log(warn);
   const data = await loadDataset(o.dataset, o.dataDir ? { dir: o.dataDir } : {});
+  log(describeDataset(data) + (o.trainSubset ? ` (training on the first ${o.trainSubset})` : ''));
   const train = o.trainSubset ? { ...data.train, count: o.trainSubset, images: data.train.images.subarray(0, o.trainSubset * data.train.height * data.train.width * data.train.channels), labels: data.train.labels.subarray(0, o.trainSubset) } : data.train;
   const zoo = { inputShape: [data.train.height, data.train.width, data.train.channels] as [number, number, number], numClasses: data.train.classNames.length, seed: o.seed };
   const { model, fromZoo } = await resolveModel(o.model, zoo);

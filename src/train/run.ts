@@ -6,7 +6,7 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LatpruneError } from '../errors.js';
-import { BatchIterator, defaultAugmentation, defaultNormalization, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
+import { BatchIterator, defaultAugmentation, defaultNormalization, describeDataset, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { openRunCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
 import { resolveModel, saveModel } from './model-io.js';
@@ -86,7 +86,7 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
   const resumed = await openRunCheckpoint<CheckpointMeta>(ckptPath, opts.out, opts.resume, opts as unknown as Record<string, unknown>, RESUME_KEYS);
 
   const data = await loadDataset(opts.dataset, { dir: opts.dataDir });
-  log(`data: ${data.name} from ${data.dir} (${data.origin}): ${data.train.count} train, ${data.test.count} test images`);
+  log(describeDataset(data));
   const { model, source } = await resolveModel(opts.model, {
     inputShape: [data.train.height, data.train.width, data.train.channels],
     numClasses: data.train.classNames.length,
