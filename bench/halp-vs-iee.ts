@@ -35,7 +35,7 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initBackend } from '../src/backend/index.js';
-import { loadDataset, defaultNormalization, resolveDataDir } from '../src/data/index.js';
+import { DATA_ENV_VAR, SYSTEM_DATA_DIRS, loadDataset, defaultNormalization, resolveDataDir } from '../src/data/index.js';
 import { analyzeModel, selectionCost } from '../src/graph/index.js';
 import { LatencyEstimator, defaultTablePath, deviceFingerprint, loadTable, median } from '../src/latency/index.js';
 import { runPrune, type PruneResult, type PruneRunOptions } from '../src/prune/index.js';
@@ -79,9 +79,9 @@ const model = 'models/resnet20-fashion-mnist';
 const lut = defaultTablePath('latency-tables', deviceFingerprint(), 'resnet20-28x28x1', 128, 'ort');
 if (!existsSync(lut)) throw new Error(`${lut} is missing: build it with \`latprune profile --model resnet20 --input 28x28x1 --batch 128\``);
 // the experiment is defined on full Fashion-MNIST: the subset shipped for tests would give
-// accuracies that compare with nothing (and ran silently in session 12 until its iteration count gave it away)
+// accuracies that compare with nothing
 if (resolveDataDir('fashion-mnist').origin === 'embedded') {
-  throw new Error('full Fashion-MNIST not found (only the subset shipped with latprune): install Debian\'s dataset-fashion-mnist (/usr/share/datasets/fashion-mnist) or set LATPRUNE_DATA=DIR');
+  throw new Error(`full Fashion-MNIST not found (only the subset shipped with latprune): install Debian's dataset-fashion-mnist (${SYSTEM_DATA_DIRS['fashion-mnist'].join(', ')}) or set ${DATA_ENV_VAR}=DIR`);
 }
 const epochs = Number(values.epochs);
 const base: Omit<PruneRunOptions, 'out' | 'method'> = {

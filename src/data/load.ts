@@ -7,7 +7,7 @@ import { LatpruneError } from '../errors.js';
 import type { DatasetName, ImageDataset } from './dataset.js';
 import { loadCifar10Split } from './cifar10.js';
 import { loadIdxSplit } from './idx-dataset.js';
-import { DATA_ENV_VAR, resolveDataDir, type DataOrigin, type ResolveOptions } from './locate.js';
+import { DATA_ENV_VAR, SYSTEM_DATA_DIRS, resolveDataDir, type DataOrigin, type ResolveOptions } from './locate.js';
 
 /** All dataset names {@link loadDataset} accepts. */
 export const DATASET_NAMES: readonly DatasetName[] = Object.freeze(['fashion-mnist', 'mnist', 'cifar10']);
@@ -65,5 +65,5 @@ export async function loadDataset(name: string, opts: ResolveOptions = {}): Prom
 export function describeDataset(data: LoadedDataset): string {
   const line = `data: ${data.name} from ${data.dir} (${data.origin}): ${data.train.count} train, ${data.test.count} test images`;
   if (data.origin !== 'embedded') return line;
-  return `${line}\nwarning: this is the small subset shipped with latprune (no --data, no ${DATA_ENV_VAR}, no system copy found); for full Fashion-MNIST install Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist) or pass --data DIR.`;
+  return `${line}\nwarning: this is the small subset shipped with latprune (no --data, no ${DATA_ENV_VAR}, no system copy found); for full Fashion-MNIST install Debian's dataset-fashion-mnist (${SYSTEM_DATA_DIRS['fashion-mnist'].join(', ')}) or pass --data DIR.`;
 }

@@ -140,7 +140,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   const warn = deviceMismatchWarning(loaded, o.lut);
   if (warn) log(warn);
   const data = await loadDataset(o.dataset, o.dataDir ? { dir: o.dataDir } : {});
-  log(describeDataset(data) + (o.trainSubset ? ` (training on the first ${o.trainSubset})` : ''));
+  log(describeDataset(data));
+  if (o.trainSubset) log(`training on the first ${o.trainSubset} of its ${data.train.count} training images (--train-subset)`);
   const train = o.trainSubset ? { ...data.train, count: o.trainSubset, images: data.train.images.subarray(0, o.trainSubset * data.train.height * data.train.width * data.train.channels), labels: data.train.labels.subarray(0, o.trainSubset) } : data.train;
   const zoo = { inputShape: [data.train.height, data.train.width, data.train.channels] as [number, number, number], numClasses: data.train.classNames.length, seed: o.seed };
   const { model, fromZoo } = await resolveModel(o.model, zoo);
