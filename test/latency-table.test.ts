@@ -5,7 +5,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../src/backend/index.js';
@@ -16,6 +16,8 @@ import { FakeRuntime, ORT_RULES } from './helpers/fake-runtime.js';
 import {
   LatencyEstimator,
   deviceMismatchWarning,
+  calibrationWarning,
+  CALIBRATION_P90_GOAL,
   errorStats,
   fitCalibration,
   chooseCalibration,
@@ -412,6 +414,134 @@ test('table schema: a calibration with a mixed fit round-trips; a bad one is rej
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+/** Asserts that `f` throws a `SCHEMA` LatpruneError whose message matches every pattern. */
+function rejectsWith(f: () => unknown, ...patterns: RegExp[]): void {
+  assert.throws(f, (e: unknown) => {
+    assert.ok(e instanceof LatpruneError && e.code === 'SCHEMA', `a SCHEMA LatpruneError, got ${String(e)}`);
+    for (const p of patterns) assert.match(e.message, p);
+    return true;
+  });
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+test('table validation: a negative latency entry is rejected naming the file, the signature and point, the value and the rebuild command', { timeout: 30_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-lut-'));
+  try {
+    const table = await tinyTable(dir);
+    const key = Object.keys(table.signatures)[0]!;
+    const sig = table.signatures[key]!;
+    const [cin, cout] = sig.points[1]!;
+    // stored under a zoo model's name with its input size: the command gives them as --model and --input
+    const bad = structuredClone({ ...table, model: 'resnet20-8x8x1' });
+    bad.signatures[key]!.points[1]![2] = -0.25;
+    const entry = `signature ${escape(key)} \\(layers? ${escape(sig.layers[0]!)}.*\\), measured point #1 at cin ${cin}, cout ${cout}: its latency \\(ms\\)`;
+    rejectsWith(
+      () => validateTable(bad, 'lut.json'),
+      new RegExp(`^lut\\.json: invalid latency table at 'signatures\\.${escape(key)}\\.points\\.1\\.2' \\(${entry}\\): must be a positive, finite time in ms, got -0\\.25\\. `),
+      /Delete it and rebuild it with `latprune profile --model resnet20 --input 8x8x1 --batch 2 .*--step 8 --points 3 --refine 0 --out lut\.json`/,
+    );
+    // from a file, and a zero latency is as impossible as a negative one
+    bad.signatures[key]!.points[1]![2] = 0;
+    await writeFile(join(dir, 'zero.json'), JSON.stringify(bad));
+    await assert.rejects(loadTable(join(dir, 'zero.json')), (e: unknown) => e instanceof LatpruneError && e.code === 'SCHEMA' && /zero\.json: .*measured point #1 at cin \d+, cout \d+: its latency \(ms\)\): must be a positive, finite time in ms, got 0\./.test(e.message));
+    // a negative reorder sum and a negative calibration network time, each named
+    rejectsWith(() => validateTable({ ...table, reorder: { n: 3, sx: 1, sy: -0.5, sxx: 1, sxy: 1 } }, 'lut.json'), /at 'reorder\.sy' \(layout-conversion fit: sy\): must be a finite number >= 0, got -0\.5/);
+    const calibration = { scale: 0.9, otherMsPerMElem: 0, overheadMs: -0.3, medianError: 0.02, p90Error: 0.04, samples: [{ keep: { a: 4 }, measuredMs: 2, partsMs: 2.2, otherMElems: 0 }, { keep: { a: 8 }, measuredMs: -1, partsMs: 3, otherMElems: 0 }] };
+    rejectsWith(
+      () => validateTable({ ...table, calibration }, 'lut.json'),
+      /at 'calibration\.samples\.1\.measuredMs' \(calibration network #1 of 2: measuredMs\): must be a positive, finite time in ms, got -1\. Delete its "calibration" field and run `latprune profile .* --out lut\.json` to measure a new one/,
+    );
+    // a negative fitted constant is legitimate (least squares leaves it free)
+    assert.equal(validateTable({ ...table, calibration: { ...calibration, samples: calibration.samples.slice(0, 1) } }, 'lut.json').calibration!.overheadMs, -0.3);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('table validation: NaN and Infinity are rejected (in memory, from a file, and before saving)', { timeout: 30_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-lut-'));
+  try {
+    const table = await tinyTable(dir);
+    const key = Object.keys(table.signatures)[0]!;
+    const nan = structuredClone(table);
+    nan.signatures[key]!.points[0]![2] = Number.NaN;
+    rejectsWith(() => validateTable(nan, 'n.json'), /at 'signatures\..*\.points\.0\.2' \(signature .*measured point #0 .*\): must be a positive, finite time in ms, got NaN/);
+    // saveTable refuses it rather than writing `null`
+    await assert.rejects(saveTable(join(dir, 'n.json'), nan), /n\.json: invalid latency table at 'signatures\..*\.points\.0\.2'/);
+    await assert.rejects(readFile(join(dir, 'n.json')), { code: 'ENOENT' });
+    // JSON cannot hold NaN, but 1e999 parses to Infinity
+    const text = JSON.stringify({ ...table, calibration: { scale: 1, otherMsPerMElem: 0, overheadMs: 0, medianError: 0, p90Error: 0, samples: [] } }).replace('"overheadMs":0', '"overheadMs":1e999');
+    await writeFile(join(dir, 'inf.json'), text);
+    await assert.rejects(loadTable(join(dir, 'inf.json')), (e: unknown) => e instanceof LatpruneError && e.code === 'SCHEMA' && /inf\.json: invalid latency table at 'calibration\.overheadMs' \(calibration: overheadMs\): must be a finite number, got Infinity/.test(e.message));
+    const cal = { scale: Number.POSITIVE_INFINITY, otherMsPerMElem: 0, overheadMs: 0, medianError: 0, p90Error: 0, samples: [] };
+    rejectsWith(() => validateTable({ ...table, calibration: cal }, 'c.json'), /at 'calibration\.scale' \(calibration: scale\): must be a finite number > 0, got Infinity/);
+    rejectsWith(() => validateTable({ ...table, stats: { ...table.stats, seconds: Number.NaN } }, 's.json'), /at 'stats\.seconds': must be a finite number >= 0, got NaN/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('table validation: impossible fields are rejected (batch, input size, channel counts, kept counts, shards)', { timeout: 30_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-lut-'));
+  try {
+    const table = await tinyTable(dir);
+    const key = Object.keys(table.signatures)[0]!;
+    rejectsWith(() => validateTable({ ...table, batch: 0 }, 'b.json'), /^b\.json: invalid latency table at 'batch': must be a whole batch size >= 1, got 0\. Delete it and rebuild it with `latprune profile --model r --threads 1 --step 8 --points 3 --refine 0 --out b\.json`\.$/);
+    rejectsWith(() => validateTable({ ...table, input: [8, 0, 1] }, 'i.json'), /at 'input\.1': must be a whole input width >= 1, got 0/);
+    const frac = structuredClone(table);
+    frac.signatures[key]!.points[0]![0] = 2.5;
+    rejectsWith(() => validateTable(frac, 'f.json'), new RegExp(`at 'signatures\\.${escape(key)}\\.points\\.0\\.0' \\(.*measured point #0 at cin 2\\.5, cout \\d+: its input channels\\): must be a whole number of input channels >= 1, got 2\\.5`));
+    const wide = structuredClone(table);
+    wide.signatures[key]!.cinMax = 0;
+    rejectsWith(() => validateTable(wide, 'w.json'), new RegExp(`at 'signatures\\.${escape(key)}\\.cinMax' \\(signature ${escape(key)} .*: cinMax\\): must be a whole number >= 1, got 0`));
+    const calibration = { scale: 1, otherMsPerMElem: 0, overheadMs: 0, medianError: 0, p90Error: 0, samples: [{ keep: { stem: 0 }, measuredMs: 2, partsMs: 2, otherMElems: 0 }] };
+    rejectsWith(() => validateTable({ ...table, calibration }, 'k.json'), /at 'calibration\.samples\.0\.keep\.stem' \(calibration network #0 of 1: keep\.stem\): must be a whole number of kept channels >= 1, got 0/);
+    const plain = { ...calibration, samples: [{ keep: { stem: 4 }, measuredMs: 2, partsMs: 2, plainMs: 3, otherMElems: 0 }] };
+    rejectsWith(() => validateTable({ ...table, calibration: plain }, 'p.json'), /at 'calibration\.samples\.0\.plainMs' .*: must be at most partsMs \(2\)/);
+    rejectsWith(() => validateTable({ ...table, shard: { index: 2, count: 2 } }, 's.json'), /at 'shard\.index': must be below the shard count 2, got 2/);
+    // several bad fields: the first is named, the rest counted
+    rejectsWith(() => validateTable({ ...table, batch: -1, input: [0, 0, 1] }, 'm.json'), /at 'batch': .*got -1 \(2 more fields are invalid\)/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('calibrationWarning: loud when the estimate is far from the error goal or uncalibrated, silent when it is good', { timeout: 30_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-lut-'));
+  try {
+    const table = await tinyTable(dir);
+    const cal = { scale: 0.9, otherMsPerMElem: 0, overheadMs: 0, medianError: 0.2, p90Error: 0.61, samples: [] };
+    const warn = calibrationWarning({ ...table, model: 'resnet20-8x8x1', calibration: cal }, 'lut.json');
+    assert.ok(warn, 'p90 61% warns');
+    assert.match(warn, /^WARNING: lut\.json: the calibrated latency estimate is unreliable: p90 relative error 61\.0% in-sample \(median 20\.0%; no measured networks stored for a leave-one-out figure\), above the 15\.0% goal/);
+    assert.match(warn, /`latprune profile --model resnet20 --input 8x8x1 --batch 2 .*--out lut\.json --recalibrate --calibrate 64`/);
+    assert.match(warn, /--granularity/);
+    assert.match(warn, /latprune verify <pruned\.onnx> --baseline <dense\.onnx>/);
+    assert.equal(calibrationWarning({ ...table, calibration: { ...cal, medianError: 0.02, p90Error: 0.04 } }, 'lut.json'), undefined, 'p90 4% is fine');
+    assert.equal(CALIBRATION_P90_GOAL, 0.15);
+    // no calibration at all
+    assert.match(calibrationWarning({ ...table, calibration: undefined }, 'lut.json')!, /^WARNING: lut\.json has no calibration: .*raw sum of layer look-ups.*`latprune profile .*--out lut\.json --calibrate 32`/);
+    assert.match(calibrationWarning({ ...table, calibration: undefined, shard: { index: 0, count: 2 } }, 's0.json')!, /s0\.json is shard 0\/2 .*latprune lut merge/);
+    // the leave-one-out error is preferred: networks a linear model fits exactly pass; scattered ones warn even when the stored in-sample figure looks good
+    const exact = Array.from({ length: 10 }, (_, i) => ({ keep: { a: i + 1 }, partsMs: 10 + 3 * i, otherMElems: 0, measuredMs: 0.9 * (10 + 3 * i) }));
+    assert.equal(calibrationWarning({ ...table, calibration: { ...cal, medianError: 0, p90Error: 0, samples: exact } }, 'lut.json'), undefined);
+    const scattered = exact.map((s, i) => ({ ...s, measuredMs: s.measuredMs * (i % 2 ? 1.6 : 0.6) }));
+    assert.match(calibrationWarning({ ...table, calibration: { ...cal, medianError: 0.01, p90Error: 0.04, samples: scattered } }, 'lut.json')!, /p90 relative error \d+\.\d% \(leave-one-out over its 10 measured networks: p90 \d+\.\d%, median \d+\.\d%; in-sample, of the coefficients in use: p90 4\.0%, median 1\.0%\)/);
+    // too few networks to judge
+    assert.match(calibrationWarning({ ...table, calibration: { ...cal, p90Error: 0, samples: exact.slice(0, 2) } }, 'lut.json')!, /calibrated on only 2 measured networks/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the committed latency tables pass validation', { timeout: 30_000 }, async () => {
+  const root = join(import.meta.dirname, '..', '..', 'latency-tables');
+  const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.json'));
+  assert.ok(files.length > 0, `tables under ${root}`);
+  for (const f of files) await loadTable(join(root, f));
 });
 
 /** A table of a tiny ResNet-20 from the fake runtime (no calibration). */

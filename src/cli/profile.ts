@@ -12,6 +12,7 @@ import {
   OrtRuntime,
   TfjsRuntime,
   calibrateTable,
+  calibrationWarning,
   defaultTablePath,
   deviceFingerprint,
   deviceMismatchWarning,
@@ -117,6 +118,8 @@ export async function profileCommand(f: ProfileFlags, log: (l: string) => void):
       log(describeCalibration(table.calibration!));
     }
     log(`wrote ${out}`);
+    const warn = calibrationWarning(table, out);
+    if (warn) log(warn);
     return 0;
   } finally {
     await runtime.dispose();
@@ -134,7 +137,7 @@ export async function mergeCommand(out: string, shards: readonly string[], log: 
   return 0;
 }
 
-/** `latprune lut show FILE`: summary and device check. */
+/** `latprune lut show FILE`: summary, device check and calibration check. */
 export async function showCommand(path: string, log: (l: string) => void, out: (l: string) => void): Promise<number> {
   const t = await loadTable(path);
   const warn = deviceMismatchWarning(t, path);
@@ -147,6 +150,8 @@ export async function showCommand(path: string, log: (l: string) => void, out: (
     out(`drift reference ${r.signature} at ${r.cin}->${r.cout}: ${r.ms.toFixed(4)} ms, timed ${r.n} times (every ${r.every} entries), ${r.minFactor.toFixed(2)}-${r.maxFactor.toFixed(2)}x of that during the build`);
   }
   if (t.calibration) out(describeCalibration(t.calibration));
+  const unreliable = calibrationWarning(t, path);
+  if (unreliable) log(unreliable);
   return 0;
 }
 

@@ -8,41 +8,64 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { LatpruneError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { chooseCalibration } from './calibrate.js';
 import { deviceFingerprint } from './device.js';
 
 /** Current schema identifier. */
 export const LUT_SCHEMA = 'latprune.lut/1';
 
 const opKind = z.enum(['conv', 'dwconv', 'gemm']);
-const layoutRule = z.object({ below: z.number().int().positive(), align: z.number().int().positive(), outPad: z.number().int().positive() });
+
+/*
+ * Numbers are checked for what they can physically be: every number finite
+ * (JSON cannot hold NaN, but `1e999` parses to Infinity and a table built in
+ * memory can hold either), latencies and measured times positive, counts and
+ * sizes whole. Fitted calibration terms are left as free as the fit leaves
+ * them: the constant `overheadMs` is fitted unconstrained and is negative on
+ * real tables (-0.35 ms on ResNet-50), so only its finiteness is checked.
+ */
+
+/** A finite number; `rule` words the message of every failure ("must be <rule>"). */
+const finite = (rule = 'a finite number') => z.number({ invalid_type_error: `must be ${rule}`, required_error: `is missing (must be ${rule})` }).finite({ message: `must be ${rule}` });
+/** A finite number > 0. */
+const positive = (rule = 'a finite number > 0') => finite(rule).positive({ message: `must be ${rule}` });
+/** A finite number >= 0. */
+const nonnegative = (rule = 'a finite number >= 0') => finite(rule).nonnegative({ message: `must be ${rule}` });
+/** A whole number >= `min`. */
+const whole = (min: number, rule = `a whole number >= ${min}`) => finite(rule).int({ message: `must be ${rule}` }).min(min, { message: `must be ${rule}` });
+/** A latency or measured time in ms: positive and finite. */
+const latencyMs = () => positive('a positive, finite time in ms');
+
+const layoutRule = z.object({ below: whole(1), align: whole(1), outPad: whole(1) });
 
 const signatureSchema = z.object({
   op: opKind,
-  kernel: z.tuple([z.number().int().positive(), z.number().int().positive()]),
-  stride: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+  kernel: z.tuple([whole(1), whole(1)]),
+  stride: z.tuple([whole(1), whole(1)]),
   /** ONNX pads [top, left, bottom, right]. */
-  pads: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative(), z.number().int().nonnegative(), z.number().int().nonnegative()]),
-  inH: z.number().int().positive(),
-  inW: z.number().int().positive(),
-  outH: z.number().int().positive(),
-  outW: z.number().int().positive(),
+  pads: z.tuple([whole(0), whole(0), whole(0), whole(0)]),
+  inH: whole(1),
+  inW: whole(1),
+  outH: whole(1),
+  outW: whole(1),
   /** What the runtime fuses into the layer: none, relu, relu6, add+relu, add. */
   epilogue: z.enum(['none', 'relu', 'relu6', 'add', 'add_relu']),
   /** Largest input / output widths the model has at this signature. */
-  cinMax: z.number().int().positive(),
-  coutMax: z.number().int().positive(),
+  cinMax: whole(1),
+  coutMax: whole(1),
   /** Model layers with this signature. */
   layers: z.array(z.string()).min(1),
   /** Measured points [cin, cout, ms]. */
-  points: z.array(z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().nonnegative()])),
+  points: z.array(z.tuple([whole(1, 'a whole number of input channels >= 1'), whole(1, 'a whole number of output channels >= 1'), latencyMs()])),
 });
 
 /** Coefficients of one calibration model (see `calibration` below). */
 const coefficientsSchema = z.object({
-  scale: z.number().positive(),
-  plainScale: z.number().positive().optional(),
-  otherMsPerMElem: z.number().nonnegative(),
-  overheadMs: z.number(),
+  scale: positive(),
+  plainScale: positive().optional(),
+  otherMsPerMElem: nonnegative(),
+  /** Fitted without a sign constraint: may be negative. */
+  overheadMs: finite(),
 });
 
 /**
@@ -53,36 +76,59 @@ const coefficientsSchema = z.object({
  * coefficients to these, so one small plain layer does not switch a
  * network's pricing.
  */
-const mixedSchema = coefficientsSchema.extend({ fromPlainShare: z.number().min(0).max(1) });
+const mixedSchema = coefficientsSchema.extend({ fromPlainShare: finite('a share between 0 and 1').min(0, { message: 'must be a share between 0 and 1' }).max(1, { message: 'must be a share between 0 and 1' }) });
+
+/** One measured network of the calibration. */
+const sampleSchema = z
+  .object({
+    keep: z.record(z.string(), whole(1, 'a whole number of kept channels >= 1')),
+    measuredMs: latencyMs(),
+    /** The estimator's layer look-ups plus conversions: a sum of positive latencies. */
+    partsMs: latencyMs(),
+    plainMs: nonnegative().optional(),
+    otherMElems: nonnegative(),
+  })
+  .superRefine((s, ctx) => {
+    // the plain-kernel look-ups are a part of partsMs (allow rounding)
+    if (s.plainMs !== undefined && s.plainMs > s.partsMs * (1 + 1e-6) + 1e-9) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['plainMs'], message: `must be at most partsMs (${s.partsMs}): plain-kernel layers are a part of all layers` });
+  });
 
 const tableSchema = z.object({
   schema: z.literal(LUT_SCHEMA),
   model: z.string().min(1),
-  batch: z.number().int().positive(),
-  input: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
+  batch: whole(1, 'a whole batch size >= 1'),
+  input: z.tuple([whole(1, 'a whole input height >= 1'), whole(1, 'a whole input width >= 1'), whole(1, 'a whole number of input channels >= 1')]),
   precision: z.literal('fp32'),
   device: z.object({
     fingerprint: z.string().min(1),
     description: z.string(),
     cpuModel: z.string(),
-    cores: z.number().int().positive(),
+    cores: whole(1),
   }),
   runtime: z.object({
     name: z.enum(['ort', 'tfjs']),
     version: z.string(),
     ep: z.string(),
-    threads: z.number().int().nonnegative(),
+    threads: whole(0),
   }),
   createdAt: z.string(),
   updatedAt: z.string(),
   complete: z.boolean(),
   /** Profiling grid options used (for resume: a re-run must match). */
-  grid: z.object({ step: z.number().int().positive(), points: z.number().int().positive(), refine: z.number().int().nonnegative() }),
-  shard: z.object({ index: z.number().int().nonnegative(), count: z.number().int().positive() }).optional(),
+  grid: z.object({ step: whole(1), points: whole(1), refine: whole(0) }),
+  shard: z
+    .object({ index: whole(0), count: whole(1) })
+    .superRefine((s, ctx) => {
+      if (s.index >= s.count) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['index'], message: `must be below the shard count ${s.count}` });
+    })
+    .optional(),
   layout: z.record(opKind, layoutRule),
   signatures: z.record(z.string(), signatureSchema),
-  /** Least-squares sums of observed layout conversions: x = million elements, y = ms (see {@link reorderCost}). */
-  reorder: z.object({ n: z.number().int().nonnegative(), sx: z.number(), sy: z.number(), sxx: z.number(), sxy: z.number() }).optional(),
+  /**
+   * Least-squares sums of observed layout conversions: x = million elements,
+   * y = ms (see {@link reorderCost}); sums of non-negative sizes and times.
+   */
+  reorder: z.object({ n: whole(0), sx: nonnegative(), sy: nonnegative(), sxx: nonnegative(), sxy: nonnegative() }).optional(),
   /**
    * Whole-network calibration: measured = scale * (layers + reorders - plain)
    * + plainScale * plain + otherMsPerMElem * other + overheadMs, where `plain`
@@ -97,10 +143,10 @@ const tableSchema = z.object({
        * then serve networks without); absent: one fit for all.
        */
       mixed: mixedSchema.optional(),
-      /** Median and p90 relative error of the calibrated estimate on the samples. */
-      medianError: z.number().nonnegative(),
-      p90Error: z.number().nonnegative(),
-      samples: z.array(z.object({ keep: z.record(z.string(), z.number()), measuredMs: z.number().positive(), partsMs: z.number().nonnegative(), plainMs: z.number().nonnegative().optional(), otherMElems: z.number().nonnegative() })),
+      /** Median and p90 relative error of the calibrated estimate on the samples (in-sample). */
+      medianError: nonnegative(),
+      p90Error: nonnegative(),
+      samples: z.array(sampleSchema),
     })
     .optional(),
   /**
@@ -115,17 +161,20 @@ const tableSchema = z.object({
   reference: z
     .object({
       signature: z.string().min(1),
-      cin: z.number().int().positive(),
-      cout: z.number().int().positive(),
-      ms: z.number().positive(),
-      every: z.number().int().positive(),
-      n: z.number().int().nonnegative(),
-      minFactor: z.number().positive(),
-      maxFactor: z.number().positive(),
+      cin: whole(1),
+      cout: whole(1),
+      ms: latencyMs(),
+      every: whole(1),
+      n: whole(0),
+      minFactor: positive(),
+      maxFactor: positive(),
+    })
+    .superRefine((r, ctx) => {
+      if (r.minFactor > r.maxFactor) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['minFactor'], message: `must not exceed maxFactor (${r.maxFactor})` });
     })
     .optional(),
   /** Profiling statistics. */
-  stats: z.object({ entries: z.number().int().nonnegative(), seconds: z.number().nonnegative(), ruleViolations: z.number().int().nonnegative() }),
+  stats: z.object({ entries: whole(0), seconds: nonnegative(), ruleViolations: whole(0) }),
 });
 
 /** A layer signature entry. */
@@ -138,18 +187,108 @@ export type CalibrationCoefficients = z.infer<typeof coefficientsSchema>;
 export type MixedCalibration = z.infer<typeof mixedSchema>;
 
 /**
- * Validates parsed JSON as a table.
+ * Validates parsed JSON as a table: its shape, and that every number is
+ * physically possible (finite; latencies and measured times positive; counts,
+ * sizes and channel widths whole and at least 1 where 0 cannot be).
  *
- * @throws LatpruneError `SCHEMA` naming the file and the first bad field
+ * @throws LatpruneError `SCHEMA` naming the file, the first bad field and the
+ *   entry it belongs to (signature and point, calibration network, ...), the
+ *   value found, and how to rebuild the table
  */
 export function validateTable(data: unknown, source: string): LatencyTable {
   const r = tableSchema.safeParse(data);
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const field = issue.path.length ? issue.path.join('.') : '(root)';
-    throw new LatpruneError('SCHEMA', `${source}: invalid latency table at '${field}': ${issue.message}. Regenerate it with \`latprune profile\`.`);
+    const entry = describeEntry(data, issue.path);
+    const others = new Set(r.error.issues.map((i) => i.path.join('.'))).size - 1;
+    const got = issue.code === z.ZodIssueCode.invalid_type && issue.received === 'undefined' ? '' : `, got ${formatValue(valueAt(data, issue.path))}`;
+    const more = others > 0 ? ` (${others} more field${others > 1 ? 's are' : ' is'} invalid)` : '';
+    const how = issue.path[0] === 'calibration' ? `Delete its "calibration" field and run \`${profileCommandLine(data, source)}\` to measure a new one (the layer entries are kept), or delete the file and rebuild it with that command.` : `Delete it and rebuild it with \`${profileCommandLine(data, source)}\`.`;
+    throw new LatpruneError('SCHEMA', `${source}: invalid latency table at '${field}'${entry ? ` (${entry})` : ''}: ${issue.message}${got}${more}. ${how}`);
   }
   return r.data;
+}
+
+type PathKey = string | number;
+
+/** The value at `path` in `data`, or undefined. */
+function valueAt(data: unknown, path: readonly PathKey[]): unknown {
+  let cur = data;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PathKey, unknown>)[k];
+  }
+  return cur;
+}
+
+/** A short rendering of a bad value (NaN and Infinity as such, long JSON cut). */
+function formatValue(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (v === undefined) return 'nothing';
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Names the entry of the table that `path` points into, in words; undefined for top-level fields. */
+function describeEntry(data: unknown, path: readonly PathKey[]): string | undefined {
+  const [top, a, b, c, d] = path;
+  const rest = (from: number) => path.slice(from).join('.');
+  if (top === 'signatures' && a !== undefined) {
+    const layers = valueAt(data, ['signatures', a, 'layers']);
+    const of = Array.isArray(layers) && layers.length ? ` (layer${layers.length > 1 ? 's' : ''} ${layers.slice(0, 3).join(', ')}${layers.length > 3 ? ', ...' : ''})` : '';
+    if (b === 'points' && typeof c === 'number') {
+      const p = valueAt(data, ['signatures', a, 'points', c]);
+      const at = Array.isArray(p) ? ` at cin ${formatValue(p[0])}, cout ${formatValue(p[1])}` : '';
+      const what = d === 0 ? 'its input channels' : d === 1 ? 'its output channels' : d === 2 ? 'its latency (ms)' : 'the point';
+      return `signature ${a}${of}, measured point #${c}${at}: ${what}`;
+    }
+    return `signature ${a}${of}${b !== undefined ? `: ${rest(2)}` : ''}`;
+  }
+  if (top === 'calibration') {
+    if (a === 'samples' && typeof b === 'number') {
+      const n = valueAt(data, ['calibration', 'samples']);
+      return `calibration network #${b}${Array.isArray(n) ? ` of ${n.length}` : ''}${c !== undefined ? `: ${rest(3)}` : ''}`;
+    }
+    if (a === 'mixed') return `calibration coefficients of networks with plain-kernel layers${b !== undefined ? `: ${rest(2)}` : ''}`;
+    return `calibration${a !== undefined ? `: ${rest(1)}` : ''}`;
+  }
+  if (top === 'reorder') return `layout-conversion fit${a !== undefined ? `: ${rest(1)}` : ''}`;
+  if (top === 'reference') return `drift reference${a !== undefined ? `: ${rest(1)}` : ''}`;
+  if (top === 'layout' && a !== undefined) return `layout rule of ${a}${b !== undefined ? `: ${rest(2)}` : ''}`;
+  return undefined;
+}
+
+/**
+ * The `latprune profile` command line that rebuilds or continues the table at
+ * `path`, from whatever of (possibly invalid) `data` is usable: its model (a
+ * zoo model's input suffix as `--input`), batch, runtime and grid (a resumed
+ * build must repeat them).
+ */
+function profileCommandLine(data: unknown, path: string): string {
+  const get = (...p: PathKey[]) => valueAt(data, p);
+  const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  const input = get('input');
+  const dims = Array.isArray(input) && input.length === 3 && input.every((v) => isCount(v) && v > 0) ? input.join('x') : undefined;
+  const model = get('model');
+  let flags = '--model <model>';
+  if (typeof model === 'string' && model) {
+    const zoo = dims !== undefined && model.endsWith(`-${dims}`) ? model.slice(0, -dims.length - 1) : undefined;
+    flags = zoo ? `--model ${zoo} --input ${dims}` : `--model ${model}`;
+  }
+  const batch = get('batch');
+  if (isCount(batch) && batch > 0) flags += ` --batch ${batch}`;
+  const runtime = get('runtime', 'name');
+  if (runtime === 'tfjs') flags += ' --runtime tfjs';
+  const ep = get('runtime', 'ep');
+  if (runtime === 'ort' && typeof ep === 'string' && ep !== 'cpu' && /^[\w-]+$/.test(ep)) flags += ` --ep ${ep}`;
+  const threads = get('runtime', 'threads');
+  if (runtime === 'ort' && isCount(threads) && threads > 0) flags += ` --threads ${threads}`;
+  for (const k of ['step', 'points', 'refine'] as const) {
+    const v = get('grid', k);
+    if (isCount(v)) flags += ` --${k} ${v}`;
+  }
+  return `latprune profile ${flags} --out ${path}`;
 }
 
 /** Reads and validates a table file. */
@@ -196,6 +335,75 @@ export function deviceMismatchWarning(table: LatencyTable, path: string, current
   return (
     `WARNING: ${path} was profiled on '${table.device.fingerprint}' (${table.device.description}), ` +
     `but this device is '${current}'. Its latencies may not hold here: rebuild it with \`latprune profile\`.`
+  );
+}
+
+/** The p90 relative error of a calibrated estimate above which {@link calibrationWarning} warns. */
+export const CALIBRATION_P90_GOAL = 0.15;
+
+/**
+ * Calibrations of at most this many networks get a leave-one-out error in
+ * {@link calibrationWarning} (its cost grows with the cube of the count: about
+ * 70 ms at 32 networks); larger ones are judged by the stored in-sample error,
+ * which a leave-one-out one approaches as networks are added.
+ */
+const LOO_MAX_SAMPLES = 64;
+
+/**
+ * Returns a loud warning when the table's whole-network latency estimate
+ * should not be trusted, or undefined when it can be:
+ *
+ * - the table has no calibration (an unmerged shard, an unfinished build or
+ *   one run with `--calibrate 0`): estimates are the raw sum of the layer
+ *   look-ups, which whole networks do not follow;
+ * - it was calibrated on fewer than 3 networks: its error cannot be judged;
+ * - its p90 relative error exceeds {@link CALIBRATION_P90_GOAL}. The error is
+ *   the larger of the leave-one-out p90 over the stored networks (each
+ *   predicted by a calibration chosen and fitted without it, as
+ *   {@link chooseCalibration} does; computed for up to 64 networks) and the
+ *   stored in-sample p90 of the coefficients in use. A calibration with no
+ *   stored networks is judged by the stored in-sample p90 alone.
+ *
+ * Pure (no IO): the caller prints it.
+ *
+ * @param table - the table (after `refreshCalibration`, if it is applied)
+ * @param path - the table's file, named in the message
+ */
+export function calibrationWarning(table: LatencyTable, path: string): string | undefined {
+  const cmd = profileCommandLine(table, path);
+  const verify = '`latprune verify <pruned.onnx> --baseline <dense.onnx>`';
+  const c = table.calibration;
+  if (!c) {
+    if (table.shard) {
+      return (
+        `WARNING: ${path} is shard ${table.shard.index}/${table.shard.count} of a table and has no calibration: its latency estimates are the raw sum of layer look-ups, ` +
+        `which whole networks do not follow. Join the shards with \`latprune lut merge --out <table.json> <shards...>\` and calibrate the result with \`latprune profile ... --out <table.json>\` before pruning with it.`
+      );
+    }
+    return (
+      `WARNING: ${path} has no calibration${table.complete ? '' : ' (and is incomplete)'}: its latency estimates are the raw sum of layer look-ups, which whole networks do not follow ` +
+      `(measured: 0.8-1.1x of it), so a latency target may be missed or overshot. Calibrate it with \`${cmd} --calibrate 32\`, ` +
+      `or check the pruned model's measured speed-up with ${verify}.`
+    );
+  }
+  const n = c.samples.length;
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  if (n > 0 && n < 3) {
+    return (
+      `WARNING: ${path} is calibrated on only ${n} measured network${n > 1 ? 's' : ''}: its estimate's error cannot be judged (in-sample p90 ${pct(c.p90Error)} says nothing with so few). ` +
+      `Re-measure the calibration with \`${cmd} --recalibrate --calibrate 32\`, and check the pruned model's measured speed-up with ${verify}.`
+    );
+  }
+  const loo = n >= 3 && n <= LOO_MAX_SAMPLES ? chooseCalibration(c.samples) : undefined;
+  const p90 = Math.max(c.p90Error, loo?.looP90 ?? 0);
+  if (p90 <= CALIBRATION_P90_GOAL) return undefined;
+  const figures = loo
+    ? `p90 relative error ${pct(p90)} (leave-one-out over its ${n} measured networks: p90 ${pct(loo.looP90)}, median ${pct(loo.looMedian)}; in-sample, of the coefficients in use: p90 ${pct(c.p90Error)}, median ${pct(c.medianError)})`
+    : `p90 relative error ${pct(c.p90Error)} in-sample (median ${pct(c.medianError)}; ${n ? `over its ${n} measured networks` : 'no measured networks stored for a leave-one-out figure'})`;
+  return (
+    `WARNING: ${path}: the calibrated latency estimate is unreliable: ${figures}, above the ${pct(CALIBRATION_P90_GOAL)} goal; a model pruned with it may miss its latency target. ` +
+    `Re-measure the calibration on more networks with \`${cmd} --recalibrate --calibrate ${Math.max(64, 2 * n)}\`, ` +
+    `prune with \`--granularity auto\` (kept widths on the fast kernels, where estimates are steadiest), and check the pruned model's measured speed-up with ${verify}.`
   );
 }
 
