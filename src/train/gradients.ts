@@ -79,6 +79,105 @@ export async function teacherFromSpec(spec: TeacherSpec): Promise<tf.LayersModel
   return m;
 }
 
+/**
+ * How the loss reads a model's output. The loss wants logits; a model whose
+ * output layer applies softmax (a Dense/Conv with `activation: 'softmax'`,
+ * an `Activation('softmax')` or a `Softmax` layer) gives probabilities, and
+ * cross-entropy on top of them trains badly (the loss cannot fall below
+ * about 1.46 on 10 classes). For such a model, {@link OutputView.run} runs
+ * a forward pass with that final softmax switched off for its duration, so
+ * the same layers and variables give the pre-softmax logits; the model
+ * itself (saved files, export, `predict` outside `run`) is unchanged.
+ * Workers rebuild the model from its topology and derive the same view.
+ */
+export interface OutputView {
+  /** The output layer's name when the model ends in softmax. */
+  readonly softmaxLayer?: string;
+  /** One line saying what is trained on, when the model ends in softmax. */
+  readonly note?: string;
+  /** Runs `forward` (e.g. `() => model.apply(x)` or `model.predict`) so that it yields logits. */
+  run<T>(forward: () => T): T;
+}
+
+const PLAIN_VIEW: OutputView = { run: (forward) => forward() };
+const views = new WeakMap<tf.LayersModel, OutputView>();
+
+/** The linear activation swapped in (a new tensor: tfjs' executor may dispose the layer's input). */
+const LINEAR_ACTIVATION = { apply: (x: tf.Tensor) => tf.clone(x), getClassName: () => 'linear' };
+
+interface FinalSoftmax {
+  readonly layer: tf.layers.Layer;
+  /** The layer's field holding the softmax, and its identity replacement. */
+  readonly field: 'activation' | 'softmax';
+  readonly replacement: unknown;
+  readonly what: string;
+}
+
+/** The layer applying the model's final softmax, if any (looks into a nested model that is the output layer). */
+function findFinalSoftmax(model: tf.LayersModel, where: string): FinalSoftmax | undefined {
+  if (model.outputs.length !== 1) return undefined;
+  const layer = model.outputs[0]!.sourceLayer as tf.layers.Layer;
+  if (layer instanceof tf.LayersModel) return findFinalSoftmax(layer, where);
+  const cls = layer.getClassName();
+  const cfg = layer.getConfig() as Record<string, unknown>;
+  const refuse = (why: string) =>
+    new LatpruneError(
+      'UNSUPPORTED_LAYER',
+      `${where} ends in softmax (layer "${layer.name}", ${cls}), and ${why}, so latprune cannot train on its pre-softmax logits. Make the last layer linear (activation 'linear', no Softmax layer) and save the model again; latprune's loss applies the softmax itself.`,
+    );
+  let found: FinalSoftmax | undefined;
+  if (cls === 'Softmax') {
+    const axis = Array.isArray(cfg['axis']) && cfg['axis'].length === 1 ? (cfg['axis'][0] as number) : cfg['axis'];
+    const rank = model.outputs[0]!.shape.length;
+    if (axis !== -1 && axis !== rank - 1) throw refuse(`its softmax runs over axis ${JSON.stringify(cfg['axis'])}, not the class axis`);
+    if (typeof (layer as unknown as Record<string, unknown>)['softmax'] !== 'function') throw refuse('this tfjs version does not expose the layer\'s softmax');
+    found = { layer, field: 'softmax', replacement: (x: tf.Tensor) => tf.clone(x), what: `its last layer "${layer.name}" is a Softmax layer` };
+  } else if (cfg['activation'] === 'softmax') {
+    const act = (layer as unknown as Record<string, unknown>)['activation'] as { apply?: unknown } | undefined;
+    if (typeof act?.apply !== 'function') throw refuse('this tfjs version does not expose the layer\'s activation');
+    found = {
+      layer,
+      field: 'activation',
+      replacement: LINEAR_ACTIVATION,
+      what: cls === 'Activation' ? `its last layer "${layer.name}" is Activation('softmax')` : `its last layer "${layer.name}" (${cls}) has activation 'softmax'`,
+    };
+  }
+  if (found && layer.inboundNodes.length > 1) throw refuse('that layer is used more than once in the network');
+  return found;
+}
+
+/**
+ * The {@link OutputView} of `model` (cached per model). `name` names the
+ * model in messages (e.g. "the model", "the teacher").
+ *
+ * @throws LatpruneError `UNSUPPORTED_LAYER` for a final softmax latprune
+ *   cannot switch off (over another axis, or a layer used twice)
+ */
+export function outputView(model: tf.LayersModel, name = 'the model'): OutputView {
+  const cached = views.get(model);
+  if (cached) return cached;
+  const f = findFinalSoftmax(model, name);
+  let view = PLAIN_VIEW;
+  if (f) {
+    const holder = f.layer as unknown as Record<string, unknown>;
+    view = {
+      softmaxLayer: f.layer.name,
+      note: `${name} ends in softmax (${f.what}): training on its pre-softmax logits; saved and exported models keep the softmax`,
+      run<T>(forward: () => T): T {
+        const saved = holder[f.field];
+        holder[f.field] = f.replacement;
+        try {
+          return forward();
+        } finally {
+          holder[f.field] = saved;
+        }
+      },
+    };
+  }
+  views.set(model, view);
+  return view;
+}
+
 /** Trainable variables of a model, in a stable order. */
 export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
@@ -92,9 +191,11 @@ export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
 export function localGradients(model: tf.LayersModel, vars: tf.Variable[], batch: HostBatch, loss: LossConfig, teacher?: tf.LayersModel): GradientResult {
   const x = tf.tensor4d(batch.x, batch.shape as [number, number, number, number]);
   const y = tf.tensor1d(batch.labels, 'int32');
-  const t = teacher && loss.distill ? tf.tidy(() => teacher.apply(x, { training: false }) as tf.Tensor) : undefined;
+  // both give logits: a final softmax is switched off for the pass (see OutputView)
+  const t = teacher && loss.distill ? tf.tidy(() => outputView(teacher, 'the teacher').run(() => teacher.apply(x, { training: false }) as tf.Tensor)) : undefined;
+  const view = outputView(model);
   try {
-    const { value, grads } = tf.variableGrads(() => classificationLoss(model.apply(x, { training: true }) as tf.Tensor, y, loss, t), vars);
+    const { value, grads } = tf.variableGrads(() => classificationLoss(view.run(() => model.apply(x, { training: true }) as tf.Tensor), y, loss, t), vars);
     const l = value.dataSync()[0]!;
     value.dispose();
     return { loss: l, grads };
@@ -143,11 +244,20 @@ export class LocalGradientEngine implements GradientEngine {
   }
 }
 
+/** Gradient worker threads alive in this process (tests assert that every error path ends them). */
+const liveWorkers = new Set<Worker>();
+
+/** Number of gradient worker threads started and not yet exited. */
+export function liveGradientWorkers(): number {
+  return liveWorkers.size;
+}
+
 class WorkerHandle {
   private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | undefined;
   private failure: Error | undefined;
 
   constructor(readonly worker: Worker) {
+    liveWorkers.add(worker);
     worker.on('message', (m: WorkerReply) => {
       const p = this.pending;
       this.pending = undefined;
@@ -161,6 +271,7 @@ class WorkerHandle {
     };
     worker.on('error', fail);
     worker.on('exit', (code) => {
+      liveWorkers.delete(worker);
       if (code !== 0) fail(new Error(`gradient worker exited with code ${code}`));
     });
   }
@@ -272,6 +383,9 @@ export async function createGradientEngine(model: tf.LayersModel, loss: LossConf
     throw new LatpruneError('BAD_ARGUMENT', `--workers must be a positive integer, got ${replicas}.`);
   }
   if (loss.distill && !teacher) throw new LatpruneError('BAD_ARGUMENT', 'distillation is configured but no teacher model was given.');
+  // a final softmax latprune cannot switch off is refused here, before any worker starts
+  outputView(model);
+  if (teacher && loss.distill) outputView(teacher, 'the teacher');
   if (replicas === 1) return new LocalGradientEngine(model, loss, teacher);
   return DataParallelGradientEngine.start(model, loss, replicas, backend, teacher);
 }

@@ -53,38 +53,128 @@ async function modelJsonPath(path: string): Promise<string> {
   return st.isDirectory() ? join(path, 'model.json') : path;
 }
 
-/**
- * Loads a tfjs LayersModel from a `model.json` path (or a folder holding
- * one) and the weight files its manifest lists.
- *
- * @throws LatpruneError naming the file for a missing file, bad JSON, a
- *   missing weights file or weights that do not match the topology
- */
-export async function loadModel(path: string): Promise<tf.LayersModel> {
-  const file = await modelJsonPath(path);
-  let json: ModelJsonFile;
+/** What to do about a damaged model. */
+const REDO = 'Re-save the model, or download model.json and all its .bin weight files again (and keep them in one folder).';
+
+/** Reads and checks a model.json (named errors for a missing, unreadable or malformed file). */
+async function readModelJson(file: string): Promise<ModelJsonFile> {
+  let text: string;
   try {
-    json = JSON.parse(await readFile(file, 'utf8')) as ModelJsonFile;
+    text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_FILE';
     throw new LatpruneError(code, `${file}: cannot read a tfjs model.json (${err instanceof Error ? err.message : String(err)}).`);
   }
+  let json: ModelJsonFile;
+  try {
+    json = JSON.parse(text) as ModelJsonFile;
+  } catch (err) {
+    const what = text.trim() === '' ? 'the file is empty' : `it is not valid JSON: ${err instanceof Error ? err.message : String(err)}`;
+    throw new LatpruneError('BAD_FILE', `${file}: cannot read a tfjs model.json (${what}; ${text.length} bytes, possibly truncated). ${REDO}`);
+  }
   if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new LatpruneError('BAD_FILE', `${file}: not a tfjs LayersModel model.json (needs "modelTopology" and "weightsManifest").`);
   }
+  (json.weightsManifest as unknown[]).forEach((entry, i) => {
+    const g = (entry ?? {}) as { paths?: unknown; weights?: unknown };
+    const isWeight = (x: unknown): boolean => {
+      const w = (x ?? {}) as { name?: unknown; shape?: unknown; dtype?: unknown };
+      return typeof w.name === 'string' && typeof w.dtype === 'string' && Array.isArray(w.shape) && w.shape.every((d: unknown) => Number.isInteger(d) && (d as number) >= 0);
+    };
+    const ok =
+      typeof entry === 'object' && Array.isArray(g.paths) && g.paths.every((p: unknown) => typeof p === 'string' && p !== '') &&
+      Array.isArray(g.weights) && g.weights.every(isWeight);
+    if (!ok) throw new LatpruneError('BAD_FILE', `${file}: weightsManifest[${i}] is malformed (each group needs "paths": [file names] and "weights": [{name, shape, dtype}]). ${REDO}`);
+  });
+  return json;
+}
+
+/** Bytes per value of each dtype in a weights file (tfjs' DTYPE_VALUE_SIZE_MAP). */
+const DTYPE_BYTES: Readonly<Record<string, number>> = { float32: 4, float16: 2, int32: 4, uint16: 2, uint8: 1, bool: 1, complex64: 8 };
+
+/**
+ * Bytes a manifest group's weights take in its files, as tfjs reads them
+ * (product of the shape times the bytes of the dtype, or of the quantized
+ * dtype); undefined when it cannot be known (string weights, unknown dtypes).
+ */
+export function manifestGroupBytes(weights: readonly tf.io.WeightsManifestEntry[]): number | undefined {
+  let total = 0;
+  for (const w of weights) {
+    const per = DTYPE_BYTES[w.quantization?.dtype ?? w.dtype];
+    if (per === undefined) return undefined;
+    total += w.shape.reduce((a, d) => a * d, 1) * per;
+  }
+  return total;
+}
+
+/**
+ * Checks one manifest group's shard sizes against the bytes its weights
+ * need. tfjs concatenates a group's shards in order and slices the weights
+ * off the result; its converter cuts a group into shards of one fixed size
+ * (the last one holds the rest), so with several shards the intact size is
+ * read off the largest non-last shard and each shard is compared with it.
+ *
+ * @throws LatpruneError `BAD_FILE` naming the shard(s) and the byte counts
+ */
+function checkGroupSizes(file: string, group: number, paths: readonly string[], sizes: readonly number[], nWeights: number, expected: number): void {
+  const actual = sizes.reduce((a, b) => a + b, 0);
+  if (actual === expected) return;
+  const n = paths.length;
+  const state = (have: number, want: number) => (have < want ? 'truncated' : 'too long');
+  if (n === 1) {
+    throw new LatpruneError(
+      'BAD_FILE',
+      `${paths[0]}: weights file has ${actual} bytes, but ${file} lists ${nWeights} weights that take ${expected} bytes (${state(actual, expected)}). ${REDO}`,
+    );
+  }
+  const group1 = `weights group ${group + 1} of ${file} (${nWeights} weights) takes ${expected} bytes, but its ${n} shards hold ${actual} bytes (${state(actual, expected)})`;
+  // the converter's shard size: the largest non-last shard, trusted when two shards agree on it or it is a round size
+  const nonLast = sizes.slice(0, -1);
+  const shard = Math.max(...nonLast);
+  const last = expected - (n - 1) * shard;
+  const trusted = (nonLast.filter((x) => x === shard).length >= 2 || shard % 65536 === 0) && last > 0 && last <= shard;
+  if (trusted) {
+    const bad = paths.flatMap((p, i) => {
+      const want = i < n - 1 ? shard : last;
+      return sizes[i] === want ? [] : [`${p} has ${sizes[i]} bytes, expected ${want} (${state(sizes[i]!, want)})`];
+    });
+    if (bad.length > 0) throw new LatpruneError('BAD_FILE', `${group1}: ${bad.join('; ')}. ${REDO}`);
+  }
+  throw new LatpruneError('BAD_FILE', `${group1}; shard sizes: ${paths.map((p, i) => `${p} ${sizes[i]} bytes`).join(', ')}. ${REDO}`);
+}
+
+/**
+ * Loads a tfjs LayersModel from a `model.json` path (or a folder holding
+ * one) and the weight files its manifest lists. Every weights file is
+ * checked before tfjs sees it: present, and its manifest group's files hold
+ * exactly the bytes the group's weights need.
+ *
+ * @throws LatpruneError naming the file for a missing file, bad JSON, a
+ *   missing or truncated weights file or weights that do not match the
+ *   topology
+ */
+export async function loadModel(path: string): Promise<tf.LayersModel> {
+  const file = await modelJsonPath(path);
+  const json = await readModelJson(file);
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: ArrayBuffer[] = [];
-  for (const group of json.weightsManifest) {
+  for (const [gi, group] of json.weightsManifest.entries()) {
     specs.push(...group.weights);
-    for (const p of group.paths) {
-      const wf = resolve(dirname(file), p);
+    const files = group.paths.map((p) => resolve(dirname(file), p));
+    const sizes: number[] = [];
+    for (const wf of files) {
+      let b: Buffer;
       try {
-        const b = await readFile(wf);
-        buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
-      } catch {
-        throw new LatpruneError('NOT_FOUND', `${wf}: weights file listed in ${file} is missing.`);
+        b = await readFile(wf);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new LatpruneError('NOT_FOUND', `${wf}: weights file listed in ${file} is missing. ${REDO}`);
+        throw new LatpruneError('BAD_FILE', `${wf}: cannot read this weights file listed in ${file} (${err instanceof Error ? err.message : String(err)}).`);
       }
+      sizes.push(b.byteLength);
+      buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
     }
+    const expected = manifestGroupBytes(group.weights);
+    if (expected !== undefined) checkGroupSizes(file, gi, files, sizes, group.weights.length, expected);
   }
   try {
     return await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: tf.io.concatenateArrayBuffers(buffers) }));
@@ -95,8 +185,7 @@ export async function loadModel(path: string): Promise<tf.LayersModel> {
 
 /** Reads `userDefinedMetadata` of a saved model (empty when absent). */
 export async function readModelMetadata(path: string): Promise<Record<string, unknown>> {
-  const file = await modelJsonPath(path);
-  const json = JSON.parse(await readFile(file, 'utf8')) as ModelJsonFile;
+  const json = await readModelJson(await modelJsonPath(path));
   return json.userDefinedMetadata ?? {};
 }
 

@@ -53,6 +53,8 @@ export interface TrainRunResult {
   readonly testLoss?: number;
   readonly trainSeconds: number;
   readonly imagesSeen: number;
+  /** Where the model was saved (`--save-model`), when it was. */
+  readonly savedModel?: string;
 }
 
 interface CheckpointMeta {
@@ -92,59 +94,66 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
     numClasses: data.train.classNames.length,
     seed: opts.seed,
   });
-  const iter = new BatchIterator(
-    data.train,
-    { batchSize: opts.batchSize, seed: opts.seed, shuffle: true, dropLast: true, augmentation: defaultAugmentation(data.name) },
-    resumed?.meta.cursor,
-  );
-  const totalSteps = opts.epochs * iter.batchesPerEpoch;
-  const config: TrainerConfig = {
-    loss: { numClasses: data.train.classNames.length, labelSmoothing: opts.labelSmoothing },
-    sgd: { momentum: opts.momentum, nesterov: opts.nesterov, weightDecay: opts.weightDecay },
-    schedule: { baseLr: opts.lr, totalSteps, warmupSteps: Math.round(opts.warmupEpochs * iter.batchesPerEpoch) },
-    workers: opts.workers,
-  };
-  const trainer = await Trainer.create(model, config, backend);
-  let trainSeconds = 0;
-  let lastEval = resumed?.meta.lastEval;
-  if (resumed) {
-    restoreWeights(model, resumed.weights, ckptPath);
-    trainer.setState({ step: resumed.meta.step, imagesSeen: resumed.meta.imagesSeen, optimizer: resumed.optimizer });
-    trainSeconds = resumed.meta.trainSeconds;
-    log(`resumed ${ckptPath} at step ${trainer.step}/${totalSteps}`);
-  } else {
-    await mkdir(opts.out, { recursive: true });
-    const { resume: _r, maxSteps: _m, ...saved } = opts;
-    await writeFileAtomic(join(opts.out, 'config.json'), JSON.stringify({ ...saved, source, backend, trainer: config }, null, 2));
-  }
-  const { resume: _r, maxSteps: _m, command: _c, ...optionsForMeta } = opts;
-  const checkpoint = () =>
-    saveCheckpoint<CheckpointMeta>(ckptPath, model, trainer.getState().optimizer, {
-      options: optionsForMeta,
-      cursor: iter.cursor(),
-      step: trainer.step,
-      imagesSeen: trainer.imagesSeen,
-      trainSeconds,
-      ...(lastEval ? { lastEval } : {}),
-    });
-
+  // everything from here runs under the finally below: the trainer may own worker
+  // threads, and an error anywhere (a checkpoint that does not fit, a full disk, a
+  // failed step) must not leave them running, or the process never exits
+  let trainer: Trainer | undefined;
+  let bar: ReturnType<typeof startProgress> | undefined;
   let stop = false;
   const onSignal = () => {
     stop = true;
     log('interrupt: finishing the current step and saving a checkpoint (Ctrl-C again to abort)');
     process.off('SIGINT', onSignal);
   };
-  process.on('SIGINT', onSignal);
-  const norm = defaultNormalization(data.name);
-  const stepLimit = opts.maxSteps === undefined ? totalSteps : Math.min(totalSteps, trainer.step + opts.maxSteps);
-  const bar = startProgress(`train ${opts.model}`, totalSteps, trainer.step, ['epoch', 'loss', 'lr', 'speed']);
-  let window = { loss: 0, n: 0, images: 0, ms: 0 };
   try {
-    while (trainer.step < stepLimit && !stop) {
+    const iter = new BatchIterator(
+      data.train,
+      { batchSize: opts.batchSize, seed: opts.seed, shuffle: true, dropLast: true, augmentation: defaultAugmentation(data.name) },
+      resumed?.meta.cursor,
+    );
+    const totalSteps = opts.epochs * iter.batchesPerEpoch;
+    const config: TrainerConfig = {
+      loss: { numClasses: data.train.classNames.length, labelSmoothing: opts.labelSmoothing },
+      sgd: { momentum: opts.momentum, nesterov: opts.nesterov, weightDecay: opts.weightDecay },
+      schedule: { baseLr: opts.lr, totalSteps, warmupSteps: Math.round(opts.warmupEpochs * iter.batchesPerEpoch) },
+      workers: opts.workers,
+    };
+    const tr = await Trainer.create(model, config, backend);
+    trainer = tr;
+    for (const note of tr.notes) log(note);
+    let trainSeconds = 0;
+    let lastEval = resumed?.meta.lastEval;
+    if (resumed) {
+      restoreWeights(model, resumed.weights, ckptPath);
+      tr.setState({ step: resumed.meta.step, imagesSeen: resumed.meta.imagesSeen, optimizer: resumed.optimizer });
+      trainSeconds = resumed.meta.trainSeconds;
+      log(`resumed ${ckptPath} at step ${tr.step}/${totalSteps}`);
+    } else {
+      await mkdir(opts.out, { recursive: true });
+      const { resume: _r, maxSteps: _m, ...saved } = opts;
+      await writeFileAtomic(join(opts.out, 'config.json'), JSON.stringify({ ...saved, source, backend, trainer: config }, null, 2));
+    }
+    const { resume: _r, maxSteps: _m, command: _c, ...optionsForMeta } = opts;
+    const checkpoint = () =>
+      saveCheckpoint<CheckpointMeta>(ckptPath, model, tr.getState().optimizer, {
+        options: optionsForMeta,
+        cursor: iter.cursor(),
+        step: tr.step,
+        imagesSeen: tr.imagesSeen,
+        trainSeconds,
+        ...(lastEval ? { lastEval } : {}),
+      });
+
+    process.on('SIGINT', onSignal);
+    const norm = defaultNormalization(data.name);
+    const stepLimit = opts.maxSteps === undefined ? totalSteps : Math.min(totalSteps, tr.step + opts.maxSteps);
+    bar = startProgress(`train ${opts.model}`, totalSteps, tr.step, ['epoch', 'loss', 'lr', 'speed']);
+    let window = { loss: 0, n: 0, images: 0, ms: 0 };
+    while (tr.step < stepLimit && !stop) {
       const b = iter.next();
       let r;
       try {
-        r = await trainer.trainStep({ x: b.x, shape: b.shape, labels: b.labels });
+        r = await tr.trainStep({ x: b.x, shape: b.shape, labels: b.labels });
       } catch (err) {
         if (err instanceof LatpruneError && err.code === 'DIVERGED') {
           throw new LatpruneError('DIVERGED', `${err.message} The last good checkpoint is kept at ${ckptPath} (step ${resumed?.meta.step ?? 0} or later).`);
@@ -153,45 +162,76 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
       }
       trainSeconds += r.ms / 1000;
       window = { loss: window.loss + r.loss, n: window.n + 1, images: window.images + r.images, ms: window.ms + r.ms };
-      const epoch = Math.floor(trainer.step / iter.batchesPerEpoch);
-      if (window.n === 20 || trainer.step === stepLimit) {
+      const epoch = Math.floor(tr.step / iter.batchesPerEpoch);
+      if (window.n === 20 || tr.step === stepLimit) {
         const rate = (window.images * 1000) / window.ms;
-        await appendFile(metricsPath, `${JSON.stringify({ kind: 'train', step: trainer.step, epoch: trainer.step / iter.batchesPerEpoch, loss: window.loss / window.n, lr: r.lr, img_per_s: rate, images_seen: trainer.imagesSeen, train_seconds: trainSeconds })}\n`);
-        bar.update(trainer.step, { epoch: `${Math.min(epoch + 1, opts.epochs)}/${opts.epochs}`, loss: (window.loss / window.n).toFixed(4), lr: r.lr.toPrecision(3), speed: `${rate.toFixed(0)} img/s` });
+        await appendFile(metricsPath, `${JSON.stringify({ kind: 'train', step: tr.step, epoch: tr.step / iter.batchesPerEpoch, loss: window.loss / window.n, lr: r.lr, img_per_s: rate, images_seen: tr.imagesSeen, train_seconds: trainSeconds })}\n`);
+        bar.update(tr.step, { epoch: `${Math.min(epoch + 1, opts.epochs)}/${opts.epochs}`, loss: (window.loss / window.n).toFixed(4), lr: r.lr.toPrecision(3), speed: `${rate.toFixed(0)} img/s` });
         window = { loss: 0, n: 0, images: 0, ms: 0 };
       }
-      const epochEnd = trainer.step % iter.batchesPerEpoch === 0;
+      const epochEnd = tr.step % iter.batchesPerEpoch === 0;
       if (epochEnd) {
         const ev = evaluate(model, data.test, { normalization: norm });
-        lastEval = { epoch: trainer.step / iter.batchesPerEpoch, top1: ev.top1, loss: ev.loss };
-        await appendFile(metricsPath, `${JSON.stringify({ kind: 'eval', split: 'test', step: trainer.step, epoch: lastEval.epoch, top1: ev.top1, loss: ev.loss })}\n`);
+        lastEval = { epoch: tr.step / iter.batchesPerEpoch, top1: ev.top1, loss: ev.loss };
+        await appendFile(metricsPath, `${JSON.stringify({ kind: 'eval', split: 'test', step: tr.step, epoch: lastEval.epoch, top1: ev.top1, loss: ev.loss })}\n`);
         log(`\nepoch ${lastEval.epoch}: test top-1 ${(100 * ev.top1).toFixed(2)}%, loss ${ev.loss.toFixed(4)}`);
       }
-      if (epochEnd || trainer.step % opts.checkpointEvery === 0 || trainer.step === stepLimit || stop) await checkpoint();
+      if (epochEnd || tr.step % opts.checkpointEvery === 0 || tr.step === stepLimit || stop) await checkpoint();
     }
-  } finally {
     bar.stop();
+    bar = undefined;
+
+    const finished = tr.step >= totalSteps;
+    let savedModel: string | undefined;
+    if (opts.saveModel && !finished && stop) {
+      // an interrupt is not a request for a model: keep whatever --save-model holds
+      log(`not saving the model to ${resolve(opts.saveModel)}: the run was interrupted at step ${tr.step}/${totalSteps}; continue it with --resume (the checkpoint is ${ckptPath}) and it is saved when it finishes, or use --max-steps to save a partly trained model on purpose.`);
+    } else if (opts.saveModel) {
+      // stopped by --max-steps (or finished): save what was trained, and evaluate it
+      // when the last evaluation was of earlier weights, so the model card is of this model
+      let ev = lastEval;
+      const epochNow = tr.step / iter.batchesPerEpoch;
+      if (!finished && ev?.epoch !== epochNow) {
+        const e = evaluate(model, data.test, { normalization: norm });
+        ev = { epoch: epochNow, top1: e.top1, loss: e.loss };
+        log(`\nstep ${tr.step}: test top-1 ${(100 * e.top1).toFixed(2)}%, loss ${e.loss.toFixed(4)} (the model being saved)`);
+      }
+      await saveModel(model, opts.saveModel, {
+        latprune: {
+          dataset: data.name,
+          epochs: opts.epochs,
+          seed: opts.seed,
+          test_top1: ev?.top1,
+          command: opts.command,
+          images_seen: tr.imagesSeen,
+          steps: tr.step,
+          total_steps: totalSteps,
+          finished,
+        },
+      });
+      await writeFileAtomic(join(opts.saveModel, 'MODEL_CARD.md'), modelCard(opts, source, data.name, data.origin, data.train.count, data.test.count, ev, trainSeconds, tr.imagesSeen, backend, { step: tr.step, total: totalSteps }));
+      savedModel = resolve(opts.saveModel);
+      log(
+        finished
+          ? `saved model to ${savedModel}`
+          : `saved the partly trained model (step ${tr.step} of ${totalSteps}, stopped by --max-steps) to ${savedModel}; --resume continues the run and saves it again when it finishes`,
+      );
+    }
+    return {
+      steps: tr.step,
+      totalSteps,
+      finished,
+      ...(lastEval ? { testTop1: lastEval.top1, testLoss: lastEval.loss } : {}),
+      trainSeconds,
+      imagesSeen: tr.imagesSeen,
+      ...(savedModel ? { savedModel } : {}),
+    };
+  } finally {
+    bar?.stop();
     process.off('SIGINT', onSignal);
-    await trainer.dispose();
+    await trainer?.dispose();
+    model.dispose();
   }
-  const finished = trainer.step >= totalSteps;
-  if (finished && opts.saveModel) {
-    const top1 = lastEval?.top1;
-    await saveModel(model, opts.saveModel, {
-      latprune: { dataset: data.name, epochs: opts.epochs, seed: opts.seed, test_top1: top1, command: opts.command, images_seen: trainer.imagesSeen },
-    });
-    await writeFileAtomic(join(opts.saveModel, 'MODEL_CARD.md'), modelCard(opts, source, data.name, data.origin, data.train.count, data.test.count, lastEval, trainSeconds, trainer.imagesSeen, backend));
-    log(`saved model to ${resolve(opts.saveModel)}`);
-  }
-  model.dispose();
-  return {
-    steps: trainer.step,
-    totalSteps,
-    finished,
-    ...(lastEval ? { testTop1: lastEval.top1, testLoss: lastEval.loss } : {}),
-    trainSeconds,
-    imagesSeen: trainer.imagesSeen,
-  };
 }
 
 function modelCard(
@@ -205,12 +245,15 @@ function modelCard(
   seconds: number,
   images: number,
   backend: string,
+  progress: { step: number; total: number },
 ): string {
-  return `# ${o.model} on ${dataset}
+  const partial = progress.step < progress.total;
+  return `# ${o.model} on ${dataset}${partial ? ' (partly trained)' : ''}
 
 | | |
 |---|---|
 | architecture | ${source} |
+| training | ${partial ? `stopped at step ${progress.step} of ${progress.total} (--max-steps): partly trained; \`--resume\` on the run directory continues it` : `complete (${progress.total} steps)`} |
 | data | ${dataset} (${origin}): ${nTrain} training images, evaluated on the ${nTest}-image test split |
 | test top-1 | ${ev ? `${(100 * ev.top1).toFixed(2)}%` : 'not evaluated'} |
 | test loss | ${ev ? ev.loss.toFixed(4) : '-'} |

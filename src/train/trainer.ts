@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
 import type { ImageDataset, Normalization } from '../data/index.js';
 import { assembleBatch, defaultNormalization } from '../data/index.js';
-import { createGradientEngine, trainableVariables, type GradientEngine, type HostBatch } from './gradients.js';
+import { createGradientEngine, outputView, trainableVariables, type GradientEngine, type HostBatch } from './gradients.js';
 import type { LossConfig } from './loss.js';
 import { SgdMomentum, type SgdOptions, type SgdState } from './optimizer.js';
 import { cosineWithWarmup, validateSchedule, type CosineSchedule } from './schedule.js';
@@ -86,13 +86,21 @@ export class Trainer {
   readonly optimizer: SgdMomentum;
   /** Variable name -> weight name within the model. */
   private readonly keyOf: Map<string, string>;
+  /**
+   * Lines to log: set when the model (or the teacher) ends in softmax and is
+   * trained on its pre-softmax logits (see `outputView` in gradients.ts).
+   */
+  readonly notes: readonly string[];
 
   private constructor(
     readonly model: tf.LayersModel,
     readonly config: TrainerConfig,
     private readonly engine: GradientEngine,
+    teacher?: tf.LayersModel,
   ) {
     validateSchedule(config.schedule);
+    const views = [outputView(model), ...(teacher && config.loss.distill ? [outputView(teacher, 'the teacher')] : [])];
+    this.notes = views.flatMap((v) => (v.note ? [v.note] : []));
     this.vars = trainableVariables(model);
     this.optimizer = new SgdMomentum(config.sgd);
     this.keyOf = new Map(model.trainableWeights.map((w) => [(w as unknown as { val: tf.Variable }).val.name, weightKey(w)]));
@@ -105,7 +113,12 @@ export class Trainer {
    */
   static async create(model: tf.LayersModel, config: TrainerConfig, backend: string, teacher?: tf.LayersModel): Promise<Trainer> {
     const engine = await createGradientEngine(model, config.loss, config.workers, backend, teacher);
-    return new Trainer(model, config, engine);
+    try {
+      return new Trainer(model, config, engine, teacher);
+    } catch (err) {
+      await engine.dispose();
+      throw err;
+    }
   }
 
   /** Learning rate of step `step` under the configured schedule. */
@@ -211,7 +224,9 @@ export function recalibrateBatchNorm(model: tf.LayersModel, next: () => HostBatc
 
 /**
  * Top-1 accuracy and mean cross-entropy of `model` on `ds` in inference mode
- * (batch norm with moving statistics), in batches of `batchSize`.
+ * (batch norm with moving statistics), in batches of `batchSize`. For a model
+ * ending in softmax the cross-entropy is of its pre-softmax logits (see
+ * `outputView`), not of softmax applied twice.
  */
 export function evaluate(
   model: tf.LayersModel,
@@ -222,11 +237,19 @@ export function evaluate(
   const norm = opts.normalization ?? defaultNormalization(ds.name);
   let correct = 0;
   let lossSum = 0;
+  // a final softmax latprune cannot switch off still evaluates (argmax); its loss is then on probabilities
+  let view: { run<T>(f: () => T): T };
+  try {
+    view = outputView(model);
+  } catch {
+    view = { run: (f) => f() };
+  }
   for (let start = 0; start < ds.count; start += bs) {
     const idx = Uint32Array.from({ length: Math.min(bs, ds.count - start) }, (_, i) => start + i);
     const b = assembleBatch(ds, idx, norm);
     const [c, l] = tf.tidy(() => {
-      const logits = model.predict(tf.tensor4d(b.x, [idx.length, ds.height, ds.width, ds.channels])) as tf.Tensor2D;
+      // logits: a final softmax is switched off (argmax is the same; the loss is then the true cross-entropy)
+      const logits = view.run(() => model.predict(tf.tensor4d(b.x, [idx.length, ds.height, ds.width, ds.channels])) as tf.Tensor2D);
       const labels = tf.tensor1d(b.labels, 'int32');
       const hit = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32'));
       const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, logits.shape[1]), logits, undefined, 0, tf.Reduction.SUM);
