@@ -11,4 +11,7 @@ if (!existsSync(entry)) {
   process.exit(2);
 }
 const { main } = await import(entry);
-process.exitCode = await main(process.argv.slice(2));
+// exit as soon as the command is done, whatever it left behind (a worker thread, a runtime's thread
+// pool, a timer): a CLI that finished, or failed, must never hang. The commands clean up after
+// themselves too; this is the last guard. stdout/stderr writes are synchronous for files and pipes.
+process.exit(await main(process.argv.slice(2)));

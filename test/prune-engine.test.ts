@@ -387,6 +387,14 @@ test('a resumed prune run ends with the same masks and weights as an uninterrupt
     const lastCheck = checks.at(-1)! as Record<string, unknown>;
     assert.deepEqual(c.kept, lastCheck['restored_kept'] ?? lastCheck['kept']);
     if (lastCheck['restored_kept']) assert.deepEqual(lastCheck['restored_kept'], checks[lastCheck['restored_round'] as number]!['kept']);
+    // result.json reports what the check measured for the final selection, beside the estimate, and the verdict uses it
+    const finalCheck = lastCheck['restored_kept'] ? checks[lastCheck['restored_round'] as number]! : lastCheck;
+    assert.equal(c.judged_by, 'measured');
+    assert.equal(c.measured_latency_ms, finalCheck['measured_ms']);
+    assert.equal(c.latency_ms, c.measured_latency_ms);
+    assert.ok(c.estimated_latency_ms > 0 && c.estimated_latency_ms !== c.measured_latency_ms);
+    assert.equal(c.target_met, c.measured_latency_ms! <= 0.995 * c.target_latency_ms);
+    assert.match(c.verdict, c.target_met ? /^PASS: .* FPS measured \(.*x the dense network\), table estimate/ : /^MISSED the target: /);
     for (const m of checks) {
       const denseEstimate = m['target_ms']! * 1.6;
       assert.ok(m['measured_speedup']! > 0 && m['raw_ms']! > 0 && m['dense_measured_ms']! > 0);

@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LatpruneError } from '../errors.js';
@@ -18,7 +18,7 @@ import { runPrune } from '../prune/index.js';
 import { exportOnnx } from '../export/index.js';
 import { verifyOnnx } from '../verify/index.js';
 import { compareRuns } from '../report/index.js';
-import { evaluate, loadModel, readModelMetadata } from '../train/index.js';
+import { evaluate, loadModel } from '../train/index.js';
 import { latpruneVersion } from './doctor.js';
 import { profileCommand } from './profile.js';
 
@@ -32,11 +32,14 @@ function repoRoot(): string {
   return process.cwd();
 }
 
+/** Default length of the demo's pruning run (iterations of batch 128; see the README for its time and accuracy). */
+export const DEMO_ITERATIONS = 400;
+
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
   readonly out: string;
-  /** Training images used by the demo's short IEE schedule. */
-  readonly trainImages: number;
+  /** Training iterations of the demo's pruning run (batch 128). */
+  readonly iterations: number;
   readonly workers: number;
   readonly backend: string;
 }
@@ -64,22 +67,29 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void, out: (l:
   }
   const table = await loadTable(lut);
 
-  const runDir = join(demo, 'iee');
+  const runDir = join(demo, 'pruned');
   const finished = existsSync(join(runDir, 'result.json')) && existsSync(join(runDir, 'model', 'model.json'));
-  log(`[3/6] prune: IEE to 2x the dense model's FPS on ${o.trainImages} training images (${finished ? 'reusing the finished run' : existsSync(join(runDir, 'checkpoint.ckpt')) ? 'resuming' : 'new run'})`);
+  log(`[3/6] prune: HALP with distillation to 2x the dense model's FPS, ${o.iterations} iterations of batch 128 (${finished ? 'reusing the finished run' : existsSync(join(runDir, 'checkpoint.ckpt')) ? 'resuming' : 'new run'})`);
   const result = finished
     ? undefined
     : await runPrune(
         {
-          model: modelDir, fromScratch: false, dataset: 'fashion-mnist', lut, target: { speedup: 2 }, method: 'iee', criterion: 'taylor',
-          epochs: 1, batchSize: 128, lr: 0.01, weightDecay: 5e-4, seed: 1, workers: o.workers, H: 20, J: 20, Q: 20, T: 2, omega: 0.3, minKeepFraction: 0.25,
-          schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 10, interval: 20, granularity: 0, checkLatency: true, trainSubset: o.trainImages,
+          // HALP's descent early (planned: about a third of the run), fine-tuning the rest, distilled from the
+          // dense model: at this budget the best setting of bench/RESULTS.md (HALP+KD ahead of IEE+KD)
+          model: modelDir, fromScratch: false, dataset: 'fashion-mnist', lut, target: { speedup: 2 }, method: 'halp', criterion: 'taylor',
+          epochs: 1, iterations: o.iterations, batchSize: 128, lr: 0.01, weightDecay: 5e-4, seed: 1, workers: o.workers, omega: 0.05, minKeepFraction: 0.25,
+          schedule: 'cosine', explore: true, freeze: true, zeroInit: false, granularity: 0, checkLatency: true,
+          distill: { teacher: modelDir, alpha: 0.5, temperature: 4 },
           out: runDir, resume: existsSync(join(runDir, 'checkpoint.ckpt')), command: 'latprune demo',
         },
         o.backend,
         log,
       );
-  if (result) log(`      top-1 ${(100 * result.top1).toFixed(2)}%, estimated ${result.fps.toFixed(0)} FPS (dense ${((128 * 1000) / result.dense_latency_ms).toFixed(0)})`);
+  if (result) log(`      ${result.verdict}`);
+  if (result && result.target_met === false) {
+    out(`the pruning run did not meet its target: ${result.verdict}`);
+    return 1;
+  }
 
   log('[4/6] export: compact ONNX with a parity check on real images');
   const onnx = join(runDir, 'model.onnx');
@@ -103,8 +113,9 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void, out: (l:
   log(`      absolute: ${v.fps.toFixed(0)} FPS measured, target ${targetFps.toFixed(0)} FPS (2x the table's dense estimate): ${v.fps >= targetFps ? 'met' : 'missed'} in this measurement`);
   const dv = { model: denseOnnx, batch: v.batch, ep: v.ep, threads: v.threads, runs: v.runs, median_ms: v.baseline_median_ms!, fps: (table.batch * 1000) / v.baseline_median_ms!, timed_with: onnx };
   await writeFile(join(denseDir, 'verify.json'), JSON.stringify(dv, null, 2));
-  const meta = (await readModelMetadata(modelDir))['latprune'] as { test_top1?: number } | undefined;
-  const top1 = meta?.test_top1 ?? evaluate(model, data.test, { normalization: defaultNormalization(data.name) }).top1;
+  // the dense model on the same test split as the pruned one (the shipped subset has its own 1,000 images)
+  const pruned = JSON.parse(await readFile(join(runDir, 'result.json'), 'utf8')) as { dense_top1?: number | null };
+  const top1 = pruned.dense_top1 ?? evaluate(model, data.test, { normalization: defaultNormalization(data.name) }).top1;
   const cost = selectionCost(graph, fullSelection(graph));
   await writeFile(join(denseDir, 'result.json'), JSON.stringify({ method: 'dense', dense: true, top1, latency_ms: denseMs, fps: (table.batch * 1000) / denseMs, dense_latency_ms: denseMs, params: cost.params, macs: cost.macs, train_seconds: 0, images_seen: 0 }, null, 2));
   model.dispose();

@@ -17,7 +17,7 @@ import { GROW_RULES, runPrune, type GrowRule, type LatencyTarget } from '../prun
 import { exportOnnx } from '../export/index.js';
 import { verifyOnnx } from '../verify/index.js';
 import { compareRuns } from '../report/index.js';
-import { runDemo } from './demo.js';
+import { DEMO_ITERATIONS, runDemo } from './demo.js';
 
 /** Where command output goes (replaceable in tests). */
 export interface CliIO {
@@ -244,32 +244,34 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .option('--from-scratch', 'start from random weights (zoo architectures)', false)
     .option('--criterion <c>', 'taylor or magnitude', 'taylor')
     .option('--epochs <n>', 'total training epochs (pruning phases + fine-tuning)', num, 3)
+    .option('--iterations <n>', 'total training iterations (overrides --epochs)', num)
     .option('--batch <n>', 'batch size', num, 128)
     .option('--lr <x>', 'peak learning rate (cosine decay)', num, 0.02)
     .option('--weight-decay <x>', 'weight decay', num, 5e-4)
     .option('--seed <n>', 'seed', num, 1)
-    .option('--workers <n>', 'threads per batch', num, 1)
-    .option('--H <n>', 'IEE: importance-estimation iterations', num, 100)
-    .option('--J <n>', 'IEE: accuracy-improvement iterations', num, 100)
-    .option('--Q <n>', 'IEE: exploration iterations', num, 100)
-    .option('--T <n>', 'IEE: steps', num, 5)
-    .option('--omega <x>', 'IEE: initial update budget (fraction of the latency budget)', num, 0.3)
+    .option('--workers <n>', 'threads per batch', num, Math.min(2, os.cpus().length))
+    .option('--H <n>', 'IEE: importance-estimation iterations (default: planned for the run length, at most 100)', num)
+    .option('--J <n>', 'IEE: accuracy-improvement iterations (default: as --H)', num)
+    .option('--Q <n>', 'IEE: exploration iterations (default: as --H)', num)
+    .option('--T <n>', 'IEE: steps (default: 5, fewer when they do not fit)', num)
+    .option('--omega <x>', 'IEE: initial update budget (fraction of the latency budget)', num, 0.05)
     .option('--schedule <s>', 'IEE: update-budget decay: cosine, linear, constant', 'cosine')
-    .option('--ramp <k>', 'IEE: reach the budget in k prunes along a geometric path during the first H iterations (1 = one-shot)', num, 1)
-    .option('--ramp-interval <n>', 'IEE with --ramp k: scoring iterations before each prune of the descent (default: the first H iterations split k ways), e.g. 40 for a descent as long as HALP\'s', num)
+    .option('--ramp <k>', "IEE: reach the budget in k prunes along HALP's geometric path (default: 30, fewer on short runs; 1 = the paper's one-shot prune after --H iterations)", num)
+    .option('--ramp-interval <n>', 'IEE: scoring iterations before each prune of that descent (default: the descent spread over about a third of the run, at most 40 per prune)', num)
     .option('--grow <rule>', "IEE: stage 5's rule: explored (the paper's: the best explored channels join the active set), no-regrow (channels pruned at this step stay out of its grow), joint (re-select among all channels by the exploration scores), evaluated (the knapsack's grow and, per group it leaves short, one with that group at full width: the lowest measured training loss wins)", 'explored')
     .option('--eval-batches <n>', 'IEE --grow evaluated: training batches each candidate grow is measured on', num, 2)
     .option('--evaluate-prune', 'IEE with --grow evaluated: decide each step\'s prune by the measured loss too', false)
     .option('--no-explore', 'IEE ablation: skip reactivation/exploration (grow by stale scores)')
     .option('--no-freeze', 'IEE ablation: train active channels during exploration too')
     .option('--zero-init', 'IEE ablation: revive channels with zero filters and fresh batch norm instead of their MRU values', false)
-    .option('--steps <n>', 'HALP: pruning steps', num, 30)
-    .option('--interval <n>', 'HALP: iterations between pruning steps', num, 40)
+    .option('--steps <n>', 'HALP: pruning steps (default: 30, fewer on short runs)', num)
+    .option('--interval <n>', 'HALP: iterations between pruning steps (default: the descent spread over about a third of the run)', num)
     .option('--granularity <n|auto>', "kept channel counts are multiples of n; 'auto' = the table's channel multiple (ORT CPU: keeps every layer on the blocked kernels)", 'auto')
     .option('--min-keep-fraction <x>', 'fraction of each channel group always kept (0: at least one channel)', num, 0)
-    .option('--train-subset <n>', 'use only the first n training images', num)
+    .option('--train-subset <n>', 'use only the first n training images (at most the training split)', num)
     .option('--no-check-latency', 'skip timing the selected network with ONNX Runtime after pruning (and re-solving when it lands more than 3% off the aim)')
-    .option('--distill [teacher]', 'knowledge distillation from a frozen teacher model (default: the --model file itself, i.e. the dense pretrained model)')
+    .option('--distill [teacher]', 'knowledge distillation from a frozen teacher model (on by default for a model file: the --model itself, i.e. the dense pretrained model)')
+    .option('--no-distill', 'train on the labels only')
     .option('--distill-alpha <x>', 'weight of the distillation term (the label term gets 1 - x)', num, 0.5)
     .option('--distill-temperature <x>', 'distillation softmax temperature', num, 4)
     .option('--margin <x>', 'safety margin: aim the selection at (1 - x) x the target latency, so that timing noise keeps it above the target FPS', num, 0.05)
@@ -309,13 +311,14 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
           weightDecay: o['weightDecay'] as number,
           seed: o['seed'] as number,
           workers: o['workers'] as number,
-          H: o['H'] as number,
-          J: o['J'] as number,
-          Q: o['Q'] as number,
-          T: o['T'] as number,
+          H: o['H'] as number | undefined,
+          J: o['J'] as number | undefined,
+          Q: o['Q'] as number | undefined,
+          T: o['T'] as number | undefined,
           omega: o['omega'] as number,
-          ramp: o['ramp'] as number,
-          ...(o['rampInterval'] !== undefined ? { rampInterval: o['rampInterval'] as number } : {}),
+          ramp: o['ramp'] as number | undefined,
+          rampInterval: o['rampInterval'] as number | undefined,
+          ...(o['iterations'] !== undefined ? { iterations: o['iterations'] as number } : {}),
           grow: o['grow'] as GrowRule,
           evalBatches: o['evalBatches'] as number,
           evaluatePrune: o['evaluatePrune'] as boolean,
@@ -323,8 +326,8 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
           explore: o['explore'] as boolean,
           freeze: o['freeze'] as boolean,
           zeroInit: o['zeroInit'] as boolean,
-          steps: o['steps'] as number,
-          interval: o['interval'] as number,
+          steps: o['steps'] as number | undefined,
+          interval: o['interval'] as number | undefined,
           granularity: parseGranularity(o['granularity']),
           minKeepFraction: o['minKeepFraction'] as number,
           ...(o['trainSubset'] !== undefined ? { trainSubset: o['trainSubset'] as number } : {}),
@@ -340,7 +343,9 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
         (l) => io.err(l),
       );
       io.out(JSON.stringify(r));
-      setExit(0);
+      // the last line is the verdict; a missed target (or a model that learned nothing) exits 1, errors 2
+      io.out(r.verdict);
+      setExit(r.target_met === false ? 1 : 0);
     });
 
   program
@@ -418,12 +423,12 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .command('demo')
     .description('end to end on the pretrained ResNet-20 + Fashion-MNIST: table, IEE to 2x FPS, ONNX export, FPS check, report (runs/demo)')
     .option('--out <dir>', 'output directory', 'runs/demo')
-    .option('--train-images <n>', 'training images for the short IEE schedule', num, 25600)
+    .option('--iterations <n>', 'training iterations of the pruning run (batch 128)', num, DEMO_ITERATIONS)
     .option('--workers <n>', 'threads per batch', num, Math.min(2, os.cpus().length))
     .addOption(backendOption())
-    .action(async (o: { out: string; trainImages: number; workers: number; backend?: string }) => {
+    .action(async (o: { out: string; iterations: number; workers: number; backend?: string }) => {
       const info = await backend(o.backend);
-      setExit(await runDemo({ out: o.out, trainImages: o.trainImages, workers: o.workers, backend: info.tfjsName }, (l) => io.err(l), (l) => io.out(l)));
+      setExit(await runDemo({ out: o.out, iterations: o.iterations, workers: o.workers, backend: info.tfjsName }, (l) => io.err(l), (l) => io.out(l)));
     });
 
   return program;
@@ -446,14 +451,20 @@ export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
       io.err(`latprune: error: ${err.message}`);
       return 2;
     }
-    throw err;
+    // not one of ours (a runtime, the file system, a bug): still a prompt, non-zero exit
+    const e = err instanceof Error ? err : new Error(String(err));
+    io.err(`latprune: error: ${e.message}${process.env['LATPRUNE_DEBUG'] ? `\n${e.stack ?? ''}` : ' (set LATPRUNE_DEBUG=1 for the stack)'}`);
+    return 2;
   }
 }
 
 /** `--distill [teacher]` with its alpha and temperature; the teacher defaults to `--model` (a model file). */
 function distillOption(o: Record<string, unknown>): { distill?: { teacher: string; alpha: number; temperature: number } } {
   const d = o['distill'];
-  if (d === undefined || d === false) return {};
+  if (d === false) return {};
+  const isFile = /[/\\]|\.json$/.test(String(o['model']));
+  // default: distil from the starting model when it is a trained model file (bench/RESULTS.md: +0.2-0.4 points)
+  if (d === undefined && (o['fromScratch'] || !isFile)) return {};
   const teacher = typeof d === 'string' ? d : String(o['model']);
   if (typeof d !== 'string' && (o['fromScratch'] || !/[/\\]|\.json$/.test(teacher))) {
     throw new LatpruneError('BAD_ARGUMENT', `--distill needs a teacher model file when --model is a zoo architecture (${teacher}); give it as --distill <model.json or directory>.`);

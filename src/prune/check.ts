@@ -77,13 +77,16 @@ export function latencyCheck(targetMs: number, estimatedMs: number, measuredMs: 
  * estimate of a selection measured too slow (above it). A step that leaves
  * the bracket is replaced by its midpoint; a bracket narrower than 0.5% of
  * the aim, or an inverted one (noise, or the estimator and the device
- * ranking two selections differently), stops the check.
+ * ranking two selections differently), stops the check; so do measurements
+ * that no longer follow the estimate ({@link unresponsiveTarget}).
  */
 export function nextCheckStep(probes: readonly CheckProbe[], targetMs: number, margin = DEFAULT_LATENCY_MARGIN): CheckStep {
   const cur = probes.at(-1);
   if (!cur) throw new Error('nextCheckStep: no probe');
   const proposal = latencyCheck(targetMs, cur.estimatedMs, cur.measuredMs, margin);
   if (proposal === undefined) return { kind: 'accept' };
+  const unreachable = unresponsiveTarget(probes, targetMs);
+  if (unreachable) return { kind: 'stop', reason: unreachable };
   const aim = aimOf(targetMs, margin);
   let lo = -Infinity;
   let hi = Infinity;
@@ -95,6 +98,40 @@ export function nextCheckStep(probes: readonly CheckProbe[], targetMs: number, m
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return { kind: 'resolve', budgetMs: proposal };
   if (hi - lo <= 0.005 * aim) return { kind: 'stop', reason: lo < hi ? `the budgets left, ${lo.toFixed(3)}-${hi.toFixed(3)} ms, are too close` : `the selections measured too fast and too slow overlap under the estimator (${hi.toFixed(3)} <= ${lo.toFixed(3)} ms)` };
   return { kind: 'resolve', budgetMs: (lo + hi) / 2 };
+}
+
+/**
+ * Whether the measurements stopped following the estimator: among the
+ * probes measured above the target, the fastest-estimated one was estimated
+ * at least 25% below the slowest-estimated one, yet its measured latency
+ * fell by less than a quarter of that, or a straight line through the two
+ * leaves a fixed part at or above the target (per-run overhead the channels
+ * cannot remove: runtime dispatch, layout conversions, memory-bound layers).
+ * Then no budget brings the model to the target on this runtime, and more
+ * re-solves only spend time. Returns the reason with the numbers, or
+ * undefined while the measurements still respond.
+ */
+export function unresponsiveTarget(probes: readonly CheckProbe[], targetMs: number): string | undefined {
+  const slow = probes.filter((p) => !meetsTarget(targetMs, p.measuredMs));
+  if (slow.length < 2) return undefined;
+  let a = slow[0]!;
+  let b = slow[0]!;
+  for (const p of slow) {
+    if (p.estimatedMs > a.estimatedMs) a = p;
+    if (p.estimatedMs < b.estimatedMs) b = p;
+  }
+  const estDrop = a.estimatedMs - b.estimatedMs;
+  if (estDrop < 0.25 * a.estimatedMs) return undefined;
+  const slope = (a.measuredMs - b.measuredMs) / estDrop;
+  const fixedMs = b.measuredMs - slope * b.estimatedMs;
+  if (slope >= 0.25 && fixedMs < 0.995 * targetMs) return undefined;
+  const pct = (x: number, y: number) => `${((100 * (x - y)) / x).toFixed(0)}%`;
+  return (
+    `the measured latency does not follow the budget: the estimate fell ${pct(a.estimatedMs, b.estimatedMs)} (${a.estimatedMs.toFixed(3)} -> ${b.estimatedMs.toFixed(3)} ms) ` +
+    `while the measured latency fell ${pct(a.measuredMs, b.measuredMs)} (${a.measuredMs.toFixed(3)} -> ${b.measuredMs.toFixed(3)} ms); ` +
+    `about ${Math.max(0, fixedMs).toFixed(3)} ms of each run does not shrink with the channels (target ${targetMs.toFixed(3)} ms). ` +
+    'The target looks unreachable on this runtime for this model: ask for less (--speedup/--fps), prune the layers that dominate the measured time, or profile a runtime/batch where the channels carry the cost'
+  );
 }
 
 /**

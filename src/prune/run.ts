@@ -4,7 +4,7 @@
  * `--resume`, metrics JSONL, each step's knapsack problem saved for
  * inspection, and the final selection, masked model and results.
  */
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as tf from '@tensorflow/tfjs';
@@ -20,13 +20,20 @@ import { startProgress } from '../util/progress.js';
 import { fullKeep, toSelection } from './channels.js';
 import { DEFAULT_BUSY_GUARD, DEFAULT_CHECK_CONFIRM, DEFAULT_LATENCY_MARGIN, bestCheckProbe, confirmedMeasurement, machineBusy, meetsTarget, needsConfirmation, nextCheckStep, type BusyGuard, type CheckConfirm, type CheckProbe } from './check.js';
 import { LATENCY_CHECK_ROUNDS, PruneEngine, type CheckDecision, type EngineState, type PruneConfig } from './engine.js';
-import { checkGrowRule, ieeBudget, ieeInitialIterations, ieeStepsThatFit } from './iee.js';
+import { checkGrowRule } from './iee.js';
+import { describePlan, planSchedule, type ScheduleFlags } from './plan.js';
+import { calibrationWarning } from '../latency/index.js';
+import { faultPoint } from '../util/fault.js';
 
 /** Latency target, one of three forms. */
 export type LatencyTarget = { readonly latencyMs: number } | { readonly fps: number } | { readonly speedup: number };
 
-/** The engine's method parameters, as {@link PruneConfig} has them (the budget and length come from the run). */
-export type MethodOptions = Omit<PruneConfig, 'budgetMs' | 'totalIterations'>;
+/**
+ * The engine's method parameters, as {@link PruneConfig} has them (the budget
+ * and length come from the run); schedule knobs left undefined are planned
+ * for the run's length ({@link planSchedule}).
+ */
+export type MethodOptions = Omit<PruneConfig, 'budgetMs' | 'totalIterations' | keyof ScheduleFlags> & ScheduleFlags;
 
 /** Options of {@link runPrune} (the CLI flags). */
 export interface PruneRunOptions extends MethodOptions {
@@ -38,6 +45,8 @@ export interface PruneRunOptions extends MethodOptions {
   readonly target: LatencyTarget;
   readonly criterion: 'taylor' | 'magnitude';
   readonly epochs: number;
+  /** Total training iterations of the run; overrides `epochs` when given. */
+  readonly iterations?: number;
   readonly batchSize: number;
   readonly lr: number;
   readonly weightDecay: number;
@@ -45,7 +54,7 @@ export interface PruneRunOptions extends MethodOptions {
   readonly workers: number;
   /** Fraction of each group's channels a selection must keep (0: at least one channel). */
   readonly minKeepFraction?: number;
-  /** Use only the first N training images (ablations on a fixed subset). */
+  /** Use only the first N training images (at most the training split's size; ablations on a fixed subset). */
   readonly trainSubset?: number;
   readonly out: string;
   readonly resume: boolean;
@@ -104,6 +113,26 @@ export interface PruneResult {
   readonly macs: number;
   readonly kept: Record<string, number>;
   readonly finished: boolean;
+  /** The table's estimate of the final selection (ms per batch) and its FPS. */
+  readonly estimated_latency_ms: number;
+  readonly estimated_fps: number;
+  /**
+   * The on-device check's measurement of the final selection (ms per batch;
+   * with a speed-up target, the dense estimate over the measured speed-up),
+   * or null when it was not timed (`--no-check-latency`, a busy machine, a
+   * tfjs table). `latency_ms` and `fps` are these when measured.
+   */
+  readonly measured_latency_ms: number | null;
+  readonly measured_fps: number | null;
+  /** Measured speed-up over the dense network, timed in alternation (speed-up targets). */
+  readonly measured_speedup: number | null;
+  /** Whether the target was met (null: the run did not finish), and by which figure that was judged. */
+  readonly target_met: boolean | null;
+  readonly judged_by: 'measured' | 'estimate';
+  /** Top-1 of the starting model on the same test split (null from scratch). */
+  readonly dense_top1: number | null;
+  /** One line: the run's outcome (what `prune` prints last). */
+  readonly verdict: string;
 }
 
 interface Meta {
@@ -115,7 +144,7 @@ interface Meta {
   readonly trainSeconds: number;
 }
 
-const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'ramp', 'rampInterval', 'grow', 'evalBatches', 'evaluatePrune', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset', 'checkLatency', 'margin', 'distill'] as const;
+const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'iterations', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'ramp', 'rampInterval', 'grow', 'evalBatches', 'evaluatePrune', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset', 'checkLatency', 'margin', 'distill'] as const;
 
 /** What a run saved before these options existed used (they resume as such). */
 const OPTION_DEFAULTS: Readonly<Partial<Record<(typeof MUST_MATCH)[number], unknown>>> = { ramp: 1, grow: 'explored', evalBatches: 2, evaluatePrune: false };
@@ -141,7 +170,14 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   if (warn) log(warn);
   const data = await loadDataset(o.dataset, o.dataDir ? { dir: o.dataDir } : {});
   log(describeDataset(data));
-  if (o.trainSubset) log(`training on the first ${o.trainSubset} of its ${data.train.count} training images (--train-subset)`);
+  if (o.trainSubset !== undefined) {
+    if (!(Number.isInteger(o.trainSubset) && o.trainSubset >= o.batchSize)) throw new LatpruneError('BAD_ARGUMENT', `--train-subset must be an integer of at least --batch (${o.batchSize}), got ${o.trainSubset}.`);
+    if (o.trainSubset > data.train.count) {
+      throw new LatpruneError('BAD_ARGUMENT', `--train-subset ${o.trainSubset} asks for more images than the training split of ${data.dir} holds (${data.train.count}); give at most ${data.train.count}, or drop the flag to use them all.`);
+    }
+    log(`training on the first ${o.trainSubset} of its ${data.train.count} training images (--train-subset)`);
+  }
+  if (o.iterations !== undefined && !(Number.isInteger(o.iterations) && o.iterations >= 1)) throw new LatpruneError('BAD_ARGUMENT', `--iterations must be a positive integer, got ${o.iterations}.`);
   const train = o.trainSubset ? { ...data.train, count: o.trainSubset, images: data.train.images.subarray(0, o.trainSubset * data.train.height * data.train.width * data.train.channels), labels: data.train.labels.subarray(0, o.trainSubset) } : data.train;
   const zoo = { inputShape: [data.train.height, data.train.width, data.train.channels] as [number, number, number], numClasses: data.train.classNames.length, seed: o.seed };
   const { model, fromZoo } = await resolveModel(o.model, zoo);
@@ -154,6 +190,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   const fresh = refreshCalibration(model, loaded);
   if (fresh.refitted) log(refittedCalibrationNote(o.lut, loaded));
   const table = fresh.table;
+  const calWarn = calibrationWarning(table, o.lut);
+  if (calWarn) log(calWarn);
   const est = LatencyEstimator.create(model, table, graph);
   const full = fullKeep(graph);
   const denseMs = est.total(full);
@@ -176,6 +214,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   const aimMargin = 1 - budget / target;
   let checkBudget = budget;
   let checkRound = -1;
+  /** Why the check stopped re-solving without reaching its aim, when it did. */
+  let checkStop: string | undefined;
   const guard = o.busyGuard ?? DEFAULT_BUSY_GUARD;
   const timeOnce = async (kept: Record<string, number>): Promise<{ ms: number; paired: Paired | undefined; denseMs?: number }> => {
     const checkTiming: TimingOptions = { warmup: 5, minRuns: 20, maxRuns: 60, relCi: 0.01, capSeconds: 3, sessions: 5, ...o.checkTiming };
@@ -228,7 +268,9 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   };
   if (budget > target * (1 - margin)) log(`warning: the table's floor ${floorMs.toFixed(3)} ms leaves only a ${(aimMargin * 100).toFixed(1)}% margin below the target (asked ${(margin * 100).toFixed(1)}%).`);
   const iter = new BatchIterator(train, { batchSize: o.batchSize, seed: o.seed, shuffle: true, dropLast: true, augmentation: defaultAugmentation(data.name) }, resumed?.meta.cursor);
-  const totalIterations = o.epochs * iter.batchesPerEpoch;
+  const totalIterations = o.iterations ?? o.epochs * iter.batchesPerEpoch;
+  // laid out (or refused) before any training or output
+  const plan = planSchedule(o.method, totalIterations, o, o.explore);
   let teacher: tf.LayersModel | undefined;
   if (o.distill) {
     const d = o.distill;
@@ -246,182 +288,219 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     workers: o.workers,
   };
   const trainer = await Trainer.create(model, trainerCfg, backend, teacher);
-  const keyOfVar = new Map(model.weights.map((w) => [(w as unknown as { val: tf.Variable }).val.name, weightKey(w)]));
-  const varOfKey = new Map([...keyOfVar].map(([v, k]) => [k, v]));
-  let trainSeconds = resumed?.meta.trainSeconds ?? 0;
-  let mru: Map<string, Float32Array> | undefined;
-  if (resumed) {
-    restoreWeights(model, resumed.weights, ckpt);
-    trainer.setState({ step: resumed.meta.step, imagesSeen: resumed.meta.imagesSeen, optimizer: resumed.optimizer });
-    mru = new Map(Object.entries(resumed.extra).map(([k, v]) => [varOfKey.get(k) ?? k, v.data]));
-    log(`resumed ${ckpt} at iteration ${trainer.step}/${totalIterations}`);
-  } else {
-    await mkdir(join(o.out, 'problems'), { recursive: true });
-    const { resume: _r, maxIterations: _m, ...saved } = o;
-    await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ ...saved, granularityUsed: granularity, denseMs, targetMs: target, budgetMs: budget, tableBatch: table.batch, totalIterations }, null, 2));
-  }
-  const cfg: PruneConfig = { method: o.method, H: o.H, J: o.J, Q: o.Q, T: o.T, omega: o.omega, ...(o.ramp !== undefined ? { ramp: o.ramp } : {}), ...(o.rampInterval !== undefined ? { rampInterval: o.rampInterval } : {}), ...(o.grow !== undefined ? { grow: o.grow } : {}), ...(o.evalBatches !== undefined ? { evalBatches: o.evalBatches } : {}), ...(o.evaluatePrune ? { evaluatePrune: true } : {}), schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: o.steps, interval: o.interval, granularity, budgetMs: budget, totalIterations };
-  if (o.method === 'iee') {
-    const fit = ieeStepsThatFit(cfg);
-    if (fit < o.T) {
-      const { stepLength, finetuneMin } = ieeBudget(cfg);
-      log(`warning: ${totalIterations} iterations fit ${fit} of the ${o.T} IEE steps (initial ${ieeInitialIterations(cfg)}, ${stepLength} per step, at least ${finetuneMin} of fine-tuning after the last grow); raise --epochs or lower --H/--J/--Q/--T.`);
-    }
-  }
-  const acc = new ImportanceAccumulator(model, graph, o.criterion === 'taylor' ? taylorImportance() : magnitudeImportance());
-  const engine = PruneEngine.start(cfg, trainer, graph, est, acc, resumed?.meta.engine, mru);
-  log(`${o.method}: dense ${denseMs.toFixed(3)} ms -> target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS at batch ${table.batch}; aiming at ${budget.toFixed(3)} ms, ${(aimMargin * 100).toFixed(1)}% margin), ${totalIterations} iterations, kept counts in multiples of ${granularity}`);
-
-  const metrics = join(o.out, 'metrics.jsonl');
-  const stopAt = o.maxIterations === undefined ? totalIterations : Math.min(totalIterations, trainer.step + o.maxIterations);
-  const bar = startProgress(`${o.method} ${o.model}`, totalIterations, trainer.step, ['phase', 'loss', 'latency']);
-  let window = { loss: 0, n: 0 };
-  class Stop extends Error {}
-  const checkpoint = async (state: EngineState) => {
-    const extra: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [v, data] of engine.mru) extra[keyOfVar.get(v) ?? v] = { shape: [data.length], data };
-    await saveCheckpoint<Meta>(ckpt, model, trainer.getState().optimizer, {
-      options: (({ resume: _r, maxIterations: _m, command: _c, ...rest }) => rest)(o),
-      engine: state,
-      cursor: iter.cursor(),
-      step: trainer.step,
-      imagesSeen: trainer.imagesSeen,
-      trainSeconds,
-    }, extra);
-  };
-  let lastT = performance.now();
+  for (const n of trainer.notes) log(n);
+  let bar: ReturnType<typeof startProgress> | undefined;
   try {
-    await engine.run({
-      nextBatch: () => {
+    const keyOfVar = new Map(model.weights.map((w) => [(w as unknown as { val: tf.Variable }).val.name, weightKey(w)]));
+    const varOfKey = new Map([...keyOfVar].map(([v, k]) => [k, v]));
+    let trainSeconds = resumed?.meta.trainSeconds ?? 0;
+    let mru: Map<string, Float32Array> | undefined;
+    let denseTop1: number | null = null;
+    if (resumed) {
+      const saved = JSON.parse(await readFile(join(o.out, 'config.json'), 'utf8')) as { denseTop1?: number | null };
+      denseTop1 = saved.denseTop1 ?? null;
+      restoreWeights(model, resumed.weights, ckpt);
+      trainer.setState({ step: resumed.meta.step, imagesSeen: resumed.meta.imagesSeen, optimizer: resumed.optimizer });
+      mru = new Map(Object.entries(resumed.extra).map(([k, v]) => [varOfKey.get(k) ?? k, v.data]));
+      log(`resumed ${ckpt} at iteration ${trainer.step}/${totalIterations}`);
+    } else {
+      await mkdir(join(o.out, 'problems'), { recursive: true });
+      const { resume: _r, maxIterations: _m, ...saved } = o;
+      if (!o.fromScratch) {
+        denseTop1 = evaluate(model, data.test, { normalization: defaultNormalization(data.name) }).top1;
+        log(`starting model: top-1 ${(100 * denseTop1).toFixed(2)}% on the ${data.test.count} test images`);
+      }
+      await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ ...saved, granularityUsed: granularity, denseMs, targetMs: target, budgetMs: budget, tableBatch: table.batch, totalIterations, schedule: plan, denseTop1 }, null, 2));
+    }
+    const cfg: PruneConfig = { method: o.method, H: plan.H, J: plan.J, Q: plan.Q, T: plan.T, omega: o.omega, ramp: plan.ramp, ...(plan.rampInterval !== undefined ? { rampInterval: plan.rampInterval } : {}), ...(o.grow !== undefined ? { grow: o.grow } : {}), ...(o.evalBatches !== undefined ? { evalBatches: o.evalBatches } : {}), ...(o.evaluatePrune ? { evaluatePrune: true } : {}), schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: plan.steps, interval: plan.interval, granularity, budgetMs: budget, totalIterations };
+    log(describePlan(o.method, plan, totalIterations));
+    const acc = new ImportanceAccumulator(model, graph, o.criterion === 'taylor' ? taylorImportance() : magnitudeImportance());
+    const engine = PruneEngine.start(cfg, trainer, graph, est, acc, resumed?.meta.engine, mru);
+    log(`${o.method}: dense ${denseMs.toFixed(3)} ms -> target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS at batch ${table.batch}; aiming at ${budget.toFixed(3)} ms, ${(aimMargin * 100).toFixed(1)}% margin), ${totalIterations} iterations, kept counts in multiples of ${granularity}`);
+
+    const metrics = join(o.out, 'metrics.jsonl');
+    const stopAt = o.maxIterations === undefined ? totalIterations : Math.min(totalIterations, trainer.step + o.maxIterations);
+    const progress = startProgress(`${o.method} ${o.model}`, totalIterations, trainer.step, ['phase', 'loss', 'latency']);
+    bar = progress;
+    let window = { loss: 0, n: 0 };
+    class Stop extends Error {}
+    const checkpoint = async (state: EngineState) => {
+      const extra: Record<string, { shape: number[]; data: Float32Array }> = {};
+      for (const [v, data] of engine.mru) extra[keyOfVar.get(v) ?? v] = { shape: [data.length], data };
+      await saveCheckpoint<Meta>(ckpt, model, trainer.getState().optimizer, {
+        options: (({ resume: _r, maxIterations: _m, command: _c, ...rest }) => rest)(o),
+        engine: state,
+        cursor: iter.cursor(),
+        step: trainer.step,
+        imagesSeen: trainer.imagesSeen,
+        trainSeconds,
+      }, extra);
+    };
+    let lastT = performance.now();
+    try {
+      await engine.run({
+        nextBatch: () => {
+          const b = iter.next();
+          return { x: b.x, shape: b.shape, labels: b.labels };
+        },
+        onIteration: async (it, loss, phase) => {
+          const now = performance.now();
+          trainSeconds += (now - lastT) / 1000;
+          lastT = now;
+          window = { loss: window.loss + loss, n: window.n + 1 };
+          if (window.n === 20) {
+            await appendFile(metrics, `${JSON.stringify({ kind: 'train', iteration: it, phase, loss: window.loss / window.n, latency_ms: engine.latencyMs(), train_seconds: trainSeconds })}\n`);
+            progress.update(it, { phase, loss: (window.loss / window.n).toFixed(4), latency: `${engine.latencyMs().toFixed(2)} ms` });
+            window = { loss: 0, n: 0 };
+          }
+        },
+        onStep: async (r) => {
+          const file = join(o.out, 'problems', `step-${String(r.step).padStart(3, '0')}${checkRound >= 0 ? `-check-${checkRound}` : ''}-${r.phase}.json`);
+          await writeFileAtomic(file, problemToJson({ ...r.problem, meta: { step: r.step, phase: r.phase, iteration: r.iteration } }));
+          const { problem: _p, ...rest } = r;
+          await appendFile(metrics, `${JSON.stringify({ kind: 'step', ...rest, fps: (table.batch * 1000) / r.latencyMs })}\n`);
+        },
+        ...(o.checkLatency && table.runtime.name === 'ort'
+          ? {
+              checkLatency: async (kept: Record<string, number>, estimatedMs: number, round: number, last: boolean): Promise<CheckDecision> => {
+                if (round === 0) {
+                  probes.length = 0;
+                  checkBudget = budget;
+                }
+                checkRound = round;
+                // a re-solve that did not move the selection: its measurement stands
+                const again = probes.find((p) => sameKept(p.kept, kept));
+                const m = again ? { ms: again.measuredMs, paired: again.paired, busy: false, measurements: [] } : await timeConfirmed(kept, estimatedMs);
+                let decision: CheckDecision;
+                let verdict: string;
+                const step = m.busy ? undefined : nextCheckStep([...probes, { estimatedMs, measuredMs: m.ms, budgetMs: checkBudget }], target, aimMargin);
+                if (!m.busy) probes.push({ estimatedMs, measuredMs: m.ms, budgetMs: checkBudget, kept, paired: m.paired });
+                if (!step) {
+                  // timings on a busy machine would steer the selection by the load: stop here
+                  if (probes.length === 0) {
+                    decision = { kind: 'keep' };
+                    verdict = "the machine stayed busy: keeping the estimator's selection unchecked; time the exported model with `latprune verify` on a quiet machine";
+                  } else {
+                    const best = bestCheckProbe(probes, target, aimMargin);
+                    decision = { kind: 'restore', round: best };
+                    verdict = `the machine stayed busy: keeping the selection of round ${best} (measured ${probes[best]!.measuredMs.toFixed(3)} ms before)`;
+                  }
+                } else if (step.kind === 'accept') {
+                  decision = { kind: 'keep' };
+                  verdict = 'ok';
+                } else if (step.kind === 'resolve' && !last) {
+                  decision = { kind: 'resolve', budgetMs: step.budgetMs };
+                  checkBudget = step.budgetMs;
+                  verdict = `re-solving under an estimator budget of ${step.budgetMs.toFixed(3)} ms`;
+                } else {
+                  // out of re-solves, or of budgets to try: keep the best selection measured
+                  // (meets the target, closest to the aim; the fastest when none meets it)
+                  const best = bestCheckProbe(probes, target, aimMargin);
+                  const p = probes[best]!;
+                  const state = !meetsTarget(target, p.measuredMs) ? 'misses the target' : p.measuredMs < target / 1.1 ? 'meets the target, more than 10% faster' : 'meets the target';
+                  decision = { kind: 'restore', round: best };
+                  const why = step.kind === 'stop' ? step.reason : `${LATENCY_CHECK_ROUNDS} re-solves done`;
+                checkStop = why;
+                  verdict = `${why}; keeping the selection of round ${best} (measured ${p.measuredMs.toFixed(3)} ms: ${state})`;
+                }
+                const how = m.paired ? ` (${m.paired.measured_speedup.toFixed(3)}x the dense network timed in alternation: ${m.paired.raw_ms.toFixed(3)} vs ${m.paired.dense_measured_ms.toFixed(3)} ms)` : '';
+                const confirmed = m.measurements.length > 1 ? `; the one standing of ${m.measurements.length} measurements: ${m.measurements.map((x) => x.toFixed(3)).join(', ')} ms` : '';
+                log(`latency check ${round}: estimated ${estimatedMs.toFixed(3)} ms, measured ${m.ms.toFixed(3)} ms${again ? ' (same selection as before)' : how}${confirmed}, aim ${budget.toFixed(3)} ms, target ${target.toFixed(3)} ms: ${verdict}`);
+                const record = {
+                  kind: 'latency-check',
+                  iteration: trainer.step,
+                  round,
+                  kept,
+                  estimated_ms: estimatedMs,
+                  measured_ms: m.ms,
+                  ...(m.paired ?? {}),
+                  ...(again ? { remeasured: false } : {}),
+                  ...(m.measurements.length > 1 ? { confirm_ms: m.measurements } : {}),
+                  ...(m.busy ? { busy: true } : {}),
+                  target_ms: target,
+                  aim_ms: budget,
+                  budget_ms: decision.kind === 'resolve' ? decision.budgetMs : null,
+                  ...(decision.kind === 'restore' ? { restored_round: decision.round, restored_kept: probes[decision.round]!.kept } : {}),
+                };
+                await appendFile(metrics, `${JSON.stringify(record)}\n`);
+                return decision;
+              },
+            }
+          : {}),
+        onBoundary: async (state) => {
+          await checkpoint(state);
+          faultPoint('prune-boundary');
+          if (trainer.step >= stopAt && trainer.step < totalIterations) throw new Stop();
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof Stop)) throw err;
+    } finally {
+      progress.stop();
+    }
+    const finished = trainer.step >= totalIterations;
+    const kept = engine.kept();
+    const latency = est.total(kept);
+    const sel = toSelection(Object.fromEntries(Object.entries(engine.state().active).map(([k, v]) => [k, Uint8Array.from(v)])));
+    const cost = selectionCost(graph, sel);
+    let top1 = NaN;
+    if (finished) {
+      // BN statistics of the final network (grown channels feed active ones; see recalibrateBatchNorm)
+      recalibrateBatchNorm(model, () => {
         const b = iter.next();
         return { x: b.x, shape: b.shape, labels: b.labels };
-      },
-      onIteration: async (it, loss, phase) => {
-        const now = performance.now();
-        trainSeconds += (now - lastT) / 1000;
-        lastT = now;
-        window = { loss: window.loss + loss, n: window.n + 1 };
-        if (window.n === 20) {
-          await appendFile(metrics, `${JSON.stringify({ kind: 'train', iteration: it, phase, loss: window.loss / window.n, latency_ms: engine.latencyMs(), train_seconds: trainSeconds })}\n`);
-          bar.update(it, { phase, loss: (window.loss / window.n).toFixed(4), latency: `${engine.latencyMs().toFixed(2)} ms` });
-          window = { loss: 0, n: 0 };
-        }
-      },
-      onStep: async (r) => {
-        const file = join(o.out, 'problems', `step-${String(r.step).padStart(3, '0')}${checkRound >= 0 ? `-check-${checkRound}` : ''}-${r.phase}.json`);
-        await writeFileAtomic(file, problemToJson({ ...r.problem, meta: { step: r.step, phase: r.phase, iteration: r.iteration } }));
-        const { problem: _p, ...rest } = r;
-        await appendFile(metrics, `${JSON.stringify({ kind: 'step', ...rest, fps: (table.batch * 1000) / r.latencyMs })}\n`);
-      },
-      ...(o.checkLatency && table.runtime.name === 'ort'
-        ? {
-            checkLatency: async (kept: Record<string, number>, estimatedMs: number, round: number, last: boolean): Promise<CheckDecision> => {
-              if (round === 0) {
-                probes.length = 0;
-                checkBudget = budget;
-              }
-              checkRound = round;
-              // a re-solve that did not move the selection: its measurement stands
-              const again = probes.find((p) => sameKept(p.kept, kept));
-              const m = again ? { ms: again.measuredMs, paired: again.paired, busy: false, measurements: [] } : await timeConfirmed(kept, estimatedMs);
-              let decision: CheckDecision;
-              let verdict: string;
-              const step = m.busy ? undefined : nextCheckStep([...probes, { estimatedMs, measuredMs: m.ms, budgetMs: checkBudget }], target, aimMargin);
-              if (!m.busy) probes.push({ estimatedMs, measuredMs: m.ms, budgetMs: checkBudget, kept, paired: m.paired });
-              if (!step) {
-                // timings on a busy machine would steer the selection by the load: stop here
-                if (probes.length === 0) {
-                  decision = { kind: 'keep' };
-                  verdict = "the machine stayed busy: keeping the estimator's selection unchecked; time the exported model with `latprune verify` on a quiet machine";
-                } else {
-                  const best = bestCheckProbe(probes, target, aimMargin);
-                  decision = { kind: 'restore', round: best };
-                  verdict = `the machine stayed busy: keeping the selection of round ${best} (measured ${probes[best]!.measuredMs.toFixed(3)} ms before)`;
-                }
-              } else if (step.kind === 'accept') {
-                decision = { kind: 'keep' };
-                verdict = 'ok';
-              } else if (step.kind === 'resolve' && !last) {
-                decision = { kind: 'resolve', budgetMs: step.budgetMs };
-                checkBudget = step.budgetMs;
-                verdict = `re-solving under an estimator budget of ${step.budgetMs.toFixed(3)} ms`;
-              } else {
-                // out of re-solves, or of budgets to try: keep the best selection measured
-                // (meets the target, closest to the aim; the fastest when none meets it)
-                const best = bestCheckProbe(probes, target, aimMargin);
-                const p = probes[best]!;
-                const state = !meetsTarget(target, p.measuredMs) ? 'misses the target' : p.measuredMs < target / 1.1 ? 'meets the target, more than 10% faster' : 'meets the target';
-                decision = { kind: 'restore', round: best };
-                const why = step.kind === 'stop' ? step.reason : `${LATENCY_CHECK_ROUNDS} re-solves done`;
-                verdict = `${why}; keeping the selection of round ${best} (measured ${p.measuredMs.toFixed(3)} ms: ${state})`;
-              }
-              const how = m.paired ? ` (${m.paired.measured_speedup.toFixed(3)}x the dense network timed in alternation: ${m.paired.raw_ms.toFixed(3)} vs ${m.paired.dense_measured_ms.toFixed(3)} ms)` : '';
-              const confirmed = m.measurements.length > 1 ? `; the one standing of ${m.measurements.length} measurements: ${m.measurements.map((x) => x.toFixed(3)).join(', ')} ms` : '';
-              log(`latency check ${round}: estimated ${estimatedMs.toFixed(3)} ms, measured ${m.ms.toFixed(3)} ms${again ? ' (same selection as before)' : how}${confirmed}, aim ${budget.toFixed(3)} ms, target ${target.toFixed(3)} ms: ${verdict}`);
-              const record = {
-                kind: 'latency-check',
-                iteration: trainer.step,
-                round,
-                kept,
-                estimated_ms: estimatedMs,
-                measured_ms: m.ms,
-                ...(m.paired ?? {}),
-                ...(again ? { remeasured: false } : {}),
-                ...(m.measurements.length > 1 ? { confirm_ms: m.measurements } : {}),
-                ...(m.busy ? { busy: true } : {}),
-                target_ms: target,
-                aim_ms: budget,
-                budget_ms: decision.kind === 'resolve' ? decision.budgetMs : null,
-                ...(decision.kind === 'restore' ? { restored_round: decision.round, restored_kept: probes[decision.round]!.kept } : {}),
-              };
-              await appendFile(metrics, `${JSON.stringify(record)}\n`);
-              return decision;
-            },
-          }
-        : {}),
-      onBoundary: async (state) => {
-        await checkpoint(state);
-        if (trainer.step >= stopAt && trainer.step < totalIterations) throw new Stop();
-      },
-    });
-  } catch (err) {
-    if (!(err instanceof Stop)) throw err;
+      });
+      top1 = evaluate(model, data.test, { normalization: defaultNormalization(data.name) }).top1;
+      if (!Number.isFinite(top1)) throw new LatpruneError('DIVERGED', `the pruned model's test accuracy is not a number: training diverged (see ${metrics}); lower --lr.`);
+      await writeFileAtomic(join(o.out, 'selection.json'), JSON.stringify({ model: o.model, lut: o.lut, target_ms: target, latency_ms: latency, kept, selection: sel }, null, 1));
+      await saveModel(model, join(o.out, 'model'), { latprune: { masked: true, selection: 'selection.json' } });
+    }
+    // the final selection as the on-device check measured it (it is one of the probes: accepted or restored)
+    const probe = [...probes].reverse().find((p) => sameKept(p.kept, kept));
+    const measured = probe?.measuredMs ?? null;
+    const fpsOf = (ms: number) => (table.batch * 1000) / ms;
+    const judged = measured ?? latency;
+    const met = finished ? meetsTarget(target, judged) : null;
+    const chance = 1 / data.train.classNames.length;
+    const learnedNothing = finished && top1 < 1.5 * chance;
+    const figures = `top-1 ${(100 * top1).toFixed(2)}%${denseTop1 !== null ? ` (dense ${(100 * denseTop1).toFixed(2)}%)` : ''}, ${fpsOf(judged).toFixed(1)} FPS ${measured !== null ? `measured${probe?.paired ? ` (${probe.paired.measured_speedup.toFixed(3)}x the dense network)` : ''}, table estimate ${fpsOf(latency).toFixed(1)}` : "by the table's estimate (not timed on the device: check it with `latprune verify`)"}, target ${fpsOf(target).toFixed(1)} FPS`;
+    const verdict = !finished
+      ? `STOPPED at iteration ${trainer.step}/${totalIterations}: continue with --resume`
+      : learnedNothing
+        ? `FAIL: the pruned model learned nothing: ${figures}; chance is ${(100 * chance).toFixed(0)}%. Train longer (--epochs), check --lr and the data`
+        : met
+          ? `${measured !== null ? 'PASS' : 'PASS (estimate)'}: ${figures}`
+          : `MISSED the target: ${figures}${checkStop ? `. ${checkStop}` : ''}`;
+    const result: PruneResult = {
+      method: o.method + (o.fromScratch ? '-scratch' : ''),
+      top1,
+      latency_ms: judged,
+      fps: fpsOf(judged),
+      dense_latency_ms: denseMs,
+      target_latency_ms: target,
+      train_seconds: trainSeconds,
+      images_seen: trainer.imagesSeen,
+      params: cost.params,
+      macs: cost.macs,
+      kept,
+      finished,
+      estimated_latency_ms: latency,
+      estimated_fps: fpsOf(latency),
+      measured_latency_ms: measured,
+      measured_fps: measured === null ? null : fpsOf(measured),
+      measured_speedup: probe?.paired?.measured_speedup ?? null,
+      target_met: learnedNothing ? false : met,
+      judged_by: measured !== null ? 'measured' : 'estimate',
+      dense_top1: denseTop1,
+      verdict,
+    };
+    await writeFileAtomic(join(o.out, 'result.json'), JSON.stringify(result, null, 2));
+    return result;
   } finally {
-    bar.stop();
+    // every path out (errors included) stops the bar and the gradient workers, or the process would not exit
+    bar?.stop();
+    await trainer.dispose();
+    model.dispose();
+    teacher?.dispose();
   }
-  const finished = trainer.step >= totalIterations;
-  const kept = engine.kept();
-  const latency = est.total(kept);
-  const sel = toSelection(Object.fromEntries(Object.entries(engine.state().active).map(([k, v]) => [k, Uint8Array.from(v)])));
-  const cost = selectionCost(graph, sel);
-  let top1 = NaN;
-  if (finished) {
-    // BN statistics of the final network (grown channels feed active ones; see recalibrateBatchNorm)
-    recalibrateBatchNorm(model, () => {
-      const b = iter.next();
-      return { x: b.x, shape: b.shape, labels: b.labels };
-    });
-    top1 = evaluate(model, data.test, { normalization: defaultNormalization(data.name) }).top1;
-    await writeFileAtomic(join(o.out, 'selection.json'), JSON.stringify({ model: o.model, lut: o.lut, target_ms: target, latency_ms: latency, kept, selection: sel }, null, 1));
-    await saveModel(model, join(o.out, 'model'), { latprune: { masked: true, selection: 'selection.json' } });
-  }
-  const result: PruneResult = {
-    method: o.method + (o.fromScratch ? '-scratch' : ''),
-    top1,
-    latency_ms: latency,
-    fps: (table.batch * 1000) / latency,
-    dense_latency_ms: denseMs,
-    target_latency_ms: target,
-    train_seconds: trainSeconds,
-    images_seen: trainer.imagesSeen,
-    params: cost.params,
-    macs: cost.macs,
-    kept,
-    finished,
-  };
-  await writeFileAtomic(join(o.out, 'result.json'), JSON.stringify(result, null, 2));
-  await trainer.dispose();
-  model.dispose();
-  teacher?.dispose();
-  return result;
 }

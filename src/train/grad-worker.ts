@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.js';
 import { localGradients, modelFromTopology, teacherFromSpec, trainableVariables, type WorkerReply, type WorkerRequest } from './gradients.js';
 import type { LossConfig } from './loss.js';
+import { faultPoint } from '../util/fault.js';
 
 if (!parentPort) throw new Error('grad-worker.js must run as a worker thread');
 const port = parentPort;
@@ -32,6 +33,7 @@ port.on('message', async (m: WorkerRequest) => {
       return;
     }
     if (!model || !loss) throw new Error('step before init');
+    faultPoint('grad-worker-step');
     if (m.weights.length !== vars.length) throw new Error(`expected ${vars.length} weight arrays, got ${m.weights.length}`);
     vars.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(m.weights[i]!, v.shape))));
     const { loss: l, grads } = localGradients(model, vars, m.batch, loss, teacher);
