@@ -44,6 +44,8 @@ test('schedules that cannot fine-tune, or fit no IEE step, are refused with the 
   refused(() => planSchedule('halp', 400, { steps: 30, interval: 40 }), /HALP's 30 prunes 40 iterations apart take 1200 of the run's 400 iterations, leaving 0 to fine-tune .* lower --steps or --interval/);
   // the issue's case: 23 iterations with the paper's IEE settings
   refused(() => planSchedule('iee', 23, { H: 100, J: 100, Q: 100, T: 5 }), /no IEE step would run: lower --H\/--J\/--Q/);
+  // and with every knob planned: 23 iterations fit no IEE step either
+  refused(() => planSchedule('iee', 23, {}), /IEE's descent takes 7 of the run's 23 iterations; one step of H \+ J \+ Q = 13 iterations plus 10 of fine-tuning does not fit/);
   refused(() => planSchedule('iee', 400, { ramp: 1.5 }), /--ramp must be a positive integer/);
 });
 

@@ -105,7 +105,7 @@ export function planSchedule(method: 'iee' | 'halp', total: number, flags: Sched
   const stageCount = explore ? 3 : 2;
   const left = total - descent - Math.round(FINETUNE_SHARE * total);
   let T = flags.T;
-  const stageGiven = flags.H !== undefined || flags.J !== undefined || flags.Q !== undefined || oneShotH !== undefined;
+  const stageGiven = flags.H !== undefined || flags.J !== undefined || flags.Q !== undefined;
   let s = stageGiven ? undefined : Math.min(100, Math.floor(left / ((T ?? 5) * stageCount)));
   if (s !== undefined) {
     if (T === undefined && s < 10) {
@@ -115,7 +115,7 @@ export function planSchedule(method: 'iee' | 'halp', total: number, flags: Sched
     }
     planned.push('H', 'J', 'Q');
   } else if (T === undefined) planned.push('T');
-  const H = oneShotH ?? flags.H ?? s ?? 100;
+  const H = flags.H ?? oneShotH ?? s ?? 100;
   const J = flags.J ?? s ?? 100;
   const Q = flags.Q ?? s ?? 100;
   T = T ?? 5;

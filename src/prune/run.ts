@@ -158,10 +158,29 @@ export function targetLatency(t: LatencyTarget, denseMs: number, batch: number):
 
 const sameKept = (a: Record<string, number>, b: Record<string, number>): boolean => Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
 
+/** Refuses option values no model, data or table can make valid (named by their flags). */
+function checkScalarOptions(o: PruneRunOptions): void {
+  const bad = (flag: string, want: string, v: unknown) => new LatpruneError('BAD_ARGUMENT', `${flag} must be ${want}, got ${String(v)}.`);
+  const posInt = (v: number) => Number.isInteger(v) && v >= 1;
+  if (!posInt(o.batchSize)) throw bad('--batch', 'a positive integer', o.batchSize);
+  if (o.iterations === undefined && !posInt(o.epochs)) throw bad('--epochs', 'a positive integer', o.epochs);
+  if (!posInt(o.workers)) throw bad('--workers', 'a positive integer', o.workers);
+  if (!(o.lr > 0 && Number.isFinite(o.lr))) throw bad('--lr', 'a positive number', o.lr);
+  if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw bad('--weight-decay', 'a non-negative number', o.weightDecay);
+  if (!Number.isInteger(o.seed)) throw bad('--seed', 'an integer', o.seed);
+  if (o.method === 'iee' && !(o.omega >= 0 && o.omega < 1)) throw bad('--omega', 'in [0, 1)', o.omega);
+  if (o.minKeepFraction !== undefined && !(o.minKeepFraction >= 0 && o.minKeepFraction <= 1)) throw bad('--min-keep-fraction', 'in [0, 1]', o.minKeepFraction);
+  if (o.margin !== undefined && !(o.margin >= 0 && o.margin < 0.5)) throw bad('--margin', 'a fraction in [0, 0.5)', o.margin);
+  const t = o.target;
+  const v = 'latencyMs' in t ? t.latencyMs : 'fps' in t ? t.fps : t.speedup;
+  if (!(Number.isFinite(v) && v > 0) || ('speedup' in t && !(t.speedup > 1))) throw bad('latencyMs' in t ? '--target-latency-ms' : 'fps' in t ? '--target-fps' : '--speedup', 'speedup' in t ? 'a number above 1' : 'a positive number', v);
+}
+
 /** Runs or resumes a pruning run. */
 export async function runPrune(o: PruneRunOptions, backend: string, log: (l: string) => void): Promise<PruneResult> {
   const ckpt = join(o.out, 'checkpoint.ckpt');
-  // before anything is written
+  // before anything is read, trained or written
+  checkScalarOptions(o);
   if (o.method === 'iee') checkGrowRule(o);
   const resumed = await openRunCheckpoint<Meta>(ckpt, o.out, o.resume, o as unknown as Record<string, unknown>, MUST_MATCH, OPTION_DEFAULTS);
 

@@ -82,6 +82,10 @@ test('bad input is refused before any work: --train-subset beyond the data, a sc
     assert.equal(short.code, 2);
     assert.match(short.stderr, /HALP's 30 prunes 40 iterations apart take 1200 of the run's 40 iterations, leaving 0 to fine-tune/);
     assert.ok(!existsSync(join(dir, 'b', 'checkpoint.ckpt')), 'no training happened');
+    const omega = await runCli([...pruneArgs(join(dir, 'c')), '--method', 'iee', '--omega', '1.5'], env, 60);
+    assert.equal(omega.code, 2);
+    assert.match(omega.stderr, /latprune: error: --omega must be in \[0, 1\), got 1\.5/);
+    assert.ok(!existsSync(join(dir, 'c')), 'nothing written');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
