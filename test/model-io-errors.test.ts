@@ -43,11 +43,21 @@ const isNamed = (re: RegExp) => (e: unknown) => {
   return true;
 };
 
-test('a truncated weights.bin is named with the expected and actual byte counts', { timeout: 60_000 }, async () => {
+/** Runs `body` with a fresh temporary directory and a tiny model, cleaning both up after. */
+async function withTinyModel(body: (dir: string, model: tf.LayersModel) => Promise<void>): Promise<void> {
   await initBackend({ requested: 'wasm' });
   const dir = await mkdtemp(join(tmpdir(), 'latprune-modelio-'));
   const model = tinyModel();
   try {
+    await body(dir, model);
+  } finally {
+    model.dispose();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('a truncated weights.bin is named with the expected and actual byte counts', { timeout: 60_000 }, async () => {
+  await withTinyModel(async (dir, model) => {
     await saveModel(model, join(dir, 'm'));
     const bin = join(dir, 'm', 'weights.bin');
     const full = (await stat(bin)).size;
@@ -68,17 +78,11 @@ test('a truncated weights.bin is named with the expected and actual byte counts'
     await truncate(bin, full);
     await appendFile(bin, Buffer.alloc(16));
     await assert.rejects(loadModel(join(dir, 'm')), isNamed(new RegExp(`weights\\.bin: weights file has ${full + 16} bytes, .* take ${full} bytes \\(too long\\)`)));
-  } finally {
-    model.dispose();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a missing weights shard is named with the model.json listing it', { timeout: 60_000 }, async () => {
-  await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-modelio-'));
-  const model = tinyModel();
-  try {
+  await withTinyModel(async (dir, model) => {
     await saveModel(model, join(dir, 'm'));
     const paths = await shardModel(join(dir, 'm'), 65536);
     assert.equal(paths.length, 3);
@@ -88,17 +92,11 @@ test('a missing weights shard is named with the model.json listing it', { timeou
       assert.equal((e as LatpruneError).code, 'NOT_FOUND');
       return true;
     });
-  } finally {
-    model.dispose();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('sharded weights: intact shards load as tfjs reads them; a truncated shard is the one named', { timeout: 60_000 }, async () => {
-  await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-modelio-'));
-  const model = tinyModel();
-  try {
+  await withTinyModel(async (dir, model) => {
     await saveModel(model, join(dir, 'm'));
     const paths = await shardModel(join(dir, 'm'), 65536);
     const loaded = await loadModel(join(dir, 'm'));
@@ -117,17 +115,11 @@ test('sharded weights: intact shards load as tfjs reads them; a truncated shard 
     await writeFile(join(dir, 'm', paths[1]!), (await readFile(join(dir, 'm', paths[0]!))));
     await truncate(join(dir, 'm', paths[2]!), 100);
     await assert.rejects(loadModel(join(dir, 'm')), isNamed(new RegExp(`group1-shard3of3\\.bin has 100 bytes, expected ${total - 2 * 65536} \\(truncated\\)`)));
-  } finally {
-    model.dispose();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('an unparseable or empty model.json is a named BAD_FILE error', { timeout: 60_000 }, async () => {
-  await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-modelio-'));
-  const model = tinyModel();
-  try {
+  await withTinyModel(async (dir, model) => {
     await saveModel(model, join(dir, 'm'));
     const file = join(dir, 'm', 'model.json');
     const text = await readFile(file, 'utf8');
@@ -144,8 +136,5 @@ test('an unparseable or empty model.json is a named BAD_FILE error', { timeout: 
     json.weightsManifest = [{ paths: 'weights.bin', weights: [] }];
     await writeFile(file, JSON.stringify(json));
     await assert.rejects(loadModel(file), isNamed(/model\.json: weightsManifest\[0\] is malformed/));
-  } finally {
-    model.dispose();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
