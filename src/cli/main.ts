@@ -116,7 +116,12 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
         (l) => io.err(l),
       );
       io.out(JSON.stringify({ ...r, test_top1: r.testTop1 }));
-      setExit(0);
+      // a finished run that ends about chance learned nothing: say so and exit 1 (a short run's
+      // batch-norm statistics, a too-high --lr, or labels that do not match the images)
+      if (r.finished && r.testTop1 !== undefined && r.testTop1 < 1.5 / r.numClasses) {
+        io.out(`FAIL: the model learned nothing: test top-1 ${(100 * r.testTop1).toFixed(2)}%, chance ${(100 / r.numClasses).toFixed(0)}% after ${r.steps} steps. Train longer (--epochs), lower --lr, or check the data.`);
+        setExit(1);
+      } else setExit(0);
     });
 
   program

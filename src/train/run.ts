@@ -55,6 +55,8 @@ export interface TrainRunResult {
   readonly imagesSeen: number;
   /** Where the model was saved (`--save-model`), when it was. */
   readonly savedModel?: string;
+  /** Classes of the dataset (chance is 1 / numClasses). */
+  readonly numClasses: number;
 }
 
 interface CheckpointMeta {
@@ -224,6 +226,7 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
       ...(lastEval ? { testTop1: lastEval.top1, testLoss: lastEval.loss } : {}),
       trainSeconds,
       imagesSeen: tr.imagesSeen,
+      numClasses: data.train.classNames.length,
       ...(savedModel ? { savedModel } : {}),
     };
   } finally {
