@@ -411,7 +411,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
                 } else if (step.kind === 'accept') {
                   decision = { kind: 'keep' };
                   verdict = 'ok';
-                } else if (step.kind === 'resolve' && !last) {
+                } else if (step.kind === 'resolve' && !last && !(again && Math.abs(step.budgetMs - checkBudget) <= 1e-6 * checkBudget)) {
                   decision = { kind: 'resolve', budgetMs: step.budgetMs };
                   checkBudget = step.budgetMs;
                   verdict = `re-solving under an estimator budget of ${step.budgetMs.toFixed(3)} ms`;
@@ -422,8 +422,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
                   const p = probes[best]!;
                   const state = !meetsTarget(target, p.measuredMs) ? 'misses the target' : p.measuredMs < target / 1.1 ? 'meets the target, more than 10% faster' : 'meets the target';
                   decision = { kind: 'restore', round: best };
-                  const why = step.kind === 'stop' ? step.reason : `${LATENCY_CHECK_ROUNDS} re-solves done`;
-                checkStop = why;
+                  const why = step.kind === 'stop' ? step.reason : !last ? 'the knapsack returns the same selection under the corrected budget' : `${LATENCY_CHECK_ROUNDS} re-solves done`;
+                  checkStop = why;
                   verdict = `${why}; keeping the selection of round ${best} (measured ${p.measuredMs.toFixed(3)} ms: ${state})`;
                 }
                 const how = m.paired ? ` (${m.paired.measured_speedup.toFixed(3)}x the dense network timed in alternation: ${m.paired.raw_ms.toFixed(3)} vs ${m.paired.dense_measured_ms.toFixed(3)} ms)` : '';
