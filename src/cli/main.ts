@@ -353,9 +353,10 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
         (l) => io.err(l),
       );
       io.out(JSON.stringify(r));
-      // the last line is the verdict; a missed target (or a model that learned nothing) exits 1, errors 2
+      // the last line is the verdict; a missed target, a model that learned nothing, or a check that could
+      // not time the device (UNCHECKED) exits 1, errors 2
       io.out(r.verdict);
-      setExit(r.target_met === false ? 1 : 0);
+      setExit(r.target_met === false || (r.finished && r.target_met === null) ? 1 : 0);
     });
 
   program
