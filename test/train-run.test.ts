@@ -21,36 +21,14 @@ import {
   readMetrics,
   runTraining,
   saveModel,
-  type TrainRunOptions,
 } from '../src/train/index.js';
 import { LatpruneError } from '../src/errors.js';
+import { trainRunOptions } from './helpers/train-options.js';
 import { openRunCheckpoint, saveCheckpoint, weightKey } from '../src/train/checkpoint.js';
 
 const mini = embeddedSubsetDir()!;
 
-function opts(out: string, over: Partial<TrainRunOptions> = {}): TrainRunOptions {
-  return {
-    model: 'resnet20',
-    dataset: 'fashion-mnist',
-    dataDir: mini,
-    epochs: 1,
-    batchSize: 16,
-    lr: 0.05,
-    momentum: 0.9,
-    nesterov: false,
-    weightDecay: 5e-4,
-    warmupEpochs: 0,
-    labelSmoothing: 0.1,
-    seed: 3,
-    workers: 1,
-    out,
-    resume: false,
-    checkpointEvery: 100,
-    maxSteps: 6,
-    command: 'test',
-    ...over,
-  };
-}
+const opts = trainRunOptions;
 
 test('resume from a mid-run checkpoint continues bit-identically', async () => {
   const info = await initBackend({ requested: 'wasm' });

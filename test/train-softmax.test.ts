@@ -13,8 +13,9 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { embeddedSubsetDir } from '../src/data/index.js';
 import { LatpruneError } from '../src/errors.js';
-import { Trainer, loadModel, runTraining, saveModel, type TrainerConfig, type TrainRunOptions } from '../src/train/index.js';
+import { Trainer, loadModel, runTraining, saveModel, type TrainerConfig } from '../src/train/index.js';
 import { localGradients, outputView, trainableVariables, type HostBatch } from '../src/train/gradients.js';
+import { trainRunOptions } from './helpers/train-options.js';
 
 const CLASSES = 10;
 /** Cross-entropy of softmax applied twice has this floor on 10 classes: log(1 + 9/e). */
@@ -151,27 +152,14 @@ test('train --max-steps with --save-model saves the partly trained model (a user
     await saveModel(user, join(dir, 'user'));
     user.dispose();
     const lines: string[] = [];
-    const opts: TrainRunOptions = {
+    const opts = trainRunOptions(join(dir, 'run'), {
       model: join(dir, 'user'),
-      dataset: 'fashion-mnist',
-      dataDir: embeddedSubsetDir()!,
-      epochs: 1,
-      batchSize: 16,
-      lr: 0.05,
-      momentum: 0.9,
-      nesterov: false,
-      weightDecay: 5e-4,
-      warmupEpochs: 0,
       labelSmoothing: 0,
       seed: 1,
-      workers: 1,
-      out: join(dir, 'run'),
-      resume: false,
-      checkpointEvery: 100,
       maxSteps: 3,
       saveModel: join(dir, 'saved'),
       command: 'latprune train --max-steps 3 --save-model saved',
-    };
+    });
     const r = await runTraining(opts, info.tfjsName, (l) => lines.push(l));
     assert.equal(r.steps, 3);
     assert.equal(r.finished, false);
