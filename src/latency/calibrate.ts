@@ -14,7 +14,7 @@ import { analyzeModel, layerWidths, type ChannelGraph } from '../graph/index.js'
 import { seededRandom } from '../util/random.js';
 import { applyCalibration, plainShare, LatencyEstimator, type CalibrationFit, type CalibrationParts, type CalibrationSample, type LatencyBreakdown } from './estimate.js';
 import { median, type LatencyRuntime, type TimingOptions } from './runtime.js';
-import type { CalibrationCoefficients, LatencyTable } from './table.js';
+import { profileCommandLine, type CalibrationCoefficients, type LatencyTable } from './table.js';
 
 /** Kept channel counts per group id. */
 export type KeepCounts = Record<string, number>;
@@ -276,4 +276,73 @@ export function refreshCalibration(model: tf.LayersModel, table: LatencyTable): 
 /** The warning to print when {@link refreshCalibration} refitted a table's calibration. */
 export function refittedCalibrationNote(path: string, table: LatencyTable): string {
   return `note: ${path} was calibrated by an earlier version of the estimator; its calibration was refitted in memory from the ${table.calibration?.samples.length ?? 0} networks it stores (no timing). \`latprune profile --recalibrate\` re-times and stores a new one.`;
+}
+
+/** The p90 relative error of a calibrated estimate above which {@link calibrationWarning} warns. */
+export const CALIBRATION_P90_GOAL = 0.15;
+
+/**
+ * Calibrations of at most this many networks get a leave-one-out error in
+ * {@link calibrationWarning} (its cost grows with the cube of the count: about
+ * 70 ms at 32 networks); larger ones are judged by the stored in-sample error,
+ * which a leave-one-out one approaches as networks are added.
+ */
+const LOO_MAX_SAMPLES = 64;
+
+/**
+ * Returns a loud warning when the table's whole-network latency estimate
+ * should not be trusted, or undefined when it can be:
+ *
+ * - the table has no calibration (an unmerged shard, an unfinished build or
+ *   one run with `--calibrate 0`): estimates are the raw sum of the layer
+ *   look-ups, which whole networks do not follow;
+ * - it was calibrated on fewer than 3 networks: its error cannot be judged;
+ * - its p90 relative error exceeds {@link CALIBRATION_P90_GOAL}. The error is
+ *   the larger of the leave-one-out p90 over the stored networks (each
+ *   predicted by a calibration chosen and fitted without it, as
+ *   {@link chooseCalibration} does; computed for up to 64 networks) and the
+ *   stored in-sample p90 of the coefficients in use. A calibration with no
+ *   stored networks is judged by the stored in-sample p90 alone.
+ *
+ * Pure (no IO): the caller prints it.
+ *
+ * @param table - the table (after `refreshCalibration`, if it is applied)
+ * @param path - the table's file, named in the message
+ */
+export function calibrationWarning(table: LatencyTable, path: string): string | undefined {
+  const cmd = profileCommandLine(table, path);
+  const verify = '`latprune verify <pruned.onnx> --baseline <dense.onnx>`';
+  const c = table.calibration;
+  if (!c) {
+    if (table.shard) {
+      return (
+        `WARNING: ${path} is shard ${table.shard.index}/${table.shard.count} of a table and has no calibration: its latency estimates are the raw sum of layer look-ups, ` +
+        `which whole networks do not follow. Join the shards with \`latprune lut merge --out <table.json> <shards...>\` and calibrate the result with \`latprune profile ... --out <table.json>\` before pruning with it.`
+      );
+    }
+    return (
+      `WARNING: ${path} has no calibration${table.complete ? '' : ' (and is incomplete)'}: its latency estimates are the raw sum of layer look-ups, which whole networks do not follow ` +
+      `(measured: 0.8-1.1x of it), so a latency target may be missed or overshot. Calibrate it with \`${cmd} --calibrate 32\`, ` +
+      `or check the pruned model's measured speed-up with ${verify}.`
+    );
+  }
+  const n = c.samples.length;
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  if (n > 0 && n < 3) {
+    return (
+      `WARNING: ${path} is calibrated on only ${n} measured network${n > 1 ? 's' : ''}: its estimate's error cannot be judged (in-sample p90 ${pct(c.p90Error)} says nothing with so few). ` +
+      `Re-measure the calibration with \`${cmd} --recalibrate --calibrate 32\`, and check the pruned model's measured speed-up with ${verify}.`
+    );
+  }
+  const loo = n >= 3 && n <= LOO_MAX_SAMPLES ? chooseCalibration(c.samples) : undefined;
+  const p90 = Math.max(c.p90Error, loo?.looP90 ?? 0);
+  if (p90 <= CALIBRATION_P90_GOAL) return undefined;
+  const figures = loo
+    ? `p90 relative error ${pct(p90)} (leave-one-out over its ${n} measured networks: p90 ${pct(loo.looP90)}, median ${pct(loo.looMedian)}; in-sample, of the coefficients in use: p90 ${pct(c.p90Error)}, median ${pct(c.medianError)})`
+    : `p90 relative error ${pct(c.p90Error)} in-sample (median ${pct(c.medianError)}; ${n ? `over its ${n} measured networks` : 'no measured networks stored for a leave-one-out figure'})`;
+  return (
+    `WARNING: ${path}: the calibrated latency estimate is unreliable: ${figures}, above the ${pct(CALIBRATION_P90_GOAL)} goal; a model pruned with it may miss its latency target. ` +
+    `Re-measure the calibration on more networks with \`${cmd} --recalibrate --calibrate ${Math.max(64, 2 * n)}\`, ` +
+    `prune with \`--granularity auto\` (kept widths on the fast kernels, where estimates are steadiest), and check the pruned model's measured speed-up with ${verify}.`
+  );
 }

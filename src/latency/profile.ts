@@ -49,8 +49,8 @@ export interface ProfileOptions {
 }
 
 /**
- * Entries between two measurements of the drift reference. Measured here
- * (session 8): the same MobileNet-V1 entries timed twice a minute apart ran
+ * Entries between two measurements of the drift reference. Measured here:
+ * the same MobileNet-V1 entries timed twice a minute apart ran
  * at 0.68x (median; 0.56-0.83x) of each other, while passes interleaved with
  * a reference agreed within 0.93-1.06x; a table built over minutes mixes
  * such states unless each entry is put on one scale.

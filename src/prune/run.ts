@@ -14,7 +14,7 @@ import { analyzeModel, selectionCost } from '../graph/index.js';
 import { ImportanceAccumulator, magnitudeImportance, taylorImportance } from '../importance/index.js';
 import { LatencyEstimator, OrtRuntime, channelMultiple, coutOfKeep, deviceMismatchWarning, loadTable, refittedCalibrationNote, refreshCalibration, type TimingOptions } from '../latency/index.js';
 import { problemToJson } from '../solver/index.js';
-import { Trainer, evaluate, recalibrateBatchNorm, openRunCheckpoint, resolveModel, restoreWeights, saveCheckpoint, saveModel, weightKey, type TrainerConfig } from '../train/index.js';
+import { Trainer, aboutChance, evaluate, recalibrateBatchNorm, openRunCheckpoint, resolveModel, restoreWeights, saveCheckpoint, saveModel, weightKey, type TrainerConfig } from '../train/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
 import { fullKeep, toSelection } from './channels.js';
@@ -164,6 +164,8 @@ function checkScalarOptions(o: PruneRunOptions): void {
   const posInt = (v: number) => Number.isInteger(v) && v >= 1;
   if (!posInt(o.batchSize)) throw bad('--batch', 'a positive integer', o.batchSize);
   if (o.iterations === undefined && !posInt(o.epochs)) throw bad('--epochs', 'a positive integer', o.epochs);
+  if (o.iterations !== undefined && !posInt(o.iterations)) throw bad('--iterations', 'a positive integer', o.iterations);
+  if (o.trainSubset !== undefined && !(Number.isInteger(o.trainSubset) && o.trainSubset >= o.batchSize)) throw bad('--train-subset', `an integer of at least --batch (${o.batchSize})`, o.trainSubset);
   if (!posInt(o.workers)) throw bad('--workers', 'a positive integer', o.workers);
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw bad('--lr', 'a positive number', o.lr);
   if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw bad('--weight-decay', 'a non-negative number', o.weightDecay);
@@ -190,15 +192,14 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   const data = await loadDataset(o.dataset, o.dataDir ? { dir: o.dataDir } : {});
   log(describeDataset(data));
   if (o.trainSubset !== undefined) {
-    if (!(Number.isInteger(o.trainSubset) && o.trainSubset >= o.batchSize)) throw new LatpruneError('BAD_ARGUMENT', `--train-subset must be an integer of at least --batch (${o.batchSize}), got ${o.trainSubset}.`);
     if (o.trainSubset > data.train.count) {
       throw new LatpruneError('BAD_ARGUMENT', `--train-subset ${o.trainSubset} asks for more images than the training split of ${data.dir} holds (${data.train.count}); give at most ${data.train.count}, or drop the flag to use them all.`);
     }
     log(`training on the first ${o.trainSubset} of its ${data.train.count} training images (--train-subset)`);
   }
-  if (o.iterations !== undefined && !(Number.isInteger(o.iterations) && o.iterations >= 1)) throw new LatpruneError('BAD_ARGUMENT', `--iterations must be a positive integer, got ${o.iterations}.`);
   const train = o.trainSubset ? { ...data.train, count: o.trainSubset, images: data.train.images.subarray(0, o.trainSubset * data.train.height * data.train.width * data.train.channels), labels: data.train.labels.subarray(0, o.trainSubset) } : data.train;
-  const zoo = { inputShape: [data.train.height, data.train.width, data.train.channels] as [number, number, number], numClasses: data.train.classNames.length, seed: o.seed };
+  const numClasses = data.train.classNames.length;
+  const zoo = { inputShape: [data.train.height, data.train.width, data.train.channels] as [number, number, number], numClasses, seed: o.seed };
   const { model, fromZoo } = await resolveModel(o.model, zoo);
   if (o.fromScratch && !fromZoo) throw new LatpruneError('BAD_ARGUMENT', `--from-scratch needs a zoo architecture name, not a model file (${o.model}).`);
   const inShape = model.inputs[0]!.shape;
@@ -328,9 +329,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
       if (!o.fromScratch) {
         denseTop1 = evaluate(model, data.test, { normalization: defaultNormalization(data.name) }).top1;
         log(`starting model: top-1 ${(100 * denseTop1).toFixed(2)}% on the ${data.test.count} test images`);
-        const chance = 1 / data.train.classNames.length;
-        if (denseTop1 < 1.5 * chance) {
-          log(`WARNING: the starting model scores about chance (${(100 * chance).toFixed(0)}%) on ${data.dir}: it has not learned this data (untrained, trained on other data, or other preprocessing). Pruning keeps what a model knows; train it first (\`latprune train\`) or check --data.`);
+        if (aboutChance(denseTop1, numClasses)) {
+          log(`WARNING: the starting model scores about chance (${(100 / numClasses).toFixed(0)}%) on ${data.dir}: it has not learned this data (untrained, trained on other data, or other preprocessing). Pruning keeps what a model knows; train it first (\`latprune train\`) or check --data.`);
         }
       }
       await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ ...saved, granularityUsed: granularity, denseMs, targetMs: target, budgetMs: budget, tableBatch: table.batch, totalIterations, schedule: plan, denseTop1 }, null, 2));
@@ -484,8 +484,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     const fpsOf = (ms: number) => (table.batch * 1000) / ms;
     const judged = measured ?? latency;
     const met = finished ? meetsTarget(target, judged) : null;
-    const chance = 1 / data.train.classNames.length;
-    const learnedNothing = finished && top1 < 1.5 * chance;
+    const learnedNothing = finished && aboutChance(top1, numClasses);
     // with a speed-up target the check measures a ratio; its FPS is the table's dense estimate times that ratio
     const measuredText = probe?.paired
       ? `measured ${probe.paired.measured_speedup.toFixed(3)}x the dense network (timed in alternation; ${fpsOf(judged).toFixed(1)} FPS on the table's scale), table estimate ${fpsOf(latency).toFixed(1)} FPS`
@@ -495,7 +494,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     const verdict = !finished
       ? `STOPPED at iteration ${trainer.step}/${totalIterations}: continue with --resume`
       : learnedNothing
-        ? `FAIL: the pruned model learned nothing: ${figures}; chance is ${(100 * chance).toFixed(0)}%. Train longer (--epochs), check --lr and the data`
+        ? `FAIL: the pruned model learned nothing: ${figures}; chance is ${(100 / numClasses).toFixed(0)}%. Train longer (--epochs), check --lr and the data`
         : met
           ? measured !== null
             ? `PASS: ${figures}`

@@ -99,7 +99,8 @@ export interface OutputView {
   run<T>(forward: () => T): T;
 }
 
-const PLAIN_VIEW: OutputView = { run: (forward) => forward() };
+/** The view of a model whose output is already logits. */
+export const PLAIN_VIEW: OutputView = { run: (forward) => forward() };
 const views = new WeakMap<tf.LayersModel, OutputView>();
 
 /** The linear activation swapped in (a new tensor: tfjs' executor may dispose the layer's input). */

@@ -27,6 +27,7 @@ export {
   type EvalResult,
   Trainer,
   evaluate,
+  aboutChance,
   recalibrateBatchNorm,
 } from './trainer.js';
 export { type TrainRunOptions, type TrainRunResult, runTraining, readMetrics } from './run.js';

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
 import type { ImageDataset, Normalization } from '../data/index.js';
 import { assembleBatch, defaultNormalization } from '../data/index.js';
-import { createGradientEngine, outputView, trainableVariables, type GradientEngine, type HostBatch } from './gradients.js';
+import { PLAIN_VIEW, createGradientEngine, outputView, trainableVariables, type GradientEngine, type HostBatch, type OutputView } from './gradients.js';
 import type { LossConfig } from './loss.js';
 import { SgdMomentum, type SgdOptions, type SgdState } from './optimizer.js';
 import { cosineWithWarmup, validateSchedule, type CosineSchedule } from './schedule.js';
@@ -223,6 +223,15 @@ export function recalibrateBatchNorm(model: tf.LayersModel, next: () => HostBatc
 }
 
 /**
+ * Whether a top-1 accuracy is about chance for `numClasses` classes (below
+ * 1.5x chance): the model has learned nothing. `train` and `prune` fail such
+ * a run, and `prune` warns when its starting model is one.
+ */
+export function aboutChance(top1: number, numClasses: number): boolean {
+  return top1 < 1.5 / numClasses;
+}
+
+/**
  * Top-1 accuracy and mean cross-entropy of `model` on `ds` in inference mode
  * (batch norm with moving statistics), in batches of `batchSize`. For a model
  * ending in softmax the cross-entropy is of its pre-softmax logits (see
@@ -238,11 +247,11 @@ export function evaluate(
   let correct = 0;
   let lossSum = 0;
   // a final softmax latprune cannot switch off still evaluates (argmax); its loss is then on probabilities
-  let view: { run<T>(f: () => T): T };
+  let view: OutputView;
   try {
     view = outputView(model);
   } catch {
-    view = { run: (f) => f() };
+    view = PLAIN_VIEW;
   }
   for (let start = 0; start < ds.count; start += bs) {
     const idx = Uint32Array.from({ length: Math.min(bs, ds.count - start) }, (_, i) => start + i);
