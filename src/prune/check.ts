@@ -185,7 +185,7 @@ export function machineBusy(denseMeasuredMs: number, denseEstimatedMs: number, g
  * estimate of a ResNet-20 selection is within 2-7% of its measured latency
  * here (`bench:lut-accuracy`, p90), but the machine's state moves the ratio
  * of a pruned network's latency to the dense one's too, and for minutes:
- * in session 9 a selection estimated at 2.11x the dense network measured
+ * in one run a selection estimated at 2.11x the dense network measured
  * 1.69x during an 8-epoch run's check (the dense network at 1.34x the
  * table's estimate, under the busy guard's 1.5x), and 1.99x fifteen minutes
  * later in an interleaved A/B of five rounds. The check took the 1.69x at
