@@ -238,9 +238,9 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
   program
     .command('prune')
     .description(
-      'prune a model to a latency target with IEE or the HALP baseline (checkpoints each step, --resume).\n' +
-        "Defaults are the best setting of bench/RESULTS.md (2x FPS, 8 epochs of Fashion-MNIST): IEE from HALP's descent with\n" +
-        '--omega 0.05 and distillation from the model (93.28% vs HALP 93.17%, dense 93.60%); the schedule is planned for the\n' +
+      'prune a model to a latency target with IEE or the HALP baseline (checkpoints each step, --resume). ' +
+        "Defaults are the best setting of bench/RESULTS.md (2x FPS, 8 epochs of Fashion-MNIST): IEE from HALP's descent with " +
+        '--omega 0.05 and distillation from the model (93.28% vs HALP 93.17%, dense 93.60%); the schedule is planned for the ' +
         'run length and printed before training. Last line: the verdict; exit 0 target met, 1 missed, not timed (UNCHECKED) or nothing learned, 2 error.',
     )
     .requiredOption('--model <name|path>', 'zoo name or tfjs model.json / folder (e.g. models/resnet20-fashion-mnist)')
