@@ -35,6 +35,16 @@ function repoRoot(): string {
 /** Default length of the demo's pruning run (iterations of batch 128; see the README for its time and accuracy). */
 export const DEMO_ITERATIONS = 400;
 
+/**
+ * The demo's safety margin: its selection aims 10% above 2x, not prune's
+ * default 5%. On the 2-core host the demo is run on, one pair of files timed
+ * in alternation measured 2.084x during pruning and 1.930x at the final
+ * verification minutes later (the host's speed moves differently for the
+ * pruned and the dense network's kernels); the demo's verdict must not flip
+ * on such a swing.
+ */
+export const DEMO_MARGIN = 0.1;
+
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
   readonly out: string;
@@ -79,7 +89,7 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void, out: (l:
           model: modelDir, fromScratch: false, dataset: 'fashion-mnist', lut, target: { speedup: 2 }, method: 'halp', criterion: 'taylor',
           epochs: 1, iterations: o.iterations, batchSize: 128, lr: 0.01, weightDecay: 5e-4, seed: 1, workers: o.workers, omega: 0.05, minKeepFraction: 0.25,
           schedule: 'cosine', explore: true, freeze: true, zeroInit: false, granularity: 0, checkLatency: true,
-          distill: { teacher: modelDir, alpha: 0.5, temperature: 4 },
+          distill: { teacher: modelDir, alpha: 0.5, temperature: 4 }, margin: DEMO_MARGIN,
           out: runDir, resume: existsSync(join(runDir, 'checkpoint.ckpt')), command: 'latprune demo',
         },
         o.backend,
