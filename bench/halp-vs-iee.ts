@@ -41,7 +41,8 @@ import { LatencyEstimator, defaultTablePath, deviceFingerprint, loadTable, media
 import { runPrune, type PruneResult, type PruneRunOptions } from '../src/prune/index.js';
 import { exportOnnx } from '../src/export/index.js';
 import { verifyOnnx, type VerifyResult } from '../src/verify/index.js';
-import { evaluate, loadModel } from '../src/train/index.js';
+import { evaluate } from '../src/train/index.js';
+import { loadModel } from '../src/model/index.js';
 import { markdownTable, readRun } from '../src/report/index.js';
 
 const { values } = parseArgs({

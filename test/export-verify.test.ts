@@ -14,9 +14,11 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { buildZooModel } from '../src/zoo/index.js';
 import { analyzeModel, applySelection, type Selection } from '../src/graph/index.js';
-import { checkParity, compactModel, exportOnnx, modelToOnnx } from '../src/export/index.js';
+import { checkParity, exportOnnx } from '../src/export/index.js';
+import { compactModel } from '../src/model/index.js';
+import { modelToOnnx } from '../src/onnx/index.js';
 import { writeModelFile } from '../src/onnx/index.js';
-import { saveModel } from '../src/train/index.js';
+import { saveModel } from '../src/model/index.js';
 import { main, type CliIO } from '../src/cli/main.js';
 import { seededRandom, randomFloats } from '../src/util/random.js';
 

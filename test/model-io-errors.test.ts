@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { LatpruneError } from '../src/errors.js';
-import { loadModel, readModelMetadata, saveModel } from '../src/train/index.js';
-import { manifestGroupBytes } from '../src/train/model-io.js';
+import { loadModel, readModelMetadata, saveModel } from '../src/model/index.js';
+import { manifestGroupBytes } from '../src/model/index.js';
 
 function tinyModel(): tf.LayersModel {
   return tf.sequential({

@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LatpruneError } from '../src/errors.js';
-import { problemToJson, solveCommand, solveMckp, validateProblem } from '../src/solver/index.js';
+import { problemToJson, solveMckp, validateProblem } from '../src/solver/index.js';
+import { solveCommand } from '../src/cli/commands/solve.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'latprune-solve-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,16 +12,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { embeddedSubsetDir, loadDataset } from '../src/data/index.js';
 import { buildZooModel } from '../src/zoo/index.js';
-import {
-  Trainer,
-  decodeCheckpoint,
-  encodeCheckpoint,
-  evaluate,
-  loadModel,
-  readMetrics,
-  runTraining,
-  saveModel,
-} from '../src/train/index.js';
+import { Trainer, decodeCheckpoint, encodeCheckpoint, evaluate, readMetrics, runTraining } from '../src/train/index.js';
+import { loadModel, saveModel } from '../src/model/index.js';
 import { LatpruneError } from '../src/errors.js';
 import { trainRunOptions } from './helpers/train-options.js';
 import { openRunCheckpoint, saveCheckpoint, weightKey } from '../src/train/checkpoint.js';

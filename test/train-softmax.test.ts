@@ -13,7 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { embeddedSubsetDir } from '../src/data/index.js';
 import { LatpruneError } from '../src/errors.js';
-import { Trainer, loadModel, runTraining, saveModel, type TrainerConfig } from '../src/train/index.js';
+import { Trainer, runTraining, type TrainerConfig } from '../src/train/index.js';
+import { loadModel, saveModel } from '../src/model/index.js';
 import { localGradients, outputView, trainableVariables, type HostBatch } from '../src/train/gradients.js';
 import { trainRunOptions } from './helpers/train-options.js';
 

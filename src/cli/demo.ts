@@ -18,7 +18,8 @@ import { runPrune } from '../prune/index.js';
 import { exportOnnx } from '../export/index.js';
 import { verifyOnnx } from '../verify/index.js';
 import { compareRuns } from '../report/index.js';
-import { evaluate, loadModel } from '../train/index.js';
+import { evaluate } from '../train/index.js';
+import { loadModel } from '../model/index.js';
 import { latpruneVersion } from './doctor.js';
 import { profileCommand } from './profile.js';
 

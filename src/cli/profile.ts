@@ -5,7 +5,7 @@ import os from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import { LatpruneError } from '../errors.js';
 import { analyzeModel } from '../graph/index.js';
-import { resolveModel } from '../train/index.js';
+import { resolveModel } from '../model/index.js';
 import { startProgress } from '../util/progress.js';
 import { zooEntry } from '../zoo/index.js';
 import {

@@ -12,9 +12,9 @@ import { LatpruneError } from '../errors.js';
 import { assembleBatch, defaultNormalization, loadDataset, type DatasetName } from '../data/index.js';
 import { analyzeModel, type Selection } from '../graph/index.js';
 import { writeModelFile } from '../onnx/index.js';
-import { loadModel } from '../train/index.js';
-import { compactModel } from './compact.js';
-import { modelToOnnx } from './to-onnx.js';
+import { loadModel } from '../model/index.js';
+import { compactModel } from '../model/index.js';
+import { modelToOnnx } from '../onnx/index.js';
 
 /** Result of the parity check. */
 export interface ParityReport {

@@ -1,7 +1,6 @@
 /**
- * Compaction of pruned models, tfjs -> ONNX conversion, and `latprune export`.
+ * `latprune export`: compaction of a pruned model to its kept channels, ONNX
+ * file with the parity check.
  * @packageDocumentation
  */
-export { compactModel, modelAtWidths } from './compact.js';
-export { type ToOnnxOptions, modelToOnnx } from './to-onnx.js';
 export { type ParityReport, type ExportOptions, type ExportResult, checkParity, exportOnnx } from './export.js';

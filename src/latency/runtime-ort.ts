@@ -13,7 +13,7 @@ import { randomFloats } from '../util/random.js';
 import { inferRule, type LayoutRules } from './layout.js';
 import { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';
 import { alternatingSpeedup, median, timeAlternating, timeRepeated, type TimedWorkload, type LatencyRuntime, type LayerMeasurement, type NetworkSpec, type TimingOptions } from './runtime.js';
-import { modelToOnnx } from '../export/to-onnx.js';
+import { modelToOnnx } from '../onnx/index.js';
 import { OnnxGraph, addConv, addGemm, decodeModel } from '../onnx/index.js';
 import type { LayerSignature } from './signature.js';
 

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { median, timeRepeated, type LatencyRuntime, type LayerMeasurement, type NetworkSpec, type TimingOptions } from './runtime.js';
 import type { LayoutRules } from './layout.js';
 import type { LayerSignature } from './signature.js';
-import { modelAtWidths } from '../export/compact.js';
+import { modelAtWidths } from '../model/index.js';
 
 /** The tfjs runtime. */
 export class TfjsRuntime implements LatencyRuntime {

@@ -77,3 +77,4 @@ export {
   samePadding,
   transposeData,
 } from './layout.js';
+export { type ToOnnxOptions, modelToOnnx } from './from-tfjs.js';

@@ -56,4 +56,3 @@ export {
   type SyntheticLayer,
   type SyntheticNet,
 } from './synthetic.js';
-export { solveCommand, type SolveCommandOptions } from './cli-solve.js';

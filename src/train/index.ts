@@ -17,7 +17,6 @@ export {
 export { type SgdOptions, type SgdState, SgdMomentum, defaultDecays } from './optimizer.js';
 export { type CosineSchedule, cosineWithWarmup, validateSchedule } from './schedule.js';
 export { type Checkpoint, type ExtraTensors, weightKey, encodeCheckpoint, decodeCheckpoint, saveCheckpoint, loadCheckpoint, openRunCheckpoint, restoreWeights } from './checkpoint.js';
-export { saveModel, loadModel, readModelMetadata, resolveModel } from './model-io.js';
 export {
   type TrainerConfig,
   type GradientContext,

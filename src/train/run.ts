@@ -9,7 +9,7 @@ import { LatpruneError } from '../errors.js';
 import { BatchIterator, defaultAugmentation, defaultNormalization, describeDataset, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { openRunCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
-import { resolveModel, saveModel } from './model-io.js';
+import { resolveModel, saveModel } from '../model/index.js';
 import { startProgress } from '../util/progress.js';
 import { Trainer, evaluate, type TrainerConfig } from './trainer.js';
 

@@ -19,7 +19,7 @@ import { LatpruneError } from '../errors.js';
 import { decodeModel } from '../onnx/index.js';
 import { analyzeModel } from '../graph/index.js';
 import { LatencyEstimator, alternatingSpeedup, deviceMismatchWarning, loadTable, median as medianOf, refittedCalibrationNote, refreshCalibration, sessionWorkload, timeAlternating } from '../latency/index.js';
-import { loadModel } from '../train/index.js';
+import { loadModel } from '../model/index.js';
 import { buildZooModel, zooNames } from '../zoo/index.js';
 import { randomFloats } from '../util/random.js';
 

@@ -10,8 +10,8 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
+import { OnnxGraph } from './graph.js';
 import {
-  OnnxGraph,
   addAdd,
   addAveragePool,
   addBatchNormalization,
@@ -27,9 +27,9 @@ import {
   addPad,
   addRelu,
   addSoftmax,
-} from '../onnx/index.js';
+} from './ops.js';
 import { describeModel } from '../graph/index.js';
-import { conv2dKernelToOnnx, denseKernelToGemm, depthwiseKernelToOnnx, foldBatchNorm, samePadding } from '../onnx/layout.js';
+import { conv2dKernelToOnnx, denseKernelToGemm, depthwiseKernelToOnnx, foldBatchNorm, samePadding } from './layout.js';
 import { randomFloats } from '../util/random.js';
 
 /** Options of {@link modelToOnnx}. */

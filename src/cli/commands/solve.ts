@@ -4,10 +4,10 @@
  */
 
 import { readFile } from 'node:fs/promises';
-import { LatpruneError } from '../errors.js';
-import { lpBound, relativeGap } from './lp-bound.js';
-import { solveMckp } from './mckp-dp.js';
-import { domainSize, parseProblem } from './problem.js';
+import { LatpruneError } from '../../errors.js';
+import { lpBound, relativeGap } from '../../solver/index.js';
+import { solveMckp } from '../../solver/index.js';
+import { domainSize, parseProblem } from '../../solver/index.js';
 
 /** Options of {@link solveCommand}. */
 export interface SolveCommandOptions {
