@@ -23,6 +23,7 @@ import { DEFAULT_BUSY_GUARD, DEFAULT_CHECK_CONFIRM, DEFAULT_LATENCY_MARGIN, best
 import { LATENCY_CHECK_ROUNDS, PruneEngine, type CheckDecision, type EngineState, type PruneConfig } from './engine.js';
 import { checkGrowRule } from './iee.js';
 import { describePlan, planSchedule, type ScheduleFlags } from './plan.js';
+import { RESUME_MUST_MATCH } from './options.js';
 import { calibrationWarning } from '../latency/index.js';
 import { faultPoint } from '../util/fault.js';
 
@@ -145,10 +146,9 @@ interface Meta {
   readonly trainSeconds: number;
 }
 
-const MUST_MATCH = ['model', 'fromScratch', 'minKeepFraction', 'dataset', 'lut', 'method', 'criterion', 'epochs', 'iterations', 'batchSize', 'lr', 'weightDecay', 'seed', 'workers', 'H', 'J', 'Q', 'T', 'omega', 'ramp', 'rampInterval', 'grow', 'evalBatches', 'evaluatePrune', 'schedule', 'explore', 'freeze', 'zeroInit', 'steps', 'interval', 'granularity', 'trainSubset', 'checkLatency', 'margin', 'distill'] as const;
 
 /** What a run saved before these options existed used (they resume as such). */
-const OPTION_DEFAULTS: Readonly<Partial<Record<(typeof MUST_MATCH)[number], unknown>>> = { ramp: 1, grow: 'explored', evalBatches: 2, evaluatePrune: false };
+const OPTION_DEFAULTS: Readonly<Record<string, unknown>> = { ramp: 1, grow: 'explored', evalBatches: 2, evaluatePrune: false };
 
 /** Target latency (ms) from a target form and the dense latency; FPS counts images at the table's batch. */
 export function targetLatency(t: LatencyTarget, denseMs: number, batch: number): number {
@@ -185,7 +185,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   // before anything is read, trained or written
   checkScalarOptions(o);
   if (o.method === 'iee') checkGrowRule(o);
-  const resumed = await openRunCheckpoint<Meta>(ckpt, o.out, o.resume, o as unknown as Record<string, unknown>, MUST_MATCH, OPTION_DEFAULTS);
+  const resumed = await openRunCheckpoint<Meta>(ckpt, o.out, o.resume, o as unknown as Record<string, unknown>, RESUME_MUST_MATCH, OPTION_DEFAULTS);
 
   const loaded = await loadTable(o.lut);
   const warn = deviceMismatchWarning(loaded, o.lut);

@@ -87,3 +87,19 @@ export async function solveCommand(opts: SolveCommandOptions): Promise<number> {
   }
   return sol.status === 'optimal' ? 0 : 1;
 }
+
+import type { Command } from 'commander';
+import type { CommandContext } from '../context.js';
+
+/** Registers `latprune solve`. */
+export function registerSolve(program: Command, ctx: CommandContext): void {
+  const { io, setExit } = ctx;
+  program
+    .command('solve')
+    .description('solve a saved knapsack problem (keep/grow channels within a latency budget); exit 1 if infeasible')
+    .requiredOption('--problem <file>', 'problem JSON (the pruning engine saves one per step)')
+    .option('--json', 'print one JSON object')
+    .action(async (o: { problem: string; json?: boolean }) => {
+      setExit(await solveCommand({ problem: o.problem, json: o.json === true, out: (l) => io.out(l) }));
+    });
+}

@@ -1,0 +1,41 @@
+/**
+ * `latprune export`.
+ */
+import { latpruneVersion } from '../doctor.js';
+import { parseDataFlag } from '../data-flag.js';
+import { exportOnnx } from '../../export/index.js';
+import type { Command } from 'commander';
+import type { CommandContext } from '../context.js';
+
+/** Registers `latprune export`. */
+export function registerExport(program: Command, ctx: CommandContext): void {
+  const { io, setExit, backend, num } = ctx;
+  program
+    .command('export')
+    .description('compact a pruning run (or export a tfjs model) to ONNX, checked against tfjs on real images')
+    .option('--run <dir>', 'a latprune prune run directory')
+    .option('--model <path>', 'or a tfjs model.json / folder')
+    .requiredOption('--out <file>', 'ONNX file to write')
+    .option('--opset <n>', 'ONNX opset', num, 13)
+    .option('--no-fold-bn', 'keep BatchNormalization nodes instead of folding them into convolutions')
+    .option('--data <name|dir>', 'dataset for the parity check (default: the run\'s)')
+    .option('--dataset <name>', 'which dataset --data DIR holds')
+    .option('--json', 'print one JSON object')
+    .addOption(ctx.backendOption())
+    .action(async (o: { run?: string; model?: string; out: string; opset: number; foldBn: boolean; data?: string; dataset?: string; json?: boolean; backend?: string }) => {
+      await backend(o.backend);
+      const data = o.data || o.dataset ? parseDataFlag(o.data, o.dataset) : undefined;
+      const r = await exportOnnx({
+        ...(o.run ? { run: o.run } : {}),
+        ...(o.model ? { model: o.model } : {}),
+        out: o.out,
+        opset: o.opset,
+        foldBn: o.foldBn,
+        ...(data ? { dataset: data.dataset, ...(data.dir ? { dataDir: data.dir } : {}) } : {}),
+        producerVersion: latpruneVersion(),
+      });
+      const line = `wrote ${r.out}: ${r.params} parameters; parity on ${r.parity.images} images: max abs diff ${r.parity.maxAbsDiff.toExponential(2)} (${r.parity.relDiff.toExponential(2)} relative), top-1 agreement ${(100 * r.parity.top1Agreement).toFixed(1)}%`;
+      io.out(o.json ? JSON.stringify(r) : line);
+      setExit(0);
+    });
+}
