@@ -15,7 +15,7 @@
  * `--with-descent` adds IEE whose step 0 is HALP's own descent (30 prunes 40
  * iterations apart; 10 x 20 at the ablation budget) followed by small updates
  * (`--omega 0.05`): iee_descent, ablation_iee_descent, and iee_descent_kd with
- * `--with-kd`. It keeps the structure HALP's descent finds (see RESULTS.md).
+ * `--with-kd`. It keeps the structure HALP's descent finds (docs/pruning.md).
  * `--measure-only` also measures any other finished run found in `--out`.
  * `--no-check` trains every run without the on-device check (names get a
  * `_nc` suffix): all runs then share the estimator budget.
@@ -26,8 +26,8 @@
  * finished ones). FPS is measured at the end, with no training running, over
  * all exported models in interleaved rounds. Writes bench/results/halp-vs-iee.json
  * (entries of runs not measured in this pass are kept from the previous file,
- * each stamped with the pass it was measured in) and bench/RESULTS.md (its
- * hand-written "## Notes" sections are kept), and prints a final JSON line.
+ * each stamped with the pass it was measured in), rebuilds bench/RESULTS.md
+ * from bench/results/ (bench/report.ts), and prints a final JSON line.
  */
 import { parseArgs } from 'node:util';
 import os from 'node:os';
@@ -43,7 +43,7 @@ import { exportOnnx } from '../src/export/index.js';
 import { verifyOnnx, type VerifyResult } from '../src/verify/index.js';
 import { evaluate } from '../src/train/index.js';
 import { loadModel } from '../src/model/index.js';
-import { markdownTable, readRun } from '../src/report/index.js';
+import { writeReport } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -71,7 +71,7 @@ const { values } = parseArgs({
      * estimator budget, and only training differs. The runs are named with a `_nc` suffix.
      */
     'no-check': { type: 'boolean', default: false },
-    /** Train nothing: export and measure the finished runs in `--out` (a final pass over runs of several sessions). */
+    /** Train nothing: export and measure the finished runs in `--out` (a final pass over runs trained at different times). */
     'measure-only': { type: 'boolean', default: false },
   },
 });
@@ -242,7 +242,6 @@ for (const name of finished) {
     ...(commands[name] ? { command: commands[name] } : {}),
   };
 }
-const densePart = results['dense']!;
 /**
  * The speed-up the on-device check measured for the selection the run kept
  * (the last check record, or the round it restored; records of an attempt
@@ -260,7 +259,7 @@ async function checkedSpeedup(dir: string): Promise<{ speedup: number; rounds: n
     .split('\n')
     .filter((l) => l.includes('"latency-check"'))
     .map((l) => JSON.parse(l) as { round?: number; measured_speedup?: number; restored_round?: number });
-  // records before session 5 have no round number: one attempt, the last selection kept
+  // records written before check rounds were numbered: one attempt, the last selection kept
   const start = recs.some((r) => r.round !== undefined) ? recs.map((r) => r.round).lastIndexOf(0) : 0;
   const attempt = recs.slice(Math.max(0, start));
   const last = attempt.at(-1);
@@ -273,7 +272,7 @@ for (const n of finished) {
   if (c && results[n]) Object.assign(results[n]!, { check_speedup: Number(c.speedup.toFixed(4)), check_rounds: c.rounds });
 }
 // one measurement pass: every entry it measured carries its time. Entries of runs this pass
-// did not measure (run directories of earlier sessions, not kept) stay as they were, with
+// did not measure (run directories of earlier passes, not kept) stay as they were, with
 // their own pass time, so the file keeps every method's latest figures
 const pass = new Date().toISOString();
 for (const r of Object.values(results)) r['measured_at'] = pass;
@@ -282,31 +281,6 @@ const previous = existsSync(resultsFile) ? (JSON.parse(await readFile(resultsFil
 const kept = Object.fromEntries(Object.entries(previous).filter(([k, v]) => !(k in results) && v !== null && typeof v === 'object' && 'top1' in v));
 await writeFile(`${resultsFile}.tmp`, `${JSON.stringify({ device: deviceFingerprint(), lut, epochs, scratch_epochs: Number(values['scratch-epochs']), ablation: abl, ...kept, ...results }, null, 2)}\n`);
 await rename(`${resultsFile}.tmp`, resultsFile);
-const rows = [];
-for (const name of finished) rows.push(await readRun(join(values.out!, name)));
-const attain = finished
-  .filter((n) => n !== 'dense')
-  .map((n) => {
-    const x = results[n]!;
-    const verdict = (within: unknown, met: unknown): string => (within ? 'yes' : met ? 'met, >10% above' : 'missed');
-    const check = x['check_speedup'] === undefined ? '-' : `${Number(x['check_speedup']).toFixed(3)}x (${String(x['check_rounds'])})`;
-    const sp = x['measured_speedup'] === undefined ? '| - | - | - |' : `| ${Number(x['measured_speedup']).toFixed(3)}x / ${Number(x['asked_speedup']).toFixed(3)}x = ${(Number(x['measured_speedup']) / Number(x['asked_speedup'])).toFixed(3)} | ${verdict(x['speedup_within_10pct'], x['speedup_met'])} | ${check} |`;
-    return `| ${n} | ${Number(x['target_fps']).toFixed(0)} | ${Number(x['fps']).toFixed(0)} | ${Number(x['measured_fps']).toFixed(0)} | ${(Number(x['measured_fps']) / Number(x['target_fps'])).toFixed(3)} | ${(100 * Number(x['predicted_error'])).toFixed(1)}% | ${verdict(x['within_10pct'], x['target_met'])} ${sp}`;
-  })
-  .join('\n');
-// the hand-written notes of earlier sessions follow the generated part: keep them
-const resultsMd = 'bench/RESULTS.md';
-const prevMd = existsSync(resultsMd) ? await readFile(resultsMd, 'utf8') : '';
-const notesAt = prevMd.indexOf('\n## Notes');
-const notes = notesAt >= 0 ? prevMd.slice(notesAt) : '';
-const earlier = Object.keys(kept).filter((k) => k !== 'dense');
-await writeFile(
-  `${resultsMd}.tmp`,
-  `# HALP vs IEE (Fashion-MNIST, ResNet-20, 2x FPS)\n\nGenerated by \`npm run bench:halp-vs-iee\` on ${deviceFingerprint()} with \`${lut}\`; dense top-1 ${(100 * Number(densePart['top1'])).toFixed(2)}%, ${Number(densePart['measured_fps']).toFixed(0)} FPS measured (ORT CPU, batch 128, ${threads} threads). ` +
-    `HALP, IEE: ${epochs} epochs of full Fashion-MNIST each from the pretrained model; IEE from scratch: ${values['scratch-epochs']} epochs; ablations: ${abl.epochs} epochs of the first ${abl.trainSubset} training images with H = J = Q = ${abl.H} and T = ${abl.T} (so that the short budget fits several IEE steps). FPS measured after all training, ${rounds} interleaved rounds, median.\n\n${markdownTable(rows)}\n\n` +
-    `## Target attainment\n\nThe target is the dense model's estimated FPS times the speed-up asked. *Measured speed-up* is the dense model's latency over the model's, both timed in the same round, median over the rounds: it does not move with the machine's drift, which the absolute FPS does.\n\n*Check* is the speed-up the on-device check measured during pruning for the selection kept (in parentheses: the selections it timed).\n\n| run | target FPS | predicted FPS | measured FPS | measured / target | prediction error | within [target, target + 10%] | measured / asked speed-up | within [asked, asked + 10%] | check |\n|---|---|---|---|---|---|---|---|---|---|\n${attain}\n\n## Commands\n\n${Object.entries(commands).filter(([n]) => finished.includes(n)).map(([n, c]) => `- ${n}: \`${c}\``).join('\n')}\n` +
-    (earlier.length ? `\nMeasured in this pass (${pass}): ${finished.join(', ')}. \`bench/results/halp-vs-iee.json\` also keeps the entries of earlier passes: ${earlier.join(', ')} (each with its \`measured_at\`, where recorded).\n` : '') +
-    notes,
-);
-await rename(`${resultsMd}.tmp`, resultsMd);
+// the report is rebuilt from the stored results (bench/report.ts; `npm run bench:report` does the same)
+writeReport();
 console.log(JSON.stringify({ bench: 'halp-vs-iee', ...results }));

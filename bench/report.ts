@@ -1,0 +1,261 @@
+/**
+ * bench:report — rebuilds bench/RESULTS.md from the stored results in
+ * bench/results/ (nothing is trained or timed):
+ *
+ * - `halp-vs-iee.json` (written by `npm run bench:halp-vs-iee`): one table of
+ *   every run at the main budget, one of the runs at the ablation budget,
+ *   the latency detail behind them and the command of every run;
+ * - `lut-accuracy.json`: the latency-table accuracy runs made on the tables
+ *   as committed;
+ * - `train-step.json`, `solver.json`, when present: the final JSON line of
+ *   `npm run bench:train-step` / `npm run bench:solver`.
+ *
+ *   npm run bench:report
+ *
+ * `npm run bench:halp-vs-iee` calls the same writer after each measurement pass.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+type Entry = Record<string, unknown>;
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const pct = (v: number | undefined, digits = 1): string => (v === undefined ? '-' : `${(100 * v).toFixed(digits)}%`);
+const times = (v: number | undefined, digits = 2): string => (v === undefined ? '-' : `${v.toFixed(digits)}x`);
+const row = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+const table = (head: string[], rows: string[][]): string => [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
+const utc = (iso: unknown): string => (typeof iso === 'string' ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : 'not recorded');
+
+/** What a run's `latprune prune` command says about it. */
+function describe(cmd: string): { method: string; kd: boolean; check: boolean; budget: 'main' | 'ablation' | 'scratch' } {
+  const flag = (name: string): string | undefined => new RegExp(`--${name} (\\S+)`).exec(cmd)?.[1];
+  const has = (name: string): boolean => new RegExp(`--${name}(\\s|$)`).test(cmd);
+  const method = flag('method') ?? 'iee';
+  const extra: string[] = [];
+  for (const f of ['ramp', 'ramp-interval', 'omega', 'grow']) if (flag(f) !== undefined) extra.push(`--${f} ${flag(f)}`);
+  for (const f of ['no-explore', 'no-freeze', 'zero-init']) if (has(f)) extra.push(`--${f}`);
+  let name: string;
+  if (method === 'halp') name = `HALP (${flag('steps')} prunes ${flag('interval')} iterations apart)`;
+  else if (has('from-scratch')) name = 'IEE from scratch';
+  else if (flag('ramp') !== undefined && flag('omega') !== undefined) name = "IEE from HALP's descent";
+  else if (flag('ramp') !== undefined) name = 'IEE, step 0 in several prunes';
+  else name = 'IEE, one-shot step 0 (paper)';
+  if (extra.length) name += ` \`${extra.join(' ')}\``;
+  const budget = has('from-scratch') ? 'scratch' : has('train-subset') ? 'ablation' : 'main';
+  return { method: name, kd: has('distill'), check: !has('no-check-latency'), budget };
+}
+
+/** The dense network's latency in the measurement pass of an entry: its latency times its speed-up, both from the same rounds. */
+const denseMeasuredMs = (e: Entry): number | undefined => {
+  const ms = num(e['measured_ms']);
+  const sp = num(e['measured_speedup']);
+  return ms !== undefined && sp !== undefined ? ms * sp : undefined;
+};
+
+function pruningSection(file: string): string {
+  const all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const entries = Object.entries(all).filter((x): x is [string, Entry] => x[1] !== null && typeof x[1] === 'object' && 'top1' in (x[1] as object));
+  const dense = entries.find(([n]) => n === 'dense')?.[1];
+  const denseTop1 = num(dense?.['top1']);
+  const runs = entries.filter(([n, e]) => n !== 'dense' && typeof e['command'] === 'string');
+  const info = new Map(runs.map(([n, e]) => [n, describe(String(e['command']))]));
+  // the runs on the same estimator budget (no on-device check) first: only training differs between them
+  const order = (n: string): number => (info.get(n)!.check ? 1 : 0);
+  const byBudget = (b: string): [string, Entry][] => runs.filter(([n]) => info.get(n)!.budget === b).sort((a, b2) => order(a[0]) - order(b2[0]));
+  const main = byBudget('main');
+  const other = [...byBudget('ablation'), ...byBudget('scratch')];
+  const abl = all['ablation'] as { trainSubset?: number; epochs?: number; H?: number; T?: number } | undefined;
+  const resultRow = (n: string, e: Entry): string[] => {
+    const d = info.get(n)!;
+    const top1 = num(e['top1']);
+    const estSpeedup = (num(e['dense_latency_ms']) ?? NaN) / (num(e['latency_ms']) ?? NaN);
+    const host = (denseMeasuredMs(e) ?? NaN) / (num(e['dense_latency_ms']) ?? NaN);
+    return [
+      `\`${n}\``,
+      d.method,
+      d.kd ? 'yes' : 'no',
+      d.check ? 'yes' : 'no',
+      top1 === undefined ? '-' : `${(100 * top1).toFixed(2)}%`,
+      top1 === undefined || denseTop1 === undefined ? '-' : `${(100 * (top1 - denseTop1)).toFixed(2)}`,
+      times(Number.isFinite(estSpeedup) ? estSpeedup : undefined),
+      times(num(e['measured_speedup'])),
+      times(Number.isFinite(host) ? host : undefined),
+      utc(e['measured_at']),
+      `${((num(e['params']) ?? 0) / 1000).toFixed(1)}k`,
+      `${((num(e['train_seconds']) ?? 0) / 60).toFixed(0)} min`,
+    ];
+  };
+  const head = ['run', 'method', 'distillation', 'on-device check', 'top-1', 'vs dense (points)', 'estimated speed-up', 'measured speed-up', 'host: dense measured / estimated', 'measured (UTC)', 'params', 'train time'];
+  const detail = [...main, ...other].map(([n, e]) => {
+    const check = num(e['check_speedup']);
+    return [
+      `\`${n}\``,
+      `${(num(e['latency_ms']) ?? NaN).toFixed(2)}`,
+      `${(num(e['dense_latency_ms']) ?? NaN).toFixed(2)}`,
+      `${(num(e['measured_ms']) ?? NaN).toFixed(2)}`,
+      `${(denseMeasuredMs(e) ?? NaN).toFixed(2)}`,
+      pct(num(e['predicted_error'])),
+      check === undefined ? '-' : `${check.toFixed(3)}x (${String(e['check_rounds'])})`,
+      e['kept'] ? `\`${Object.values(e['kept'] as Record<string, number>).join(' ')}\`` : '-',
+    ];
+  });
+  // the same kept counts measured in different passes: the host's state, not the selection
+  const groups = new Map<string, string[]>();
+  for (const [n, e] of runs) {
+    const key = `${JSON.stringify(e['kept'])}@${String(e['dense_latency_ms'])}`;
+    groups.set(key, [...(groups.get(key) ?? []), n]);
+  }
+  const same = [...groups.values()]
+    .filter((g) => g.length > 1)
+    .map((g) => `- ${g.map((n) => `\`${n}\` ${times(num(all[n] && (all[n] as Entry)['measured_speedup']), 3)} (measured ${utc((all[n] as Entry)['measured_at'])})`).join(', ')}: the same kept counts.`);
+  const unrecorded = runs.some(([, e]) => e['measured_at'] == null);
+  const commands = runs.map(([n, e]) => `- \`${n}\`: \`${String(e['command'])}\``);
+  return [
+    `## Pruning: HALP and IEE on ResNet-20 / Fashion-MNIST at 2x FPS`,
+    '',
+    `ResNet-20 from the pretrained \`models/resnet20-fashion-mnist\` (dense top-1 ${denseTop1 === undefined ? '-' : `${(100 * denseTop1).toFixed(2)}%`}), pruned to 2x the dense model's estimated FPS under \`${String(all['lut'])}\` (ORT CPU, batch 128), seed 1, on \`${String(all['device'])}\` (2 cores, shared). Every run is exported to ONNX and timed with ONNX Runtime against the dense export in interleaved rounds.`,
+    '',
+    `### Every run at the main budget (${String(all['epochs'])} epochs of full Fashion-MNIST)`,
+    '',
+    table(head, main.map(([n, e]) => resultRow(n, e))),
+    '',
+    'How to read it:',
+    '',
+    "- **On-device check: no** means the run was pruned to the estimator's budget (2x the dense estimate, less the 5% margin) and nothing else: those runs differ only in training, so their accuracies compare directly. With the check, the selection was timed during pruning and re-solved, so each run ends at its own measured budget.",
+    "- **Estimated speed-up** is the dense model's estimated latency over the run's, under the table calibration the run was pruned with. **Measured speed-up** is the dense export's latency over the run's, timed in the same rounds, median over the rounds.",
+    "- **Host** is the dense export's measured latency over its estimate in that pass: 1.00x is the state the table was calibrated in; above it the shared host ran slower. The measured speed-up moves with that state, because small networks slow down more than the dense one when the host is slow, so figures from different passes are not measured together. The absolute FPS moves far more (the latency detail below): compare speed-ups, not FPS, across passes.",
+    ...(unrecorded ? ["- *Not recorded*: measured before the bench stamped entries with their pass (those passes ran on 2026-12-01 between 00:44 and 01:32 UTC)."] : []),
+    '',
+    ...(same.length ? ['Runs whose final structures are identical, measured in different passes:', '', ...same, ''] : []),
+    `### Runs at the ablation budget (${abl?.epochs ?? '-'} epochs of the first ${abl?.trainSubset ?? '-'} training images, H = J = Q = ${abl?.H ?? '-'}, T = ${abl?.T ?? '-'}) and from scratch (${String(all['scratch_epochs'])} epochs)`,
+    '',
+    table(head, other.map(([n, e]) => resultRow(n, e))),
+    '',
+    '### Latency detail',
+    '',
+    'Estimated: the table\'s estimate under the calibration the run was pruned with. Measured: ONNX Runtime, median over the interleaved rounds of its pass; dense measured: the dense export in the same rounds. Estimate error: (estimated - measured) / measured, which is mostly the host\'s state at that pass (see *host* above). Check: the speed-up the on-device check measured during pruning for the selection it kept (selections timed).',
+    '',
+    table(['run', 'estimated ms', 'dense estimated ms', 'measured ms', 'dense measured ms', 'estimate error', 'check', 'kept counts'], detail),
+    '',
+    '### Commands',
+    '',
+    'Each run (`config.json` records it):',
+    '',
+    ...commands,
+  ].join('\n');
+}
+
+/** The date and time a lut-accuracy run description starts with or contains, e.g. "2026-12-01 05:07 UTC". */
+const runTime = (text: string): string | undefined => {
+  const m = /(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2})/.exec(text);
+  return m ? `${m[1]}T${m[2]}` : undefined;
+};
+
+function lutSection(file: string): string {
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { runs: { command: string; result: Record<string, unknown> }[] };
+  const rows: string[][] = [];
+  for (const model of ['resnet20', 'mobilenet_v1', 'resnet50']) {
+    const found = doc.runs.flatMap((r) => {
+      const m = r.result[model] as Entry | undefined;
+      return m && typeof m['table'] === 'string' ? [{ when: runTime(r.command), table: m['table'], m }] : [];
+    });
+    if (!found.length) continue;
+    // runs on the committed table as it is now: the same file name and the same calibration (the
+    // run's first control network is the table's first calibration network, with its time then)
+    const committed = found.find((f) => f.table.startsWith('latency-tables/'))?.table;
+    if (!committed || !existsSync(committed)) continue;
+    const first = (JSON.parse(readFileSync(committed, 'utf8')) as { calibration?: { samples?: { measuredMs?: number }[] } }).calibration?.samples?.[0]?.measuredMs;
+    const base = (p: string): string => p.split('/').pop()!;
+    const chosen = found.filter((f) => {
+      const c = (f.m['control'] as { calibration_ms?: number }[] | undefined)?.[0]?.calibration_ms;
+      return base(f.table) === base(committed) && first !== undefined && c !== undefined && Math.abs(c - first) < 0.0015;
+    });
+    for (const f of chosen) {
+      const m = f.m;
+      const pair = (a: string, b: string): string => (num(m[a]) === undefined ? '-' : `${pct(num(m[a]))} / ${pct(num(m[b]))}`);
+      rows.push([
+        model === 'resnet20' ? 'ResNet-20, 28x28x1, b128' : model === 'mobilenet_v1' ? 'MobileNet-V1, 224x224x3, b1' : 'ResNet-50, 224x224x3, b1',
+        f.when ? f.when.replace('T', ' ') : '-',
+        f.table === committed ? 'as committed' : 'as built, before it was copied into latency-tables/',
+        pair('latprune_median_err', 'latprune_p90_err'),
+        pair('latprune_median_err_drift_corrected', 'latprune_p90_err_drift_corrected'),
+        pair('latprune_median_err_refit', 'latprune_p90_err_refit'),
+        pair('noise_floor_median_err', 'noise_floor_p90_err'),
+        times(num(m['control_drift'])),
+        pair('halp_median_err', 'halp_p90_err'),
+      ]);
+    }
+  }
+  return [
+    '## Latency tables: estimate against measured networks',
+    '',
+    "`npm run bench:lut-accuracy`: 30 random-width networks per model (every group keeps 20-100% of its channels, most widths off the runtime's fast multiples), each timed with ONNX Runtime once per round over 5 rounds, against latprune's estimate; |estimate - measured| / measured, median / p90. Goal: 3% / 8%. Every run on the committed tables with their current calibration (UTC):",
+    '',
+    table(['model', 'run (UTC)', 'table', 'latprune', 'drift-corrected', 'refitted on controls', 'noise floor', 'host vs calibration', 'HALP-style sum'], rows),
+    '',
+    "- *Host vs calibration*: the table's calibration networks, timed again in the same rounds, over their time at calibration (above 1.00x the host ran slower than when the table was calibrated). *Drift-corrected* scales the estimates by it; *refitted on controls* refits the calibration on those networks as timed now (what `latprune profile --recalibrate` does); *noise floor* is the same network timed in odd against even rounds, the best any estimate could show at that moment.",
+    "- The raw column is within the goal when the host is in the state the table was calibrated in; when the host's speed has moved, the raw error follows it and the drift-corrected column shows the estimator's own error.",
+    '- Every run, with its per-network times: `bench/results/lut-accuracy.json`.',
+  ].join('\n');
+}
+
+function lastLineSection(title: string, file: string, command: string, documented: string): string {
+  if (!existsSync(file)) return `### ${title}\n\n\`${command}\` prints its figures as a final JSON line; none is stored in \`${file}\`. The last recorded figures are in ${documented}.`;
+  const data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const flat = Object.entries(data).filter(([, v]) => typeof v !== 'object' || v === null);
+  return `### ${title}\n\n\`${command}\` (\`${file}\`):\n\n${table(['field', 'value'], flat.map(([k, v]) => [k, String(v)]))}`;
+}
+
+/** The report, from the JSON files in `dir`. */
+export function buildReport(dir = 'bench/results'): string {
+  const parts = [
+    '# Benchmark results',
+    '',
+    `Generated by \`npm run bench:report\` from \`${dir}/\` (\`npm run bench:halp-vs-iee\` rewrites it after each measurement pass); edit the benches, not this file.`,
+    '',
+  ];
+  const hvi = join(dir, 'halp-vs-iee.json');
+  if (existsSync(hvi)) parts.push(pruningSection(hvi), '');
+  const lut = join(dir, 'lut-accuracy.json');
+  if (existsSync(lut)) parts.push(lutSection(lut), '');
+  parts.push(
+    '## Other benches',
+    '',
+    lastLineSection('Training step', join(dir, 'train-step.json'), 'npm run bench:train-step', "the README's \"Training fast on the wasm backend\""),
+    '',
+    lastLineSection('Knapsack solver', join(dir, 'solver.json'), 'npm run bench:solver', '`docs/solver.md` ("Numbers")'),
+    '',
+    '## Reproduce',
+    '',
+    'Full Fashion-MNIST is required (Debian\'s `dataset-fashion-mnist`, or `LATPRUNE_DATA=DIR`); the bench refuses the shipped subset. Runs are resumable and reuse finished ones in `--out`; run them on an otherwise idle machine (hours on 2 cores).',
+    '',
+    '```sh',
+    "# the four runs at the same estimator budget (no on-device check)",
+    'npm run bench:halp-vs-iee -- --epochs 8 --with-kd --with-descent --no-check --only halp_nc,halp_kd_nc,iee_descent_nc,iee_descent_kd_nc --out runs/bench',
+    '# the runs with the on-device check, and the ablations',
+    'npm run bench:halp-vs-iee -- --epochs 8 --with-kd --with-ramp --with-descent --out runs/bench',
+    '# measure every finished run in runs/bench together, in one pass of interleaved rounds',
+    'npm run bench:halp-vs-iee -- --epochs 8 --measure-only --rounds 5 --out runs/bench',
+    '# latency-table accuracy, training step, solver',
+    'npm run bench:lut-accuracy',
+    'npm run bench:train-step',
+    'npm run bench:solver',
+    '# rebuild this file from bench/results/',
+    'npm run bench:report',
+    '```',
+    '',
+  );
+  return parts.join('\n');
+}
+
+/** Writes the report atomically. */
+export function writeReport(dir = 'bench/results', out = 'bench/RESULTS.md'): void {
+  writeFileSync(`${out}.tmp`, buildReport(dir));
+  renameSync(`${out}.tmp`, out);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  writeReport();
+  console.log(JSON.stringify({ bench: 'report', out: 'bench/RESULTS.md' }));
+}
