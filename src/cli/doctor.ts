@@ -2,7 +2,7 @@
  * `latprune doctor`: what latprune will run on here.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createRequire } from 'node:module';
+import { latpruneVersion } from '../util/version.js';
 import { activeBackend } from '../backend/index.js';
 import { describeDevice, deviceFingerprint, type DeviceDescription } from '../latency/device.js';
 
@@ -17,12 +17,9 @@ export interface DoctorReport {
   readonly fingerprint: string;
 }
 
-const require = createRequire(import.meta.url);
 
 /** Version of this package (read from package.json). */
-export function latpruneVersion(): string {
-  return (require('../../../package.json') as { version: string }).version;
-}
+export { latpruneVersion };
 
 async function ortInfo(): Promise<DoctorReport['onnxruntime']> {
   try {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { LatpruneError } from '../errors.js';
+import { latpruneVersion } from '../util/version.js';
 import { assembleBatch, defaultNormalization, loadDataset, type DatasetName } from '../data/index.js';
 import { analyzeModel, type Selection } from '../graph/index.js';
 import { writeModelFile } from '../onnx/index.js';
@@ -79,7 +80,8 @@ export interface ExportOptions {
   readonly parityImages?: number;
   /** Largest relative difference accepted (default 1e-4). */
   readonly tolerance?: number;
-  readonly producerVersion: string;
+  /** Recorded in the file (default: this latprune's version). */
+  readonly producerVersion?: string;
 }
 
 /** What was exported. */
@@ -128,9 +130,9 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
     metadata['latprune.source_model'] = o.model!;
   }
   try {
-    metadata['latprune.version'] = o.producerVersion;
+    metadata['latprune.version'] = o.producerVersion ?? latpruneVersion();
     metadata['latprune.params'] = String(model.countParams());
-    const bytes = modelToOnnx(model, { producerVersion: o.producerVersion, opset: o.opset ?? 13, foldBn: o.foldBn ?? true, metadata });
+    const bytes = modelToOnnx(model, { producerVersion: o.producerVersion ?? latpruneVersion(), opset: o.opset ?? 13, foldBn: o.foldBn ?? true, metadata });
     const data = await loadDataset(dataset, o.dataDir ? { dir: o.dataDir } : {});
     const inShape = model.inputs[0]!.shape;
     if (inShape[1] !== data.test.height || inShape[2] !== data.test.width || inShape[3] !== data.test.channels) {

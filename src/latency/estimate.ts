@@ -24,7 +24,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
-import { describeModel, layerWidths, type ChannelGraph, type ChannelMap, type LayerWidths, type Selection } from '../graph/index.js';
+import { analyzeModel, describeModel, layerWidths, type ChannelGraph, type ChannelMap, type LayerWidths, type Selection } from '../graph/index.js';
 import { isFast, roundUp, type LayoutRule } from './layout.js';
 import { makeLookup, type SignatureLookup } from './interpolate.js';
 import { signedLayers, type SignedLayer } from './signature.js';
@@ -252,4 +252,22 @@ function tensorNodes(model: tf.LayersModel): Node[] {
     out.push({ name: l.name, cls: l.className, sources: l.inbound.map((t) => resolve(t.layer)), hw });
   }
   return out;
+}
+
+/**
+ * The table's estimate of a network's latency (ms per batch of the table):
+ * the dense model, or the model with `keep` channels kept per channel group
+ * (group ids of `analyzeModel`; groups left out stay at full width).
+ *
+ * @param model - the (dense) model the table was built for
+ * @param table - its latency table (`loadTable`)
+ * @param keep - kept channels per group id (default: all)
+ * @throws LatpruneError when the model has layers the table has no entries for (names the layer and the profile command)
+ */
+export function estimate(model: tf.LayersModel, table: LatencyTable, keep: Readonly<Record<string, number>> = {}): { readonly ms: number; readonly fps: number } {
+  const graph = analyzeModel(model);
+  const est = LatencyEstimator.create(model, table, graph);
+  const full = Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
+  const ms = est.total({ ...full, ...keep });
+  return { ms, fps: (table.batch * 1000) / ms };
 }

@@ -16,4 +16,5 @@ export { TfjsRuntime } from './runtime-tfjs.js';
 export { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';
 export { type ProfileOptions, DEFAULT_REFERENCE_EVERY, profileModel, referenceEntry, signaturesOf, mergeTables } from './profile.js';
 export { type KeepCounts, type CalibrateOptions, MIN_SPLIT_SAMPLES, randomKeep, keepToSelection, coutOfKeep, leastSquares, fitCalibration, chooseCalibration, errorStats, calibrateTable, refreshCalibration, refittedCalibrationNote, CALIBRATION_P90_GOAL, calibrationWarning } from './calibrate.js';
-export { type LatencyBreakdown, type CalibrationParts, type CalibrationSample, type CalibrationFit, plainShare, applyCalibration, LatencyEstimator } from './estimate.js';
+export { type LatencyBreakdown, type CalibrationParts, type CalibrationSample, type CalibrationFit, plainShare, applyCalibration, LatencyEstimator, estimate } from './estimate.js';
+export { type ProfileTableOptions, type ProfileTableResult, profile, tableModelName, describeCalibration } from './build.js';

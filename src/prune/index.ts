@@ -12,3 +12,4 @@ export { runIee, ieeBudget, ieeInitialIterations, ieeStepsThatFit, checkGrowRule
 export { type LatencyTarget, type MethodOptions, type PruneRunOptions, type PruneResult, targetLatency, runPrune } from './run.js';
 export { type CheckProbe, type CheckStep, type CheckConfirm, type BusyGuard, latencyCheck, nextCheckStep, unresponsiveTarget, bestCheckProbe, meetsTarget, needsConfirmation, confirmedMeasurement, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_TOLERANCE, DEFAULT_CHECK_CONFIRM, DEFAULT_BUSY_GUARD } from './check.js';
 export { type PruneOptions, type PruneOptionsInput, pruneOptionsSchema, parsePruneOptions, toRunOptions, distillTeacher, PRUNE_FLAGS, RESUME_MUST_MATCH } from './options.js';
+export { type PruneCallOptions, prune } from './api.js';
