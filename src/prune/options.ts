@@ -230,7 +230,11 @@ function issueText(issue: z.ZodIssue): string {
   }
   if (issue.code === 'invalid_union_discriminator') return `--method must be one of iee, halp`;
   if (issue.code === 'unrecognized_keys') return `${optionName(issue.path)}: unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
-  if (issue.code === 'invalid_type' && issue.received === 'undefined') return `${optionName(issue.path)} is required`;
+  if (issue.code === 'invalid_type' && issue.received === 'undefined') {
+    // a missing section is named by the field it needs
+    const need = ({ latency: ['latency', 'table'], run: ['run', 'out'] } as Record<string, string[]>)[issue.path.join('.')];
+    return `${optionName(need ?? issue.path)} is required`;
+  }
   return `${optionName(issue.path)}: ${issue.message}`;
 }
 

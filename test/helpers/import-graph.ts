@@ -42,6 +42,8 @@ export function importEdges(root: string): ImportEdge[] {
     for (const imp of info.importedFiles) {
       if (!imp.fileName.startsWith('.')) continue;
       const abs = resolve(dirname(file), imp.fileName).replace(/\.js$/, '.ts');
+      // files outside src/ (package.json) are not modules of the map
+      if (relative(root, abs).startsWith('..')) continue;
       edges.push({ file: relative(root, file).split(sep).join('/'), target: relative(root, abs).split(sep).join('/') });
     }
   }
