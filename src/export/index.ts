@@ -3,5 +3,5 @@
  * @packageDocumentation
  */
 export { compactModel, modelAtWidths } from './compact.js';
-export { type ToOnnxOptions, modelToOnnx } from './to-onnx.js';
+export { type OnnxInterface, type ToOnnxOptions, modelToOnnx } from './to-onnx.js';
 export { type ParityReport, type ExportOptions, type ExportResult, checkParity, exportOnnx } from './export.js';

@@ -77,3 +77,5 @@ export {
   samePadding,
   transposeData,
 } from './layout.js';
+export type { ExportInterface, ImportInfo, ImportOptions, ImportResult, ImportedValue } from './import/index.js';
+export { GroupedConv2D, HardSigmoid, exportInterfaceOf, importOnnx } from './import/index.js';
