@@ -337,6 +337,10 @@ class Importer {
         return this.binary(n);
       case 'Concat': {
         const xs = n.inputs.map((i) => this.data(i, 'input'));
+        if (xs.length === 1) {
+          this.values.set(n.outputs[0]!, xs[0]!);
+          return;
+        }
         const r = xs[0]!.shape.length + 1;
         let axis = a.int('axis', 1);
         if (axis < 0) axis += r;
