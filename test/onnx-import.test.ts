@@ -35,7 +35,7 @@ function groupOf(g: ChannelGraph, producer: string) {
 }
 
 for (const name of SMALL) {
-  test(`import ${name}: tfjs matches ORT on the original file; compact export matches the masked model`, { timeout: 60000 }, async () => {
+  test(`import ${name}: tfjs matches ORT on the original file; compact export matches the masked model`, { timeout: 60000 }, async (t) => {
     const { file, bytes, model, info } = await load(name);
     const entry = manifestEntry(name)!;
     assert.equal(info.sha256, entry.sha256);
@@ -51,12 +51,14 @@ for (const name of SMALL) {
     const got = tfjsRun(model, x, dims);
     const d = relDiff(ref, got);
     assert.ok(d <= 1e-4, `${name}: ORT vs imported rel diff ${d}`);
+    t.diagnostic(`${name}: ORT vs imported rel diff ${d.toExponential(2)}`);
 
     const { bytes: out, masked, before, after } = await compactAndExport(model, info, x, dims, 5);
     assert.ok(after < before, `compaction removed parameters (${before} -> ${after})`);
     const ortCompact = await ortRun(out, info.input.name, info.outputs[0]!.name, x, dims);
     const dc = relDiff(masked, ortCompact);
     assert.ok(dc <= 1e-4, `${name}: exported compact vs masked rel diff ${dc}`);
+    t.diagnostic(`${name}: exported compact (${after}/${before} params) vs masked rel diff ${dc.toExponential(2)}`);
     const summary = decodeModel(out);
     assert.equal(summary.inputs[0]!.name, info.input.name);
     assert.equal(summary.inputs[0]!.shape![0], 'batch');

@@ -231,13 +231,13 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
       case 'Add': {
         let y = x.name;
         for (let i = 1; i < ins.length; i++) y = addAdd(g, y, ins[i]!.name, { name: i === ins.length - 1 ? name : `${name}_${i}` });
-        set({ ...x, name: y });
+        set({ ...x, name: y, shape: broadcastShape(ins) });
         break;
       }
       case 'Multiply': {
         let y = x.name;
         for (let i = 1; i < ins.length; i++) y = addMul(g, y, ins[i]!.name, { name: i === ins.length - 1 ? name : `${name}_${i}` });
-        set({ ...x, name: y });
+        set({ ...x, name: y, shape: broadcastShape(ins) });
         break;
       }
       case 'Concatenate': {
@@ -325,6 +325,11 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
     g.addOutput(name, [batchDim, ...v.shape]);
   });
   return g.encode();
+}
+
+/** Shape of a broadcasting elementwise merge (a squeeze-excitation [C, 1, 1] times [C, H, W] is [C, H, W]). */
+function broadcastShape(ins: readonly Value[]): number[] {
+  return ins[0]!.shape.map((_, i) => Math.max(...ins.map((v) => v.shape[i] ?? 1)));
 }
 
 /** Reorders Dense kernel rows from tfjs' flattened (h, w, c) order to ONNX's (c, h, w). */
