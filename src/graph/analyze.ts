@@ -133,6 +133,17 @@ export function analyzeGraph(spec: ModelSpec, opts: AnalyzeOptions = {}): Channe
           out = atoms.fresh(C, l.name);
           if (rule.mixingActivation) for (const a of out) atoms.pin(a);
           break;
+        case 'grouped': {
+          const inp = needOneInput();
+          const G = rule.groups;
+          if (inp.length % G !== 0 || C % G !== 0) throw unsupported(spec, l, `${inp.length} input and ${C} output channels are not divisible by groups ${G}`);
+          const cin = inp.length / G;
+          for (let g = 1; g < G; g++) for (let j = 0; j < cin; j++) atoms.union(inp[j]!, inp[g * cin + j]!);
+          out = atoms.fresh(C, l.name);
+          const cout = C / G;
+          for (let g = 1; g < G; g++) for (let k = 0; k < cout; k++) atoms.union(out[k]!, out[g * cout + k]!);
+          break;
+        }
         case 'depthwise': {
           const inp = needOneInput();
           checkWidth(inp.length * rule.multiplier, `input channels x depth multiplier ${rule.multiplier}`);
@@ -208,7 +219,7 @@ export function analyzeGraph(spec: ModelSpec, opts: AnalyzeOptions = {}): Channe
       for (const ax of w.axes) {
         const width = ax.role === 'input' ? ins[0]?.length : outs[0]?.length;
         const merged = prod(w.shape.slice(ax.axis, ax.axis + ax.span));
-        if (width === undefined || merged !== width * ax.div) {
+        if (width === undefined || merged * (ax.groups ?? 1) !== width * ax.div) {
           throw new LatpruneError('BAD_FILE', `layer ${l.name}: weight ${w.name} of shape [${w.shape.join(', ')}] does not match ${width ?? 0} ${ax.role} channels.`);
         }
       }

@@ -36,7 +36,7 @@ export interface SelectionCost {
   readonly layers: readonly LayerCost[];
 }
 
-const MAC_LAYERS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense']);
+const MAC_LAYERS = new Set(['Conv2D', 'GroupedConv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense']);
 const prod = (v: readonly number[]): number => v.reduce((a, b) => a * b, 1);
 
 /**

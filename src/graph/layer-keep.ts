@@ -61,7 +61,8 @@ const indicesOf = (flags: Uint8Array): number[] => {
  * Kept element flags along the merged axes of a weight axis: index `i` is
  * kept when layer channel `floor(i / div)` is.
  */
-function mergedFlags(ax: WeightAxis, side: Uint8Array): Uint8Array {
+function mergedFlags(ax: WeightAxis, whole: Uint8Array): Uint8Array {
+  const side = (ax.groups ?? 1) > 1 ? whole.subarray(0, whole.length / ax.groups!) : whole;
   const out = new Uint8Array(side.length * ax.div);
   for (let i = 0; i < out.length; i++) out[i] = side[Math.floor(i / ax.div)]!;
   return out;

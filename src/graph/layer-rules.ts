@@ -12,6 +12,13 @@ export type LayerRule =
   | { readonly kind: 'input' }
   /** Conv2D, Dense, SeparableConv2D: output channels are new; input channels are read through a kernel. */
   | { readonly kind: 'create'; readonly mixingActivation: boolean }
+  /**
+   * GroupedConv2D (imported from ONNX Conv with 1 < groups < channels): output
+   * channels are new; channel `j` of every input group is one channel, and so
+   * is channel `k` of every output group (a compacted grouped conv keeps the
+   * same kernel indices in every group).
+   */
+  | { readonly kind: 'grouped'; readonly groups: number }
   /** DepthwiseConv2D: output channel `c * m + k` carries input channel `c`. */
   | { readonly kind: 'depthwise'; readonly multiplier: number; readonly mixingActivation: boolean }
   /** Output channel c = input channel c (BatchNormalization, activations, pooling, dropout, padding, GAP). */
@@ -46,6 +53,7 @@ const CHANNELWISE = new Set([
   'UpSampling2D',
   'GlobalAveragePooling2D',
   'GlobalMaxPooling2D',
+  'HardSigmoid',
 ]);
 
 /** Layers with a data_format that must be channels_last. */
@@ -134,6 +142,11 @@ export function ruleOf(l: LayerSpec): LayerRule {
       if (act === 'unknown') return { kind: 'unsupported', reason: `unknown fused activation ${JSON.stringify(c['activation'])}` };
       return { kind: 'create', mixingActivation: act === 'mixing' };
     }
+    case 'GroupedConv2D': {
+      const groups = Number(c['groups']);
+      if (!Number.isInteger(groups) || groups < 1) return { kind: 'unsupported', reason: `groups ${String(c['groups'])}` };
+      return { kind: 'grouped', groups };
+    }
     case 'DepthwiseConv2D': {
       const m = depthMultiplier(l);
       const act = activationKind(c['activation']);
@@ -186,6 +199,12 @@ export function weightAxes(l: LayerSpec): Map<string, WeightAxis[]> {
       out.set('kernel', [ax('input', 0), ax('output', 1)]);
       out.set('bias', [ax('output', 0)]);
       break;
+    case 'GroupedConv2D': {
+      const groups = Number(l.config['groups']);
+      out.set('kernel', [{ role: 'input', axis: 2, span: 1, div: 1, groups }, ax('output', 3)]);
+      out.set('bias', [ax('output', 0)]);
+      break;
+    }
     case 'DepthwiseConv2D':
       out.set('depthwise_kernel', [ax('input', 2), ax('output', 2, 2)]);
       out.set('bias', [ax('output', 0)]);

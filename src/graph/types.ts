@@ -29,6 +29,13 @@ export interface WeightAxis {
   readonly span: number;
   /** Flattened index `i` belongs to layer channel `floor(i / div)` (>= 1). */
   readonly div: number;
+  /**
+   * The side's channels are `groups` repeats of this axis (a grouped conv's
+   * kernel input axis: layer channel `g * n + j` reads index `j`); the
+   * analysis gives every repeat the same group channels, so index `i` is
+   * described by the first repeat. Default 1.
+   */
+  readonly groups?: number;
 }
 
 /** A weight of a layer with the axes its channels index. */

@@ -35,7 +35,7 @@ export async function modelAtWidths(model: tf.LayersModel, coutOf: (layer: strin
   for (const l of topo.config.layers) {
     const w = coutOf(l.config.name);
     if (w === undefined) continue;
-    if (l.class_name === 'Conv2D' || l.class_name === 'SeparableConv2D') l.config['filters'] = w;
+    if (l.class_name === 'Conv2D' || l.class_name === 'GroupedConv2D' || l.class_name === 'SeparableConv2D') l.config['filters'] = w;
     if (l.class_name === 'Dense') l.config['units'] = w;
   }
   topo.config.name = name;

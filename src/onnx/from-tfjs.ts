@@ -28,6 +28,7 @@ import {
   addRelu,
   addSoftmax,
 } from './ops.js';
+import { floatAttr } from './types.js';
 import { describeModel } from '../graph/index.js';
 import { conv2dKernelToOnnx, denseKernelToGemm, depthwiseKernelToOnnx, foldBatchNorm, samePadding } from './layout.js';
 import { randomFloats } from '../util/random.js';
@@ -49,6 +50,24 @@ export interface ToOnnxOptions {
   readonly metadata?: Readonly<Record<string, string>>;
   /** Fixed batch size instead of a dynamic one. */
   readonly batch?: number;
+  /**
+   * The graph's interface, for a model imported from ONNX (see
+   * `importOnnx` and `exportInterfaceOf` in `onnx/import`): the input's name
+   * and symbolic batch dim name, and the output names, in order (an output is
+   * an `Identity` of the last node, named as given). Default: input `input`,
+   * batch dim `batch`, outputs named after their layers.
+   */
+  readonly io?: OnnxInterface;
+}
+
+/** Names of the exported graph's input, batch dim and outputs. */
+export interface OnnxInterface {
+  /** Name of the (single) graph input. */
+  readonly input: string;
+  /** Names of the graph outputs, one per model output. */
+  readonly outputs: readonly string[];
+  /** Name of the dynamic batch dim (`dim_param`); ignored with a fixed `batch`. */
+  readonly batchDim?: string;
 }
 
 /** A value in the ONNX graph with its NCHW shape (without batch) and, after Flatten, the NHWC shape it came from. */
@@ -73,7 +92,10 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
   const consumers = new Map<string, string[]>();
   for (const l of layers) for (const t of l.inbound) consumers.set(t.layer, [...(consumers.get(t.layer) ?? []), l.name]);
   const g = new OnnxGraph({ producerVersion: o.producerVersion, opsetVersion: o.opset ?? 13, graphName: model.name, metadata: o.metadata ?? {} });
-  const batchDim: number | string = o.batch ?? 'batch';
+  const batchDim: number | string = o.batch ?? o.io?.batchDim ?? 'batch';
+  if (o.io !== undefined && o.io.outputs.length !== spec.outputs.length) {
+    throw new LatpruneError('BAD_ARGUMENT', `io.outputs names ${o.io.outputs.length} outputs but model ${model.name} has ${spec.outputs.length}; pass one name per model output.`);
+  }
   const values = new Map<string, Value>();
   const foldBn = o.foldBn ?? true;
   const synthetic = o.synthetic;
@@ -101,6 +123,7 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
     if (act === 'relu') return addRelu(g, x, { name: `${name}_relu` });
     if (act === 'relu6') return addClip(g, x, { name: `${name}_relu6`, min: 0, max: 6 });
     if (act === 'softmax') return addSoftmax(g, x, { name: `${name}_softmax` });
+    if (act === 'sigmoid') return g.addNode({ opType: 'Sigmoid', inputs: [x], name: `${name}_sigmoid` })[0]!;
     throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}': activation '${String(act)}' is not supported by the ONNX exporter.`);
   };
 
@@ -117,12 +140,14 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
     switch (l.className) {
       case 'InputLayer': {
         const [h, w, c] = l.outputShapes[0] as [number, number, number];
-        set({ name: g.addInput('input', [batchDim, c, h, w]), shape: [c, h, w] });
+        set({ name: g.addInput(o.io?.input ?? 'input', [batchDim, c, h, w]), shape: [c, h, w] });
         break;
       }
       case 'Conv2D':
+      case 'GroupedConv2D':
       case 'DepthwiseConv2D': {
         const depthwise = l.className === 'DepthwiseConv2D';
+        const groups = l.className === 'GroupedConv2D' ? Number(cfg['groups']) : 1;
         const [kh, kw] = pair(cfg['kernel_size']);
         const [sh, sw] = pair(cfg['strides']);
         const dil = pair(cfg['dilation_rate'] ?? 1);
@@ -133,7 +158,7 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
         let group = 1;
         if (synthetic) {
           const cout = depthwise ? cin * Number(cfg['depth_multiplier'] ?? 1) : synthetic.coutOf?.(name) ?? Number(cfg['filters']);
-          group = depthwise ? cin : 1;
+          group = depthwise ? cin : groups;
           weight = { data: randomFloats((cout * cin * kh * kw) / group, seed++, -0.1, 0.1), dims: [cout, cin / group, kh, kw] };
           bias = randomFloats(cout, seed++, -0.1, 0.1);
         } else {
@@ -145,6 +170,7 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
           } else {
             const t = conv2dKernelToOnnx(ws[0]!.data, ws[0]!.dims);
             weight = { data: t.data, dims: [...t.dims] };
+            group = groups;
           }
           bias = cfg['use_bias'] === false ? undefined : ws[1]?.data;
         }
@@ -190,6 +216,9 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
         set({ ...x, name: y });
         break;
       }
+      case 'HardSigmoid':
+        set({ ...x, name: g.addNode({ opType: 'HardSigmoid', inputs: [x.name], name, attributes: { alpha: floatAttr(Number(cfg['alpha'])), beta: floatAttr(Number(cfg['beta'])) } })[0]! });
+        break;
       case 'LeakyReLU':
         set({ ...x, name: addLeakyRelu(g, x.name, { name, alpha: Number(cfg['alpha'] ?? 0.3) }) });
         break;
@@ -202,13 +231,13 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
       case 'Add': {
         let y = x.name;
         for (let i = 1; i < ins.length; i++) y = addAdd(g, y, ins[i]!.name, { name: i === ins.length - 1 ? name : `${name}_${i}` });
-        set({ ...x, name: y });
+        set({ ...x, name: y, shape: broadcastShape(ins) });
         break;
       }
       case 'Multiply': {
         let y = x.name;
         for (let i = 1; i < ins.length; i++) y = addMul(g, y, ins[i]!.name, { name: i === ins.length - 1 ? name : `${name}_${i}` });
-        set({ ...x, name: y });
+        set({ ...x, name: y, shape: broadcastShape(ins) });
         break;
       }
       case 'Concatenate': {
@@ -289,11 +318,18 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
         throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}' (class ${l.className}) is not supported by the ONNX exporter.`);
     }
   }
-  for (const out of spec.outputs) {
+  spec.outputs.forEach((out, i) => {
     const v = values.get(out.layer)!;
-    g.addOutput(v.name, [batchDim, ...v.shape]);
-  }
+    const want = o.io?.outputs[i];
+    const name = want === undefined || want === v.name ? v.name : g.addNode({ opType: 'Identity', inputs: [v.name], outputs: [want], name: g.uniqueNodeName(`${want}_identity`) })[0]!;
+    g.addOutput(name, [batchDim, ...v.shape]);
+  });
   return g.encode();
+}
+
+/** Shape of a broadcasting elementwise merge (a squeeze-excitation [C, 1, 1] times [C, H, W] is [C, H, W]). */
+function broadcastShape(ins: readonly Value[]): number[] {
+  return ins[0]!.shape.map((_, i) => Math.max(...ins.map((v) => v.shape[i] ?? 1)));
 }
 
 /** Reorders Dense kernel rows from tfjs' flattened (h, w, c) order to ONNX's (c, h, w). */
