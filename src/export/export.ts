@@ -12,10 +12,8 @@ import { LatpruneError } from '../errors.js';
 import { latpruneVersion } from '../util/version.js';
 import { assembleBatch, defaultNormalization, loadDataset, type DatasetName } from '../data/index.js';
 import { analyzeModel, type Selection } from '../graph/index.js';
-import { writeModelFile } from '../onnx/index.js';
-import { loadModel } from '../model/index.js';
-import { compactModel } from '../model/index.js';
-import { modelToOnnx } from '../onnx/index.js';
+import { exportInterfaceOf, modelToOnnx, writeModelFile, type ToOnnxOptions } from '../onnx/index.js';
+import { compactModel, isOnnxPath, loadModel, loadOnnxModel } from '../model/index.js';
 
 /** Result of the parity check. */
 export interface ParityReport {
@@ -102,6 +100,8 @@ export interface ExportResult {
 export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
   if (!o.run === !o.model) throw new LatpruneError('BAD_ARGUMENT', 'give exactly one of --run <dir> and --model <model.json>.');
   let model: tf.LayersModel;
+  /** The ONNX file the model was imported from, if any: the export keeps its input/output names and batch dimension. */
+  let source: string | undefined = o.model;
   let dataset: DatasetName = o.dataset ?? 'fashion-mnist';
   const metadata: Record<string, string> = {};
   if (o.run) {
@@ -112,6 +112,7 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
     const cfg = JSON.parse(await readFile(join(o.run, 'config.json'), 'utf8')) as { model: string; dataset: DatasetName; lut: string; targetMs: number; tableBatch: number };
     const selFile = JSON.parse(await readFile(join(o.run, 'selection.json'), 'utf8')) as { selection: Selection; kept: Record<string, number>; latency_ms: number; target_ms: number };
     dataset = o.dataset ?? cfg.dataset;
+    source = cfg.model;
     const masked = await loadModel(join(o.run, 'model'));
     const graph = analyzeModel(masked);
     model = await compactModel(masked, graph, selFile.selection);
@@ -132,7 +133,16 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
   try {
     metadata['latprune.version'] = o.producerVersion ?? latpruneVersion();
     metadata['latprune.params'] = String(model.countParams());
-    const bytes = modelToOnnx(model, { producerVersion: o.producerVersion ?? latpruneVersion(), opset: o.opset ?? 13, foldBn: o.foldBn ?? true, metadata });
+    let io: ToOnnxOptions['io'];
+    if (source !== undefined && isOnnxPath(source) && existsSync(source)) {
+      // same interface out as in: the original input/output names, dynamic batch, source hash
+      const imported = await loadOnnxModel(source);
+      imported.model.dispose();
+      const iface = exportInterfaceOf(imported.info);
+      io = iface.io;
+      Object.assign(metadata, iface.metadata);
+    }
+    const bytes = modelToOnnx(model, { producerVersion: o.producerVersion ?? latpruneVersion(), opset: o.opset ?? 13, foldBn: o.foldBn ?? true, metadata, ...(io ? { io } : {}) });
     const data = await loadDataset(dataset, o.dataDir ? { dir: o.dataDir } : {});
     const inShape = model.inputs[0]!.shape;
     if (inShape[1] !== data.test.height || inShape[2] !== data.test.width || inShape[3] !== data.test.channels) {

@@ -4,5 +4,5 @@
  * channel widths (compaction of a pruned model).
  * @packageDocumentation
  */
-export { saveModel, loadModel, readModelMetadata, resolveModel, manifestGroupBytes } from './io.js';
+export { saveModel, loadModel, loadOnnxModel, isOnnxPath, readModelMetadata, resolveModel, manifestGroupBytes } from './io.js';
 export { compactModel, modelAtWidths } from './compact.js';

@@ -10,6 +10,30 @@ import * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { buildZooModel, zooNames, type ZooOptions } from '../zoo/index.js';
+// also registers the layer classes of imported models (GroupedConv2D, HardSigmoid) with tfjs
+import { importOnnx, type ImportInfo } from '../onnx/index.js';
+
+/** Whether a model path names an ONNX file (imported on load) rather than a tfjs model. */
+export function isOnnxPath(path: string): boolean {
+  return /\.onnx$/i.test(path);
+}
+
+/**
+ * Reads and imports an ONNX file (a CNN as PyTorch's exporter writes it) as a
+ * tfjs model; see `docs/onnx-import.md`.
+ *
+ * @throws LatpruneError `NOT_FOUND` / `BAD_FILE` naming the file, `UNSUPPORTED_LAYER` naming the node
+ */
+export async function loadOnnxModel(path: string): Promise<{ model: tf.LayersModel; info: ImportInfo }> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_FILE';
+    throw new LatpruneError(code, `model file ${path}: cannot read it (${err instanceof Error ? err.message : String(err)}).`);
+  }
+  return importOnnx(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { source: path });
+}
 
 /** tfjs' model.json layout (the fields latprune reads and writes). */
 interface ModelJsonFile {
@@ -48,7 +72,7 @@ async function modelJsonPath(path: string): Promise<string> {
   try {
     st = await stat(path);
   } catch {
-    throw new LatpruneError('NOT_FOUND', `model file ${path} does not exist. Give a zoo name (${zooNames().join(', ')}) or the path of a tfjs model.json (or its folder).`);
+    throw new LatpruneError('NOT_FOUND', `model file ${path} does not exist. Give a zoo name (${zooNames().join(', ')}), an ONNX file, or the path of a tfjs model.json (or its folder).`);
   }
   return st.isDirectory() ? join(path, 'model.json') : path;
 }
@@ -154,6 +178,7 @@ function checkGroupSizes(file: string, group: number, paths: readonly string[], 
  *   topology
  */
 export async function loadModel(path: string): Promise<tf.LayersModel> {
+  if (isOnnxPath(path)) return (await loadOnnxModel(path)).model;
   const file = await modelJsonPath(path);
   const json = await readModelJson(file);
   const specs: tf.io.WeightsManifestEntry[] = [];
@@ -193,7 +218,11 @@ export async function readModelMetadata(path: string): Promise<Record<string, un
  * A zoo name (built with `zoo` options, e.g. the dataset's input shape and
  * classes) or a path to a saved model.
  */
-export async function resolveModel(spec: string, zoo: ZooOptions = {}): Promise<{ model: tf.LayersModel; source: string; fromZoo: boolean }> {
+export async function resolveModel(spec: string, zoo: ZooOptions = {}): Promise<{ model: tf.LayersModel; source: string; fromZoo: boolean; onnx?: ImportInfo }> {
   if (zooNames().includes(spec)) return { model: buildZooModel(spec, zoo), source: `zoo:${spec}`, fromZoo: true };
+  if (isOnnxPath(spec)) {
+    const { model, info } = await loadOnnxModel(spec);
+    return { model, source: resolve(spec), fromZoo: false, onnx: info };
+  }
   return { model: await loadModel(spec), source: resolve(spec), fromZoo: false };
 }
