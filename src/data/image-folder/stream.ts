@@ -333,7 +333,7 @@ export class ImageFolderStream implements BatchSource {
   private async nextBatch(): Promise<Batch> {
     for (;;) {
       if (this.failure) throw this.failure;
-      if (this.closed) throw new LatpruneError('BAD_ARGUMENT', `${this.split.name}: next() after close().`);
+      if (this.closed) throw new LatpruneError('BAD_ARGUMENT', `${this.split.name}: the image stream is closed (next() after close()).`);
       this.fill();
       const head = this.ahead[0];
       try {
@@ -451,7 +451,9 @@ export class ImageFolderStream implements BatchSource {
     const slots: Slot[] = [];
     const init: DecodeRequest = { kind: 'init', config: this.config, concurrency: this.decodeConcurrency };
     for (let i = 0; i < this.workerCount; i++) {
-      const worker = new Worker(new URL('./decode-worker.js', import.meta.url));
+      // a worker inherits the process's node flags; --input-type (of `node -e`) would stop it loading its module
+      const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+      const worker = new Worker(new URL('./decode-worker.js', import.meta.url), { execArgv });
       liveWorkers.add(worker);
       const slot: Slot = { worker, tasks: new Map() };
       worker.on('message', (m: DecodeReply) => this.onReply(slot, m));
