@@ -3,15 +3,13 @@
  * and normalised, into a slot of a batch. Runs in the decode workers (and in
  * the main thread for {@link detectChannels}).
  *
- * Pipeline per image: decode to 8-bit pixels (grey images stay one channel,
- * everything else becomes sRGB; alpha dropped like PIL's `convert`) -> geometry
+ * Pipeline per image: decode to 8-bit sRGB, then to the output's 1 or 3
+ * channels like PIL's `convert` (alpha dropped, luma for grey) -> geometry
  * with sharp on the raw pixels (evaluation: `Resize(int(max(H, W) / cropFraction))`
  * + `CenterCrop`, skipped when the image already is `H x W` and `skipResizeWhenSized`;
- * training: `RandomResizedCrop` to `H x W`) -> channel conversion to 1 or 3 ->
- * pad-crop/flip and normalisation with batches.ts's own {@link writeShiftedImage}.
+ * training: `RandomResizedCrop` to `H x W`) -> pad-crop/flip and normalisation with batches.ts's own {@link writeShiftedImage}.
  */
 
-import { readFile } from 'node:fs/promises';
 import { writeShiftedImage } from '../batches.js';
 import { Rng } from '../rng.js';
 import { centerCropBox, convertChannels, evalResizeSize, randomResizedCropBox, resizeShorterSide, type CropBox, type RandomResizedCropOptions } from './transforms.js';
@@ -83,21 +81,20 @@ interface Pixels {
   channels: number;
 }
 
-async function decodeRaw(sharp: SharpModule, buf: Buffer): Promise<Pixels> {
-  const meta = await sharp(buf).metadata();
-  const grey = meta.space === 'b-w' || meta.space === 'grey16';
-  const img = sharp(buf, { failOn: 'warning' });
-  const { data, info } = await (grey ? img.toColourspace('b-w') : img.toColourspace('srgb')).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+/**
+ * Decodes to 8-bit sRGB (grey images come out with three equal channels, CMYK and palettes
+ * converted by libvips), then to `channels` like PIL: alpha dropped, grey from RGB by PIL's luma
+ * (which maps three equal channels back to the same grey value, so grey images stay exact).
+ * One decoder call per image: reading the header first would cost as much again on small images.
+ */
+async function decodeRaw(sharp: SharpModule, path: string, channels: 1 | 3): Promise<Pixels> {
+  const { data, info } = await sharp(path, { failOn: 'warning' }).toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   const pixels = info.width * info.height;
-  let out: Uint8Array = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  let channels = info.channels;
-  if (channels === 2 || channels === 4) {
-    // alpha dropped, like PIL's convert('L'/'RGB'); geometry then runs on 1 or 3 channels
-    out = convertChannels(out, pixels, channels, channels === 2 ? 1 : 3);
-    channels -= 1;
+  const raw: Uint8Array = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (raw.length !== pixels * info.channels || info.channels < 1 || info.channels > 4) {
+    throw new Error(`decoder returned ${raw.length} bytes for ${info.width}x${info.height}x${info.channels}`);
   }
-  if (out.length !== pixels * channels) throw new Error(`decoder returned ${out.length} bytes for ${info.width}x${info.height}x${channels}`);
-  return { data: out, width: info.width, height: info.height, channels };
+  return { data: convertChannels(raw, pixels, info.channels, channels), width: info.width, height: info.height, channels };
 }
 
 async function geometry(sharp: SharpModule, px: Pixels, cfg: DecodeConfig, crop: CropBox | undefined, resizeFirst: { width: number; height: number } | undefined): Promise<Pixels> {
@@ -111,7 +108,10 @@ async function geometry(sharp: SharpModule, px: Pixels, cfg: DecodeConfig, crop:
     img = img.extract(crop);
     if (crop.width !== cfg.width || crop.height !== cfg.height) img = img.resize(cfg.width, cfg.height, { fit: 'fill', kernel: cfg.kernel });
   }
+  // one band in, one band out (sharp would otherwise write grey as sRGB)
+  if (px.channels === 1) img = img.toColourspace('b-w');
   const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  if (info.channels !== px.channels) throw new Error(`internal: resize gave ${info.channels} channels, expected ${px.channels}`);
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height, channels: info.channels };
 }
 
@@ -127,8 +127,7 @@ async function geometry(sharp: SharpModule, px: Pixels, cfg: DecodeConfig, crop:
  * @throws the decoder's error for an unreadable or corrupt file (the caller skips the image)
  */
 export async function decodeInto(sharp: SharpModule, path: string, aug: ItemAugmentation, cfg: DecodeConfig, x: Float32Array, dst: number): Promise<void> {
-  const buf = await readFile(path);
-  let px = await decodeRaw(sharp, buf);
+  let px = await decodeRaw(sharp, path, cfg.channels);
   let flip = false;
   let dy = 0;
   let dx = 0;
@@ -155,8 +154,7 @@ export async function decodeInto(sharp: SharpModule, path: string, aug: ItemAugm
     }
   }
   if (px.width !== cfg.width || px.height !== cfg.height) throw new Error(`internal: geometry gave ${px.width}x${px.height}, expected ${cfg.width}x${cfg.height}`);
-  const bytes = convertChannels(px.data, px.width * px.height, px.channels, cfg.channels);
-  writeShiftedImage(bytes, 0, cfg.height, cfg.width, cfg.channels, cfg.lut, dy, dx, flip, x, dst);
+  writeShiftedImage(px.data, 0, cfg.height, cfg.width, cfg.channels, cfg.lut, dy, dx, flip, x, dst);
 }
 
 /**
