@@ -60,6 +60,44 @@ export interface Batch {
 }
 
 /**
+ * What a trainer needs from a stream of batches; {@link BatchIterator} (in memory) and
+ * `ImageFolderStream` (decoded from disk in worker threads) both implement it.
+ *
+ * Both cross epochs indefinitely, follow the determinism contract of the module comment (so a
+ * {@link BatchCursor} taken from one replays the same batch positions), and must be closed.
+ *
+ * Typical use: `const b = await source.next()` (awaiting also works on {@link BatchIterator}'s
+ * synchronous `next`), `source.cursor()` into a checkpoint, `await source.close()` in a `finally`.
+ */
+export interface BatchSource {
+  /** Number of batches in each epoch. */
+  readonly batchesPerEpoch: number;
+  /** Epoch of the next batch. */
+  readonly currentEpoch: number;
+  /** Class names indexed by label. */
+  readonly classNames: readonly string[];
+  /** Shape of one image: `[height, width, channels]`. */
+  readonly imageShape: readonly [number, number, number];
+  /** Returns the next batch, moving to the next epoch after the last one. */
+  next(): Batch | Promise<Batch>;
+  /** Position of the next batch `next()` returns; pass it back to the source's constructor to resume. */
+  cursor(): BatchCursor;
+  /** Releases the source's resources (worker threads); idempotent. Later `next()` calls fail. */
+  close(): Promise<void>;
+}
+
+/**
+ * Yields the remaining batches of the current epoch of any {@link BatchSource}; afterwards its
+ * cursor is at the next epoch's start.
+ *
+ * @param source - batch source
+ */
+export async function* sourceEpochBatches(source: BatchSource): AsyncGenerator<Batch, void, undefined> {
+  const e = source.currentEpoch;
+  while (source.currentEpoch === e) yield await source.next();
+}
+
+/**
  * Builds one normalised (and optionally augmented) NHWC batch from dataset indices.
  *
  * @param ds - dataset
@@ -79,9 +117,7 @@ export function assembleBatch(
 ): { x: Float32Array; labels: Uint8Array } {
   const { height: h, width: w, channels: c } = ds;
   const size = imageSize(ds);
-  const { mean, std } = normalizationForChannels(normalization, c);
-  const lut = new Float32Array(256 * c);
-  for (let k = 0; k < c; k++) for (let v = 0; v < 256; v++) lut[k * 256 + v] = (v / 255 - mean[k]) / std[k];
+  const lut = normalizationLut(normalization, c);
   const pad = augmentation.cropPadding;
   if (!Number.isInteger(pad) || pad < 0) {
     throw new LatpruneError('BAD_ARGUMENT', `augmentation.cropPadding must be a non-negative integer, got ${pad}.`);
@@ -106,29 +142,77 @@ export function assembleBatch(
     const dy = pad > 0 ? r.nextInt(2 * pad + 1) - pad : 0;
     const dx = pad > 0 ? r.nextInt(2 * pad + 1) - pad : 0;
     const flip = augmentation.horizontalFlip ? r.nextBool() : false;
-    for (let yy = 0; yy < h; yy++) {
-      const sy = yy + dy;
-      for (let xx = 0; xx < w; xx++) {
-        const cx = flip ? w - 1 - xx : xx;
-        const sx = cx + dx;
-        const o = dst + (yy * w + xx) * c;
-        if (sy < 0 || sy >= h || sx < 0 || sx >= w) {
-          for (let k = 0; k < c; k++) x[o + k] = lut[k * 256];
-        } else {
-          const s = src + (sy * w + sx) * c;
-          for (let k = 0; k < c; k++) x[o + k] = lut[k * 256 + ds.images[s + k]];
-        }
+    writeShiftedImage(ds.images, src, h, w, c, lut, dy, dx, flip, x, dst);
+  }
+  return { x, labels };
+}
+
+/**
+ * The normalisation lookup table of {@link assembleBatch}: entry `k * 256 + v` is
+ * `(v / 255 - mean[k]) / std[k]` as a float32, for channel `k` and byte `v`.
+ *
+ * @param normalization - per-channel mean/std in [0, 1] units (one value broadcasts)
+ * @param channels - channels per pixel
+ * @throws LatpruneError `BAD_ARGUMENT` when the normalisation does not fit `channels`
+ */
+export function normalizationLut(normalization: Normalization, channels: number): Float32Array {
+  const { mean, std } = normalizationForChannels(normalization, channels);
+  const lut = new Float32Array(256 * channels);
+  for (let k = 0; k < channels; k++) for (let v = 0; v < 256; v++) lut[k * 256 + v] = (v / 255 - mean[k]) / std[k];
+  return lut;
+}
+
+/**
+ * Writes one normalised image, shifted by `(dy, dx)` (pixels shifted in from outside read as byte 0)
+ * and optionally mirrored, into `x` at `dst`: the per-image step of {@link assembleBatch}'s pad-and-crop
+ * augmentation, shared with other batch sources so their pixels are bit-identical.
+ *
+ * @param images - source bytes, HWC per image
+ * @param src - offset of the image in `images`
+ * @param h - height
+ * @param w - width
+ * @param c - channels
+ * @param lut - table from {@link normalizationLut}
+ * @param dy - vertical shift of the crop window (0 for none)
+ * @param dx - horizontal shift of the crop window (0 for none)
+ * @param flip - mirror horizontally
+ * @param x - destination
+ * @param dst - offset in `x`
+ */
+export function writeShiftedImage(
+  images: Uint8Array,
+  src: number,
+  h: number,
+  w: number,
+  c: number,
+  lut: Float32Array,
+  dy: number,
+  dx: number,
+  flip: boolean,
+  x: Float32Array,
+  dst: number,
+): void {
+  for (let yy = 0; yy < h; yy++) {
+    const sy = yy + dy;
+    for (let xx = 0; xx < w; xx++) {
+      const cx = flip ? w - 1 - xx : xx;
+      const sx = cx + dx;
+      const o = dst + (yy * w + xx) * c;
+      if (sy < 0 || sy >= h || sx < 0 || sx >= w) {
+        for (let k = 0; k < c; k++) x[o + k] = lut[k * 256];
+      } else {
+        const s = src + (sy * w + sx) * c;
+        for (let k = 0; k < c; k++) x[o + k] = lut[k * 256 + images[s + k]];
       }
     }
   }
-  return { x, labels };
 }
 
 /**
  * Resumable iterator over shuffled, augmented, normalised batches of a dataset, crossing epochs
  * indefinitely. See the module comment for the determinism contract.
  */
-export class BatchIterator {
+export class BatchIterator implements BatchSource {
   /** Number of batches in each epoch. */
   readonly batchesPerEpoch: number;
   private readonly ds: ImageDataset;
@@ -205,6 +289,21 @@ export class BatchIterator {
   /** Epoch of the next batch. */
   get currentEpoch(): number {
     return this.epoch;
+  }
+
+  /** Class names of the dataset, indexed by label. */
+  get classNames(): readonly string[] {
+    return this.ds.classNames;
+  }
+
+  /** Shape of one image: `[height, width, channels]`. */
+  get imageShape(): readonly [number, number, number] {
+    return [this.ds.height, this.ds.width, this.ds.channels];
+  }
+
+  /** Nothing to release (the dataset is in memory); present for {@link BatchSource}. */
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** Returns the next batch, moving to the next epoch after the last one. */

@@ -1,6 +1,8 @@
 /**
  * Datasets: IDX (MNIST, Fashion-MNIST) and CIFAR-10 binary readers, location
- * resolution, seeded RNG, train/val split, and the resumable batch iterator.
+ * resolution, seeded RNG, train/val split, the resumable batch iterator, and
+ * image-folder datasets streamed from disk (`image-folder/`); both batch
+ * streams are {@link BatchSource}s.
  *
  * @packageDocumentation
  */
@@ -53,7 +55,18 @@ export {
   computeNormalization,
   normalizationForChannels,
 } from './preprocess.js';
-export { type BatchOptions, type BatchCursor, type Batch, assembleBatch, BatchIterator } from './batches.js';
+export {
+  type BatchOptions,
+  type BatchCursor,
+  type Batch,
+  type BatchSource,
+  assembleBatch,
+  normalizationLut,
+  writeShiftedImage,
+  sourceEpochBatches,
+  BatchIterator,
+} from './batches.js';
+export * from './image-folder/index.js';
 export { type BatchTensors, batchToTensors } from './tensors.js';
 export {
   type MakeMiniOptions,

@@ -1,7 +1,8 @@
 /**
  * Fault injection for the clean-up tests: `LATPRUNE_FAULT=<point>[@<n>]` makes
  * the n-th pass (default the first) through the named point throw. Points:
- * `grad-worker-step` (inside a data-parallel gradient worker's step) and
+ * `grad-worker-step` (inside a data-parallel gradient worker's step),
+ * `decode-worker-task` (inside an image-folder decode worker's task) and
  * `prune-boundary` (in `prune`, between two engine steps). Worker threads
  * inherit the variable. Unset, a point costs one environment lookup.
  */
