@@ -69,7 +69,7 @@ export interface ProfileTableResult {
  * explicit default input gives the plain name), or a model folder's name.
  */
 export function tableModelName(model: string, fromZoo: boolean, input?: readonly [number, number, number]): string {
-  if (!fromZoo) return basename(model.endsWith('.json') ? dirname(model) : model);
+  if (!fromZoo) return /\.onnx$/i.test(model) ? basename(model).replace(/\.onnx$/i, '') : basename(model.endsWith('.json') ? dirname(model) : model);
   return input && input.join('x') !== zooEntry(model).defaultInputShape.join('x') ? `${model}-${input.join('x')}` : model;
 }
 
