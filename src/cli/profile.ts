@@ -16,6 +16,7 @@ import {
   defaultTablePath,
   deviceFingerprint,
   deviceMismatchWarning,
+  gpuFingerprint,
   loadTable,
   mergeTables,
   profileModel,
@@ -86,7 +87,7 @@ export async function profileCommand(f: ProfileFlags, log: (l: string) => void):
   const runtime: LatencyRuntime = f.runtime === 'ort' ? await OrtRuntime.create({ ep: f.ep, threads, producerVersion: latpruneVersion() }) : new TfjsRuntime();
   const inShape = model.inputs[0]!.shape;
   const tag = `${f.runtime}${f.runtime === 'ort' && f.ep !== 'cpu' ? `-${f.ep}` : ''}`;
-  const out = resolve(f.out ?? defaultTablePath(f.tablesRoot, deviceFingerprint(), modelName, f.batch, tag) + (shard ? `.shard${shard.index}of${shard.count}` : ''));
+  const out = resolve(f.out ?? defaultTablePath(f.tablesRoot, runtime.gpu ? gpuFingerprint(runtime.gpu) : deviceFingerprint(), modelName, f.batch, tag) + (shard ? `.shard${shard.index}of${shard.count}` : ''));
   try {
     log(`profiling ${modelName} (input ${inShape.slice(1).join('x')}, batch ${f.batch}) with ${runtime.name} ${runtime.version} (${runtime.ep}, ${runtime.threads} threads) into ${out}`);
     let table = await profileModel(model, {
