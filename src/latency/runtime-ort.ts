@@ -9,7 +9,7 @@
  * the GPU's own kernel times are its `Api` events (named
  * `<node>&<op>&<program>`, 1 us resolution), read here instead. The first
  * run of a session compiles its shaders, so sessions are warmed up until a
- * run is no slower than the fastest before it (see {@link warmUpUntilStable}),
+ * two consecutive runs agree within 1.25x (see {@link warmUpUntilStable}),
  * and GPU timings, far steadier than the CPU's, get their own shorter
  * protocol ({@link GPU_TIMING}).
  */
@@ -61,17 +61,17 @@ export const GPU_RESOLUTION_MS = 0.001;
 const MAX_WARMUP = 20;
 
 /**
- * Warm-up for the GPU: at least `min` runs, then more until a run is no
- * slower than 1.25x the fastest before it (the first runs compile shaders
- * and allocate buffers; on lavapipe seconds), at most {@link MAX_WARMUP}.
- * Returns the number of runs made.
+ * Warm-up for the GPU: at least `min` runs, then more until two
+ * consecutive runs agree within 1.25x (the first runs compile shaders and
+ * allocate buffers, seconds on lavapipe, and each is far faster than the
+ * one before), at most {@link MAX_WARMUP}. Returns the number of runs made.
  */
 export async function warmUpUntilStable(once: () => Promise<number>, min: number): Promise<number> {
-  let best = Infinity;
+  let prev = Infinity;
   for (let i = 0; i < MAX_WARMUP; i++) {
     const ms = await once();
-    const stable = ms <= 1.25 * best;
-    best = Math.min(best, ms);
+    const stable = ms <= 1.25 * prev && prev <= 1.25 * ms;
+    prev = ms;
     if (i + 1 >= Math.max(1, min) && stable) return i + 1;
   }
   return MAX_WARMUP;
