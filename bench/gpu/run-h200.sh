@@ -97,6 +97,7 @@ step() {
     skipping=1
     return 1
   fi
+  [ $mode = smoke ] && cap=$((cap * 4))
   local lim=$((cap < left ? cap : left)) t0=$(date +%s) rc
   echo "=== $name (limit ${lim} s): $*"
   timeout -s INT -k 15 "$lim" "$@"
@@ -130,10 +131,16 @@ step verify 90 bash -c "node bin/latprune.js verify '$sel/pruned.onnx' --ep webg
 step table-r50-b$SMALL 100 node bin/latprune.js profile "${R50[@]}" --batch $SMALL --ep webgpu "${GRID[@]}" --out "$t_small"
 step table-mnv1-b1 70 node bin/latprune.js profile "${MN[@]}" --batch 1 --ep webgpu "${GRID[@]}" --out "$t_mn"
 # 4. the estimator's accuracy on random selections
-bench() { node dist/bench/lut-accuracy.js --ep webgpu --samples $SAMPLES --rounds 2 --control $CONTROL --no-halp "$@" | tail -1 >>"$OUT/bench.jsonl"; }
-step bench-r50-b$BIG 60 bench --models resnet50_b32 --lut "$t_big" $([ $mode = smoke ] && echo "--models ${R50B[0]} --input ${R50B[1]} --batch $BIG")
-step bench-r50-b$SMALL 45 bench --models resnet50 --lut "$t_small" $([ $mode = smoke ] && echo "--models ${R50B[0]} --input ${R50B[1]} --batch $SMALL")
-step bench-mnv1-b1 45 bench --models mobilenet_v1 --lut "$t_mn" $([ $mode = smoke ] && echo "--input ${MNB[1]} --batch 1")
+benchcmd() { echo "node dist/bench/lut-accuracy.js --ep webgpu --samples $SAMPLES --rounds 2 --control $CONTROL --no-halp $* | tail -1 >>'$OUT/bench.jsonl'"; }
+if [ $mode = smoke ]; then
+  step bench-r50-b$BIG 60 bash -c "$(benchcmd --models "${R50B[0]}" --input "${R50B[1]}" --batch $BIG --lut "$t_big")"
+  step bench-r50-b$SMALL 45 bash -c "$(benchcmd --models "${R50B[0]}" --input "${R50B[1]}" --batch $SMALL --lut "$t_small")"
+  step bench-mnv1-b1 45 bash -c "$(benchcmd --models mobilenet_v1 --input "${MNB[1]}" --batch 1 --lut "$t_mn")"
+else
+  step bench-r50-b$BIG 60 bash -c "$(benchcmd --models resnet50_b32 --lut "$t_big")"
+  step bench-r50-b$SMALL 45 bash -c "$(benchcmd --models resnet50 --lut "$t_small")"
+  step bench-mnv1-b1 45 bash -c "$(benchcmd --models mobilenet_v1 --lut "$t_mn")"
+fi
 
 # results: the tables, the selection and its solve
 mkdir -p "$W/results"
