@@ -51,9 +51,10 @@ tar -C "$root" -h -cf - \
   --exclude='dist/test' \
   package.json bin dist node_modules | nice xz -T2 -6 >"$out/app.tar.xz"
 
-# the Vulkan loader, for a machine without one (Debian bookworm's; needs only libc)
-log "fetching the Vulkan loader .deb"
-(cd "$out/debs" && apt-get download -qq libvulkan1 2>/dev/null) || log "warning: could not download libvulkan1 (the GPU machine must then have a Vulkan loader)"
+# the Vulkan loader and GLVND (NVIDIA's Vulkan ICD, libGLX_nvidia, needs libGLdispatch), for a
+# machine without them: the set the device notes (/work/.library/device/README.md) unpack into /
+log "fetching the Vulkan loader and GLVND .debs"
+(cd "$out/debs" && apt-get download -qq -o APT::Architecture=amd64 libvulkan1 libglvnd0 libglx0 libegl1 libgl1 libopengl0 libgles2 2>/dev/null) || log "warning: could not download the Vulkan loader/GLVND .debs (the GPU machine must then have them)"
 cp bench/gpu/run-h200.sh "$out/run-h200.sh"
 size=$(du -sm "$out" | cut -f1)
 log "$out: ${size} MiB ($(ls -1 "$out" | xargs))"

@@ -57,13 +57,14 @@ echo "run-h200: mode $mode, budget ${budget} s, node $(node --version), app $APP
 if [ $mode = smoke ]; then
   eval "$(bench/gpu/lavapipe.sh)" || { echo "run-h200: lavapipe is not available here"; exit 2; }
 else
-  if ! ldconfig -p 2>/dev/null | grep 'libvulkan.so.1 ' >/dev/null; then
-    if ls "$debs"/libvulkan1_*.deb >/dev/null 2>&1; then
-      for f in "$debs"/*.deb; do dpkg -x "$f" "$W/vk"; done
-      export LD_LIBRARY_PATH=$W/vk/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-      echo "run-h200: Vulkan loader from the pack"
+  # the device notes' recipe: the loader and GLVND unpacked into / when the image lacks them
+  if ! ldconfig -p 2>/dev/null | grep 'libvulkan.so.1 ' >/dev/null || ! ldconfig -p 2>/dev/null | grep 'libGLdispatch.so.0 ' >/dev/null; then
+    if ls "$debs"/*.deb >/dev/null 2>&1; then
+      for f in "$debs"/*.deb; do dpkg -x "$f" /; done
+      ldconfig
+      echo "run-h200: Vulkan loader and GLVND from the pack ($(ls "$debs" | xargs))"
     else
-      echo "run-h200: warning: no Vulkan loader on this machine and none packed"
+      echo "run-h200: warning: no Vulkan loader/GLVND on this machine and none packed"
     fi
   fi
   if ! grep -il nvidia /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1; then
@@ -81,7 +82,7 @@ if [ $mode = smoke ]; then
 else
   R50=(--model resnet50 --classes 1000); R50B=(resnet50 224x224x3); BIG=32; SMALL=1
   MN=(--model mobilenet_v1 --classes 1000); MNB=(mobilenet_v1 224x224x3)
-  GRID=(--points 2 --refine 0 --calibrate 8); SAMPLES=30; CONTROL=8; SPEEDUP=2
+  GRID=(--points 2 --refine 0 --calibrate 8); SAMPLES=30; CONTROL=4; SPEEDUP=2
 fi
 lp() { node bin/latprune.js "$@"; }
 printf 'step\trc\tseconds\n' >"$OUT/steps.tsv"
