@@ -12,6 +12,12 @@
  * network's kept counts, per-round times and estimate).
  *
  *   npm run bench:lut-accuracy [-- --samples 30 --models resnet20,mobilenet_v1 --lut-dir latency-tables --align 1 --rounds 5 --control 32 --no-halp]
+ *   npm run bench:lut-accuracy -- --ep webgpu --models resnet50,resnet50_b32,mobilenet_v1 [--lut PATH]
+ *
+ * `--ep webgpu` times on the GPU (ORT's WebGPU EP) against the tables under
+ * `<lut-dir>/<gpu fingerprint>/` (`<model>-b<batch>-ort-webgpu.json`);
+ * `--lut` names the table itself (one model). `resnet50_b32` is ResNet-50 at
+ * batch 32.
  *
  * `--align 4` samples only widths on the table's channel multiple (what
  * `latprune prune` produces by default). `--no-halp` skips the HALP-style
@@ -46,6 +52,9 @@ import {
   defaultTablePath,
   deviceFingerprint,
   errorStats,
+  GPU_TIMING,
+  gpuFingerprint,
+  gpuSummary,
   keepToSelection,
   loadTable,
   median,
@@ -68,6 +77,14 @@ const { values } = parseArgs({
     control: { type: 'string', default: '32' },
     /** Also time every conv alone for the HALP-style sum (the slow part of the bench); `--no-halp` skips it. */
     halp: { type: 'boolean', default: true },
+    /** Execution provider: cpu (default) or webgpu. */
+    ep: { type: 'string', default: 'cpu' },
+    /** The table to use (one model) instead of the default path. */
+    lut: { type: 'string' },
+    /** Input size for the zoo model (HxWxC) instead of the case's (smoke runs). */
+    input: { type: 'string' },
+    /** Batch instead of the case's (smoke runs). */
+    batch: { type: 'string' },
   },
   allowNegative: true,
 });
@@ -83,20 +100,27 @@ const CASES: Record<string, Case> = {
   resnet20: { zoo: 'resnet20', tag: 'resnet20-28x28x1', input: [28, 28, 1], classes: 10, batch: 128 },
   mobilenet_v1: { zoo: 'mobilenet_v1', tag: 'mobilenet_v1', input: [224, 224, 3], classes: 1000, batch: 1 },
   resnet50: { zoo: 'resnet50', tag: 'resnet50', input: [224, 224, 3], classes: 1000, batch: 1 },
+  resnet50_b32: { zoo: 'resnet50', tag: 'resnet50', input: [224, 224, 3], classes: 1000, batch: 32 },
 };
 
 const round3 = (v: number): number => Number(v.toFixed(3));
 
 await initBackend({ requested: 'cpu' });
-const rt = await OrtRuntime.create({ threads: os.cpus().length });
-const result: Record<string, unknown> = { bench: 'lut-accuracy', device: deviceFingerprint(), ort: rt.version, threads: rt.threads };
-const timing = { warmup: 3, minRuns: 10, maxRuns: 40, relCi: 0.02, capSeconds: 4 };
+const ep = values.ep!;
+const rt = await OrtRuntime.create({ ep, threads: os.cpus().length });
+const fingerprint = rt.gpu ? gpuFingerprint(rt.gpu) : deviceFingerprint();
+const tableTag = ep === 'cpu' ? 'ort' : `ort-${ep}`;
+const result: Record<string, unknown> = { bench: 'lut-accuracy', device: fingerprint, ep, ...(rt.gpu ? { gpu: gpuSummary(rt.gpu) } : {}), ort: rt.version, threads: rt.threads };
+// the GPU's protocol (GPU_TIMING) for its steadier timings; the CPU's as it was
+const timing = rt.gpu ? { ...GPU_TIMING, sessions: 1 } : { warmup: 3, minRuns: 10, maxRuns: 40, relCi: 0.02, capSeconds: 4 };
 try {
   for (const name of values.models!.split(',')) {
-    const c = CASES[name];
-    if (!c) throw new Error(`unknown model ${name}; choose from ${Object.keys(CASES).join(', ')}`);
-    const path = defaultTablePath(values['lut-dir']!, deviceFingerprint(), c.tag, c.batch, 'ort');
-    if (!existsSync(path)) throw new Error(`${path} is missing: build it with \`latprune profile --model ${c.zoo} --input ${c.input.join('x')} --batch ${c.batch}\``);
+    const c0 = CASES[name];
+    if (!c0) throw new Error(`unknown model ${name}; choose from ${Object.keys(CASES).join(', ')}`);
+    const input = values.input ? (values.input.split('x').map(Number) as [number, number, number]) : undefined;
+    const c: Case = { ...c0, ...(input ? { input, tag: `${c0.zoo}-${input.join('x')}` } : {}), ...(values.batch ? { batch: Number(values.batch) } : {}) };
+    const path = values.lut ?? defaultTablePath(values['lut-dir']!, fingerprint, c.tag, c.batch, tableTag);
+    if (!existsSync(path)) throw new Error(`${path} is missing: build it with \`latprune profile --model ${c.zoo} --input ${c.input.join('x')} --batch ${c.batch}${ep === 'cpu' ? '' : ` --ep ${ep}`}\``);
     const table = await loadTable(path);
     const model = buildZooModel(c.zoo, { inputShape: c.input, numClasses: c.classes, seed: 1 });
     const graph = analyzeModel(model);

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { latpruneVersion } from '../util/version.js';
 import { activeBackend } from '../backend/index.js';
 import { describeDevice, deviceFingerprint, type DeviceDescription } from '../latency/device.js';
+import { describeGpu, gpuFingerprint, gpuSummary, type GpuDescription } from '../latency/gpu.js';
 
 /** Everything `doctor` reports. */
 export interface DoctorReport {
@@ -15,6 +16,8 @@ export interface DoctorReport {
   readonly onnxruntime: { readonly version: string; readonly executionProviders: readonly string[] } | { readonly error: string };
   readonly device: DeviceDescription;
   readonly fingerprint: string;
+  /** The GPU of ORT's WebGPU EP and its table fingerprint (absent: no webgpu EP in this ORT build). */
+  readonly gpu?: GpuDescription & { readonly fingerprint: string };
 }
 
 
@@ -43,14 +46,16 @@ export async function doctorReport(): Promise<DoctorReport> {
     wasm = { simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), threads: tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT') };
   }
   const device = describeDevice();
+  const ort0 = await ortInfo();
   return {
     latprune: latpruneVersion(),
     node: process.version,
     tfjs: { version: tf.version.tfjs, backend: name, why: active?.summary ?? '' },
     wasm,
-    onnxruntime: await ortInfo(),
+    onnxruntime: ort0,
     device,
     fingerprint: deviceFingerprint(device),
+    ...(ort0 && 'executionProviders' in ort0 && ort0.executionProviders.includes('webgpu') ? { gpu: { ...describeGpu(), fingerprint: gpuFingerprint() } } : {}),
   };
 }
 
@@ -66,5 +71,6 @@ export function formatDoctor(r: DoctorReport): string[] {
     `cpu             ${r.device.cpuModel} (${r.device.arch}), ${r.device.cores} cores, flags ${r.device.cpuFlags.join(' ') || '-'}`,
     `memory          ${r.device.memoryGiB} GiB`,
     `fingerprint     ${r.fingerprint}`,
+    ...(r.gpu ? [r.gpu.available ? `gpu (webgpu)    ${gpuSummary(r.gpu)}, fingerprint ${r.gpu.fingerprint}` : `gpu (webgpu)    unavailable: ${r.gpu.reason} (Vulkan devices: ${r.gpu.vulkanDevices.join(', ') || 'none'})`] : []),
   ];
 }

@@ -13,6 +13,7 @@ import { latpruneVersion } from '../util/version.js';
 import { zooEntry } from '../zoo/index.js';
 import { calibrateTable, calibrationWarning } from './calibrate.js';
 import { deviceFingerprint } from './device.js';
+import { gpuFingerprint } from './gpu.js';
 import type { GridOptions } from './grid.js';
 import { profileModel } from './profile.js';
 import type { LatencyRuntime } from './runtime.js';
@@ -113,10 +114,12 @@ export async function profile(o: ProfileTableOptions, log: (line: string) => voi
   const threads = o.threads ?? os.cpus().length;
   const shard = o.shard;
   const tag = `${kind}${kind === 'ort' && ep !== 'cpu' ? `-${ep}` : ''}`;
-  const out = resolve(o.out ?? defaultTablePath(o.tablesRoot ?? 'latency-tables', deviceFingerprint(), modelName, batch, tag) + (shard ? `.shard${shard.index}of${shard.count}` : ''));
   let runtime: LatencyRuntime | undefined;
   try {
     runtime = kind === 'ort' ? await OrtRuntime.create({ ep, threads, producerVersion: latpruneVersion() }) : new TfjsRuntime();
+    // a GPU table lives under the GPU's fingerprint, a CPU table under the machine's
+    const device = runtime.gpu ? gpuFingerprint(runtime.gpu) : deviceFingerprint();
+    const out = resolve(o.out ?? defaultTablePath(o.tablesRoot ?? 'latency-tables', device, modelName, batch, tag) + (shard ? `.shard${shard.index}of${shard.count}` : ''));
     const inShape = model.inputs[0]!.shape;
     log(`profiling ${modelName} (input ${inShape.slice(1).join('x')}, batch ${batch}) with ${runtime.name} ${runtime.version} (${runtime.ep}, ${runtime.threads} threads) into ${out}`);
     const grid = { step: 8, points: 8, refine: 2, ...o.grid };

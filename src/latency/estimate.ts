@@ -155,7 +155,7 @@ export class LatencyEstimator {
       if (s) {
         const r = rule(s.signature.op);
         const cin = perLayer[n.name]!.cin;
-        const fast = s.signature.op !== 'gemm' && r !== undefined && isFast(r, cin);
+        const fast = s.signature.op !== 'gemm' && r !== undefined && isFast(r, cin, perLayer[n.name]!.cout);
         if (r !== undefined && s.signature.op !== 'gemm' && !fast) plainMs += perLayer[n.name]!.ms;
         layout.set(n.name, fast ? 'c' : 'p');
         for (const src of n.sources) want(src, fast && (cin >= r!.below || cin % r!.outPad === 0) ? 'c' : 'p');

@@ -49,10 +49,12 @@ function axis(rules: LayoutRules, op: OpKind, max: number, g: GridOptions, cls: 
   if (!rule || cls === 'single') return spread(Math.min(g.step, max), max, g.points, Math.min(g.step, max));
   if (cls === 'fast') {
     // blocked kernels: padded widths; inputs below the threshold read plain tensors at their width
-    const pad = rule.outPad;
+    // (a rule with outAlign, WebGPU's: widths on the vector multiple of their axis, no padding)
+    const pad = rule.outAlign === undefined ? rule.outPad : isInput ? rule.align : rule.outAlign;
     const vals = new Set(spread(Math.min(pad, roundUp(max, pad)), roundUp(max, pad), g.points, pad).map((v) => Math.min(v, max)));
     if (isInput && op !== 'dwconv') for (const v of max > 64 ? [1, 8] : [1, 4, 8]) if (v < rule.below && v <= max) vals.add(v);
-    return [...vals].filter((v) => !isInput || isFast(rule, v) || op === 'dwconv').sort((a, b) => a - b);
+    const outOk = (v: number) => rule.outAlign === undefined || v % rule.outAlign === 0;
+    return [...vals].filter((v) => (isInput ? isFast(rule, v) : outOk(v)) || op === 'dwconv').sort((a, b) => a - b);
   }
   // plain regime: widths the fast kernels refuse (inputs only; outputs are never padded here)
   if (!isInput) return spread(Math.min(g.step, max), max, Math.max(2, Math.ceil(g.points / 2)), 1);
@@ -83,6 +85,12 @@ export function baseGrid(ext: SignatureExtent, rules: LayoutRules, g: GridOption
     }
     const couts = ext.coutFixed ? [ext.native[0]![1]] : axis(rules, ext.op, ext.coutMax, g, cls === 'plain' ? 'plain' : cls, false);
     for (const cin of cins) for (const cout of couts) add(cin, cout);
+    // WebGPU's rule: an output width off the vector multiple makes the layer plain too, at fast input widths
+    if (cls === 'plain' && rule?.outAlign !== undefined && rule.outAlign > 1 && !ext.coutFixed) {
+      const fastCins = ext.cinFixed ? (isFast(rule, ext.native[0]![0]) ? [ext.native[0]![0]] : []) : axis(rules, ext.op, ext.cinMax, g, 'fast', true);
+      const off = [...new Set(spread(1, ext.coutMax, Math.max(2, Math.ceil(g.points / 2)), 1).map((v) => (v % rule.outAlign! === 0 ? (v + 1 <= ext.coutMax ? v + 1 : v - 1) : v)))].filter((v) => v >= 1 && v % rule.outAlign! !== 0);
+      for (const cin of fastCins) for (const cout of off) add(cin, cout);
+    }
   }
   return [...pts.values()];
 }

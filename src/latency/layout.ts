@@ -23,6 +23,12 @@ export interface LayoutRule {
   readonly align: number;
   /** In the fast regime output channels are padded up to a multiple of this. */
   readonly outPad: number;
+  /**
+   * Output widths must be multiples of this too for the fast kernel (WebGPU:
+   * the vec4 kernels need input and output channels in fours); absent: any
+   * output width (ORT CPU).
+   */
+  readonly outAlign?: number;
 }
 
 /** Per-operator rules; an absent entry means one regime with no padding. */
@@ -41,9 +47,9 @@ export function roundUp(v: number, m: number): number {
   return Math.ceil(v / m) * m;
 }
 
-/** Whether input width `cin` runs the fast kernel under `rule`. */
-export function isFast(rule: LayoutRule, cin: number): boolean {
-  return cin < rule.below || cin % rule.align === 0;
+/** Whether input width `cin` (and output width `cout`, where the rule has `outAlign`) runs the fast kernel under `rule`. */
+export function isFast(rule: LayoutRule, cin: number, cout?: number): boolean {
+  return (cin < rule.below || cin % rule.align === 0) && (rule.outAlign === undefined || cout === undefined || cout % rule.outAlign === 0);
 }
 
 /**
@@ -53,7 +59,7 @@ export function isFast(rule: LayoutRule, cin: number): boolean {
 export function regimeOf(rules: LayoutRules, op: OpKind, cin: number, cout: number): Regime {
   const rule = rules[op];
   if (!rule) return { cls: 'single', cinEff: cin, coutEff: cout };
-  if (!isFast(rule, cin)) return { cls: 'plain', cinEff: cin, coutEff: cout };
+  if (!isFast(rule, cin, cout)) return { cls: 'plain', cinEff: cin, coutEff: cout };
   if (op === 'dwconv') {
     const c = roundUp(cin, rule.outPad);
     return { cls: 'fast', cinEff: c, coutEff: c };
@@ -87,6 +93,6 @@ export function inferRule(fast: readonly boolean[], outPad: number): LayoutRule 
  */
 export function channelMultiple(rules: LayoutRules): number {
   let m = 1;
-  for (const r of Object.values(rules)) if (r) m = Math.max(m, r.align);
+  for (const r of Object.values(rules)) if (r) m = Math.max(m, r.align, r.outAlign ?? 1);
   return m;
 }

@@ -13,12 +13,13 @@ import type * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
 import { describeModel } from '../graph/index.js';
 import { startProgress } from '../util/progress.js';
-import { describeDevice, deviceFingerprint } from './device.js';
+import { describeDevice, deviceFingerprint, type DeviceDescription } from './device.js';
+import { gpuFingerprint, gpuSummary, type GpuDescription } from './gpu.js';
 import { DEFAULT_GRID, baseGrid, refinePoints, type GridOptions } from './grid.js';
-import type { LayoutRules } from './layout.js';
+import { isFast, type LayoutRules } from './layout.js';
 import type { LatencyRuntime, TimingOptions } from './runtime.js';
 import { signedLayers, type SignedLayer } from './signature.js';
-import { LUT_SCHEMA, loadTable, saveTable, type LatencyTable, type LutSignature } from './table.js';
+import { LUT_SCHEMA, currentFingerprint, loadTable, saveTable, type LatencyTable, type LutSignature } from './table.js';
 
 /** Options of {@link profileModel}. */
 export interface ProfileOptions {
@@ -129,6 +130,22 @@ class DriftScale {
 
 const round5 = (v: number) => Number(v.toFixed(5));
 
+/**
+ * The table's device record: the CPU's, or for a GPU runtime the GPU's
+ * fingerprint and description with the host CPU alongside.
+ */
+export function deviceRecord(d: DeviceDescription, gpu?: GpuDescription): LatencyTable['device'] {
+  const cpu = `${d.cpuModel} (${d.arch}, ${d.cores} cores, ${d.cpuFlags.join(' ')})`;
+  if (!gpu) return { fingerprint: deviceFingerprint(d), description: cpu, cpuModel: d.cpuModel, cores: d.cores };
+  return {
+    fingerprint: gpuFingerprint(gpu),
+    description: `${gpuSummary(gpu)}; host ${cpu}`,
+    cpuModel: d.cpuModel,
+    cores: d.cores,
+    gpu: { vendor: gpu.vendor, architecture: gpu.architecture, device: gpu.device, driver: gpu.driver, backend: gpu.backend, ...(gpu.icd ? { icd: gpu.icd } : {}), pciIds: [...gpu.pciIds] },
+  };
+}
+
 /** The table's signature entries for a model (no points yet). */
 export function signaturesOf(model: tf.LayersModel): Record<string, LutSignature> {
   const sigs: Record<string, LutSignature> = {};
@@ -158,8 +175,9 @@ function checkResumable(t: LatencyTable, o: ProfileOptions, grid: GridOptions): 
       throw new LatpruneError('BAD_ARGUMENT', `${o.out} holds a table with ${k} ${JSON.stringify(have[k])}, but this run asks for ${JSON.stringify(want[k])}; use the same flags to continue it, or another --out.`);
     }
   }
-  if (t.device.fingerprint !== deviceFingerprint()) {
-    throw new LatpruneError('BAD_ARGUMENT', `${o.out} was profiled on device '${t.device.fingerprint}', not this one ('${deviceFingerprint()}'); profile into another --out.`);
+  const here = currentFingerprint(t);
+  if (t.device.fingerprint !== here) {
+    throw new LatpruneError('BAD_ARGUMENT', `${o.out} was profiled on device '${t.device.fingerprint}', not this one ('${here}'); profile into another --out.`);
   }
 }
 
@@ -188,7 +206,7 @@ export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Pr
       batch: o.batch,
       input: [inputShape[1]!, inputShape[2]!, inputShape[3]!],
       precision: 'fp32',
-      device: { fingerprint: deviceFingerprint(d), description: `${d.cpuModel} (${d.arch}, ${d.cores} cores, ${d.cpuFlags.join(' ')})`, cpuModel: d.cpuModel, cores: d.cores },
+      device: deviceRecord(d, o.runtime.gpu),
       runtime: { name: o.runtime.name, version: o.runtime.version, ep: o.runtime.ep, threads: o.runtime.threads },
       createdAt: now().toISOString(),
       updatedAt: now().toISOString(),
@@ -244,7 +262,7 @@ export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Pr
     s.points.push(point);
     if (m.fast !== undefined && table.layout[s.op]) {
       const rule = table.layout[s.op]!;
-      const predicted = item.cin < rule.below || item.cin % rule.align === 0;
+      const predicted = isFast(rule, item.cin, item.cout);
       if (predicted !== m.fast) table.stats.ruleViolations++;
     }
     if (m.reorders.length) recordReorders(table, d ? m.reorders.map((r) => ({ elems: r.elems, ms: r.ms * d.factor })) : m.reorders);

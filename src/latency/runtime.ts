@@ -3,6 +3,7 @@
  * the layout rules, time a whole network.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { GpuDescription } from './gpu.js';
 import type { LayoutRules } from './layout.js';
 import type { LayerSignature } from './signature.js';
 
@@ -50,6 +51,8 @@ export interface LatencyRuntime {
   readonly ep: string;
   /** Intra-op threads (0 = runtime default). */
   readonly threads: number;
+  /** The GPU it times, for a GPU runtime (ORT's WebGPU EP); its fingerprint names the table. */
+  readonly gpu?: GpuDescription;
   /** Times a layer of `sig` with `cin` inputs and `cout` outputs at `batch`, in context. */
   measureLayer(sig: LayerSignature, cin: number, cout: number, batch: number, t?: TimingOptions): Promise<LayerMeasurement>;
   /** Finds which input widths run the fast kernels (empty when the runtime has one regime). */

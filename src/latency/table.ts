@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { LatpruneError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { deviceFingerprint } from './device.js';
+import { gpuFingerprint, isWebGpu } from './gpu.js';
 
 /** Current schema identifier. */
 export const LUT_SCHEMA = 'latprune.lut/1';
@@ -35,7 +36,7 @@ const whole = (min: number, rule = `a whole number >= ${min}`) => finite(rule).i
 /** A latency or measured time in ms: positive and finite. */
 const latencyMs = () => positive('a positive, finite time in ms');
 
-const layoutRule = z.object({ below: whole(1), align: whole(1), outPad: whole(1) });
+const layoutRule = z.object({ below: whole(1), align: whole(1), outPad: whole(1), outAlign: whole(1).optional() });
 
 const signatureSchema = z.object({
   op: opKind,
@@ -103,6 +104,18 @@ const tableSchema = z.object({
     description: z.string(),
     cpuModel: z.string(),
     cores: whole(1),
+    /** The GPU of a WebGPU table (see `gpu.ts`); the fingerprint is then the GPU's. */
+    gpu: z
+      .object({
+        vendor: z.string(),
+        architecture: z.string(),
+        device: z.string(),
+        driver: z.string(),
+        backend: z.string(),
+        icd: z.string().optional(),
+        pciIds: z.array(z.string()),
+      })
+      .optional(),
   }),
   runtime: z.object({
     name: z.enum(['ort', 'tfjs']),
@@ -329,12 +342,20 @@ export function reorderCost(table: LatencyTable, elems: number): number {
  * Returns a loud warning when the table was built on another kind of device
  * (different fingerprint), or undefined when it matches this one.
  */
-export function deviceMismatchWarning(table: LatencyTable, path: string, current = deviceFingerprint()): string | undefined {
+export function deviceMismatchWarning(table: LatencyTable, path: string, current = currentFingerprint(table)): string | undefined {
   if (table.device.fingerprint === current) return undefined;
   return (
     `WARNING: ${path} was profiled on '${table.device.fingerprint}' (${table.device.description}), ` +
     `but this device is '${current}'. Its latencies may not hold here: rebuild it with \`latprune profile\`.`
   );
+}
+
+/**
+ * This machine's fingerprint for the kind of device `table` was built on:
+ * the GPU's for a WebGPU table (its `device.gpu`), else the CPU's.
+ */
+export function currentFingerprint(table: Pick<LatencyTable, 'device' | 'runtime'>): string {
+  return table.device.gpu || isWebGpu(table.runtime.ep) ? gpuFingerprint() : deviceFingerprint();
 }
 
 /** Default location of a table: latency-tables/<fingerprint>/<model>-b<batch>-<runtime>.json. */

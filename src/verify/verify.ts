@@ -1,5 +1,7 @@
 /**
  * `latprune verify`: measures an ONNX model's throughput with ONNX Runtime
+ * (on the CPU, or the GPU with `--ep webgpu`: sessions are then warmed up
+ * until their runs are stable, past shader compilation)
  * (warm-up, then a tinybench task; median and p10/p90 latency, FPS = batch /
  * median) against a target FPS and, with a latency table, against the
  * table's prediction for the model.
@@ -18,7 +20,7 @@ import { Bench } from 'tinybench';
 import { LatpruneError } from '../errors.js';
 import { decodeModel } from '../onnx/index.js';
 import { analyzeModel } from '../graph/index.js';
-import { LatencyEstimator, alternatingSpeedup, deviceMismatchWarning, loadTable, median as medianOf, refittedCalibrationNote, refreshCalibration, sessionWorkload, timeAlternating } from '../latency/index.js';
+import { LatencyEstimator, alternatingSpeedup, describeGpu, deviceMismatchWarning, isWebGpu, warmUpUntilStable, loadTable, median as medianOf, refittedCalibrationNote, refreshCalibration, sessionWorkload, timeAlternating } from '../latency/index.js';
 import { loadModel } from '../model/index.js';
 import { buildZooModel, zooNames } from '../zoo/index.js';
 import { randomFloats } from '../util/random.js';
@@ -118,6 +120,11 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
   const available = ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
   if (!available.includes(ep)) throw new LatpruneError('RUNTIME', `--ep ${ep}: not in this onnxruntime-node build (available: ${available.join(', ')}).`);
   const threads = o.threads ?? os.cpus().length;
+  const gpu = isWebGpu(ep);
+  if (gpu) {
+    const g = describeGpu();
+    if (!g.available) throw new LatpruneError('RUNTIME', `--ep webgpu: ONNX Runtime could not open a WebGPU device (${g.reason}); Vulkan devices seen: ${g.vulkanDevices.join(', ') || 'none'}.`);
+  }
   const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: [ep], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
   const x = new ort.Tensor('float32', randomFloats(shape.reduce((a, b) => a * b, 1), 3), shape);
   let samples: number[];
@@ -126,12 +133,20 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
     // sessions in alternating blocks (A B, B A, ...): each block's session is released before
     // the next opens, so one session's spinning threads never slow the other's runs
     const n = 4;
-    pairs = await timeAlternating(sessionWorkload(m.bytes, sessionOptions, x), sessionWorkload(base.bytes, sessionOptions, x), { pairs: n, blockMs: (o.timeMs ?? 3000) / n, minRuns: Math.ceil((o.minRuns ?? 20) / n), warmup: 5 });
+    pairs = await timeAlternating(sessionWorkload(m.bytes, sessionOptions, x, gpu), sessionWorkload(base.bytes, sessionOptions, x, gpu), { pairs: n, blockMs: (o.timeMs ?? 3000) / n, minRuns: Math.ceil((o.minRuns ?? 20) / n), warmup: 5 });
     samples = pairs.a.flat().sort((p, q) => p - q);
   } else {
     const session = await ort.InferenceSession.create(m.bytes, sessionOptions);
     try {
       const feeds = { [m.inputName]: x };
+      // on the GPU the first runs compile the shaders (seconds): past them before tinybench's own warm-up
+      if (gpu) {
+        await warmUpUntilStable(async () => {
+          const t0 = performance.now();
+          await session.run(feeds);
+          return performance.now() - t0;
+        }, 1);
+      }
       const bench = new Bench({ time: o.timeMs ?? 3000, iterations: o.minRuns ?? 20, warmupTime: 500, warmupIterations: 5, retainSamples: true, throws: true });
       bench.add('run', async () => {
         await session.run(feeds);

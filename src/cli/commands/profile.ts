@@ -16,7 +16,7 @@ export function registerProfile(program: Command, ctx: CommandContext): void {
     .option('--input <HxWxC>', 'input shape for a zoo model (default: the zoo model\'s)')
     .option('--classes <n>', 'classes for a zoo model', num)
     .option('--runtime <name>', 'ort (ONNX Runtime) or tfjs (the active tfjs backend)', 'ort')
-    .option('--ep <name>', 'ONNX Runtime execution provider: cpu or cuda', 'cpu')
+    .option('--ep <name>', 'ONNX Runtime execution provider: cpu, webgpu (GPU through Dawn/Vulkan) or cuda', 'cpu')
     .option('--threads <n>', 'intra-op threads (default: one per core)', num)
     .option('--step <n>', 'smallest channel step of the grid', num, 8)
     .option('--points <n>', 'grid values per axis and layout regime', num, 8)

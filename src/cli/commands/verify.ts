@@ -15,7 +15,7 @@ export function registerVerify(program: Command, ctx: CommandContext): void {
     .argument('<model.onnx>', 'ONNX model')
     .option('--target-fps <n>', 'required throughput (images/s)', num)
     .option('--batch <n>', 'batch size (default: the export\'s table batch, else 1)', num)
-    .option('--ep <name>', 'execution provider: cpu or cuda', 'cpu')
+    .option('--ep <name>', 'execution provider: cpu, webgpu (GPU through Dawn/Vulkan) or cuda', 'cpu')
     .option('--threads <n>', 'intra-op threads (default: one per core)', num)
     .option('--lut <file>', 'latency table to compare the prediction with')
     .option('--baseline <model.onnx>', 'also time this model (e.g. the dense export) in alternation with the first and report the speed-up over it')
