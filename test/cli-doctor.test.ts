@@ -50,18 +50,27 @@ test('auto-selection skips missing native packages and says why', async () => {
   assert.match(viaEnv.summary, /requested by LATPRUNE_BACKEND/);
 });
 
+/** The fields of `doctor --json` this test reads. */
+interface DoctorJson {
+  tfjs: { backend: string };
+  wasm: { simd: unknown };
+  onnxruntime: { version: string; executionProviders: string[] };
+  device: { cores: number };
+  fingerprint: string;
+}
+
 test('doctor --json reports backend, ORT, CPU and a stable fingerprint', async () => {
   const io = capture();
   assert.equal(await main(['doctor', '--json', '--backend', 'wasm'], io), 0);
-  const r = JSON.parse(io.outLines.at(-1)!) as Record<string, any>;
-  assert.equal(r['tfjs'].backend, 'wasm');
-  assert.equal(typeof r['wasm'].simd, 'boolean');
-  assert.match(r['onnxruntime'].version, /^\d+\.\d+\.\d+/);
-  assert.ok(r['onnxruntime'].executionProviders.includes('cpu'));
-  assert.equal(r['device'].cores > 0, true);
-  assert.equal(r['fingerprint'], deviceFingerprint());
+  const r = JSON.parse(io.outLines.at(-1)!) as DoctorJson;
+  assert.equal(r.tfjs.backend, 'wasm');
+  assert.equal(typeof r.wasm.simd, 'boolean');
+  assert.match(r.onnxruntime.version, /^\d+\.\d+\.\d+/);
+  assert.ok(r.onnxruntime.executionProviders.includes('cpu'));
+  assert.equal(r.device.cores > 0, true);
+  assert.equal(r.fingerprint, deviceFingerprint());
   assert.equal(deviceFingerprint(), deviceFingerprint(describeDevice()));
-  assert.match(r['fingerprint'], /^[a-z0-9]+-[a-z0-9_]+-[a-z0-9-]+-\d+c-[0-9a-f]{8}$/);
+  assert.match(r.fingerprint, /^[a-z0-9]+-[a-z0-9_]+-[a-z0-9-]+-\d+c-[0-9a-f]{8}$/);
   // the fingerprint changes with what matters and only with that
   const d = describeDevice();
   assert.notEqual(deviceFingerprint({ ...d, cores: d.cores + 1 }), deviceFingerprint(d));

@@ -14,7 +14,7 @@ import {
   type Batch,
   type ImageDataset,
 } from '../src/data/index.js';
-import { LatpruneError } from '../src/errors.js';
+import type { LatpruneError } from '../src/errors.js';
 
 /** A synthetic dataset: image n has every pixel of channel c equal to (n * 3 + c) % 256, label n % k. */
 function synth(count: number, h: number, w: number, c: number, k = 10): ImageDataset {

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { classCounts, describeDataset, embeddedSubsetDir, loadDataset, makeFashionMnistMini, resolveDataDir } from '../src/data/index.js';
-import { LatpruneError } from '../src/errors.js';
+import type { LatpruneError } from '../src/errors.js';
 import { makeTemp, rmTemp, writeCifarDir, writeMnistDir } from './helpers/idx.js';
 
 const DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';

@@ -18,7 +18,7 @@ import {
   type LayerSpec,
   type ModelSpec,
 } from '../src/graph/index.js';
-import { LatpruneError } from '../src/errors.js';
+import type { LatpruneError } from '../src/errors.js';
 
 const w = (layer: string, name: string, shape: number[], trainable = true) => ({ name, variable: `${layer}/${name}`, shape, trainable });
 const layer = (name: string, className: string, inbound: string[], out: number[], weights: LayerSpec['weights'] = [], config: Record<string, unknown> = {}): LayerSpec => ({

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { analyzeGraph, analyzeModel, type LayerSpec, type ModelSpec } from '../src/graph/index.js';
 import { ImportanceAccumulator, magnitudeImportance, scoreGroups, taylorImportance, type ImportanceCriterion } from '../src/importance/index.js';
-import { LatpruneError } from '../src/errors.js';
+import type { LatpruneError } from '../src/errors.js';
 import { randomFloats } from '../src/util/random.js';
 
 before(async () => {

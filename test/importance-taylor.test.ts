@@ -25,7 +25,7 @@ function tinyNet(): tf.LayersModel {
     x = tf.layers.reLU({ name: `${name}_relu` }).apply(x) as tf.SymbolicTensor;
   }
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.dense({ name: 'fc', units: 10, kernelInitializer: tf.initializers.glorotUniform({ seed: s++ }) }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.dense({ name: 'fc', units: 10, kernelInitializer: tf.initializers.glorotUniform({ seed: s }) }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: x, name: 'tiny' });
 }
 

@@ -96,8 +96,8 @@ test('schema validation names the bad field; device mismatch is loud', async () 
     const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
     const out = join(dir, 't.json');
     const table = await profileModel(model, { modelName: 'r', batch: 2, runtime: new FakeRuntime(), out, grid: { step: 8, points: 3, refine: 0 }, progress: false });
-    const bad = JSON.parse(await readFile(out, 'utf8')) as Record<string, any>;
-    bad['signatures'][Object.keys(bad['signatures'])[0]!].points[0][2] = 'fast';
+    const bad = JSON.parse(await readFile(out, 'utf8')) as { signatures: Record<string, { points: unknown[][] }> };
+    bad.signatures[Object.keys(bad.signatures)[0]!]!.points[0]![2] = 'fast';
     await writeFile(join(dir, 'bad.json'), JSON.stringify(bad));
     await assert.rejects(loadTable(join(dir, 'bad.json')), (e: unknown) => e instanceof LatpruneError && e.code === 'SCHEMA' && /bad\.json: invalid latency table at 'signatures\..*\.points\.0\.2'/.test(e.message));
     assert.throws(() => validateTable({ ...table, batch: -1 }, 'x.json'), /x\.json: invalid latency table at 'batch'/);

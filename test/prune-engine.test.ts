@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { buildZooModel } from '../src/zoo/index.js';
 import { analyzeModel } from '../src/graph/index.js';

@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { buildResNetCifar, buildZooModel, modelStats, zooNames } from '../src/zoo/index.js';
-import { LatpruneError } from '../src/errors.js';
+import type { LatpruneError } from '../src/errors.js';
 
 before(async () => {
   await tf.setBackend('cpu');

@@ -87,7 +87,7 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
     let i = 0;
     const gamma = cfg.scale === false ? undefined : ws[i++]!.data;
     const beta = cfg.center === false ? undefined : ws[i++]!.data;
-    return { gamma, beta, mean: ws[i++]!.data, variance: ws[i++]!.data, epsilon: cfg.epsilon ?? 1e-3 };
+    return { gamma, beta, mean: ws[i++]!.data, variance: ws[i]!.data, epsilon: cfg.epsilon ?? 1e-3 };
   };
   // A conv/dense whose only consumer is a BatchNormalization absorbs it.
   const bnAfter = (name: string): string | undefined => {
