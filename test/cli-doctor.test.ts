@@ -3,16 +3,11 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { main, type CliIO } from '../src/cli/main.js';
+import { main } from '../src/cli/main.js';
 import { initBackend, parseBackendName } from '../src/backend/index.js';
 import { LatpruneError } from '../src/errors.js';
 import { deviceFingerprint, describeDevice } from '../src/latency/device.js';
-
-function capture(): CliIO & { outLines: string[]; errLines: string[] } {
-  const outLines: string[] = [];
-  const errLines: string[] = [];
-  return { outLines, errLines, out: (l) => outLines.push(l), err: (l) => errLines.push(l) };
-}
+import { capture } from './helpers/capture.js';
 
 async function nativeInstalled(pkg: string): Promise<boolean> {
   try {

@@ -24,21 +24,13 @@ import {
   samePadding,
   transposeData,
 } from '../src/onnx/index.js';
+import { assertClose } from './helpers/numeric.js';
 
 const mulberry32 = seededRandom;
 
 const rand = mulberry32(1234);
 const randomF32 = (n: number, lo = -1, hi = 1): Float32Array => Float32Array.from({ length: n }, () => lo + (hi - lo) * rand());
 const size = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
-
-function assertClose(actual: Float32Array, expected: Float32Array, what: string, rtol = 1e-4, atol = 1e-5): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i] as number;
-    const e = expected[i] as number;
-    assert.ok(Math.abs(a - e) <= atol + rtol * Math.abs(e), `${what}[${i}]: got ${a}, expected ${e}`);
-  }
-}
 
 async function runOrt(bytes: Uint8Array, data: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[] }> {
   const session = await ort.InferenceSession.create(bytes);

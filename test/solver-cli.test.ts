@@ -3,14 +3,13 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LatpruneError } from '../src/errors.js';
 import { problemToJson, solveCommand, solveMckp, validateProblem } from '../src/solver/index.js';
+import { fileTempDir } from './helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'latprune-solve-'));
-test.after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = fileTempDir('latprune-solve-');
 
 const problem = validateProblem({
   budget: 10,

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { createGradientEngine, shardBatch, type HostBatch } from '../src/train/gradients.js';
+import { maxRelErr } from './helpers/numeric.js';
 
 function net(withBn: boolean): tf.LayersModel {
   const input = tf.input({ shape: [8, 8, 2] });
@@ -23,17 +24,6 @@ function batch(n: number): HostBatch {
   const x = new Float32Array(n * 8 * 8 * 2);
   for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 0.37) + Math.cos(i * 0.11);
   return { x, shape: [n, 8, 8, 2], labels: Int32Array.from({ length: n }, (_, i) => (i * 7) % 5) };
-}
-
-/** Largest |a - r| over the largest |r| (relative error of a gradient). */
-function relErr(a: ArrayLike<number>, r: ArrayLike<number>): number {
-  let scale = 1e-12;
-  let err = 0;
-  for (let i = 0; i < r.length; i++) {
-    scale = Math.max(scale, Math.abs(r[i]!));
-    err = Math.max(err, Math.abs(a[i]! - r[i]!));
-  }
-  return err / scale;
 }
 
 test('shardBatch splits into near-equal contiguous shards covering the batch', () => {
@@ -61,7 +51,7 @@ test('data-parallel gradients (2 and 3 threads) equal the single-thread full-bat
       const names = Object.keys(ref.grads);
       assert.deepEqual(Object.keys(got.grads).sort(), names.sort());
       for (const k of names) {
-        const e = relErr(got.grads[k]!.dataSync(), ref.grads[k]!.dataSync());
+        const e = maxRelErr(got.grads[k]!.dataSync(), ref.grads[k]!.dataSync());
         assert.ok(e <= 1e-5, `${replicas} threads, ${k}: rel err ${e}`);
       }
       tf.dispose(got.grads);
@@ -145,7 +135,7 @@ test('distillation: the loss matches a plain-JS reference, and data-parallel thr
     const got = await dp.compute(b);
     assert.ok(Math.abs(got.loss - ref.loss) <= 1e-5 * Math.abs(ref.loss), `2 threads: loss ${got.loss} vs ${ref.loss}`);
     for (const k of Object.keys(ref.grads)) {
-      const e = relErr(got.grads[k]!.dataSync(), ref.grads[k]!.dataSync());
+      const e = maxRelErr(got.grads[k]!.dataSync(), ref.grads[k]!.dataSync());
       assert.ok(e <= 1e-5, `${k}: rel err ${e}`);
     }
     tf.dispose(got.grads);

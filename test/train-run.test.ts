@@ -5,8 +5,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
@@ -25,44 +24,41 @@ import {
 import { LatpruneError } from '../src/errors.js';
 import { trainRunOptions } from './helpers/train-options.js';
 import { openRunCheckpoint, saveCheckpoint, weightKey } from '../src/train/checkpoint.js';
+import { tempDir } from './helpers/tmp.js';
 
 const mini = embeddedSubsetDir()!;
 
 const opts = trainRunOptions;
 
-test('resume from a mid-run checkpoint continues bit-identically', async () => {
+test('resume from a mid-run checkpoint continues bit-identically', async (t) => {
   const info = await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-train-'));
-  try {
-    const a = join(dir, 'a');
-    const b = join(dir, 'b');
-    await runTraining(opts(a, { maxSteps: 6 }), info.tfjsName, () => {});
-    await runTraining(opts(b, { maxSteps: 3 }), info.tfjsName, () => {});
-    await assert.rejects(runTraining(opts(b, { maxSteps: 3 }), info.tfjsName, () => {}), /already holds a run.*--resume/);
-    await assert.rejects(runTraining(opts(b, { maxSteps: 3, resume: true, lr: 0.1 }), info.tfjsName, () => {}), /--lr is 0.1 but the run .* used 0.05/);
-    const r = await runTraining(opts(b, { maxSteps: 3, resume: true }), info.tfjsName, () => {});
-    assert.equal(r.steps, 6);
-    const ca = decodeCheckpoint<{ step: number }>(new Uint8Array(await readFile(join(a, 'checkpoint.ckpt'))), 'a');
-    const cb = decodeCheckpoint<{ step: number }>(new Uint8Array(await readFile(join(b, 'checkpoint.ckpt'))), 'b');
-    assert.equal(ca.meta.step, 6);
-    assert.equal(cb.meta.step, 6);
-    assert.equal(ca.weights.size, cb.weights.size);
-    for (const [name, w] of ca.weights) assert.deepEqual(cb.weights.get(name)!.data, w.data, `weight ${name} differs after resume`);
-    for (const [name, v] of Object.entries(ca.optimizer.velocities)) assert.deepEqual(cb.optimizer.velocities[name]!.data, v.data, `velocity ${name}`);
-    const ma = (await readMetrics(a)).filter((m) => m['kind'] === 'train');
-    const mb = (await readMetrics(b)).filter((m) => m['kind'] === 'train');
-    assert.equal(ma.at(-1)!['step'], 6);
-    assert.equal(mb.at(-1)!['step'], 6);
-    // b's last window holds steps 4..6 only; a's holds 1..6: compare through the checkpoints instead
-    assert.ok(Number.isFinite(mb.at(-1)!['loss'] as number));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const dir = await tempDir(t, 'latprune-train-');
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  await runTraining(opts(a, { maxSteps: 6 }), info.tfjsName, () => {});
+  await runTraining(opts(b, { maxSteps: 3 }), info.tfjsName, () => {});
+  await assert.rejects(runTraining(opts(b, { maxSteps: 3 }), info.tfjsName, () => {}), /already holds a run.*--resume/);
+  await assert.rejects(runTraining(opts(b, { maxSteps: 3, resume: true, lr: 0.1 }), info.tfjsName, () => {}), /--lr is 0.1 but the run .* used 0.05/);
+  const r = await runTraining(opts(b, { maxSteps: 3, resume: true }), info.tfjsName, () => {});
+  assert.equal(r.steps, 6);
+  const ca = decodeCheckpoint<{ step: number }>(new Uint8Array(await readFile(join(a, 'checkpoint.ckpt'))), 'a');
+  const cb = decodeCheckpoint<{ step: number }>(new Uint8Array(await readFile(join(b, 'checkpoint.ckpt'))), 'b');
+  assert.equal(ca.meta.step, 6);
+  assert.equal(cb.meta.step, 6);
+  assert.equal(ca.weights.size, cb.weights.size);
+  for (const [name, w] of ca.weights) assert.deepEqual(cb.weights.get(name)!.data, w.data, `weight ${name} differs after resume`);
+  for (const [name, v] of Object.entries(ca.optimizer.velocities)) assert.deepEqual(cb.optimizer.velocities[name]!.data, v.data, `velocity ${name}`);
+  const ma = (await readMetrics(a)).filter((m) => m['kind'] === 'train');
+  const mb = (await readMetrics(b)).filter((m) => m['kind'] === 'train');
+  assert.equal(ma.at(-1)!['step'], 6);
+  assert.equal(mb.at(-1)!['step'], 6);
+  // b's last window holds steps 4..6 only; a's holds 1..6: compare through the checkpoints instead
+  assert.ok(Number.isFinite(mb.at(-1)!['loss'] as number));
 });
 
-test('resume: an option a run saved before it existed stands for its default; any other difference is named', async () => {
+test('resume: an option a run saved before it existed stands for its default; any other difference is named', async (t) => {
   await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-train-'));
+  const dir = await tempDir(t, 'latprune-train-');
   const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
   try {
     const path = join(dir, 'checkpoint.ckpt');
@@ -77,7 +73,6 @@ test('resume: an option a run saved before it existed stands for its default; an
     await assert.rejects(openRunCheckpoint(path, dir, false, { lr: 0.05 }, keys, defaults), /already holds a run/);
   } finally {
     model.dispose();
-    await rm(dir, { recursive: true, force: true });
   }
 });
 
@@ -125,25 +120,21 @@ test('a NaN loss stops with DIVERGED and leaves the weights untouched', async ()
   model.dispose();
 });
 
-test("a user's saved model loads, predicts identically, trains like a zoo model; bad files are named", async () => {
+test("a user's saved model loads, predicts identically, trains like a zoo model; bad files are named", async (t) => {
   const info = await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-model-'));
-  try {
-    const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 5 });
-    await saveModel(model, join(dir, 'm'), { note: 'test' });
-    const loaded = await loadModel(join(dir, 'm'));
-    const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 9);
-    assert.deepEqual((loaded.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync());
-    const r = await runTraining(opts(join(dir, 'run'), { model: join(dir, 'm', 'model.json'), maxSteps: 2 }), info.tfjsName, () => {});
-    assert.equal(r.steps, 2);
-    await assert.rejects(loadModel(join(dir, 'nope')), /nope does not exist.*zoo name/);
-    await writeFile(join(dir, 'bad.json'), '{"hello": 1}');
-    await assert.rejects(loadModel(join(dir, 'bad.json')), /bad\.json: not a tfjs LayersModel model\.json/);
-    await rm(join(dir, 'm', 'weights.bin'));
-    await assert.rejects(loadModel(join(dir, 'm')), /weights\.bin: weights file listed in .*model\.json is missing/);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const dir = await tempDir(t, 'latprune-model-');
+  const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 5 });
+  await saveModel(model, join(dir, 'm'), { note: 'test' });
+  const loaded = await loadModel(join(dir, 'm'));
+  const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 9);
+  assert.deepEqual((loaded.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync());
+  const r = await runTraining(opts(join(dir, 'run'), { model: join(dir, 'm', 'model.json'), maxSteps: 2 }), info.tfjsName, () => {});
+  assert.equal(r.steps, 2);
+  await assert.rejects(loadModel(join(dir, 'nope')), /nope does not exist.*zoo name/);
+  await writeFile(join(dir, 'bad.json'), '{"hello": 1}');
+  await assert.rejects(loadModel(join(dir, 'bad.json')), /bad\.json: not a tfjs LayersModel model\.json/);
+  await rm(join(dir, 'm', 'weights.bin'));
+  await assert.rejects(loadModel(join(dir, 'm')), /weights\.bin: weights file listed in .*model\.json is missing/);
 });
 
 test('evaluate: top-1 equals a hand count of argmax hits', async () => {

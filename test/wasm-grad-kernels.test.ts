@@ -9,18 +9,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { randomFloats } from '../src/util/random.js';
+import { maxRelErr } from './helpers/numeric.js';
 
 const rand = (n: number, seed: number): Float32Array => randomFloats(n, seed);
-
-/** max |a-b| / max(|b|_inf, tiny): relative to the reference's scale. */
-function maxRelErr(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let scale = 1e-12;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  let err = 0;
-  for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i]! - b[i]!));
-  return err / scale;
-}
 
 async function onBackend(name: string, fn: () => tf.Tensor): Promise<Float32Array> {
   await tf.setBackend(name);
