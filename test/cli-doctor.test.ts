@@ -18,7 +18,7 @@ async function nativeInstalled(pkg: string): Promise<boolean> {
   }
 }
 
-test('unknown backend names are rejected with the valid list, from the flag and the environment', async () => {
+test('unknown backend names are rejected with the valid list, from the flag and the environment', { timeout: 10_000 }, async () => {
   assert.throws(() => parseBackendName('gpu', '--backend'), (e: unknown) => e instanceof LatpruneError && /--backend: unknown backend 'gpu'.*node-gpu, node, wasm, cpu/.test(e.message));
   await assert.rejects(initBackend({ env: { LATPRUNE_BACKEND: 'tpu' } }), /LATPRUNE_BACKEND: unknown backend 'tpu'/);
   const io = capture();
@@ -26,7 +26,7 @@ test('unknown backend names are rejected with the valid list, from the flag and 
   assert.match(io.errLines.join('\n'), /unknown backend 'webgl2'\. Valid backends: node-gpu, node, wasm, cpu/);
 });
 
-test('an explicitly requested backend that cannot load is an error with the reason, not a fallback', async (t) => {
+test('an explicitly requested backend that cannot load is an error with the reason, not a fallback', { timeout: 10_000 }, async (t) => {
   if (await nativeInstalled('@tensorflow/tfjs-node')) return t.skip('tfjs-node is installed on this machine');
   await assert.rejects(
     initBackend({ requested: 'node' }),
@@ -34,7 +34,7 @@ test('an explicitly requested backend that cannot load is an error with the reas
   );
 });
 
-test('auto-selection skips missing native packages and says why', async () => {
+test('auto-selection skips missing native packages and says why', { timeout: 10_000 }, async () => {
   const info = await initBackend({ env: {} });
   assert.equal(info.explicit, false);
   assert.ok(['node-gpu', 'node', 'wasm'].includes(info.name), `expected a fast backend, got ${info.name}`);
@@ -54,7 +54,7 @@ interface DoctorJson {
   fingerprint: string;
 }
 
-test('doctor --json reports backend, ORT, CPU and a stable fingerprint', async () => {
+test('doctor --json reports backend, ORT, CPU and a stable fingerprint', { timeout: 10_000 }, async () => {
   const io = capture();
   assert.equal(await main(['doctor', '--json', '--backend', 'wasm'], io), 0);
   const r = JSON.parse(io.outLines.at(-1)!) as DoctorJson;

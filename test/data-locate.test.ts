@@ -10,7 +10,7 @@ import { tempDirSync } from './helpers/tmp.js';
 
 const DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';
 
-test('resolveDataDir: explicit dir beats $LATPRUNE_DATA, which beats system dirs and the embedded subset', (t) => {
+test('resolveDataDir: explicit dir beats $LATPRUNE_DATA, which beats system dirs and the embedded subset', { timeout: 10_000 }, (t) => {
   const a = tempDirSync(t, 'latprune-data-');
   const b = tempDirSync(t, 'latprune-data-');
   writeMnistDir(a, { train: 2, test: 2, gz: true });
@@ -27,7 +27,7 @@ test('resolveDataDir: explicit dir beats $LATPRUNE_DATA, which beats system dirs
   assert.ok(emb.dir.endsWith(join('data', 'fashion-mnist-mini')));
 });
 
-test('resolveDataDir: missing or incomplete directories and absent CIFAR-10 give NOT_FOUND naming the path', (t) => {
+test('resolveDataDir: missing or incomplete directories and absent CIFAR-10 give NOT_FOUND naming the path', { timeout: 10_000 }, (t) => {
   const a = tempDirSync(t, 'latprune-data-');
   assert.throws(
     () => resolveDataDir('fashion-mnist', { dir: join(a, 'nope') }),
@@ -48,7 +48,7 @@ test('resolveDataDir: missing or incomplete directories and absent CIFAR-10 give
   );
 });
 
-test('loadDataset: CIFAR-10 via a parent dir with cifar-10-batches-bin; unknown names are listed', async (t) => {
+test('loadDataset: CIFAR-10 via a parent dir with cifar-10-batches-bin; unknown names are listed', { timeout: 10_000 }, async (t) => {
   const a = tempDirSync(t, 'latprune-data-');
   mkdirSync(join(a, 'cifar-10-batches-bin'));
   writeCifarDir(join(a, 'cifar-10-batches-bin'), 2);
@@ -59,7 +59,7 @@ test('loadDataset: CIFAR-10 via a parent dir with cifar-10-batches-bin; unknown 
   await assert.rejects(() => loadDataset('imagenet'), (e: LatpruneError) => e.code === 'BAD_ARGUMENT' && /fashion-mnist, mnist, cifar10/.test(e.message));
 });
 
-test('shipped subset: 4,000 train / 1,000 test Fashion-MNIST images, 400 / 100 per class', async () => {
+test('shipped subset: 4,000 train / 1,000 test Fashion-MNIST images, 400 / 100 per class', { timeout: 10_000 }, async () => {
   const ds = await loadDataset('fashion-mnist', { env: {}, systemDirs: [] });
   assert.equal(ds.origin, 'embedded');
   assert.equal(ds.train.count, 4000);
@@ -72,7 +72,7 @@ test('shipped subset: 4,000 train / 1,000 test Fashion-MNIST images, 400 / 100 p
   assert.ok(mean > 60 && mean < 85, `mean pixel ${mean}`);
 });
 
-test('describeDataset: names the directory and sizes, and warns only when the shipped subset was picked', async () => {
+test('describeDataset: names the directory and sizes, and warns only when the shipped subset was picked', { timeout: 10_000 }, async () => {
   const emb = await loadDataset('fashion-mnist', { env: {}, systemDirs: [] });
   const line = describeDataset(emb);
   assert.match(line, /^data: fashion-mnist from .+ \(embedded\): 4000 train, 1000 test images\nwarning: .*subset.*dataset-fashion-mnist.*--data DIR/s);
@@ -83,7 +83,7 @@ test('describeDataset: names the directory and sizes, and warns only when the sh
   assert.equal(describeDataset(explicit).split('\n').length, 1);
 });
 
-test('makeFashionMnistMini: first N per class in file order (synthetic source)', async (t) => {
+test('makeFashionMnistMini: first N per class in file order (synthetic source)', { timeout: 10_000 }, async (t) => {
   const src = tempDirSync(t, 'latprune-data-');
   const out = tempDirSync(t, 'latprune-data-');
   // Labels are n % 10, so the first 2 per class are images 0..19.
@@ -100,7 +100,7 @@ test('makeFashionMnistMini: first N per class in file order (synthetic source)',
   await assert.rejects(() => makeFashionMnistMini({ sourceDir: src, outDir: out, trainPerClass: 5 }), /class 0 has only 4 images/);
 });
 
-test('makeFashionMnistMini reproduces the shipped subset from the Debian files', { skip: !existsSync(DEBIAN_DIR) && 'Debian dataset-fashion-mnist not installed' }, async (t) => {
+test('makeFashionMnistMini reproduces the shipped subset from the Debian files', { timeout: 20_000, skip: !existsSync(DEBIAN_DIR) && 'Debian dataset-fashion-mnist not installed' }, async (t) => {
   const out = tempDirSync(t, 'latprune-data-');
   await makeFashionMnistMini({ sourceDir: DEBIAN_DIR, outDir: out });
   const shipped = embeddedSubsetDir() as string;

@@ -26,7 +26,7 @@ async function rejectsWith(fn: () => Promise<unknown>, code: string, fragments: 
   });
 }
 
-test('IDX: raw and gzipped files decode to the same dims and data', async (t) => {
+test('IDX: raw and gzipped files decode to the same dims and data', { timeout: 10_000 }, async (t) => {
   const dir = tempDirSync(t, 'latprune-data-');
   const { images } = synthMnist(5, 4, 3);
   const bytes = idxBytes([5, 4, 3], images);
@@ -44,7 +44,7 @@ test('IDX: raw and gzipped files decode to the same dims and data', async (t) =>
   assert.deepEqual(Buffer.from(encodeIdx([5, 4, 3], images)), bytes);
 });
 
-test('IDX: wrong magic, wrong rank, truncated and trailing bytes are rejected with the file named', () => {
+test('IDX: wrong magic, wrong rank, truncated and trailing bytes are rejected with the file named', { timeout: 10_000 }, () => {
   const good = idxBytes([2, 2, 2], new Uint8Array(8).fill(7));
   const bad = Buffer.from(good);
   bad[0] = 0x50;
@@ -58,7 +58,7 @@ test('IDX: wrong magic, wrong rank, truncated and trailing bytes are rejected wi
   assert.throws(() => parseIdx(float, 'x/f.idx'), (e: LatpruneError) => /float32/.test(e.message));
 });
 
-test('IDX split: loads gz and raw directories as NHWC with 1 channel and Fashion-MNIST class names', async (t) => {
+test('IDX split: loads gz and raw directories as NHWC with 1 channel and Fashion-MNIST class names', { timeout: 10_000 }, async (t) => {
   for (const gz of [true, false]) {
     const dir = tempDirSync(t, 'latprune-data-');
     writeMnistDir(dir, { train: 12, test: 5, gz });
@@ -74,7 +74,7 @@ test('IDX split: loads gz and raw directories as NHWC with 1 channel and Fashion
   }
 });
 
-test('IDX split: count mismatch, missing file, truncated gzip and bad label name the files', async (t) => {
+test('IDX split: count mismatch, missing file, truncated gzip and bad label name the files', { timeout: 10_000 }, async (t) => {
   const dir = tempDirSync(t, 'latprune-data-');
   writeMnistDir(dir, { train: 6, test: 4, gz: true });
   // Label file of the wrong length.
@@ -97,7 +97,7 @@ test('IDX split: count mismatch, missing file, truncated gzip and bad label name
   await rejectsWith(() => loadIdxSplit(dir, 'test', 'mnist'), 'NOT_FOUND', [join(dir, 't10k-labels-idx1-ubyte.gz'), 'test labels']);
 });
 
-test('CIFAR-10: records are converted from CHW to NHWC, train batches concatenated in order', async (t) => {
+test('CIFAR-10: records are converted from CHW to NHWC, train batches concatenated in order', { timeout: 10_000 }, async (t) => {
   for (const gz of [false, true]) {
     const dir = tempDirSync(t, 'latprune-data-');
     writeCifarDir(dir, 3, gz);
@@ -116,7 +116,7 @@ test('CIFAR-10: records are converted from CHW to NHWC, train batches concatenat
   }
 });
 
-test('CIFAR-10: truncated batch, bad label and missing batch are rejected naming the file', async (t) => {
+test('CIFAR-10: truncated batch, bad label and missing batch are rejected naming the file', { timeout: 10_000 }, async (t) => {
   const dir = tempDirSync(t, 'latprune-data-');
   writeCifarDir(dir, 2);
   writeFileSync(join(dir, 'data_batch_2.bin'), cifarBatchBytes(2, 2).subarray(0, 3073 + 100));

@@ -33,7 +33,7 @@ function ours(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, dy: tf.Tens
   return [y, ...grads].map((t) => Array.from(t.dataSync()));
 }
 
-test('batchNormTrain matches tfjs moments+batchNorm autodiff (wasm and cpu)', async () => {
+test('batchNormTrain matches tfjs moments+batchNorm autodiff (wasm and cpu)', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   for (const backend of ['wasm', 'cpu']) {
     await tf.setBackend(backend);
@@ -56,7 +56,7 @@ test('batchNormTrain matches tfjs moments+batchNorm autodiff (wasm and cpu)', as
   }
 });
 
-test('patched BatchNormalization layer: same output, gradients and moving stats as tfjs', async () => {
+test('patched BatchNormalization layer: same output, gradients and moving stats as tfjs', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const run = async (backend: string, fast: boolean) => {
     await tf.setBackend(backend);

@@ -43,7 +43,7 @@ import { tempDir } from './helpers/tmp.js';
 
 const RULES = ORT_RULES;
 
-test('inferRule recovers the probed ORT rule; regimes pad and classify', () => {
+test('inferRule recovers the probed ORT rule; regimes pad and classify', { timeout: 10_000 }, () => {
   const conv = Array.from({ length: 48 }, (_, i) => i + 1 < 17 || (i + 1) % 4 === 0);
   assert.deepEqual(inferRule(conv, 16), { below: 17, align: 4, outPad: 16 });
   const dw = Array.from({ length: 40 }, (_, i) => i + 1 === 1 || (i + 1) % 4 === 0);
@@ -55,7 +55,7 @@ test('inferRule recovers the probed ORT rule; regimes pad and classify', () => {
   assert.deepEqual(regimeOf({}, 'conv', 18, 17), { cls: 'single', cinEff: 18, coutEff: 17 });
 });
 
-test('the base grid covers the plain regime up to the widest plain input', () => {
+test('the base grid covers the plain regime up to the widest plain input', { timeout: 10_000 }, () => {
   for (const [max, top] of [[64, 63], [32, 31], [1024, 1023], [20, 19]] as const) {
     const pts = baseGrid({ op: 'conv', cinMax: max, coutMax: max, native: [[max, max]], cinFixed: false, coutFixed: false }, RULES, DEFAULT_GRID);
     const plainCins = [...new Set(pts.map(([c]) => c).filter((c) => regimeOf(RULES, 'conv', c, 16).cls === 'plain'))].sort((a, b) => a - b);
@@ -66,7 +66,7 @@ test('the base grid covers the plain regime up to the widest plain input', () =>
   }
 });
 
-test('interpolation: exact at grid points, bilinear and monotone inside a regime, never across regimes', () => {
+test('interpolation: exact at grid points, bilinear and monotone inside a regime, never across regimes', { timeout: 10_000 }, () => {
   const pts: Array<[number, number, number]> = [];
   for (const cin of [16, 32, 48, 64]) for (const cout of [16, 32, 48, 64]) pts.push([cin, cout, cin * cout * 1e-3]);
   for (const cin of [17, 33, 49]) for (const cout of [16, 40, 64]) pts.push([cin, cout, 5 + cin * cout * 2e-3]);
@@ -89,7 +89,7 @@ test('interpolation: exact at grid points, bilinear and monotone inside a regime
   assert.ok(Math.abs(f(128, 64) - 2 * f(64, 64)) < 1e-9);
 });
 
-test('schema validation names the bad field; device mismatch is loud', async (t) => {
+test('schema validation names the bad field; device mismatch is loud', { timeout: 10_000 }, async (t) => {
   const dir = await tempDir(t, 'latprune-lut-');
   await initBackend({ requested: 'cpu' });
   const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
@@ -119,7 +119,7 @@ class DriftingRuntime extends FakeRuntime {
   }
 }
 
-test('the drift reference puts entries timed in a slower machine state on one scale, and shards of different states too', async (t) => {
+test('the drift reference puts entries timed in a slower machine state on one scale, and shards of different states too', { timeout: 10_000 }, async (t) => {
   const dir = await tempDir(t, 'latprune-lut-');
   await initBackend({ requested: 'cpu' });
   const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
@@ -154,7 +154,7 @@ test('the drift reference puts entries timed in a slower machine state on one sc
   model.dispose();
 });
 
-test('profiling resumes after a kill to the same table; shards merge to the same points; other devices are refused', async (t) => {
+test('profiling resumes after a kill to the same table; shards merge to the same points; other devices are refused', { timeout: 10_000 }, async (t) => {
   const dir = await tempDir(t, 'latprune-lut-');
   await initBackend({ requested: 'cpu' });
   const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
@@ -190,7 +190,7 @@ test('profiling resumes after a kill to the same table; shards merge to the same
   model.dispose();
 });
 
-test('estimator: full width = sum of the layers look-ups (+ reorders); calibration fit recovers known parameters', async (t) => {
+test('estimator: full width = sum of the layers look-ups (+ reorders); calibration fit recovers known parameters', { timeout: 10_000 }, async (t) => {
   const dir = await tempDir(t, 'latprune-lut-');
   await initBackend({ requested: 'cpu' });
   const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
@@ -263,7 +263,7 @@ test('estimator: full width = sum of the layers look-ups (+ reorders); calibrati
   model.dispose();
 });
 
-test('estimator layout conversions: a conv whose input width is a whole number of blocks reads the blocked tensor; a conversion costs by the elements it writes', async (t) => {
+test('estimator layout conversions: a conv whose input width is a whole number of blocks reads the blocked tensor; a conversion costs by the elements it writes', { timeout: 10_000 }, async (t) => {
   // measured with ORT's per-node profile (ResNet-20, batch 128, stage-1 residual width 16, inner widths 7/5/12):
   // each stage-1 block has one ReorderOutput (the inner conv's padded output back to plain, for the next conv,
   // whose 7 inputs are below the block), and it costs by its plain output (0.09 ms at 7 channels, 0.17 at 12)
@@ -285,7 +285,7 @@ test('estimator layout conversions: a conv whose input width is a whole number o
   model.dispose();
 });
 
-test('a calibration fitted by an earlier estimator is refitted from the stored networks; a current one is left alone', async (t) => {
+test('a calibration fitted by an earlier estimator is refitted from the stored networks; a current one is left alone', { timeout: 10_000 }, async (t) => {
   await initBackend({ requested: 'cpu' });
   const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
   const graph = analyzeModel(model);
@@ -309,7 +309,7 @@ test('a calibration fitted by an earlier estimator is refitted from the stored n
   model.dispose();
 });
 
-test('calibration: networks with plain-kernel layers get a fit of their own when it lowers the leave-one-out error', () => {
+test('calibration: networks with plain-kernel layers get a fit of their own when it lowers the leave-one-out error', { timeout: 10_000 }, () => {
   // all-blocked networks: 0.9 x parts + 1 ms; networks with plain layers: their own scales, untimed ops and constant
   const blocked = Array.from({ length: 8 }, (_, i) => {
     const partsMs = 8 + 1.7 * i;
@@ -343,7 +343,7 @@ test('calibration: networks with plain-kernel layers get a fit of their own when
   assert.equal(chooseCalibration(same).mixed, undefined, 'one exact fit for both populations is kept');
 });
 
-test('calibration: the choice does not depend on the order of the networks, does not jump at the first plain layer, and scores leave-one-out honestly', () => {
+test('calibration: the choice does not depend on the order of the networks, does not jump at the first plain layer, and scores leave-one-out honestly', { timeout: 10_000 }, () => {
   // noisy populations, interleaved: blocked 0.75 x parts; with plain layers 1.0 x blocked + 1.4 x plain + 1
   const rnd = (i: number) => ((Math.sin(i * 12.9898) * 43758.5453) % 1 + 1) % 1;
   const samples = Array.from({ length: 24 }, (_, i) => {
@@ -382,7 +382,7 @@ test('calibration: the choice does not depend on the order of the networks, does
   assert.ok(Math.abs(ten.otherMsPerMElem - 3) < 1e-6 && ten.looMedian < 1e-9, JSON.stringify(ten));
 });
 
-test('table schema: a calibration with a mixed fit round-trips; a bad one is rejected naming the field', async (t) => {
+test('table schema: a calibration with a mixed fit round-trips; a bad one is rejected naming the field', { timeout: 10_000 }, async (t) => {
   const dir = await tempDir(t, 'latprune-lut-');
   const table = await tinyTable(dir);
   const calibration = { scale: 0.9, otherMsPerMElem: 0.1, overheadMs: 0.2, mixed: { scale: 1.1, plainScale: 1.3, otherMsPerMElem: 0.5, overheadMs: -0.4, fromPlainShare: 0.25 }, medianError: 0.01, p90Error: 0.02, samples: [] };

@@ -384,7 +384,7 @@ function randomInput(seed: number, dims: number[]): { f32: Float32Array; t: T } 
 // Tests
 // ---------------------------------------------------------------------------
 
-test('ORT runs model A at batch 1 and 3 and matches the TypeScript reference', async () => {
+test('ORT runs model A at batch 1 and 3 and matches the TypeScript reference', { timeout: 10_000 }, async () => {
   const { bytes, reference } = buildModelA();
   const session = await ort.InferenceSession.create(bytes);
   assert.deepEqual([...session.inputNames], ['x']);
@@ -408,7 +408,7 @@ test('ORT runs model A at batch 1 and 3 and matches the TypeScript reference', a
   }
 });
 
-test('ORT runs model B (Pad, AveragePool, BatchNormalization, LeakyRelu, Mul, Transpose, Reshape, MatMul) at batch 2 and 5', async () => {
+test('ORT runs model B (Pad, AveragePool, BatchNormalization, LeakyRelu, Mul, Transpose, Reshape, MatMul) at batch 2 and 5', { timeout: 10_000 }, async () => {
   const { bytes, reference } = buildModelB();
   const session = await ort.InferenceSession.create(bytes);
   for (const batch of [2, 5]) {
@@ -421,7 +421,7 @@ test('ORT runs model B (Pad, AveragePool, BatchNormalization, LeakyRelu, Mul, Tr
   }
 });
 
-test('read-back returns what was written', async (t) => {
+test('read-back returns what was written', { timeout: 10_000 }, async (t) => {
   const { bytes, w1, fcW } = buildModelA();
   const m = decodeModel(bytes, 'model A');
   assert.equal(m.irVersion, 7);
@@ -493,7 +493,7 @@ test('read-back returns what was written', async (t) => {
   assert.deepEqual(await readModelFile(path), m);
 });
 
-test('the reader also decodes tensors stored in typed fields (float_data, int64_data) as other exporters write them', () => {
+test('the reader also decodes tensors stored in typed fields (float_data, int64_data) as other exporters write them', { timeout: 10_000 }, () => {
   const { graph, w1 } = buildModelA();
   const proto = graph.toModelProto();
   const inits = proto.graph?.initializer ?? [];
@@ -510,7 +510,7 @@ test('the reader also decodes tensors stored in typed fields (float_data, int64_
   assert.throws(() => decodeModel(onnx.ModelProto.encode(proto).finish(), 'short.onnx'), /short\.onnx is not a valid ONNX model .*holds 215 values/);
 });
 
-test('the builder rejects graphs that are not topologically valid, with the node named', () => {
+test('the builder rejects graphs that are not topologically valid, with the node named', { timeout: 10_000 }, () => {
   const g = new OnnxGraph({ producerVersion: '1' });
   const x = g.addInput('x', ['batch', 4]);
   assert.throws(
@@ -541,7 +541,7 @@ function pythonOnnxAvailable(): boolean {
   return r.status === 0;
 }
 
-test('the official onnx checker (full_check) accepts the models', async (t) => {
+test('the official onnx checker (full_check) accepts the models', { timeout: 10_000 }, async (t) => {
   if (!pythonOnnxAvailable()) {
     t.skip('python3 with the onnx package is not installed (/usr/bin/python3 -c "import onnx" failed)');
     return;
@@ -570,7 +570,7 @@ test('the official onnx checker (full_check) accepts the models', async (t) => {
   assert.notEqual(bad.status, 0);
 });
 
-test('ORT also loads the opset 11 and 17 variants (IR 6 and 8)', async () => {
+test('ORT also loads the opset 11 and 17 variants (IR 6 and 8)', { timeout: 10_000 }, async () => {
   for (const opset of [11, 17]) {
     const { bytes, reference } = buildModelA(opset);
     assert.equal(decodeModel(bytes).irVersion, irVersionForOpset(opset));
@@ -581,7 +581,7 @@ test('ORT also loads the opset 11 and 17 variants (IR 6 and 8)', async () => {
   }
 });
 
-test('corrupt or truncated bytes give a BAD_FILE error naming the file', async (t) => {
+test('corrupt or truncated bytes give a BAD_FILE error naming the file', { timeout: 10_000 }, async (t) => {
   const { bytes } = buildModelA();
   const isBadFile = (name: string) => (e: unknown) =>
     e instanceof LatpruneError && e.code === 'BAD_FILE' && e.message.includes(name) && e.message.includes('is not a valid ONNX model');

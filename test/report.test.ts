@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { compareRuns } from '../src/report/index.js';
 import { tempDir } from './helpers/tmp.js';
 
-test('compare: table rows, measured FPS from verify.json, dense marked in the plot; missing results are named', async (t) => {
+test('compare: table rows, measured FPS from verify.json, dense marked in the plot; missing results are named', { timeout: 10_000 }, async (t) => {
   const dir = await tempDir(t, 'latprune-report-');
   const run = async (name: string, r: object, v?: object) => {
     await mkdir(join(dir, name), { recursive: true });

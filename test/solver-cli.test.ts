@@ -26,7 +26,7 @@ function write(name: string, text: string): string {
   return f;
 }
 
-test('--json prints one JSON object with the DP result and LP gap; exit 0', async () => {
+test('--json prints one JSON object with the DP result and LP gap; exit 0', { timeout: 10_000 }, async () => {
   const file = write('ok.json', problemToJson(problem, 2));
   const lines: string[] = [];
   const code = await solveCommand({ problem: file, json: true, out: (l) => lines.push(l) });
@@ -44,7 +44,7 @@ test('--json prints one JSON object with the DP result and LP gap; exit 0', asyn
   assert.equal(r['exact'], true);
 });
 
-test('human summary lists status, latency and every group', async () => {
+test('human summary lists status, latency and every group', { timeout: 10_000 }, async () => {
   const file = write('ok2.json', problemToJson(problem));
   const lines: string[] = [];
   assert.equal(await solveCommand({ problem: file, json: false, out: (l) => lines.push(l) }), 0);
@@ -56,7 +56,7 @@ test('human summary lists status, latency and every group', async () => {
   assert.match(text, /layer1\.out\s+1\/2\s+3/);
 });
 
-test('infeasible budget: exit 1, the minimum reachable latency is reported', async () => {
+test('infeasible budget: exit 1, the minimum reachable latency is reported', { timeout: 10_000 }, async () => {
   const file = write('inf.json', problemToJson({ ...problem, budget: 0.5 }));
   const lines: string[] = [];
   assert.equal(await solveCommand({ problem: file, json: false, out: (l) => lines.push(l) }), 1);
@@ -68,7 +68,7 @@ test('infeasible budget: exit 1, the minimum reachable latency is reported', asy
   assert.equal(r['minLatency'], 1);
 });
 
-test('missing, corrupt and invalid files are errors naming the file', async () => {
+test('missing, corrupt and invalid files are errors naming the file', { timeout: 10_000 }, async () => {
   const missing = join(dir, 'nope.json');
   await assert.rejects(solveCommand({ problem: missing, json: false, out: () => {} }), (e: unknown) => e instanceof LatpruneError && e.code === 'NOT_FOUND' && e.message.includes(missing));
   const corrupt = write('corrupt.json', '{"budget": 3, "groups": [');

@@ -26,7 +26,7 @@ function batch(n: number): HostBatch {
   return { x, shape: [n, 8, 8, 2], labels: Int32Array.from({ length: n }, (_, i) => (i * 7) % 5) };
 }
 
-test('shardBatch splits into near-equal contiguous shards covering the batch', () => {
+test('shardBatch splits into near-equal contiguous shards covering the batch', { timeout: 10_000 }, () => {
   const b = batch(7);
   const shards = shardBatch(b, 3);
   assert.deepEqual(shards.map((s) => s.shape[0]), [3, 2, 2]);
@@ -35,7 +35,7 @@ test('shardBatch splits into near-equal contiguous shards covering the batch', (
   assert.deepEqual(shardBatch(batch(1), 4).map((s) => s.shape[0]), [1]);
 });
 
-test('data-parallel gradients (2 and 3 threads) equal the single-thread full-batch gradient', async () => {
+test('data-parallel gradients (2 and 3 threads) equal the single-thread full-batch gradient', { timeout: 10_000 }, async () => {
   const info = await initBackend({ requested: 'wasm' });
   const model = net(false);
   const b = batch(9);
@@ -62,7 +62,7 @@ test('data-parallel gradients (2 and 3 threads) equal the single-thread full-bat
   tf.dispose(ref.grads);
 });
 
-test('with batch norm, each shard normalises with its own statistics (ghost batch norm)', async () => {
+test('with batch norm, each shard normalises with its own statistics (ghost batch norm)', { timeout: 10_000 }, async () => {
   const info = await initBackend({ requested: 'wasm' });
   const model = net(true);
   const b = batch(8);
@@ -85,7 +85,7 @@ test('with batch norm, each shard normalises with its own statistics (ghost batc
   }
 });
 
-test('bad worker count is a clear error', async () => {
+test('bad worker count is a clear error', { timeout: 10_000 }, async () => {
   const info = await initBackend({ requested: 'wasm' });
   await assert.rejects(createGradientEngine(net(false), { numClasses: 5, labelSmoothing: 0 }, 0, info.tfjsName), /--workers must be a positive integer/);
 });
@@ -111,7 +111,7 @@ function refDistill(s: Float32Array, t: Float32Array, labels: ArrayLike<number>,
   return total / n;
 }
 
-test('distillation: the loss matches a plain-JS reference, and data-parallel threads each distil their shard (same loss and gradients as one thread)', async () => {
+test('distillation: the loss matches a plain-JS reference, and data-parallel threads each distil their shard (same loss and gradients as one thread)', { timeout: 10_000 }, async () => {
   const info = await initBackend({ requested: 'wasm' });
   const student = net(false);
   const teacher = net(true);

@@ -30,7 +30,7 @@ const mini = embeddedSubsetDir()!;
 
 const opts = trainRunOptions;
 
-test('resume from a mid-run checkpoint continues bit-identically', async (t) => {
+test('resume from a mid-run checkpoint continues bit-identically', { timeout: 20_000 }, async (t) => {
   const info = await initBackend({ requested: 'wasm' });
   const dir = await tempDir(t, 'latprune-train-');
   const a = join(dir, 'a');
@@ -56,7 +56,7 @@ test('resume from a mid-run checkpoint continues bit-identically', async (t) => 
   assert.ok(Number.isFinite(mb.at(-1)!['loss'] as number));
 });
 
-test('resume: an option a run saved before it existed stands for its default; any other difference is named', async (t) => {
+test('resume: an option a run saved before it existed stands for its default; any other difference is named', { timeout: 10_000 }, async (t) => {
   await initBackend({ requested: 'wasm' });
   const dir = await tempDir(t, 'latprune-train-');
   const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
@@ -76,7 +76,7 @@ test('resume: an option a run saved before it existed stands for its default; an
   }
 });
 
-test('checkpoint encoding round-trips and corrupt files are named errors', async () => {
+test('checkpoint encoding round-trips and corrupt files are named errors', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
   const bytes = encodeCheckpoint(model, { velocities: { 'x/kernel': { shape: [2], data: new Float32Array([1, 2]) } } }, { step: 7 });
@@ -90,7 +90,7 @@ test('checkpoint encoding round-trips and corrupt files are named errors', async
   model.dispose();
 });
 
-test('a NaN loss stops with DIVERGED and leaves the weights untouched', async () => {
+test('a NaN loss stops with DIVERGED and leaves the weights untouched', { timeout: 10_000 }, async () => {
   const info = await initBackend({ requested: 'wasm' });
   const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [8, 8, 1] }), tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })] });
   // an absurd learning rate: the first update blows the weights up, the next loss is not finite
@@ -120,24 +120,30 @@ test('a NaN loss stops with DIVERGED and leaves the weights untouched', async ()
   model.dispose();
 });
 
-test("a user's saved model loads, predicts identically, trains like a zoo model; bad files are named", async (t) => {
+test("a user's saved model loads, predicts identically, trains like a zoo model; bad files are named", { timeout: 10_000 }, async (t) => {
   const info = await initBackend({ requested: 'wasm' });
   const dir = await tempDir(t, 'latprune-model-');
   const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 5 });
   await saveModel(model, join(dir, 'm'), { note: 'test' });
-  const loaded = await loadModel(join(dir, 'm'));
-  const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 9);
-  assert.deepEqual((loaded.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync());
-  const r = await runTraining(opts(join(dir, 'run'), { model: join(dir, 'm', 'model.json'), maxSteps: 2 }), info.tfjsName, () => {});
-  assert.equal(r.steps, 2);
-  await assert.rejects(loadModel(join(dir, 'nope')), /nope does not exist.*zoo name/);
-  await writeFile(join(dir, 'bad.json'), '{"hello": 1}');
-  await assert.rejects(loadModel(join(dir, 'bad.json')), /bad\.json: not a tfjs LayersModel model\.json/);
-  await rm(join(dir, 'm', 'weights.bin'));
-  await assert.rejects(loadModel(join(dir, 'm')), /weights\.bin: weights file listed in .*model\.json is missing/);
+  await t.test('it loads and predicts identically', async () => {
+    const loaded = await loadModel(join(dir, 'm'));
+    const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 9);
+    assert.deepEqual((loaded.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync());
+  });
+  await t.test('it trains like a zoo model', async () => {
+    const r = await runTraining(opts(join(dir, 'run'), { model: join(dir, 'm', 'model.json'), maxSteps: 2 }), info.tfjsName, () => {});
+    assert.equal(r.steps, 2);
+  });
+  await t.test('a missing path, a JSON that is not a model and a missing weights file are named', async () => {
+    await assert.rejects(loadModel(join(dir, 'nope')), /nope does not exist.*zoo name/);
+    await writeFile(join(dir, 'bad.json'), '{"hello": 1}');
+    await assert.rejects(loadModel(join(dir, 'bad.json')), /bad\.json: not a tfjs LayersModel model\.json/);
+    await rm(join(dir, 'm', 'weights.bin'));
+    await assert.rejects(loadModel(join(dir, 'm')), /weights\.bin: weights file listed in .*model\.json is missing/);
+  });
 });
 
-test('evaluate: top-1 equals a hand count of argmax hits', async () => {
+test('evaluate: top-1 equals a hand count of argmax hits', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const data = await loadDataset('fashion-mnist', { dir: mini });
   const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 2 });

@@ -31,7 +31,7 @@ const pruneArgs = (out: string, extra: string[] = []): string[] => [
   '--train-subset', '1280', '--workers', '2', '--no-check-latency', '--no-distill', '--out', out, ...extra,
 ];
 
-test('prune -> export -> verify -> compare on the shipped subset, as a user calls them', { timeout: 240_000 }, async (t) => {
+test('prune -> export -> verify -> compare on the shipped subset, as a user calls them', { timeout: 420_000 }, async (t) => {
   const dir = await tempDir(t, 'latprune-e2e-');
   const run = join(dir, 'halp');
   await t.test('prune ends with a verdict line and an honest result.json', async () => {
