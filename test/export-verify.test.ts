@@ -63,7 +63,7 @@ const cases: Array<[string, () => tf.LayersModel, [number, number, number]]> = [
 ];
 
 for (const [name, build, shape] of cases) {
-  test(`compaction equals the masked model and the ONNX export matches through ORT: ${name}`, async () => {
+  test(`compaction equals the masked model and the ONNX export matches through ORT: ${name}`, { timeout: 10_000 }, async () => {
     await initBackend({ requested: 'wasm' });
     const m = build();
     randomize(m, 11);
@@ -93,7 +93,7 @@ for (const [name, build, shape] of cases) {
   });
 }
 
-test('the exported ONNX passes the official checker (python3-onnx)', async (t) => {
+test('the exported ONNX passes the official checker (python3-onnx)', { timeout: 10_000 }, async (t) => {
   const probe = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { encoding: 'utf8' });
   if (probe.status !== 0) return t.skip(`python3-onnx is not installed (${(probe.stderr || 'no /usr/bin/python3').trim().split('\n').pop()}); install Debian's python3-onnx to run the checker`);
   await initBackend({ requested: 'wasm' });
@@ -106,45 +106,52 @@ test('the exported ONNX passes the official checker (python3-onnx)', async (t) =
   }
 });
 
-test('verify: PASS exits 0, an impossible target exits 1; bad files and flags are named errors', async (t) => {
+test('verify: PASS exits 0, an impossible target exits 1; bad files and flags are named errors', { timeout: 30_000 }, async (t) => {
   await initBackend({ requested: 'wasm' });
   const dir = await tempDir(t, 'latprune-verify-');
   const file = join(dir, 'm.onnx');
   await writeModelFile(file, modelToOnnx(buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test' }));
-  const ok = capture();
-  assert.equal(await main(['verify', file, '--target-fps', '1', '--batch', '8', '--json'], ok), 0);
-  const r = JSON.parse(ok.outLines.at(-1)!);
-  assert.equal(r.met, true);
-  assert.ok(r.fps > 1 && r.p10_ms <= r.median_ms && r.median_ms <= r.p90_ms);
-  assert.ok(Math.abs(r.fps - (8 * 1000) / r.median_ms) < 1e-9);
-  const bad = capture();
-  assert.equal(await main(['verify', file, '--target-fps', '1e9', '--batch', '8'], bad), 1);
-  assert.match(bad.outLines.at(-1)!, /^FAIL: .* FPS < target 1000000000/);
-  // not ONNX / truncated / missing
-  await writeFile(join(dir, 'x.onnx'), 'hello');
-  const e1 = capture();
-  assert.equal(await main(['verify', join(dir, 'x.onnx')], e1), 2);
-  assert.match(e1.errLines.join('\n'), /x\.onnx is not a valid ONNX model/);
-  const bytes = await readFile(file);
-  await writeFile(join(dir, 'cut.onnx'), bytes.subarray(0, Math.floor(bytes.length / 2)));
-  const e2 = capture();
-  assert.equal(await main(['verify', join(dir, 'cut.onnx')], e2), 2);
-  assert.match(e2.errLines.join('\n'), /cut\.onnx is not a valid ONNX model/);
-  // fixed batch vs --batch
-  await writeModelFile(join(dir, 'b4.onnx'), modelToOnnx(buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test', batch: 4 }));
-  const e3 = capture();
-  assert.equal(await main(['verify', join(dir, 'b4.onnx'), '--batch', '8'], e3), 2);
-  assert.match(e3.errLines.join('\n'), /--batch 8: .*b4\.onnx has a fixed batch of 4/);
-  // export from a run without a finished selection: named error, nothing written
-  await mkdir(join(dir, 'run'), { recursive: true });
-  await writeFile(join(dir, 'run', 'config.json'), '{}');
-  const e4 = capture();
-  assert.equal(await main(['export', '--run', join(dir, 'run'), '--out', join(dir, 'run.onnx')], e4), 2);
-  assert.match(e4.errLines.join('\n'), /selection\.json is missing; the run has no finished selection/);
-  assert.equal(existsSync(join(dir, 'run.onnx')), false);
+  await t.test('a reachable target: PASS, exit 0, consistent JSON figures', async () => {
+    const ok = capture();
+    assert.equal(await main(['verify', file, '--target-fps', '1', '--batch', '8', '--json'], ok), 0);
+    const r = JSON.parse(ok.outLines.at(-1)!);
+    assert.equal(r.met, true);
+    assert.ok(r.fps > 1 && r.p10_ms <= r.median_ms && r.median_ms <= r.p90_ms);
+    assert.ok(Math.abs(r.fps - (8 * 1000) / r.median_ms) < 1e-9);
+  });
+  await t.test('an impossible target: FAIL, exit 1', async () => {
+    const bad = capture();
+    assert.equal(await main(['verify', file, '--target-fps', '1e9', '--batch', '8'], bad), 1);
+    assert.match(bad.outLines.at(-1)!, /^FAIL: .* FPS < target 1000000000/);
+  });
+  await t.test('a file that is not ONNX, or truncated, is a named error', async () => {
+    await writeFile(join(dir, 'x.onnx'), 'hello');
+    const e1 = capture();
+    assert.equal(await main(['verify', join(dir, 'x.onnx')], e1), 2);
+    assert.match(e1.errLines.join('\n'), /x\.onnx is not a valid ONNX model/);
+    const bytes = await readFile(file);
+    await writeFile(join(dir, 'cut.onnx'), bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const e2 = capture();
+    assert.equal(await main(['verify', join(dir, 'cut.onnx')], e2), 2);
+    assert.match(e2.errLines.join('\n'), /cut\.onnx is not a valid ONNX model/);
+  });
+  await t.test('a model with a fixed batch refuses another --batch', async () => {
+    await writeModelFile(join(dir, 'b4.onnx'), modelToOnnx(buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test', batch: 4 }));
+    const e3 = capture();
+    assert.equal(await main(['verify', join(dir, 'b4.onnx'), '--batch', '8'], e3), 2);
+    assert.match(e3.errLines.join('\n'), /--batch 8: .*b4\.onnx has a fixed batch of 4/);
+  });
+  await t.test('export from a run without a finished selection: named error, nothing written', async () => {
+    await mkdir(join(dir, 'run'), { recursive: true });
+    await writeFile(join(dir, 'run', 'config.json'), '{}');
+    const e4 = capture();
+    assert.equal(await main(['export', '--run', join(dir, 'run'), '--out', join(dir, 'run.onnx')], e4), 2);
+    assert.match(e4.errLines.join('\n'), /selection\.json is missing; the run has no finished selection/);
+    assert.equal(existsSync(join(dir, 'run.onnx')), false);
+  });
 });
 
-test('verify --baseline: speed-up over a model timed in alternation, --target-speedup sets the exit code; mismatched baselines are named errors', async (t) => {
+test('verify --baseline: speed-up over a model timed in alternation, --target-speedup sets the exit code; mismatched baselines are named errors', { timeout: 90_000 }, async (t) => {
   await initBackend({ requested: 'wasm' });
   const dir = await tempDir(t, 'latprune-verify-');
   const dense = join(dir, 'dense.onnx');
@@ -174,7 +181,7 @@ test('verify --baseline: speed-up over a model timed in alternation, --target-sp
   model.dispose();
 });
 
-test('export --model checks parity on real images and writes metadata; a wrong dataset is refused without output', async (t) => {
+test('export --model checks parity on real images and writes metadata; a wrong dataset is refused without output', { timeout: 10_000 }, async (t) => {
   await initBackend({ requested: 'wasm' });
   const dir = await tempDir(t, 'latprune-export-');
   const m = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 9 });
@@ -192,7 +199,7 @@ test('export --model checks parity on real images and writes metadata; a wrong d
   assert.equal(existsSync(join(dir, 'c.onnx')), false);
 });
 
-test('a Sequential tfjs model exports too (the converter reads the graph module\'s model description)', async () => {
+test('a Sequential tfjs model exports too (the converter reads the graph module\'s model description)', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const m = tf.sequential({
     layers: [
