@@ -3,16 +3,11 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { main, type CliIO } from '../src/cli/main.js';
+import { main } from '../src/cli/main.js';
 import { initBackend, parseBackendName } from '../src/backend/index.js';
 import { LatpruneError } from '../src/errors.js';
 import { deviceFingerprint, describeDevice } from '../src/latency/device.js';
-
-function capture(): CliIO & { outLines: string[]; errLines: string[] } {
-  const outLines: string[] = [];
-  const errLines: string[] = [];
-  return { outLines, errLines, out: (l) => outLines.push(l), err: (l) => errLines.push(l) };
-}
+import { capture } from './helpers/capture.js';
 
 async function nativeInstalled(pkg: string): Promise<boolean> {
   try {
@@ -23,7 +18,7 @@ async function nativeInstalled(pkg: string): Promise<boolean> {
   }
 }
 
-test('unknown backend names are rejected with the valid list, from the flag and the environment', async () => {
+test('unknown backend names are rejected with the valid list, from the flag and the environment', { timeout: 10_000 }, async () => {
   assert.throws(() => parseBackendName('gpu', '--backend'), (e: unknown) => e instanceof LatpruneError && /--backend: unknown backend 'gpu'.*node-gpu, node, wasm, cpu/.test(e.message));
   await assert.rejects(initBackend({ env: { LATPRUNE_BACKEND: 'tpu' } }), /LATPRUNE_BACKEND: unknown backend 'tpu'/);
   const io = capture();
@@ -31,7 +26,7 @@ test('unknown backend names are rejected with the valid list, from the flag and 
   assert.match(io.errLines.join('\n'), /unknown backend 'webgl2'\. Valid backends: node-gpu, node, wasm, cpu/);
 });
 
-test('an explicitly requested backend that cannot load is an error with the reason, not a fallback', async (t) => {
+test('an explicitly requested backend that cannot load is an error with the reason, not a fallback', { timeout: 10_000 }, async (t) => {
   if (await nativeInstalled('@tensorflow/tfjs-node')) return t.skip('tfjs-node is installed on this machine');
   await assert.rejects(
     initBackend({ requested: 'node' }),
@@ -39,7 +34,7 @@ test('an explicitly requested backend that cannot load is an error with the reas
   );
 });
 
-test('auto-selection skips missing native packages and says why', async () => {
+test('auto-selection skips missing native packages and says why', { timeout: 10_000 }, async () => {
   const info = await initBackend({ env: {} });
   assert.equal(info.explicit, false);
   assert.ok(['node-gpu', 'node', 'wasm'].includes(info.name), `expected a fast backend, got ${info.name}`);
@@ -50,18 +45,27 @@ test('auto-selection skips missing native packages and says why', async () => {
   assert.match(viaEnv.summary, /requested by LATPRUNE_BACKEND/);
 });
 
-test('doctor --json reports backend, ORT, CPU and a stable fingerprint', async () => {
+/** The fields of `doctor --json` this test reads. */
+interface DoctorJson {
+  tfjs: { backend: string };
+  wasm: { simd: unknown };
+  onnxruntime: { version: string; executionProviders: string[] };
+  device: { cores: number };
+  fingerprint: string;
+}
+
+test('doctor --json reports backend, ORT, CPU and a stable fingerprint', { timeout: 10_000 }, async () => {
   const io = capture();
   assert.equal(await main(['doctor', '--json', '--backend', 'wasm'], io), 0);
-  const r = JSON.parse(io.outLines.at(-1)!) as Record<string, any>;
-  assert.equal(r['tfjs'].backend, 'wasm');
-  assert.equal(typeof r['wasm'].simd, 'boolean');
-  assert.match(r['onnxruntime'].version, /^\d+\.\d+\.\d+/);
-  assert.ok(r['onnxruntime'].executionProviders.includes('cpu'));
-  assert.equal(r['device'].cores > 0, true);
-  assert.equal(r['fingerprint'], deviceFingerprint());
+  const r = JSON.parse(io.outLines.at(-1)!) as DoctorJson;
+  assert.equal(r.tfjs.backend, 'wasm');
+  assert.equal(typeof r.wasm.simd, 'boolean');
+  assert.match(r.onnxruntime.version, /^\d+\.\d+\.\d+/);
+  assert.ok(r.onnxruntime.executionProviders.includes('cpu'));
+  assert.equal(r.device.cores > 0, true);
+  assert.equal(r.fingerprint, deviceFingerprint());
   assert.equal(deviceFingerprint(), deviceFingerprint(describeDevice()));
-  assert.match(r['fingerprint'], /^[a-z0-9]+-[a-z0-9_]+-[a-z0-9-]+-\d+c-[0-9a-f]{8}$/);
+  assert.match(r.fingerprint, /^[a-z0-9]+-[a-z0-9_]+-[a-z0-9-]+-\d+c-[0-9a-f]{8}$/);
   // the fingerprint changes with what matters and only with that
   const d = describeDevice();
   assert.notEqual(deviceFingerprint({ ...d, cores: d.cores + 1 }), deviceFingerprint(d));

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tableModelName } from '../src/cli/profile.js';
 
-test('profile: tables of zoo models at their default input keep the plain name; other inputs are tagged', () => {
+test('profile: tables of zoo models at their default input keep the plain name; other inputs are tagged', { timeout: 10_000 }, () => {
   assert.equal(tableModelName('mobilenet_v1', true), 'mobilenet_v1');
   assert.equal(tableModelName('mobilenet_v1', true, [224, 224, 3]), 'mobilenet_v1', 'an explicit default input names the same table');
   assert.equal(tableModelName('resnet20', true, [28, 28, 1]), 'resnet20-28x28x1');

@@ -14,7 +14,7 @@ import {
   type Batch,
   type ImageDataset,
 } from '../src/data/index.js';
-import { LatpruneError } from '../src/errors.js';
+import type { LatpruneError } from '../src/errors.js';
 
 /** A synthetic dataset: image n has every pixel of channel c equal to (n * 3 + c) % 256, label n % k. */
 function synth(count: number, h: number, w: number, c: number, k = 10): ImageDataset {
@@ -32,7 +32,7 @@ function gradient(h: number, w: number): ImageDataset {
 
 const take = (it: BatchIterator, n: number): Batch[] => Array.from({ length: n }, () => it.next());
 
-test('Rng: xoshiro128** reference outputs, save/restore replays the stream, nextInt stays in range', () => {
+test('Rng: xoshiro128** reference outputs, save/restore replays the stream, nextInt stays in range', { timeout: 10_000 }, () => {
   // Reference values from the published xoshiro128** C code with state {1, 2, 3, 4}.
   const r = Rng.fromState({ algorithm: 'xoshiro128**', s: [1, 2, 3, 4] });
   assert.deepEqual(Array.from({ length: 6 }, () => r.nextUint32()), [11520, 0, 5927040, 70819200, 2031721883, 1637235492]);
@@ -53,7 +53,7 @@ test('Rng: xoshiro128** reference outputs, save/restore replays the stream, next
   assert.throws(() => Rng.fromState({ algorithm: 'xoshiro128**', s: [0, 0, 0, 0] }), (e: LatpruneError) => e.code === 'SCHEMA');
 });
 
-test('trainValSplit: deterministic per seed, disjoint, stratified', () => {
+test('trainValSplit: deterministic per seed, disjoint, stratified', { timeout: 10_000 }, () => {
   const ds = synth(200, 2, 2, 1);
   const s1 = trainValSplit(ds, { valFraction: 0.1, seed: 3 });
   const s2 = trainValSplit(ds, { valFraction: 0.1, seed: 3 });
@@ -70,7 +70,7 @@ test('trainValSplit: deterministic per seed, disjoint, stratified', () => {
   assert.throws(() => trainValSplit(ds, { valFraction: 1, seed: 0 }), /valFraction/);
 });
 
-test('BatchIterator: same seed gives the same batches, another seed different ones; each epoch covers every image once', () => {
+test('BatchIterator: same seed gives the same batches, another seed different ones; each epoch covers every image once', { timeout: 10_000 }, () => {
   const ds = synth(50, 4, 4, 1);
   const opts = { batchSize: 8, normalization: { mean: [0], std: [1] } };
   const a = take(new BatchIterator(ds, { ...opts, seed: 5 }), 10);
@@ -103,7 +103,7 @@ test('BatchIterator: same seed gives the same batches, another seed different on
   assert.deepEqual(Array.from(unshuffled.next().indices), [0, 1, 2, 3, 4, 5, 6, 7]);
 });
 
-test('BatchIterator: resuming from a saved cursor (mid-epoch and at an epoch boundary) replays the identical stream', () => {
+test('BatchIterator: resuming from a saved cursor (mid-epoch and at an epoch boundary) replays the identical stream', { timeout: 10_000 }, () => {
   const ds = synth(30, 8, 8, 3);
   const opts = { batchSize: 7, seed: 11, augmentation: CIFAR_AUGMENTATION, normalization: defaultNormalization('cifar10') };
   for (const skip of [3, 5, 11]) {
@@ -120,7 +120,7 @@ test('BatchIterator: resuming from a saved cursor (mid-epoch and at an epoch bou
   assert.throws(() => new BatchIterator(ds, opts, { ...it.cursor(), index: 5 }), /out of range/);
 });
 
-test('assembleBatch: normalisation is (v/255 - mean)/std per channel; crop pads with raw 0; flip mirrors', () => {
+test('assembleBatch: normalisation is (v/255 - mean)/std per channel; crop pads with raw 0; flip mirrors', { timeout: 10_000 }, () => {
   const ds = synth(2, 2, 2, 3);
   const norm = { mean: [0.1, 0.2, 0.3], std: [0.5, 0.25, 2] };
   const { x } = assembleBatch(ds, [1], norm);
@@ -153,7 +153,7 @@ test('assembleBatch: normalisation is (v/255 - mean)/std per channel; crop pads 
   assert.throws(() => assembleBatch(g, [0], unit, CIFAR_AUGMENTATION), /no Rng/);
 });
 
-test('computeNormalization and batchToTensors', async () => {
+test('computeNormalization and batchToTensors', { timeout: 10_000 }, async () => {
   await tf.setBackend('cpu');
   (tf.findBackend('cpu') as unknown as { firstUse: boolean }).firstUse = false;
   const ds = synth(4, 2, 2, 2);

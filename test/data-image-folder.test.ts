@@ -1,4 +1,4 @@
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -30,7 +30,7 @@ import {
   type ImageDataset,
 } from '../src/data/index.js';
 import { LatpruneError } from '../src/errors.js';
-import { makeTemp, rmTemp } from './helpers/idx.js';
+import { fileTempDir } from './helpers/tmp.js';
 
 const FMNIST_NORM = defaultNormalization('fashion-mnist');
 
@@ -79,12 +79,11 @@ async function writeImage(path: string, w: number, h: number, channels: 1 | 3 | 
   await (format === 'png' ? img.png() : format === 'jpeg' ? img.jpeg() : img.webp()).toFile(path);
 }
 
-let tmp: string;
+const tmp = fileTempDir('latprune-imgfolder-');
 let fm: { train: ImageDataset; test: ImageDataset };
 let fmDir: string;
 
 before(async () => {
-  tmp = makeTemp('latprune-imgfolder-');
   const dir = embeddedSubsetDir() as string;
   fm = { train: await loadIdxSplit(dir, 'train', 'fashion-mnist'), test: await loadIdxSplit(dir, 'test', 'fashion-mnist') };
   fmDir = join(tmp, 'fmnist');
@@ -92,9 +91,6 @@ before(async () => {
   await exportPng(fm.test, join(fmDir, 'test'));
 });
 
-after(() => {
-  rmTemp(tmp);
-});
 
 test('Fashion-MNIST exported to PNG folders streams the same batches as the IDX BatchIterator (no augmentation and pad-crop)', { timeout: 60_000 }, async () => {
   const folder = await scanImageFolder(fmDir, { order: 'file-name' });

@@ -6,9 +6,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile, readFile, mkdir } from 'node:fs/promises';
+import { writeFile, readFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
@@ -19,8 +18,10 @@ import { compactModel } from '../src/model/index.js';
 import { modelToOnnx } from '../src/onnx/index.js';
 import { writeModelFile } from '../src/onnx/index.js';
 import { saveModel } from '../src/model/index.js';
-import { main, type CliIO } from '../src/cli/main.js';
+import { main } from '../src/cli/main.js';
 import { seededRandom, randomFloats } from '../src/util/random.js';
+import { tempDir } from './helpers/tmp.js';
+import { capture } from './helpers/capture.js';
 
 function concatFlattenModel(): tf.LayersModel {
   const init = (s: number) => tf.initializers.glorotUniform({ seed: s });
@@ -64,7 +65,7 @@ const cases: Array<[string, () => tf.LayersModel, [number, number, number]]> = [
 ];
 
 for (const [name, build, shape] of cases) {
-  test(`compaction equals the masked model and the ONNX export matches through ORT: ${name}`, async () => {
+  test(`compaction equals the masked model and the ONNX export matches through ORT: ${name}`, { timeout: 10_000 }, async () => {
     await initBackend({ requested: 'wasm' });
     const m = build();
     randomize(m, 11);
@@ -94,45 +95,38 @@ for (const [name, build, shape] of cases) {
   });
 }
 
-test('the exported ONNX passes the official checker (python3-onnx)', async (t) => {
+test('the exported ONNX passes the official checker (python3-onnx)', { timeout: 10_000 }, async (t) => {
   const probe = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { encoding: 'utf8' });
   if (probe.status !== 0) return t.skip(`python3-onnx is not installed (${(probe.stderr || 'no /usr/bin/python3').trim().split('\n').pop()}); install Debian's python3-onnx to run the checker`);
   await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-onnx-'));
-  try {
-    for (const [name, build] of cases) {
-      const file = join(dir, `${name}.onnx`);
-      await writeModelFile(file, modelToOnnx(build(), { producerVersion: 'test', metadata: { 'latprune.test': '1' } }));
-      const r = spawnSync('/usr/bin/python3', ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', file], { encoding: 'utf8' });
-      assert.equal(r.status, 0, `${name}: ${r.stderr}`);
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const dir = await tempDir(t, 'latprune-onnx-');
+  for (const [name, build] of cases) {
+    const file = join(dir, `${name}.onnx`);
+    await writeModelFile(file, modelToOnnx(build(), { producerVersion: 'test', metadata: { 'latprune.test': '1' } }));
+    const r = spawnSync('/usr/bin/python3', ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', file], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${name}: ${r.stderr}`);
   }
 });
 
-function capture(): CliIO & { outLines: string[]; errLines: string[] } {
-  const outLines: string[] = [];
-  const errLines: string[] = [];
-  return { outLines, errLines, out: (l) => outLines.push(l), err: (l) => errLines.push(l) };
-}
-
-test('verify: PASS exits 0, an impossible target exits 1; bad files and flags are named errors', async () => {
+test('verify: PASS exits 0, an impossible target exits 1; bad files and flags are named errors', { timeout: 30_000 }, async (t) => {
   await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-verify-'));
-  try {
-    const file = join(dir, 'm.onnx');
-    await writeModelFile(file, modelToOnnx(buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test' }));
+  const dir = await tempDir(t, 'latprune-verify-');
+  const file = join(dir, 'm.onnx');
+  await writeModelFile(file, modelToOnnx(buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test' }));
+  await t.test('a reachable target: PASS, exit 0, consistent JSON figures', async () => {
     const ok = capture();
     assert.equal(await main(['verify', file, '--target-fps', '1', '--batch', '8', '--json'], ok), 0);
     const r = JSON.parse(ok.outLines.at(-1)!);
     assert.equal(r.met, true);
     assert.ok(r.fps > 1 && r.p10_ms <= r.median_ms && r.median_ms <= r.p90_ms);
     assert.ok(Math.abs(r.fps - (8 * 1000) / r.median_ms) < 1e-9);
+  });
+  await t.test('an impossible target: FAIL, exit 1', async () => {
     const bad = capture();
     assert.equal(await main(['verify', file, '--target-fps', '1e9', '--batch', '8'], bad), 1);
     assert.match(bad.outLines.at(-1)!, /^FAIL: .* FPS < target 1000000000/);
-    // not ONNX / truncated / missing
+  });
+  await t.test('a file that is not ONNX, or truncated, is a named error', async () => {
     await writeFile(join(dir, 'x.onnx'), 'hello');
     const e1 = capture();
     assert.equal(await main(['verify', join(dir, 'x.onnx')], e1), 2);
@@ -142,80 +136,72 @@ test('verify: PASS exits 0, an impossible target exits 1; bad files and flags ar
     const e2 = capture();
     assert.equal(await main(['verify', join(dir, 'cut.onnx')], e2), 2);
     assert.match(e2.errLines.join('\n'), /cut\.onnx is not a valid ONNX model/);
-    // fixed batch vs --batch
+  });
+  await t.test('a model with a fixed batch refuses another --batch', async () => {
     await writeModelFile(join(dir, 'b4.onnx'), modelToOnnx(buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test', batch: 4 }));
     const e3 = capture();
     assert.equal(await main(['verify', join(dir, 'b4.onnx'), '--batch', '8'], e3), 2);
     assert.match(e3.errLines.join('\n'), /--batch 8: .*b4\.onnx has a fixed batch of 4/);
-    // export from a run without a finished selection: named error, nothing written
+  });
+  await t.test('export from a run without a finished selection: named error, nothing written', async () => {
     await mkdir(join(dir, 'run'), { recursive: true });
     await writeFile(join(dir, 'run', 'config.json'), '{}');
     const e4 = capture();
     assert.equal(await main(['export', '--run', join(dir, 'run'), '--out', join(dir, 'run.onnx')], e4), 2);
     assert.match(e4.errLines.join('\n'), /selection\.json is missing; the run has no finished selection/);
     assert.equal(existsSync(join(dir, 'run.onnx')), false);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
-test('verify --baseline: speed-up over a model timed in alternation, --target-speedup sets the exit code; mismatched baselines are named errors', async () => {
+test('verify --baseline: speed-up over a model timed in alternation, --target-speedup sets the exit code; mismatched baselines are named errors', { timeout: 90_000 }, async (t) => {
   await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-verify-'));
-  try {
-    const dense = join(dir, 'dense.onnx');
-    const small = join(dir, 'small.onnx');
-    const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
-    await writeModelFile(dense, modelToOnnx(model, { producerVersion: 'test' }));
-    // every conv at 4 channels: about 1/40 of the dense model's multiply-adds
-    await writeModelFile(small, modelToOnnx(model, { producerVersion: 'test', synthetic: { coutOf: () => 4 } }));
-    const ok = capture();
-    assert.equal(await main(['verify', small, '--batch', '16', '--baseline', dense, '--target-speedup', '1.5', '--json'], ok), 0);
-    const r = JSON.parse(ok.outLines.at(-1)!);
-    assert.equal(r.speedup_met, true);
-    assert.equal(r.met, true);
-    assert.ok(r.speedup >= 1.5, `speed-up ${r.speedup}`);
-    assert.ok(r.baseline_median_ms > r.median_ms);
-    const slow = capture();
-    assert.equal(await main(['verify', small, '--batch', '16', '--baseline', dense, '--target-speedup', '1000'], slow), 1);
-    assert.match(slow.outLines.at(-1)!, /^FAIL: .*x the speed of .*dense\.onnx .* < target 1000x/);
-    const e1 = capture();
-    assert.equal(await main(['verify', small, '--target-speedup', '2'], e1), 2);
-    assert.match(e1.errLines.join('\n'), /--target-speedup needs --baseline/);
-    const other = join(dir, 'other.onnx');
-    await writeModelFile(other, modelToOnnx(buildZooModel('resnet20', { inputShape: [32, 32, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test' }));
-    const e2 = capture();
-    assert.equal(await main(['verify', small, '--baseline', other], e2), 2);
-    assert.match(e2.errLines.join('\n'), /--baseline: .*other\.onnx takes inputs of \[1, 32, 32\] but .*small\.onnx takes \[1, 28, 28\]/);
-    model.dispose();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const dir = await tempDir(t, 'latprune-verify-');
+  const dense = join(dir, 'dense.onnx');
+  const small = join(dir, 'small.onnx');
+  const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
+  await writeModelFile(dense, modelToOnnx(model, { producerVersion: 'test' }));
+  // every conv at 4 channels: about 1/40 of the dense model's multiply-adds
+  await writeModelFile(small, modelToOnnx(model, { producerVersion: 'test', synthetic: { coutOf: () => 4 } }));
+  const ok = capture();
+  assert.equal(await main(['verify', small, '--batch', '16', '--baseline', dense, '--target-speedup', '1.5', '--json'], ok), 0);
+  const r = JSON.parse(ok.outLines.at(-1)!);
+  assert.equal(r.speedup_met, true);
+  assert.equal(r.met, true);
+  assert.ok(r.speedup >= 1.5, `speed-up ${r.speedup}`);
+  assert.ok(r.baseline_median_ms > r.median_ms);
+  const slow = capture();
+  assert.equal(await main(['verify', small, '--batch', '16', '--baseline', dense, '--target-speedup', '1000'], slow), 1);
+  assert.match(slow.outLines.at(-1)!, /^FAIL: .*x the speed of .*dense\.onnx .* < target 1000x/);
+  const e1 = capture();
+  assert.equal(await main(['verify', small, '--target-speedup', '2'], e1), 2);
+  assert.match(e1.errLines.join('\n'), /--target-speedup needs --baseline/);
+  const other = join(dir, 'other.onnx');
+  await writeModelFile(other, modelToOnnx(buildZooModel('resnet20', { inputShape: [32, 32, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test' }));
+  const e2 = capture();
+  assert.equal(await main(['verify', small, '--baseline', other], e2), 2);
+  assert.match(e2.errLines.join('\n'), /--baseline: .*other\.onnx takes inputs of \[1, 32, 32\] but .*small\.onnx takes \[1, 28, 28\]/);
+  model.dispose();
 });
 
-test('export --model checks parity on real images and writes metadata; a wrong dataset is refused without output', async () => {
+test('export --model checks parity on real images and writes metadata; a wrong dataset is refused without output', { timeout: 10_000 }, async (t) => {
   await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-export-'));
-  try {
-    const m = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 9 });
-    await saveModel(m, join(dir, 'm'));
-    const { embeddedSubsetDir } = await import('../src/data/index.js');
-    const r = await exportOnnx({ model: join(dir, 'm'), out: join(dir, 'm.onnx'), dataDir: embeddedSubsetDir()!, producerVersion: 'test' });
-    assert.ok(r.parity.relDiff <= 1e-4 && r.parity.top1Agreement === 1 && r.parity.images === 64);
-    const { decodeModel } = await import('../src/onnx/index.js');
-    const meta = decodeModel(new Uint8Array(await readFile(join(dir, 'm.onnx')))).metadata;
-    assert.equal(meta['latprune.version'], 'test');
-    assert.equal(meta['latprune.params'], String(m.countParams()));
-    const c = buildZooModel('resnet20', { inputShape: [32, 32, 3], numClasses: 10, seed: 9 });
-    await saveModel(c, join(dir, 'c'));
-    await assert.rejects(exportOnnx({ model: join(dir, 'c'), out: join(dir, 'c.onnx'), dataDir: embeddedSubsetDir()!, producerVersion: 'test' }), /takes 32x32x3 images but fashion-mnist has 28x28x1/);
-    assert.equal(existsSync(join(dir, 'c.onnx')), false);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const dir = await tempDir(t, 'latprune-export-');
+  const m = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 9 });
+  await saveModel(m, join(dir, 'm'));
+  const { embeddedSubsetDir } = await import('../src/data/index.js');
+  const r = await exportOnnx({ model: join(dir, 'm'), out: join(dir, 'm.onnx'), dataDir: embeddedSubsetDir()!, producerVersion: 'test' });
+  assert.ok(r.parity.relDiff <= 1e-4 && r.parity.top1Agreement === 1 && r.parity.images === 64);
+  const { decodeModel } = await import('../src/onnx/index.js');
+  const meta = decodeModel(new Uint8Array(await readFile(join(dir, 'm.onnx')))).metadata;
+  assert.equal(meta['latprune.version'], 'test');
+  assert.equal(meta['latprune.params'], String(m.countParams()));
+  const c = buildZooModel('resnet20', { inputShape: [32, 32, 3], numClasses: 10, seed: 9 });
+  await saveModel(c, join(dir, 'c'));
+  await assert.rejects(exportOnnx({ model: join(dir, 'c'), out: join(dir, 'c.onnx'), dataDir: embeddedSubsetDir()!, producerVersion: 'test' }), /takes 32x32x3 images but fashion-mnist has 28x28x1/);
+  assert.equal(existsSync(join(dir, 'c.onnx')), false);
 });
 
-test('a Sequential tfjs model exports too (the converter reads the graph module\'s model description)', async () => {
+test('a Sequential tfjs model exports too (the converter reads the graph module\'s model description)', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const m = tf.sequential({
     layers: [

@@ -9,15 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { BN_TRAIN } from '../src/backend/batchnorm/kernels.js';
 import { batchNormTrain } from '../src/backend/batchnorm/op.js';
-
-function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let scale = 1e-12;
-  let err = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i]! - b[i]!));
-  return err / scale;
-}
+import { maxRelErr } from './helpers/numeric.js';
 
 /** tfjs' generic path: moments + batchNorm, differentiated by autodiff. */
 function reference(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, dy: tf.Tensor4D, eps: number) {
@@ -41,7 +33,7 @@ function ours(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, dy: tf.Tens
   return [y, ...grads].map((t) => Array.from(t.dataSync()));
 }
 
-test('batchNormTrain matches tfjs moments+batchNorm autodiff (wasm and cpu)', async () => {
+test('batchNormTrain matches tfjs moments+batchNorm autodiff (wasm and cpu)', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   for (const backend of ['wasm', 'cpu']) {
     await tf.setBackend(backend);
@@ -64,7 +56,7 @@ test('batchNormTrain matches tfjs moments+batchNorm autodiff (wasm and cpu)', as
   }
 });
 
-test('patched BatchNormalization layer: same output, gradients and moving stats as tfjs', async () => {
+test('patched BatchNormalization layer: same output, gradients and moving stats as tfjs', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const run = async (backend: string, fast: boolean) => {
     await tf.setBackend(backend);

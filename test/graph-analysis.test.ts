@@ -268,7 +268,7 @@ async function checkExact(model: tf.LayersModel, graph: ChannelGraph, sel: Selec
 
 // ---------------------------------------------------------------- ResNet-20
 
-test('ResNet-20: 12 groups (3 stage residuals, 9 conv1), members as in the architecture, full selection = modelStats', () => {
+test('ResNet-20: 12 groups (3 stage residuals, 9 conv1), members as in the architecture, full selection = modelStats', { timeout: 10_000 }, () => {
   const m = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const g = analyzeModel(m);
   assert.equal(g.groups.length, 12);
@@ -294,7 +294,7 @@ test('ResNet-20: 12 groups (3 stage residuals, 9 conv1), members as in the archi
   assert.deepEqual([full.macs, full.params, full.trainableParams], [stats.macs, stats.params, stats.trainableParams]);
 });
 
-test('ResNet-20: zeroing a random selection equals the physically pruned model (inference and training mode)', async () => {
+test('ResNet-20: zeroing a random selection equals the physically pruned model (inference and training mode)', { timeout: 10_000 }, async () => {
   const m = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 2 });
   randomizeWeights(m, 100);
   const g = analyzeModel(m);
@@ -319,7 +319,7 @@ test('ResNet-20: zeroing a random selection equals the physically pruned model (
 
 // ---------------------------------------------------------------- ResNet-50
 
-test('ResNet-50: 37 groups (stem, 16 blocks x 2 internal, 4 stage residuals); the stem is not in stage 1 residual', () => {
+test('ResNet-50: 37 groups (stem, 16 blocks x 2 internal, 4 stage residuals); the stem is not in stage 1 residual', { timeout: 10_000 }, () => {
   const m = buildZooModel('resnet50', { inputShape: [32, 32, 3], numClasses: 10, width: 0.25, seed: 1 });
   const g = analyzeModel(m);
   assert.equal(g.groups.length, 1 + 16 * 2 + 4);
@@ -347,7 +347,7 @@ test('ResNet-50: 37 groups (stem, 16 blocks x 2 internal, 4 stage residuals); th
 
 // ---------------------------------------------------------------- MobileNet-V1
 
-test('MobileNet-V1: 14 groups; each pointwise group carries the next depthwise conv in and out', () => {
+test('MobileNet-V1: 14 groups; each pointwise group carries the next depthwise conv in and out', { timeout: 10_000 }, () => {
   const m = buildZooModel('mobilenet_v1', { inputShape: [32, 32, 3], numClasses: 10, width: 0.25, seed: 1 });
   const g = analyzeModel(m);
   assert.equal(g.groups.length, 14);
@@ -363,7 +363,7 @@ test('MobileNet-V1: 14 groups; each pointwise group carries the next depthwise c
   assert.deepEqual([full.macs, full.params, full.trainableParams], [stats.macs, stats.params, stats.trainableParams]);
 });
 
-test('MobileNet-V1 (32x32, alpha 0.25): zeroing equals the physically pruned model', async () => {
+test('MobileNet-V1 (32x32, alpha 0.25): zeroing equals the physically pruned model', { timeout: 10_000 }, async () => {
   const m = buildZooModel('mobilenet_v1', { inputShape: [32, 32, 3], numClasses: 10, width: 0.25, seed: 3 });
   randomizeWeights(m, 200);
   const g = analyzeModel(m);
@@ -374,7 +374,7 @@ test('MobileNet-V1 (32x32, alpha 0.25): zeroing equals the physically pruned mod
 
 // ---------------------------------------------------------------- hand-made models
 
-test('Concatenate/Add/Flatten model: offsets through concat, Add merges both concat inputs with the conv, Dense rows p*C + c', () => {
+test('Concatenate/Add/Flatten model: offsets through concat, Add merges both concat inputs with the conv, Dense rows p*C + c', { timeout: 10_000 }, () => {
   const m = concatFlattenModel();
   const g = analyzeModel(m);
   assert.deepEqual(g.groups.map((x) => [x.id, x.size]), [['a', 14], ['c', 10], ['e', 4], ['fc1', 16]]);
@@ -401,7 +401,7 @@ test('Concatenate/Add/Flatten model: offsets through concat, Add merges both con
   assert.deepEqual([full.macs, full.params, full.trainableParams], [stats.macs, stats.params, stats.trainableParams]);
 });
 
-test('Concatenate/Add/Flatten model: zeroing equals the physically pruned model', async () => {
+test('Concatenate/Add/Flatten model: zeroing equals the physically pruned model', { timeout: 10_000 }, async () => {
   const m = concatFlattenModel(3);
   randomizeWeights(m, 300);
   const g = analyzeModel(m);
@@ -417,7 +417,7 @@ test('Concatenate/Add/Flatten model: zeroing equals the physically pruned model'
   await checkExact(m, g, sel, keepOut, x);
 });
 
-test('coverage model: depthwise x2, separable, SE multiply, broadcast gate pinned, softmax output', async () => {
+test('coverage model: depthwise x2, separable, SE multiply, broadcast gate pinned, softmax output', { timeout: 10_000 }, async () => {
   const m = coverageModel();
   const g = analyzeModel(m);
   assert.deepEqual(g.groups.map((x) => [x.id, x.size]), [['c0', 6], ['sep', 8], ['se_fc1', 4]]);
@@ -446,7 +446,7 @@ test('coverage model: depthwise x2, separable, SE multiply, broadcast gate pinne
   await checkExact(m, g, sel, keepOut, tf.randomNormal([2, 8, 8, 4], 0, 1, 'float32', 6));
 });
 
-test('Sequential models are analysed like functional ones', () => {
+test('Sequential models are analysed like functional ones', { timeout: 10_000 }, () => {
   const m = tf.sequential({
     layers: [
       tf.layers.conv2d({ inputShape: [8, 8, 2], filters: 5, kernelSize: 3, name: 'q1' }),

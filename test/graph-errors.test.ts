@@ -35,7 +35,7 @@ function modelWith(odd: (x: tf.SymbolicTensor) => tf.SymbolicTensor): tf.LayersM
   return tf.model({ inputs: input, outputs: x, name: 'odd' });
 }
 
-test('an unsupported layer names itself, its class and its path from the input', () => {
+test('an unsupported layer names itself, its class and its path from the input', { timeout: 10_000 }, () => {
   const m = modelWith((x) => new Lambda({ name: 'foo' }).apply(x) as tf.SymbolicTensor);
   assert.throws(
     () => analyzeModel(m),
@@ -51,7 +51,7 @@ test('an unsupported layer names itself, its class and its path from the input',
   assert.throws(() => analyzeModel(m, { ignoredLayers: ['bar'] }), (e: LatpruneError) => e.code === 'BAD_ARGUMENT' && /no layer "bar"/.test(e.message));
 });
 
-test('ignoredLayers: the model becomes analysable; the ignored layer\'s input and output channels are fixed', () => {
+test('ignoredLayers: the model becomes analysable; the ignored layer\'s input and output channels are fixed', { timeout: 10_000 }, () => {
   const m = modelWith((x) => new Lambda({ name: 'foo' }).apply(x) as tf.SymbolicTensor);
   const g = analyzeModel(m, { ignoredLayers: ['foo'] });
   assert.deepEqual(g.ignoredLayers, ['foo']);
@@ -74,7 +74,7 @@ test('ignoredLayers: the model becomes analysable; the ignored layer\'s input an
   assert.deepEqual((m.predict(x) as tf.Tensor).dataSync(), before, 'the full selection changes nothing');
 });
 
-test('ignoring a supported layer fixes its channels too', () => {
+test('ignoring a supported layer fixes its channels too', { timeout: 10_000 }, () => {
   const m = modelWith((x) => tf.layers.reLU({ name: 'mid' }).apply(x) as tf.SymbolicTensor);
   assert.deepEqual(analyzeModel(m).groups.map((x) => x.id), ['stem_conv', 'head']);
   assert.deepEqual(analyzeModel(m, { ignoredLayers: ['head'] }).groups.map((x) => x.id), []);

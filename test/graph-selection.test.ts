@@ -18,7 +18,7 @@ import {
   type LayerSpec,
   type ModelSpec,
 } from '../src/graph/index.js';
-import { LatpruneError } from '../src/errors.js';
+import type { LatpruneError } from '../src/errors.js';
 
 const w = (layer: string, name: string, shape: number[], trainable = true) => ({ name, variable: `${layer}/${name}`, shape, trainable });
 const layer = (name: string, className: string, inbound: string[], out: number[], weights: LayerSpec['weights'] = [], config: Record<string, unknown> = {}): LayerSpec => ({
@@ -50,7 +50,7 @@ function spec(): ModelSpec {
   };
 }
 
-test('plain-data specs: groups, JSON round trip', () => {
+test('plain-data specs: groups, JSON round trip', { timeout: 10_000 }, () => {
   const s = spec();
   const g = analyzeGraph(s);
   assert.deepEqual(g.groups.map((x) => [x.id, x.size, x.minKeep]), [['c1', 4, 1], ['c2', 5, 1]]);
@@ -59,7 +59,7 @@ test('plain-data specs: groups, JSON round trip', () => {
   assert.deepEqual(analyzeGraph(JSON.parse(JSON.stringify(s)) as ModelSpec), g);
 });
 
-test('selections: validation names the group and the problem; top-k keeps the best channels', () => {
+test('selections: validation names the group and the problem; top-k keeps the best channels', { timeout: 10_000 }, () => {
   const g = analyzeGraph(spec(), { minKeepFraction: 0.5 });
   assert.deepEqual(g.groups.map((x) => x.minKeep), [2, 3]);
   validateSelection(g, fullSelection(g));
@@ -78,7 +78,7 @@ test('selections: validation names the group and the problem; top-k keeps the be
   assert.deepEqual(byLayer.groups.map((x) => x.minKeep), [3, 1]);
 });
 
-test('depthwise x2 compaction metadata, masks and costs follow the kept channels', () => {
+test('depthwise x2 compaction metadata, masks and costs follow the kept channels', { timeout: 10_000 }, () => {
   const g = analyzeGraph(spec());
   const sel = { c1: [0, 2], c2: [1, 3, 4] };
   const plan = new Map(layerKeep(g, sel).map((l) => [l.name, l]));
@@ -112,7 +112,7 @@ test('depthwise x2 compaction metadata, masks and costs follow the kept channels
   assert.equal(cost.trainableParams, 56 + 4 + 36 + 12 + 8);
 });
 
-test('spec-level rejections: channels_first, channel-mixing reshape, shared layers', () => {
+test('spec-level rejections: channels_first, channel-mixing reshape, shared layers', { timeout: 10_000 }, () => {
   const s = spec();
   const replace = (i: number, l: LayerSpec): ModelSpec => ({ ...s, layers: s.layers.map((x, j) => (j === i ? l : x)) });
   const cf = replace(1, { ...s.layers[1]!, config: { data_format: 'channels_first' } });

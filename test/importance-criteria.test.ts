@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { analyzeGraph, analyzeModel, type LayerSpec, type ModelSpec } from '../src/graph/index.js';
 import { ImportanceAccumulator, magnitudeImportance, scoreGroups, taylorImportance, type ImportanceCriterion } from '../src/importance/index.js';
-import { LatpruneError } from '../src/errors.js';
+import type { LatpruneError } from '../src/errors.js';
 import { randomFloats } from '../src/util/random.js';
 
 before(async () => {
@@ -61,7 +61,7 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, msg: string) => {
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= 1e-5 * (1 + Math.abs(b[i]!)), `${msg}[${i}]: ${a[i]} vs ${b[i]}`);
 };
 
-test('Taylor, BN form: |sum over the group\'s BNs of gamma*dgamma + beta*dbeta|, signed terms summed before |.|', () => {
+test('Taylor, BN form: |sum over the group\'s BNs of gamma*dgamma + beta*dbeta|, signed terms summed before |.|', { timeout: 10_000 }, () => {
   const g = analyzeGraph(SPEC);
   assert.deepEqual(g.groups.map((x) => [x.id, x.batchNorms]), [['c1', ['bn1', 'bn2']], ['c3', []]]);
   const v = new Map([
@@ -81,7 +81,7 @@ test('Taylor, BN form: |sum over the group\'s BNs of gamma*dgamma + beta*dbeta|,
   close(s['c1']!, [0, 2, 4], 'taylor bn');
 });
 
-test('Taylor: only the BN term non-zero gives non-zero scores (kernel gradients all zero)', () => {
+test('Taylor: only the BN term non-zero gives non-zero scores (kernel gradients all zero)', { timeout: 10_000 }, () => {
   const g = analyzeGraph(SPEC);
   const v = data(1);
   const zeros = new Map([...v].map(([k, x]) => [k, new Float32Array(x.length)]));
@@ -97,7 +97,7 @@ test('Taylor: only the BN term non-zero gives non-zero scores (kernel gradients 
   assert.ok(scoreGroups(g, taylorImportance(), v, none, ['c1'])['c1']!.every((x) => x === 0));
 });
 
-test('Taylor, weight form for a group without BN: |sum of w*dL/dw over the kernel slice and bias computing the channel|', () => {
+test('Taylor, weight form for a group without BN: |sum of w*dL/dw over the kernel slice and bias computing the channel|', { timeout: 10_000 }, () => {
   const g = analyzeGraph(SPEC);
   const v = data(2);
   const gr = data(3);
@@ -112,7 +112,7 @@ test('Taylor, weight form for a group without BN: |sum of w*dL/dw over the kerne
   assert.throws(() => scoreGroups(g, taylorImportance(), v, new Map(), ['c3']), (e: LatpruneError) => e.code === 'BAD_ARGUMENT' && /no gradient .* c3\/kernel/.test(e.message));
 });
 
-test('magnitude L1/L2: per member slice norms (producer filters and consumer input slices), summed', () => {
+test('magnitude L1/L2: per member slice norms (producer filters and consumer input slices), summed', { timeout: 10_000 }, () => {
   const g = analyzeGraph(SPEC);
   const v = data(4);
   const k1 = v.get('c1/kernel')!; // [1,1,2,3]: out j owns i*3 + j
@@ -138,7 +138,7 @@ test('magnitude L1/L2: per member slice norms (producer filters and consumer inp
   assert.deepEqual([...scoreGroups(g, count, v, undefined, ['c1'])['c1']!], [11, 11, 11]);
 });
 
-test('accumulator: trainer hook averages per-step scores over steps; reset clears', () => {
+test('accumulator: trainer hook averages per-step scores over steps; reset clears', { timeout: 10_000 }, () => {
   const input = tf.input({ shape: [4, 4, 2], name: 'input' });
   let x = tf.layers.conv2d({ name: 'k1', filters: 3, kernelSize: 3, padding: 'same', useBias: false }).apply(input) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ name: 'k1_bn' }).apply(x) as tf.SymbolicTensor;

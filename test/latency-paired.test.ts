@@ -18,7 +18,7 @@ function spin(ms: number): Promise<void> {
   return Promise.resolve();
 }
 
-test('timeAlternating: blocks alternate A B / B A, each opens and closes its workload, and times only its own runs', async () => {
+test('timeAlternating: blocks alternate A B / B A, each opens and closes its workload, and times only its own runs', { timeout: 10_000 }, async () => {
   const events: string[] = [];
   const workload = (name: string, ms: number): TimedWorkload => ({
     open: () => {
@@ -62,7 +62,7 @@ test('timeAlternating: blocks alternate A B / B A, each opens and closes its wor
   assert.ok(ratio > 2, `ratio ${ratio}`);
 });
 
-test('OrtRuntime.measureNetworkPair: a much narrower network measures several times faster; mismatched inputs are refused', async () => {
+test('OrtRuntime.measureNetworkPair: a much narrower network measures several times faster; mismatched inputs are refused', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const wide = buildZooModel('resnet20', { inputShape: [32, 32, 1], numClasses: 10, seed: 1 });

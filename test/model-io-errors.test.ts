@@ -5,14 +5,13 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, truncate, writeFile, appendFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat, truncate, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { LatpruneError } from '../src/errors.js';
-import { loadModel, readModelMetadata, saveModel } from '../src/model/index.js';
-import { manifestGroupBytes } from '../src/model/index.js';
+import { loadModel, manifestGroupBytes, readModelMetadata, saveModel } from '../src/model/index.js';
+import { withTempDir } from './helpers/tmp.js';
 
 function tinyModel(): tf.LayersModel {
   return tf.sequential({
@@ -46,14 +45,14 @@ const isNamed = (re: RegExp) => (e: unknown) => {
 /** Runs `body` with a fresh temporary directory and a tiny model, cleaning both up after. */
 async function withTinyModel(body: (dir: string, model: tf.LayersModel) => Promise<void>): Promise<void> {
   await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-modelio-'));
-  const model = tinyModel();
-  try {
-    await body(dir, model);
-  } finally {
-    model.dispose();
-    await rm(dir, { recursive: true, force: true });
-  }
+  await withTempDir('latprune-modelio-', async (dir) => {
+    const model = tinyModel();
+    try {
+      await body(dir, model);
+    } finally {
+      model.dispose();
+    }
+  });
 }
 
 test('a truncated weights.bin is named with the expected and actual byte counts', { timeout: 60_000 }, async () => {

@@ -24,21 +24,13 @@ import {
   samePadding,
   transposeData,
 } from '../src/onnx/index.js';
+import { assertClose } from './helpers/numeric.js';
 
 const mulberry32 = seededRandom;
 
 const rand = mulberry32(1234);
 const randomF32 = (n: number, lo = -1, hi = 1): Float32Array => Float32Array.from({ length: n }, () => lo + (hi - lo) * rand());
 const size = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
-
-function assertClose(actual: Float32Array, expected: Float32Array, what: string, rtol = 1e-4, atol = 1e-5): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i] as number;
-    const e = expected[i] as number;
-    assert.ok(Math.abs(a - e) <= atol + rtol * Math.abs(e), `${what}[${i}]: got ${a}, expected ${e}`);
-  }
-}
 
 async function runOrt(bytes: Uint8Array, data: Float32Array, dims: number[]): Promise<{ data: Float32Array; dims: number[] }> {
   const session = await ort.InferenceSession.create(bytes);
@@ -62,7 +54,7 @@ test.before(async () => {
   await tf.setBackend('cpu');
 });
 
-test('transposeData permutes row-major data', () => {
+test('transposeData permutes row-major data', { timeout: 10_000 }, () => {
   const t = transposeData(Float32Array.from([0, 1, 2, 3, 4, 5]), [2, 3], [1, 0]);
   assert.deepEqual(t, { data: Float32Array.from([0, 3, 1, 4, 2, 5]), dims: [3, 2] });
   // 3-D: out[i][j][k] = in[k][i][j] for perm [1, 2, 0].
@@ -77,14 +69,14 @@ test('transposeData permutes row-major data', () => {
   assert.throws(() => conv2dKernelToOnnx(src, [2, 3, 4]), /should be 4 non-negative integers/);
 });
 
-test('samePadding reproduces TensorFlow SAME (extra cell at the end)', () => {
+test('samePadding reproduces TensorFlow SAME (extra cell at the end)', { timeout: 10_000 }, () => {
   assert.deepEqual(samePadding([8, 8], [3, 3], [2, 2]), [0, 0, 1, 1]);
   assert.deepEqual(samePadding([7, 8], [3, 3], [2, 2]), [1, 0, 1, 1]);
   assert.deepEqual(samePadding([5], [3], [1], [2]), [2, 2]);
   assert.deepEqual(samePadding([4, 4], [1, 1], [2, 2]), [0, 0, 0, 0]);
 });
 
-test('Conv2D HWIO kernel → OIHW matches tfjs conv2d (stride 2, SAME, odd and even sizes)', async () => {
+test('Conv2D HWIO kernel → OIHW matches tfjs conv2d (stride 2, SAME, odd and even sizes)', { timeout: 10_000 }, async () => {
   for (const hw of [7, 8]) {
     const inDims = [2, hw, hw, 3];
     const x = randomF32(size(inDims));
@@ -105,7 +97,7 @@ test('Conv2D HWIO kernel → OIHW matches tfjs conv2d (stride 2, SAME, odd and e
   }
 });
 
-test('DepthwiseConv2D kernel [H,W,C,mult] → grouped conv matches tfjs depthwiseConv2d', async () => {
+test('DepthwiseConv2D kernel [H,W,C,mult] → grouped conv matches tfjs depthwiseConv2d', { timeout: 10_000 }, async () => {
   const inDims = [2, 6, 6, 4];
   const x = randomF32(size(inDims));
   const kernel = randomF32(3 * 3 * 4 * 2);
@@ -122,7 +114,7 @@ test('DepthwiseConv2D kernel [H,W,C,mult] → grouped conv matches tfjs depthwis
   expected.dispose();
 });
 
-test('Dense kernel [in,out] → Gemm B (transB true and false) matches tfjs matMul', async () => {
+test('Dense kernel [in,out] → Gemm B (transB true and false) matches tfjs matMul', { timeout: 10_000 }, async () => {
   const x = randomF32(3 * 6);
   const kernel = randomF32(6 * 4);
   const bias = randomF32(4);
@@ -140,7 +132,7 @@ test('Dense kernel [in,out] → Gemm B (transB true and false) matches tfjs matM
   expected.dispose();
 });
 
-test('foldBatchNorm: folded conv, depthwise conv and Gemm match tfjs conv + batchNorm; so does an explicit BatchNormalization node', async () => {
+test('foldBatchNorm: folded conv, depthwise conv and Gemm match tfjs conv + batchNorm; so does an explicit BatchNormalization node', { timeout: 10_000 }, async () => {
   const eps = 1e-3;
   const bnFor = (c: number) => ({
     gamma: randomF32(c, 0.5, 1.5),

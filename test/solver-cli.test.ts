@@ -3,15 +3,14 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LatpruneError } from '../src/errors.js';
 import { problemToJson, solveMckp, validateProblem } from '../src/solver/index.js';
 import { solveCommand } from '../src/cli/commands/solve.js';
+import { fileTempDir } from './helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'latprune-solve-'));
-test.after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = fileTempDir('latprune-solve-');
 
 const problem = validateProblem({
   budget: 10,
@@ -28,7 +27,7 @@ function write(name: string, text: string): string {
   return f;
 }
 
-test('--json prints one JSON object with the DP result and LP gap; exit 0', async () => {
+test('--json prints one JSON object with the DP result and LP gap; exit 0', { timeout: 10_000 }, async () => {
   const file = write('ok.json', problemToJson(problem, 2));
   const lines: string[] = [];
   const code = await solveCommand({ problem: file, json: true, out: (l) => lines.push(l) });
@@ -46,7 +45,7 @@ test('--json prints one JSON object with the DP result and LP gap; exit 0', asyn
   assert.equal(r['exact'], true);
 });
 
-test('human summary lists status, latency and every group', async () => {
+test('human summary lists status, latency and every group', { timeout: 10_000 }, async () => {
   const file = write('ok2.json', problemToJson(problem));
   const lines: string[] = [];
   assert.equal(await solveCommand({ problem: file, json: false, out: (l) => lines.push(l) }), 0);
@@ -58,7 +57,7 @@ test('human summary lists status, latency and every group', async () => {
   assert.match(text, /layer1\.out\s+1\/2\s+3/);
 });
 
-test('infeasible budget: exit 1, the minimum reachable latency is reported', async () => {
+test('infeasible budget: exit 1, the minimum reachable latency is reported', { timeout: 10_000 }, async () => {
   const file = write('inf.json', problemToJson({ ...problem, budget: 0.5 }));
   const lines: string[] = [];
   assert.equal(await solveCommand({ problem: file, json: false, out: (l) => lines.push(l) }), 1);
@@ -70,7 +69,7 @@ test('infeasible budget: exit 1, the minimum reachable latency is reported', asy
   assert.equal(r['minLatency'], 1);
 });
 
-test('missing, corrupt and invalid files are errors naming the file', async () => {
+test('missing, corrupt and invalid files are errors naming the file', { timeout: 10_000 }, async () => {
   const missing = join(dir, 'nope.json');
   await assert.rejects(solveCommand({ problem: missing, json: false, out: () => {} }), (e: unknown) => e instanceof LatpruneError && e.code === 'NOT_FOUND' && e.message.includes(missing));
   const corrupt = write('corrupt.json', '{"budget": 3, "groups": [');

@@ -64,7 +64,7 @@ function bruteForce(groups: readonly CoupledGroup[], model: CoupledLatencyModel,
   return { value, minLatency };
 }
 
-test('synthetic latency has cliffs off multiples of 8, and delta agrees with total', () => {
+test('synthetic latency has cliffs off multiples of 8, and delta agrees with total', { timeout: 10_000 }, () => {
   const net: SyntheticNet = { groups: [{ id: 'a', width: 32 }, { id: 'b', width: 32 }], layers: [{ name: 'c', cin: 'a', cout: 'b', fmap: 8, kernel: 3 }] };
   const m = new SyntheticLatencyModel(net);
   const l = net.layers[0]!;
@@ -84,7 +84,7 @@ test('synthetic latency has cliffs off multiples of 8, and delta agrees with tot
   }
 });
 
-test('coupled fixed point terminates and meets the budget under the true coupled latency (random small nets vs brute force)', () => {
+test('coupled fixed point terminates and meets the budget under the true coupled latency (random small nets vs brute force)', { timeout: 10_000 }, () => {
   const rnd = seededRandom(424242);
   let feasibleCases = 0;
   let infeasibleCases = 0;
@@ -128,7 +128,7 @@ test('coupled fixed point terminates and meets the budget under the true coupled
   assert.ok(worst > 0.95, `worst value ratio: ${worst}`);
 });
 
-test('ResNet-50 structure: 37 groups over 53 convs; coupled solve meets budgets at granularity 8', () => {
+test('ResNet-50 structure: 37 groups over 53 convs; coupled solve meets budgets at granularity 8', { timeout: 10_000 }, () => {
   const net = syntheticResNet50Net();
   assert.equal(net.groups.length, 37);
   assert.equal(net.layers.length, 53);
@@ -148,7 +148,7 @@ test('ResNet-50 structure: 37 groups over 53 convs; coupled solve meets budgets 
   }
 });
 
-test('MobileNet-V1 per channel: depthwise convs share the preceding group; coupled solve meets the budget', () => {
+test('MobileNet-V1 per channel: depthwise convs share the preceding group; coupled solve meets the budget', { timeout: 10_000 }, () => {
   const net = syntheticMobileNetV1Net();
   assert.equal(net.groups.length, 14);
   assert.equal(net.layers.filter((l) => l.depthwise).length, 13);
@@ -162,7 +162,7 @@ test('MobileNet-V1 per channel: depthwise convs share the preceding group; coupl
   assert.ok(r.latency > 0.99 * budget);
 });
 
-test('without delta (total only) the solver gives the same quality; infeasible budgets report the fastest selection', () => {
+test('without delta (total only) the solver gives the same quality; infeasible budgets report the fastest selection', { timeout: 10_000 }, () => {
   const net = syntheticMobileNetV1Net();
   const model = new SyntheticLatencyModel(net);
   const totalOnly: CoupledLatencyModel = { total: (k: KeepCounts) => model.total(k) };
@@ -183,7 +183,7 @@ test('without delta (total only) the solver gives the same quality; infeasible b
   assert.deepEqual(r.keep, minKeep);
 });
 
-test('grow: linearising keeps fixed channels and a trust region limits each group to ± radius steps', () => {
+test('grow: linearising keeps fixed channels and a trust region limits each group to ± radius steps', { timeout: 10_000 }, () => {
   const net = syntheticResNet50Net();
   const model = new SyntheticLatencyModel(net);
   const groups = syntheticGroups(net, 8, 1).map((g) => ({ ...g, fixed: 16, domain: { ...g.domain, min: 16 } }));
@@ -202,7 +202,7 @@ test('grow: linearising keeps fixed channels and a trust region limits each grou
   assert.throws(() => solveCoupled({ budget: 1, groups }, model, { start: { ...at, stem: 33 } }), /start\["stem"\] = 33 is not in the group's domain/);
 });
 
-test('grow from a small selection under coupled costs: feasible, and several groups grow', () => {
+test('grow from a small selection under coupled costs: feasible, and several groups grow', { timeout: 10_000 }, () => {
   // a chain of convs: layer i costs k_i * k_{i+1}, so growing neighbours together costs more than
   // the sum of growing each alone
   const n = 6;

@@ -83,7 +83,7 @@ function bruteForce(p: KnapsackProblem): { value: number; minLatency: number } {
 
 const close = (a: number, b: number, tol = 1e-7): boolean => Math.abs(a - b) <= tol * Math.max(1, Math.abs(a), Math.abs(b));
 
-test('DP optimum equals the MILP optimum within the discretisation bound on 200 random instances', () => {
+test('DP optimum equals the MILP optimum within the discretisation bound on 200 random instances', { timeout: 10_000 }, () => {
   const rnd = seededRandom(20240601);
   let feasible = 0;
   let infeasible = 0;
@@ -126,7 +126,7 @@ test('DP optimum equals the MILP optimum within the discretisation bound on 200 
   assert.ok(exactTies > feasible * 0.9, `the default grid is fine enough to hit the exact optimum in most cases (${exactTies}/${feasible})`);
 });
 
-test('with integer costs and resolution 1 the DP is exact: equals brute force', () => {
+test('with integer costs and resolution 1 the DP is exact: equals brute force', { timeout: 10_000 }, () => {
   const rnd = seededRandom(7);
   for (let it = 0; it < 150; it++) {
     const p = randomProblem(rnd, 5, 6, true);
@@ -162,7 +162,7 @@ function textbookDp(p: KnapsackProblem): number {
   return prev[W]!;
 }
 
-test('pruned DP equals an unpruned textbook DP on larger integer instances', () => {
+test('pruned DP equals an unpruned textbook DP on larger integer instances', { timeout: 10_000 }, () => {
   const rnd = seededRandom(99);
   for (let it = 0; it < 25; it++) {
     const p = randomProblem(rnd, 24, 40, true);
@@ -173,7 +173,7 @@ test('pruned DP equals an unpruned textbook DP on larger integer instances', () 
   }
 });
 
-test('LP bound (convex-hull greedy) equals javascript-lp-solver LP relaxation', () => {
+test('LP bound (convex-hull greedy) equals javascript-lp-solver LP relaxation', { timeout: 10_000 }, () => {
   const rnd = seededRandom(31337);
   let compared = 0;
   for (let it = 0; it < 60; it++) {
@@ -191,7 +191,7 @@ test('LP bound (convex-hull greedy) equals javascript-lp-solver LP relaxation', 
   assert.ok(compared > 30);
 });
 
-test('negative, non-monotone costs: keeps 24 channels rather than a slower 17', () => {
+test('negative, non-monotone costs: keeps 24 channels rather than a slower 17', { timeout: 10_000 }, () => {
   // one group, k in 16..24; 17..23 hit a cliff and are slower than 24
   const costs = [-4, 3, 3.2, 3.4, 3.6, 3.8, 4, 4.2, -2];
   const p = validateProblem({
@@ -210,7 +210,7 @@ test('negative, non-monotone costs: keeps 24 channels rather than a slower 17', 
   assert.deepEqual(none.keep, { conv: 16 });
 });
 
-test('rounding is conservative: a selection reported optimal is feasible on exact costs even at a coarse grid', () => {
+test('rounding is conservative: a selection reported optimal is feasible on exact costs even at a coarse grid', { timeout: 10_000 }, () => {
   const rnd = seededRandom(5);
   let conservative = 0;
   for (let it = 0; it < 100; it++) {
@@ -226,7 +226,7 @@ test('rounding is conservative: a selection reported optimal is feasible on exac
   assert.ok(conservative > 10, `the rounded-up grid path was exercised (${conservative} times)`);
 });
 
-test('default resolution keeps the worst-case loss at 0.1% of the budget', () => {
+test('default resolution keeps the worst-case loss at 0.1% of the budget', { timeout: 10_000 }, () => {
   const rnd = seededRandom(11);
   for (let it = 0; it < 50; it++) {
     const p = randomProblem(rnd, 10, 16);
@@ -238,7 +238,7 @@ test('default resolution keeps the worst-case loss at 0.1% of the budget', () =>
   }
 });
 
-test('grow: fixed channels always stay and count towards k', () => {
+test('grow: fixed channels always stay and count towards k', { timeout: 10_000 }, () => {
   const p = validateProblem({
     budget: 10,
     groups: [

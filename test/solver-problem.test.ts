@@ -33,6 +33,7 @@ const good = (): Record<string, unknown> => ({
 });
 
 /** Applies `edit` to a fresh valid problem and expects a SCHEMA error matching `re`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the edits write deliberately ill-typed values anywhere in the problem
 function rejects(edit: (p: Record<string, any>) => void, re: RegExp): void {
   const p = good();
   edit(p);
@@ -43,7 +44,7 @@ function rejects(edit: (p: Record<string, any>) => void, re: RegExp): void {
   );
 }
 
-test('validator accepts a good problem and names the field of a bad one', () => {
+test('validator accepts a good problem and names the field of a bad one', { timeout: 10_000 }, () => {
   assert.doesNotThrow(() => validateProblem(good()));
   rejects((p) => (p.budget = 'fast'), /budget: expected a finite number/);
   rejects((p) => delete p.groups, /groups: expected an array/);
@@ -61,7 +62,7 @@ test('validator accepts a good problem and names the field of a bad one', () => 
   rejects((p) => (p.baseLatency = Infinity), /baseLatency: expected a finite number/);
 });
 
-test('parseProblem: invalid JSON is BAD_FILE naming the file; JSON round trip is lossless', () => {
+test('parseProblem: invalid JSON is BAD_FILE naming the file; JSON round trip is lossless', { timeout: 10_000 }, () => {
   assert.throws(
     () => parseProblem('{"budget": 1,', 'runs/x/step7.json'),
     (e: unknown) => e instanceof LatpruneError && e.code === 'BAD_FILE' && e.message.includes('runs/x/step7.json') && e.message.includes('not valid JSON'),
@@ -74,14 +75,14 @@ test('parseProblem: invalid JSON is BAD_FILE naming the file; JSON round trip is
   assert.deepEqual(solveMckp(back).keep, solveMckp(p).keep);
 });
 
-test('domain and value helpers', () => {
+test('domain and value helpers', { timeout: 10_000 }, () => {
   assert.deepEqual(domainValues({ min: 8, max: 30, step: 8 }), [8, 16, 24]);
   const g = { values: [0.5, 0.25, 0.125], fixed: 2, domain: { min: 2, max: 5, step: 1 } };
   assert.deepEqual(Array.from(choiceValues(g)), [0, 0.5, 0.75, 0.875]);
   assert.equal(keepValue(g, 4), 0.75);
 });
 
-test('JSON cases in test/cases/solver give the expected selections (DP and MILP agree)', () => {
+test('JSON cases in test/cases/solver give the expected selections (DP and MILP agree)', { timeout: 10_000 }, () => {
   const files = readdirSync(casesDir).filter((f) => f.endsWith('.json'));
   assert.ok(files.length >= 4, `cases found in ${casesDir}`);
   for (const f of files) {

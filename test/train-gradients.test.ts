@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { createGradientEngine, shardBatch, type HostBatch } from '../src/train/gradients.js';
+import { maxRelErr } from './helpers/numeric.js';
 
 function net(withBn: boolean): tf.LayersModel {
   const input = tf.input({ shape: [8, 8, 2] });
@@ -25,18 +26,7 @@ function batch(n: number): HostBatch {
   return { x, shape: [n, 8, 8, 2], labels: Int32Array.from({ length: n }, (_, i) => (i * 7) % 5) };
 }
 
-/** Largest |a - r| over the largest |r| (relative error of a gradient). */
-function relErr(a: ArrayLike<number>, r: ArrayLike<number>): number {
-  let scale = 1e-12;
-  let err = 0;
-  for (let i = 0; i < r.length; i++) {
-    scale = Math.max(scale, Math.abs(r[i]!));
-    err = Math.max(err, Math.abs(a[i]! - r[i]!));
-  }
-  return err / scale;
-}
-
-test('shardBatch splits into near-equal contiguous shards covering the batch', () => {
+test('shardBatch splits into near-equal contiguous shards covering the batch', { timeout: 10_000 }, () => {
   const b = batch(7);
   const shards = shardBatch(b, 3);
   assert.deepEqual(shards.map((s) => s.shape[0]), [3, 2, 2]);
@@ -45,7 +35,7 @@ test('shardBatch splits into near-equal contiguous shards covering the batch', (
   assert.deepEqual(shardBatch(batch(1), 4).map((s) => s.shape[0]), [1]);
 });
 
-test('data-parallel gradients (2 and 3 threads) equal the single-thread full-batch gradient', async () => {
+test('data-parallel gradients (2 and 3 threads) equal the single-thread full-batch gradient', { timeout: 10_000 }, async () => {
   const info = await initBackend({ requested: 'wasm' });
   const model = net(false);
   const b = batch(9);
@@ -61,7 +51,7 @@ test('data-parallel gradients (2 and 3 threads) equal the single-thread full-bat
       const names = Object.keys(ref.grads);
       assert.deepEqual(Object.keys(got.grads).sort(), names.sort());
       for (const k of names) {
-        const e = relErr(got.grads[k]!.dataSync(), ref.grads[k]!.dataSync());
+        const e = maxRelErr(got.grads[k]!.dataSync(), ref.grads[k]!.dataSync());
         assert.ok(e <= 1e-5, `${replicas} threads, ${k}: rel err ${e}`);
       }
       tf.dispose(got.grads);
@@ -72,7 +62,7 @@ test('data-parallel gradients (2 and 3 threads) equal the single-thread full-bat
   tf.dispose(ref.grads);
 });
 
-test('with batch norm, each shard normalises with its own statistics (ghost batch norm)', async () => {
+test('with batch norm, each shard normalises with its own statistics (ghost batch norm)', { timeout: 10_000 }, async () => {
   const info = await initBackend({ requested: 'wasm' });
   const model = net(true);
   const b = batch(8);
@@ -95,7 +85,7 @@ test('with batch norm, each shard normalises with its own statistics (ghost batc
   }
 });
 
-test('bad worker count is a clear error', async () => {
+test('bad worker count is a clear error', { timeout: 10_000 }, async () => {
   const info = await initBackend({ requested: 'wasm' });
   await assert.rejects(createGradientEngine(net(false), { numClasses: 5, labelSmoothing: 0 }, 0, info.tfjsName), /--workers must be a positive integer/);
 });
@@ -121,7 +111,7 @@ function refDistill(s: Float32Array, t: Float32Array, labels: ArrayLike<number>,
   return total / n;
 }
 
-test('distillation: the loss matches a plain-JS reference, and data-parallel threads each distil their shard (same loss and gradients as one thread)', async () => {
+test('distillation: the loss matches a plain-JS reference, and data-parallel threads each distil their shard (same loss and gradients as one thread)', { timeout: 10_000 }, async () => {
   const info = await initBackend({ requested: 'wasm' });
   const student = net(false);
   const teacher = net(true);
@@ -145,7 +135,7 @@ test('distillation: the loss matches a plain-JS reference, and data-parallel thr
     const got = await dp.compute(b);
     assert.ok(Math.abs(got.loss - ref.loss) <= 1e-5 * Math.abs(ref.loss), `2 threads: loss ${got.loss} vs ${ref.loss}`);
     for (const k of Object.keys(ref.grads)) {
-      const e = relErr(got.grads[k]!.dataSync(), ref.grads[k]!.dataSync());
+      const e = maxRelErr(got.grads[k]!.dataSync(), ref.grads[k]!.dataSync());
       assert.ok(e <= 1e-5, `${k}: rel err ${e}`);
     }
     tf.dispose(got.grads);

@@ -22,7 +22,7 @@ function referenceSgd(w: number[], grads: number[][], lrs: number[], mu: number,
   return x;
 }
 
-test('SgdMomentum matches the reference (momentum, Nesterov, weight decay, decay exclusions)', async () => {
+test('SgdMomentum matches the reference (momentum, Nesterov, weight decay, decay exclusions)', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const w0 = [0.5, -1.25, 2, 0.1];
   const grads = [
@@ -48,7 +48,7 @@ test('SgdMomentum matches the reference (momentum, Nesterov, weight decay, decay
   }
 });
 
-test('update masks freeze elements bit-identically (value and velocity); state round-trips', async () => {
+test('update masks freeze elements bit-identically (value and velocity); state round-trips', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const v = tf.variable(tf.tensor1d([1, 2, 3, 4]), true, 'm/kernel');
   const opt = new SgdMomentum({ momentum: 0.9, weightDecay: 1e-3 });
@@ -76,7 +76,7 @@ test('update masks freeze elements bit-identically (value and velocity); state r
   assert.deepEqual(Array.from(v2.dataSync()), Array.from(v.dataSync()));
 });
 
-test('cosine schedule with warm-up', () => {
+test('cosine schedule with warm-up', { timeout: 10_000 }, () => {
   const s = { baseLr: 0.1, totalSteps: 100, warmupSteps: 10, minLr: 0 };
   assert.ok(Math.abs(cosineWithWarmup(s, 0) - 0.01) < 1e-12);
   assert.ok(Math.abs(cosineWithWarmup(s, 9) - 0.1) < 1e-12);

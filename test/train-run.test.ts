@@ -5,8 +5,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
@@ -17,44 +16,41 @@ import { loadModel, saveModel } from '../src/model/index.js';
 import { LatpruneError } from '../src/errors.js';
 import { trainRunOptions } from './helpers/train-options.js';
 import { openRunCheckpoint, saveCheckpoint, weightKey } from '../src/train/checkpoint.js';
+import { tempDir } from './helpers/tmp.js';
 
 const mini = embeddedSubsetDir()!;
 
 const opts = trainRunOptions;
 
-test('resume from a mid-run checkpoint continues bit-identically', async () => {
+test('resume from a mid-run checkpoint continues bit-identically', { timeout: 20_000 }, async (t) => {
   const info = await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-train-'));
-  try {
-    const a = join(dir, 'a');
-    const b = join(dir, 'b');
-    await runTraining(opts(a, { maxSteps: 6 }), info.tfjsName, () => {});
-    await runTraining(opts(b, { maxSteps: 3 }), info.tfjsName, () => {});
-    await assert.rejects(runTraining(opts(b, { maxSteps: 3 }), info.tfjsName, () => {}), /already holds a run.*--resume/);
-    await assert.rejects(runTraining(opts(b, { maxSteps: 3, resume: true, lr: 0.1 }), info.tfjsName, () => {}), /--lr is 0.1 but the run .* used 0.05/);
-    const r = await runTraining(opts(b, { maxSteps: 3, resume: true }), info.tfjsName, () => {});
-    assert.equal(r.steps, 6);
-    const ca = decodeCheckpoint<{ step: number }>(new Uint8Array(await readFile(join(a, 'checkpoint.ckpt'))), 'a');
-    const cb = decodeCheckpoint<{ step: number }>(new Uint8Array(await readFile(join(b, 'checkpoint.ckpt'))), 'b');
-    assert.equal(ca.meta.step, 6);
-    assert.equal(cb.meta.step, 6);
-    assert.equal(ca.weights.size, cb.weights.size);
-    for (const [name, w] of ca.weights) assert.deepEqual(cb.weights.get(name)!.data, w.data, `weight ${name} differs after resume`);
-    for (const [name, v] of Object.entries(ca.optimizer.velocities)) assert.deepEqual(cb.optimizer.velocities[name]!.data, v.data, `velocity ${name}`);
-    const ma = (await readMetrics(a)).filter((m) => m['kind'] === 'train');
-    const mb = (await readMetrics(b)).filter((m) => m['kind'] === 'train');
-    assert.equal(ma.at(-1)!['step'], 6);
-    assert.equal(mb.at(-1)!['step'], 6);
-    // b's last window holds steps 4..6 only; a's holds 1..6: compare through the checkpoints instead
-    assert.ok(Number.isFinite(mb.at(-1)!['loss'] as number));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const dir = await tempDir(t, 'latprune-train-');
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  await runTraining(opts(a, { maxSteps: 6 }), info.tfjsName, () => {});
+  await runTraining(opts(b, { maxSteps: 3 }), info.tfjsName, () => {});
+  await assert.rejects(runTraining(opts(b, { maxSteps: 3 }), info.tfjsName, () => {}), /already holds a run.*--resume/);
+  await assert.rejects(runTraining(opts(b, { maxSteps: 3, resume: true, lr: 0.1 }), info.tfjsName, () => {}), /--lr is 0.1 but the run .* used 0.05/);
+  const r = await runTraining(opts(b, { maxSteps: 3, resume: true }), info.tfjsName, () => {});
+  assert.equal(r.steps, 6);
+  const ca = decodeCheckpoint<{ step: number }>(new Uint8Array(await readFile(join(a, 'checkpoint.ckpt'))), 'a');
+  const cb = decodeCheckpoint<{ step: number }>(new Uint8Array(await readFile(join(b, 'checkpoint.ckpt'))), 'b');
+  assert.equal(ca.meta.step, 6);
+  assert.equal(cb.meta.step, 6);
+  assert.equal(ca.weights.size, cb.weights.size);
+  for (const [name, w] of ca.weights) assert.deepEqual(cb.weights.get(name)!.data, w.data, `weight ${name} differs after resume`);
+  for (const [name, v] of Object.entries(ca.optimizer.velocities)) assert.deepEqual(cb.optimizer.velocities[name]!.data, v.data, `velocity ${name}`);
+  const ma = (await readMetrics(a)).filter((m) => m['kind'] === 'train');
+  const mb = (await readMetrics(b)).filter((m) => m['kind'] === 'train');
+  assert.equal(ma.at(-1)!['step'], 6);
+  assert.equal(mb.at(-1)!['step'], 6);
+  // b's last window holds steps 4..6 only; a's holds 1..6: compare through the checkpoints instead
+  assert.ok(Number.isFinite(mb.at(-1)!['loss'] as number));
 });
 
-test('resume: an option a run saved before it existed stands for its default; any other difference is named', async () => {
+test('resume: an option a run saved before it existed stands for its default; any other difference is named', { timeout: 10_000 }, async (t) => {
   await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-train-'));
+  const dir = await tempDir(t, 'latprune-train-');
   const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
   try {
     const path = join(dir, 'checkpoint.ckpt');
@@ -69,11 +65,10 @@ test('resume: an option a run saved before it existed stands for its default; an
     await assert.rejects(openRunCheckpoint(path, dir, false, { lr: 0.05 }, keys, defaults), /already holds a run/);
   } finally {
     model.dispose();
-    await rm(dir, { recursive: true, force: true });
   }
 });
 
-test('checkpoint encoding round-trips and corrupt files are named errors', async () => {
+test('checkpoint encoding round-trips and corrupt files are named errors', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
   const bytes = encodeCheckpoint(model, { velocities: { 'x/kernel': { shape: [2], data: new Float32Array([1, 2]) } } }, { step: 7 });
@@ -87,7 +82,7 @@ test('checkpoint encoding round-trips and corrupt files are named errors', async
   model.dispose();
 });
 
-test('a NaN loss stops with DIVERGED and leaves the weights untouched', async () => {
+test('a NaN loss stops with DIVERGED and leaves the weights untouched', { timeout: 10_000 }, async () => {
   const info = await initBackend({ requested: 'wasm' });
   const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [8, 8, 1] }), tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })] });
   // an absurd learning rate: the first update blows the weights up, the next loss is not finite
@@ -117,28 +112,30 @@ test('a NaN loss stops with DIVERGED and leaves the weights untouched', async ()
   model.dispose();
 });
 
-test("a user's saved model loads, predicts identically, trains like a zoo model; bad files are named", async () => {
+test("a user's saved model loads, predicts identically, trains like a zoo model; bad files are named", { timeout: 10_000 }, async (t) => {
   const info = await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-model-'));
-  try {
-    const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 5 });
-    await saveModel(model, join(dir, 'm'), { note: 'test' });
+  const dir = await tempDir(t, 'latprune-model-');
+  const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 5 });
+  await saveModel(model, join(dir, 'm'), { note: 'test' });
+  await t.test('it loads and predicts identically', async () => {
     const loaded = await loadModel(join(dir, 'm'));
     const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 9);
     assert.deepEqual((loaded.predict(x) as tf.Tensor).dataSync(), (model.predict(x) as tf.Tensor).dataSync());
+  });
+  await t.test('it trains like a zoo model', async () => {
     const r = await runTraining(opts(join(dir, 'run'), { model: join(dir, 'm', 'model.json'), maxSteps: 2 }), info.tfjsName, () => {});
     assert.equal(r.steps, 2);
+  });
+  await t.test('a missing path, a JSON that is not a model and a missing weights file are named', async () => {
     await assert.rejects(loadModel(join(dir, 'nope')), /nope does not exist.*zoo name/);
     await writeFile(join(dir, 'bad.json'), '{"hello": 1}');
     await assert.rejects(loadModel(join(dir, 'bad.json')), /bad\.json: not a tfjs LayersModel model\.json/);
     await rm(join(dir, 'm', 'weights.bin'));
     await assert.rejects(loadModel(join(dir, 'm')), /weights\.bin: weights file listed in .*model\.json is missing/);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
-test('evaluate: top-1 equals a hand count of argmax hits', async () => {
+test('evaluate: top-1 equals a hand count of argmax hits', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const data = await loadDataset('fashion-mnist', { dir: mini });
   const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 2 });

@@ -6,8 +6,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
@@ -17,6 +16,7 @@ import { Trainer, runTraining, type TrainerConfig } from '../src/train/index.js'
 import { loadModel, saveModel } from '../src/model/index.js';
 import { localGradients, outputView, trainableVariables, type HostBatch } from '../src/train/gradients.js';
 import { trainRunOptions } from './helpers/train-options.js';
+import { tempDir } from './helpers/tmp.js';
 
 const CLASSES = 10;
 /** Cross-entropy of softmax applied twice has this floor on 10 classes: log(1 + 9/e). */
@@ -139,91 +139,83 @@ test('a final softmax over another axis is refused before training, naming the l
   model.dispose();
 });
 
-test('train --max-steps with --save-model saves the partly trained model (a user model ending in softmax)', { timeout: 60_000 }, async () => {
+test('train --max-steps with --save-model saves the partly trained model (a user model ending in softmax)', { timeout: 60_000 }, async (t) => {
   const info = await initBackend({ requested: 'wasm' });
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-softmax-'));
-  try {
-    const user = tf.sequential({
-      layers: [
-        tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
-        tf.layers.flatten(),
-        tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
-      ],
-    });
-    await saveModel(user, join(dir, 'user'));
-    user.dispose();
-    const lines: string[] = [];
-    const opts = trainRunOptions(join(dir, 'run'), {
-      model: join(dir, 'user'),
-      labelSmoothing: 0,
-      seed: 1,
-      maxSteps: 3,
-      saveModel: join(dir, 'saved'),
-      command: 'latprune train --max-steps 3 --save-model saved',
-    });
-    const r = await runTraining(opts, info.tfjsName, (l) => lines.push(l));
-    assert.equal(r.steps, 3);
-    assert.equal(r.finished, false);
-    assert.ok((await stat(join(dir, 'saved', 'model.json'))).isFile());
-    assert.equal(r.savedModel, join(dir, 'saved'));
-    const log = lines.join('\n');
-    assert.match(log, /the model ends in softmax \(its last layer "dense_\w+" \(Dense\) has activation 'softmax'\): training on its pre-softmax logits/);
-    assert.match(log, /saved the partly trained model \(step 3 of \d+, stopped by --max-steps\) to /);
-    const card = await readFile(join(dir, 'saved', 'MODEL_CARD.md'), 'utf8');
-    assert.match(card, /stopped at step 3 of \d+ \(--max-steps\): partly trained/);
-    assert.match(card, /test top-1 \| \d+\.\d\d%/);
-    // saved unchanged: it still ends in softmax
-    const back = await loadModel(join(dir, 'saved'));
-    const cfg = back.layers.at(-1)!.getConfig() as { activation?: string };
-    assert.equal(cfg.activation, 'softmax');
-    back.dispose();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const dir = await tempDir(t, 'latprune-softmax-');
+  const user = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+    ],
+  });
+  await saveModel(user, join(dir, 'user'));
+  user.dispose();
+  const lines: string[] = [];
+  const opts = trainRunOptions(join(dir, 'run'), {
+    model: join(dir, 'user'),
+    labelSmoothing: 0,
+    seed: 1,
+    maxSteps: 3,
+    saveModel: join(dir, 'saved'),
+    command: 'latprune train --max-steps 3 --save-model saved',
+  });
+  const r = await runTraining(opts, info.tfjsName, (l) => lines.push(l));
+  assert.equal(r.steps, 3);
+  assert.equal(r.finished, false);
+  assert.ok((await stat(join(dir, 'saved', 'model.json'))).isFile());
+  assert.equal(r.savedModel, join(dir, 'saved'));
+  const log = lines.join('\n');
+  assert.match(log, /the model ends in softmax \(its last layer "dense_\w+" \(Dense\) has activation 'softmax'\): training on its pre-softmax logits/);
+  assert.match(log, /saved the partly trained model \(step 3 of \d+, stopped by --max-steps\) to /);
+  const card = await readFile(join(dir, 'saved', 'MODEL_CARD.md'), 'utf8');
+  assert.match(card, /stopped at step 3 of \d+ \(--max-steps\): partly trained/);
+  assert.match(card, /test top-1 \| \d+\.\d\d%/);
+  // saved unchanged: it still ends in softmax
+  const back = await loadModel(join(dir, 'saved'));
+  const cfg = back.layers.at(-1)!.getConfig() as { activation?: string };
+  assert.equal(cfg.activation, 'softmax');
+  back.dispose();
 });
 
-test('an error after the trainer started its gradient workers (a checkpoint that does not fit) stops them: the process exits', { timeout: 60_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-softmax-'));
-  try {
-    // run in a child: with a worker thread left alive it would never exit
-    const script = `
-      const { initBackend } = await import(${JSON.stringify(new URL('../src/backend/index.js', import.meta.url).href)});
-      const { runTraining, saveModel } = await import(${JSON.stringify(new URL('../src/train/index.js', import.meta.url).href)});
-      const tf = await import(${JSON.stringify(import.meta.resolve('@tensorflow/tfjs'))});
-      const info = await initBackend({ requested: 'wasm' });
-      const dir = ${JSON.stringify(dir)};
-      const mk = (units) => tf.sequential({ layers: [tf.layers.flatten({ inputShape: [28, 28, 1] }), tf.layers.dense({ units }), tf.layers.dense({ units: 10 })] });
-      const opts = { model: dir + '/user', dataset: 'fashion-mnist', dataDir: ${JSON.stringify(embeddedSubsetDir()!)}, epochs: 1, batchSize: 16, lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 0, warmupEpochs: 0, labelSmoothing: 0, seed: 1, workers: 2, out: dir + '/run', resume: false, checkpointEvery: 100, maxSteps: 1, command: 'test' };
-      await saveModel(mk(8), dir + '/user');
-      await runTraining(opts, info.tfjsName, () => {});
-      // the user's file now holds another architecture: the checkpoint no longer fits
-      await saveModel(mk(6), dir + '/user');
-      try {
-        await runTraining({ ...opts, resume: true }, info.tfjsName, () => {});
-        console.log('NO ERROR');
-      } catch (e) {
-        console.log('ERROR ' + e.message);
-      }
-    `;
-    const { spawn } = await import('node:child_process');
-    await writeFile(join(dir, 'child.mjs'), script);
-    const child = spawn(process.execPath, [join(dir, 'child.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | string>((res) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        res('hung');
-      }, 40_000);
-      child.on('exit', (c) => {
-        clearTimeout(timer);
-        res(c ?? 'signal');
-      });
+test('an error after the trainer started its gradient workers (a checkpoint that does not fit) stops them: the process exits', { timeout: 60_000 }, async (t) => {
+  const dir = await tempDir(t, 'latprune-softmax-');
+  // run in a child: with a worker thread left alive it would never exit
+  const script = `
+    const { initBackend } = await import(${JSON.stringify(new URL('../src/backend/index.js', import.meta.url).href)});
+    const { runTraining, saveModel } = await import(${JSON.stringify(new URL('../src/train/index.js', import.meta.url).href)});
+    const tf = await import(${JSON.stringify(import.meta.resolve('@tensorflow/tfjs'))});
+    const info = await initBackend({ requested: 'wasm' });
+    const dir = ${JSON.stringify(dir)};
+    const mk = (units) => tf.sequential({ layers: [tf.layers.flatten({ inputShape: [28, 28, 1] }), tf.layers.dense({ units }), tf.layers.dense({ units: 10 })] });
+    const opts = { model: dir + '/user', dataset: 'fashion-mnist', dataDir: ${JSON.stringify(embeddedSubsetDir()!)}, epochs: 1, batchSize: 16, lr: 0.05, momentum: 0.9, nesterov: false, weightDecay: 0, warmupEpochs: 0, labelSmoothing: 0, seed: 1, workers: 2, out: dir + '/run', resume: false, checkpointEvery: 100, maxSteps: 1, command: 'test' };
+    await saveModel(mk(8), dir + '/user');
+    await runTraining(opts, info.tfjsName, () => {});
+    // the user's file now holds another architecture: the checkpoint no longer fits
+    await saveModel(mk(6), dir + '/user');
+    try {
+      await runTraining({ ...opts, resume: true }, info.tfjsName, () => {});
+      console.log('NO ERROR');
+    } catch (e) {
+      console.log('ERROR ' + e.message);
+    }
+  `;
+  const { spawn } = await import('node:child_process');
+  await writeFile(join(dir, 'child.mjs'), script);
+  const child = spawn(process.execPath, [join(dir, 'child.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | string>((res) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      res('hung');
+    }, 40_000);
+    child.on('exit', (c) => {
+      clearTimeout(timer);
+      res(c ?? 'signal');
     });
-    assert.equal(code, 0, `child ${code}: ${out}`);
-    assert.match(out, /ERROR .*checkpoint\.ckpt: checkpoint has no weight '.*'; it belongs to a different model/);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
+  assert.equal(code, 0, `child ${code}: ${out}`);
+  assert.match(out, /ERROR .*checkpoint\.ckpt: checkpoint has no weight '.*'; it belongs to a different model/);
 });

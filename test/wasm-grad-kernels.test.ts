@@ -9,18 +9,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { randomFloats } from '../src/util/random.js';
+import { maxRelErr } from './helpers/numeric.js';
 
 const rand = (n: number, seed: number): Float32Array => randomFloats(n, seed);
-
-/** max |a-b| / max(|b|_inf, tiny): relative to the reference's scale. */
-function maxRelErr(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let scale = 1e-12;
-  for (const v of b) scale = Math.max(scale, Math.abs(v));
-  let err = 0;
-  for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i]! - b[i]!));
-  return err / scale;
-}
 
 async function onBackend(name: string, fn: () => tf.Tensor): Promise<Float32Array> {
   await tf.setBackend(name);
@@ -53,7 +44,7 @@ for (const k of [1, 3, 5, 7])
 cases.push({ n: 4, h: 16, w: 16, cin: 16, cout: 32, k: 3, s: 2, pad: 'same' });
 cases.push({ n: 3, h: 7, w: 7, cin: 8, cout: 8, k: 3, s: 1, pad: [[0, 0], [2, 0], [1, 1], [0, 0]] as unknown as 'same' });
 
-test('wasm backend with latprune kernels initialises', async () => {
+test('wasm backend with latprune kernels initialises', { timeout: 10_000 }, async () => {
   const info = await initBackend({ requested: 'wasm' });
   assert.equal(info.name, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
@@ -63,7 +54,7 @@ test('wasm backend with latprune kernels initialises', async () => {
 
 for (const c of cases) {
   const label = `k${c.k} s${c.s} ${JSON.stringify(c.pad)} ${c.h}x${c.w} ${c.cin}->${c.cout}`;
-  test(`Conv2DBackpropFilter / Conv2DBackpropInput match cpu: ${label}`, async () => {
+  test(`Conv2DBackpropFilter / Conv2DBackpropInput match cpu: ${label}`, { timeout: 10_000 }, async () => {
     const xShape: [number, number, number, number] = [c.n, c.h, c.w, c.cin];
     const fShape: [number, number, number, number] = [c.k, c.k, c.cin, c.cout];
     await tf.setBackend('cpu');
@@ -91,7 +82,7 @@ for (const c of cases.filter((c) => c.cin === c.cout || c.k === 3)) {
   const ch = 6;
   for (const mult of [1, 2]) {
     const label = `k${c.k} s${c.s} ${JSON.stringify(c.pad)} ${c.h}x${c.w} c${ch} m${mult}`;
-    test(`DepthwiseConv2dNative backprop filter/input match cpu: ${label}`, async () => {
+    test(`DepthwiseConv2dNative backprop filter/input match cpu: ${label}`, { timeout: 10_000 }, async () => {
       const xShape: [number, number, number, number] = [c.n, c.h, c.w, ch];
       const fShape: [number, number, number, number] = [c.k, c.k, ch, mult];
       await tf.setBackend('cpu');
@@ -134,7 +125,7 @@ function smallNet(): tf.LayersModel {
   return tf.model({ inputs: input, outputs: out });
 }
 
-test('whole-network training gradients on wasm (latprune kernels) equal tfjs cpu, and training steps run', async () => {
+test('whole-network training gradients on wasm (latprune kernels) equal tfjs cpu, and training steps run', { timeout: 10_000 }, async () => {
   const xData = rand(8 * 12 * 12 * 3, 11);
   const labels = [0, 1, 2, 3, 0, 1, 2, 3];
   const grads = async (backend: string) => {

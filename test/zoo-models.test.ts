@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { buildResNetCifar, buildZooModel, modelStats, zooNames } from '../src/zoo/index.js';
-import { LatpruneError } from '../src/errors.js';
+import type { LatpruneError } from '../src/errors.js';
 
 before(async () => {
   await tf.setBackend('cpu');
@@ -11,7 +11,7 @@ before(async () => {
 
 const layerNames = (m: tf.LayersModel): string[] => m.layers.map((l) => l.name);
 
-test('registry lists the models and rejects unknown names with the valid list', () => {
+test('registry lists the models and rejects unknown names with the valid list', { timeout: 10_000 }, () => {
   const names = zooNames();
   for (const n of ['resnet20', 'resnet32', 'resnet56', 'resnet50', 'mobilenet_v1', 'vgg_small']) assert.ok(names.includes(n), n);
   assert.throws(
@@ -22,7 +22,7 @@ test('registry lists the models and rejects unknown names with the valid list', 
   assert.throws(() => buildZooModel('vgg_small', { numClasses: 0 }), /numClasses/);
 });
 
-test('ResNet-20 (1x28x28 input, 10 classes): hand-computed params and MACs, names, forward shape', async () => {
+test('ResNet-20 (1x28x28 input, 10 classes): hand-computed params and MACs, names, forward shape', { timeout: 10_000 }, async () => {
   const m = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const s = modelStats(m);
   // Trainable parameters (conv kernels without bias, BN gamma+beta = 2 per channel, fc kernel + bias):
@@ -65,7 +65,7 @@ test('ResNet-20 (1x28x28 input, 10 classes): hand-computed params and MACs, name
   [m, m2, m3].forEach((mm) => mm.dispose());
 });
 
-test('ResNet-32/56 depth and width multiplier', () => {
+test('ResNet-32/56 depth and width multiplier', { timeout: 10_000 }, () => {
   const r56 = buildZooModel('resnet56');
   assert.equal(r56.layers.filter((l) => l.getClassName() === 'Conv2D').length, 55 + 2);
   assert.deepEqual(r56.inputs[0].shape, [null, 32, 32, 3]);
@@ -76,7 +76,7 @@ test('ResNet-32/56 depth and width multiplier', () => {
   r32.dispose();
 });
 
-test('ResNet-50: 25,557,032 trainable parameters (torchvision), stride on the 3x3 conv, ~4.09 GMACs', () => {
+test('ResNet-50: 25,557,032 trainable parameters (torchvision), stride on the 3x3 conv, ~4.09 GMACs', { timeout: 10_000 }, () => {
   const m = buildZooModel('resnet50');
   const s = modelStats(m);
   // torchvision's resnet50 count: conv kernels + BN weight/bias + fc; BN running stats are buffers.
@@ -93,7 +93,7 @@ test('ResNet-50: 25,557,032 trainable parameters (torchvision), stride on the 3x
   m.dispose();
 });
 
-test('MobileNet-V1 alpha 1.0 has ~4.23M params; alpha 0.5 at 64x64 runs a forward pass', async () => {
+test('MobileNet-V1 alpha 1.0 has ~4.23M params; alpha 0.5 at 64x64 runs a forward pass', { timeout: 10_000 }, async () => {
   const m = buildZooModel('mobilenet_v1');
   const s = modelStats(m);
   assert.equal(s.trainableParams, 4_231_976);
@@ -111,7 +111,7 @@ test('MobileNet-V1 alpha 1.0 has ~4.23M params; alpha 0.5 at 64x64 runs a forwar
   small.dispose();
 });
 
-test('vgg_small: Dense after Flatten, parameter count, forward shape', () => {
+test('vgg_small: Dense after Flatten, parameter count, forward shape', { timeout: 10_000 }, () => {
   const m = buildZooModel('vgg_small', { seed: 0 });
   const s = modelStats(m);
   // convs: 3*3*(3*32 + 32*32 + 32*64 + 64*64 + 64*128 + 128*128) = 9 * 31,840 = 286,560

@@ -114,7 +114,7 @@ export function depthMultiplier(l: LayerSpec): number {
 }
 
 function channelAxisIsLast(axis: unknown, rank: number): boolean {
-  const a = Array.isArray(axis) ? (axis.length === 1 ? axis[0] : NaN) : (axis ?? -1);
+  const a: unknown = Array.isArray(axis) ? (axis.length === 1 ? axis[0] : NaN) : (axis ?? -1);
   return a === -1 || a === rank - 1;
 }
 

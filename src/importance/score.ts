@@ -14,7 +14,7 @@ export type GroupScores = Record<string, Float32Array>;
 export type VariableData = ReadonlyMap<string, Float32Array> | Readonly<Record<string, Float32Array>>;
 
 const lookup = (d: VariableData | undefined, name: string): Float32Array | undefined =>
-  d === undefined ? undefined : d instanceof Map ? d.get(name) : (d as Readonly<Record<string, Float32Array>>)[name];
+  d === undefined ? undefined : d instanceof Map ? (d as ReadonlyMap<string, Float32Array>).get(name) : (d as Readonly<Record<string, Float32Array>>)[name];
 
 /** The variables `criterion` reads for the groups of `graph` (restricted to `groups` ids when given). */
 export function criterionVariables(graph: ChannelGraph, criterion: ImportanceCriterion, groups?: readonly string[]): string[] {

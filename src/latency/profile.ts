@@ -354,14 +354,14 @@ export function mergeTables(shards: ReadonlyArray<{ readonly path: string; reado
   const ref = base.reference;
   const sameRef = !!ref && shards.every(({ table: t }) => t.reference && t.reference.signature === ref.signature && t.reference.cin === ref.cin && t.reference.cout === ref.cout);
   const scaleOf = (t: LatencyTable) => (sameRef ? ref!.ms / t.reference!.ms : 1);
-  const signatures: LatencyTable['signatures'] = JSON.parse(JSON.stringify(base.signatures));
+  const signatures = JSON.parse(JSON.stringify(base.signatures)) as LatencyTable['signatures'];
   for (const { table } of rest) {
     const f = scaleOf(table);
     for (const [key, s] of Object.entries(table.signatures)) {
       const pts = s.points.map(([a, b, ms]): [number, number, number] => [a, b, round5(ms * f)]);
       const into = signatures[key];
       if (!into) {
-        signatures[key] = { ...JSON.parse(JSON.stringify(s)), points: pts };
+        signatures[key] = { ...(JSON.parse(JSON.stringify(s)) as typeof s), points: pts };
         continue;
       }
       const have = new Set(into.points.map(([a, b]) => `${a},${b}`));

@@ -269,7 +269,7 @@ export class OrtRuntime implements LatencyRuntime {
       const opts = this.options(true);
       const prefix = (opts.profileFilePrefix as string).split('/').pop()!;
       const session = await ort.InferenceSession.create(bytes, opts);
-      let warm = 0;
+      let warm: number | undefined;
       try {
         const once = async () => {
           const t0 = performance.now();
@@ -283,7 +283,7 @@ export class OrtRuntime implements LatencyRuntime {
       } finally {
         await session.release();
       }
-      out.push(...apiTimesPerRun(await this.readProfile(prefix)).slice(warm));
+      out.push(...apiTimesPerRun(await this.readProfile(prefix)).slice(warm ?? 0));
       const samples = out.map(sample);
       if (out.length >= tt.minRuns && gpuSamplesSettled(samples, tt.relCi)) break;
       if (performance.now() - started >= tt.capSeconds * 1000 * 4) break;

@@ -109,7 +109,7 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
     let i = 0;
     const gamma = cfg.scale === false ? undefined : ws[i++]!.data;
     const beta = cfg.center === false ? undefined : ws[i++]!.data;
-    return { gamma, beta, mean: ws[i++]!.data, variance: ws[i++]!.data, epsilon: cfg.epsilon ?? 1e-3 };
+    return { gamma, beta, mean: ws[i++]!.data, variance: ws[i]!.data, epsilon: cfg.epsilon ?? 1e-3 };
   };
   // A conv/dense whose only consumer is a BatchNormalization absorbs it.
   const bnAfter = (name: string): string | undefined => {
@@ -155,7 +155,7 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
         const pads = cfg['padding'] === 'same' ? samePadding([h, w], [kh, kw], [sh, sw], dil) : [0, 0, 0, 0];
         let weight: { data: Float32Array; dims: number[] };
         let bias: Float32Array | undefined;
-        let group = 1;
+        let group: number;
         if (synthetic) {
           const cout = depthwise ? cin * Number(cfg['depth_multiplier'] ?? 1) : synthetic.coutOf?.(name) ?? Number(cfg['filters']);
           group = depthwise ? cin : groups;

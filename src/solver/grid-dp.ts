@@ -183,7 +183,7 @@ function dpWindows(units: readonly Int32Array[], vals: readonly Float64Array[], 
 function dpLayers(units: readonly Int32Array[], vals: readonly Float64Array[], lo: Int32Array, hi: Int32Array): { top: number; args: Int32Array[]; cells: number } {
   const G = units.length;
   let prev = new Float64Array(1); // layer 0: value 0 at w = 0 (and above)
-  const args: Int32Array[] = new Array(G);
+  const args = new Array<Int32Array>(G);
   let cells = 0;
   for (let t = 1; t <= G; t++) {
     const u = units[t - 1]!;

@@ -21,6 +21,7 @@ function reply(r: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(r, transfer);
 }
 
+// eslint-disable-next-line @typescript-eslint/no-misused-promises -- the handler catches every error and replies with it; the port ignores the promise
 port.on('message', async (m: WorkerRequest) => {
   try {
     if (m.kind === 'init') {

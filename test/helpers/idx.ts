@@ -1,24 +1,13 @@
 /**
  * Test helpers writing small synthetic MNIST-style IDX files and CIFAR-10
- * binary batches to a temporary directory. The byte layout is written out by
- * hand here (not with the library's encoder) so the readers are checked
- * against an independent writer.
+ * binary batches to a directory (temporary ones come from `tmp.ts`). The byte
+ * layout is written out by hand here (not with the library's encoder) so the
+ * readers are checked against an independent writer.
  */
 
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-
-/** A fresh temporary directory; remove it with {@link rmTemp}. */
-export function makeTemp(prefix = 'latprune-data-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
-
-/** Removes a temporary directory recursively. */
-export function rmTemp(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-}
 
 /** IDX bytes of unsigned-byte data with the given dims (big-endian header). */
 export function idxBytes(dims: number[], data: Uint8Array): Buffer {

@@ -5,7 +5,7 @@
  * passes over the activations, instead of the ~20 elementwise/reduction ops
  * (including a full `Tile`) of tfjs' generic batch-norm gradient.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { bnTrainBackward, bnTrainForward } from './math.js';
 import type { Info, WasmBackend } from '../wasm/internals.js';
 

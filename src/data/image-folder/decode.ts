@@ -12,10 +12,11 @@
 
 import { writeShiftedImage } from '../batches.js';
 import { Rng } from '../rng.js';
+import type Sharp from 'sharp';
 import { centerCropBox, convertChannels, evalResizeSize, randomResizedCropBox, resizeShorterSide, type CropBox, type RandomResizedCropOptions } from './transforms.js';
 
 /** sharp's default export (loaded lazily: IDX/CIFAR users never load the native module). */
-export type SharpModule = typeof import('sharp').default;
+export type SharpModule = typeof Sharp;
 
 /** Resampling kernels offered (sharp's names); `linear` is closest to torchvision's antialiased bilinear. */
 export type ResizeKernel = 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
