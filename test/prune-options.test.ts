@@ -32,7 +32,7 @@ test('defaults are filled in and flatten to what the engine takes', { timeout: 1
 
 test('bad options are named by flag and path before any work', { timeout: 10_000 }, () => {
   assert.throws(() => parsePruneOptions({ ...minimal, iee: { omega: 2 } }), /--omega \(iee\.omega\)/);
-  assert.throws(() => parsePruneOptions({ ...minimal, target: { speedup: 1 } }), /--speedup \(target\.speedup\): a speed-up must be above 1/);
+  assert.throws(() => parsePruneOptions({ ...minimal, target: { speedup: 1 } }), /--speedup \(target\.speedup\): must be above 1 \(e\.g\. 2 for 2x\), got 1/);
   assert.throws(() => parsePruneOptions({ ...minimal, target: {} }), /exactly one of --target-fps, --target-latency-ms, --speedup/);
   assert.throws(() => parsePruneOptions({ ...minimal, method: 'halp', iee: { omega: 0.1 } }), /unknown option iee/);
   assert.throws(() => parsePruneOptions({ ...minimal, method: 'magic' }), /--method must be one of iee, halp/);

@@ -183,7 +183,8 @@ test('an error after the trainer started its gradient workers (a checkpoint that
   // run in a child: with a worker thread left alive it would never exit
   const script = `
     const { initBackend } = await import(${JSON.stringify(new URL('../src/backend/index.js', import.meta.url).href)});
-    const { runTraining, saveModel } = await import(${JSON.stringify(new URL('../src/train/index.js', import.meta.url).href)});
+    const { runTraining } = await import(${JSON.stringify(new URL('../src/train/index.js', import.meta.url).href)});
+    const { saveModel } = await import(${JSON.stringify(new URL('../src/model/index.js', import.meta.url).href)});
     const tf = await import(${JSON.stringify(import.meta.resolve('@tensorflow/tfjs'))});
     const info = await initBackend({ requested: 'wasm' });
     const dir = ${JSON.stringify(dir)};

@@ -14,8 +14,12 @@ import { GROW_RULES, type GrowRule } from './engine.js';
 import type { PruneRunOptions } from './run.js';
 import { DEFAULT_LATENCY_MARGIN } from './check.js';
 
-const posInt = z.number().int().min(1);
-const fraction = (hi: number, open: boolean) => (open ? z.number().min(0).lt(hi) : z.number().min(0).max(hi));
+const posInt = z.number({ invalid_type_error: 'must be a number' }).int('must be an integer').min(1, 'must be a positive integer');
+const fraction = (hi: number, open: boolean) => {
+  const msg = `must be in [0, ${hi}${open ? ')' : ']'}`;
+  const n = z.number({ invalid_type_error: 'must be a number' }).min(0, msg);
+  return open ? n.lt(hi, msg) : n.max(hi, msg);
+};
 
 /** Where the training and test images come from. */
 const dataSchema = z
@@ -33,7 +37,7 @@ const dataSchema = z
 const targetSchema = z.union([
   z.object({ latencyMs: z.number().positive() }).strict(),
   z.object({ fps: z.number().positive() }).strict(),
-  z.object({ speedup: z.number().gt(1, 'a speed-up must be above 1 (e.g. 2 for 2x)') }).strict(),
+  z.object({ speedup: z.number().gt(1, 'must be above 1 (e.g. 2 for 2x)') }).strict(),
 ]);
 
 /** The latency model and the on-device check. */
@@ -224,7 +228,17 @@ function optionName(path: ReadonlyArray<string | number>): string {
   return flag ? `${flag} (${key || 'options'})` : key || 'options';
 }
 
-function issueText(issue: z.ZodIssue): string {
+/** The value at `path` of `input`, for a message (undefined when absent). */
+function valueAt(input: unknown, path: ReadonlyArray<string | number>): unknown {
+  let cur = input;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[k];
+  }
+  return cur;
+}
+
+function issueText(issue: z.ZodIssue, input: unknown): string {
   if (issue.code === 'invalid_union' && issue.path.join('.') === 'target') {
     return 'give exactly one of --target-fps, --target-latency-ms, --speedup (target: { "fps" | "latencyMs" | "speedup": number })';
   }
@@ -235,7 +249,8 @@ function issueText(issue: z.ZodIssue): string {
     const need = ({ latency: ['latency', 'table'], run: ['run', 'out'] } as Record<string, string[]>)[issue.path.join('.')];
     return `${optionName(need ?? issue.path)} is required`;
   }
-  return `${optionName(issue.path)}: ${issue.message}`;
+  const got = valueAt(input, issue.path);
+  return `${optionName(issue.path)}: ${issue.message}${got !== undefined && typeof got !== 'object' ? `, got ${JSON.stringify(got)}` : ''}`;
 }
 
 /**
@@ -249,7 +264,7 @@ function issueText(issue: z.ZodIssue): string {
 export function parsePruneOptions(input: unknown, origin = 'prune options'): PruneOptions {
   const r = pruneOptionsSchema.safeParse(input);
   if (!r.success) {
-    const lines = r.error.issues.map(issueText);
+    const lines = r.error.issues.map((i) => issueText(i, input));
     throw new LatpruneError('BAD_ARGUMENT', `${origin}: ${[...new Set(lines)].join('; ')}.`);
   }
   return r.data;

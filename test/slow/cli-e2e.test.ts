@@ -79,7 +79,7 @@ test('bad input is refused before any work: --train-subset beyond the data, a sc
   assert.ok(!existsSync(join(dir, 'b', 'checkpoint.ckpt')), 'no training happened');
   const omega = await runCli([...pruneArgs(join(dir, 'c')), '--method', 'iee', '--omega', '1.5'], env, 60);
   assert.equal(omega.code, 2);
-  assert.match(omega.stderr, /latprune: error: --omega must be in \[0, 1\), got 1\.5/);
+  assert.match(omega.stderr, /latprune: error: prune: --omega \(iee\.omega\): must be in \[0, 1\), got 1\.5/);
   assert.ok(!existsSync(join(dir, 'c')), 'nothing written');
 });
 
