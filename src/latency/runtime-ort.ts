@@ -77,6 +77,15 @@ export async function warmUpUntilStable(once: () => Promise<number>, min: number
   return MAX_WARMUP;
 }
 
+/** One run of `session` on `feeds`, as a function returning its wall time in ms. */
+export function timedRun(session: ort.InferenceSession, feeds: ort.InferenceSession.FeedsType): () => Promise<number> {
+  return async () => {
+    const t0 = performance.now();
+    await session.run(feeds);
+    return performance.now() - t0;
+  };
+}
+
 /** Whether GPU samples pin their median down: 95% half-width within `relCi` of it, or within the profiler's resolution. */
 export function gpuSamplesSettled(samples: readonly number[], relCi: number): boolean {
   const m = median(samples);
@@ -158,13 +167,7 @@ export function sessionWorkload(bytes: Uint8Array, options: ort.InferenceSession
     open: async () => {
       const s = await ort.InferenceSession.create(bytes, options);
       const feeds = { [s.inputNames[0]!]: input };
-      if (gpu) {
-        await warmUpUntilStable(async () => {
-          const t0 = performance.now();
-          await s.run(feeds);
-          return performance.now() - t0;
-        }, 1);
-      }
+      if (gpu) await warmUpUntilStable(timedRun(s, feeds), 1);
       return { run: () => s.run(feeds), close: () => s.release() };
     },
   };
@@ -271,11 +274,7 @@ export class OrtRuntime implements LatencyRuntime {
       const session = await ort.InferenceSession.create(bytes, opts);
       let warm: number | undefined;
       try {
-        const once = async () => {
-          const t0 = performance.now();
-          await session.run(feeds);
-          return performance.now() - t0;
-        };
+        const once = timedRun(session, feeds);
         warm = tt.warmup > 0 ? await warmUpUntilStable(once, tt.warmup) : 0;
         const n = Math.min(tt.maxRuns - out.length, Math.max(1, tt.minRuns));
         for (let i = 0; i < n; i++) await once();
@@ -298,11 +297,7 @@ export class OrtRuntime implements LatencyRuntime {
     const session = await ort.InferenceSession.create(bytes, opts);
     try {
       const warmup = t.warmup ?? 2;
-      await timeRepeated(async () => {
-        const t0 = performance.now();
-        await session.run(feeds);
-        return performance.now() - t0;
-      }, t);
+      await timeRepeated(timedRun(session, feeds), t);
       session.endProfiling();
       const file = (await readdir(this.dir)).find((f) => f.startsWith(`${prefix}_`));
       if (!file) throw new LatpruneError('RUNTIME', `onnxruntime wrote no profile file in ${this.dir}`);
@@ -519,11 +514,7 @@ export class OrtRuntime implements LatencyRuntime {
       const session = await ort.InferenceSession.create(bytes, this.options(false));
       try {
         const feeds = { [session.inputNames[0]!]: x };
-        const once = async () => {
-          const t0 = performance.now();
-          await session.run(feeds);
-          return performance.now() - t0;
-        };
+        const once = timedRun(session, feeds);
         // on the GPU: compile the shaders first, then the usual protocol (its warm-up included)
         if (this.onGpu) await warmUpUntilStable(once, 1);
         const samples = await timeRepeated(once, t);

@@ -20,7 +20,7 @@ import { Bench } from 'tinybench';
 import { LatpruneError } from '../errors.js';
 import { decodeModel } from '../onnx/index.js';
 import { analyzeModel } from '../graph/index.js';
-import { LatencyEstimator, alternatingSpeedup, describeGpu, deviceMismatchWarning, isWebGpu, warmUpUntilStable, loadTable, median as medianOf, refittedCalibrationNote, refreshCalibration, sessionWorkload, timeAlternating } from '../latency/index.js';
+import { LatencyEstimator, alternatingSpeedup, describeGpu, deviceMismatchWarning, isWebGpu, warmUpUntilStable, loadTable, median as medianOf, refittedCalibrationNote, refreshCalibration, sessionWorkload, timeAlternating, timedRun } from '../latency/index.js';
 import { loadModel } from '../model/index.js';
 import { buildZooModel, zooNames } from '../zoo/index.js';
 import { randomFloats } from '../util/random.js';
@@ -140,13 +140,7 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
     try {
       const feeds = { [m.inputName]: x };
       // on the GPU the first runs compile the shaders (seconds): past them before tinybench's own warm-up
-      if (gpu) {
-        await warmUpUntilStable(async () => {
-          const t0 = performance.now();
-          await session.run(feeds);
-          return performance.now() - t0;
-        }, 1);
-      }
+      if (gpu) await warmUpUntilStable(timedRun(session, feeds), 1);
       const bench = new Bench({ time: o.timeMs ?? 3000, iterations: o.minRuns ?? 20, warmupTime: 500, warmupIterations: 5, retainSamples: true, throws: true });
       bench.add('run', async () => {
         await session.run(feeds);
