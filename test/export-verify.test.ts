@@ -12,15 +12,16 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { buildZooModel } from '../src/zoo/index.js';
-import { analyzeModel, applySelection, type Selection } from '../src/graph/index.js';
+import { analyzeModel, applySelection } from '../src/graph/index.js';
 import { checkParity, exportOnnx } from '../src/export/index.js';
 import { compactModel } from '../src/model/index.js';
 import { modelToOnnx } from '../src/onnx/index.js';
 import { writeModelFile } from '../src/onnx/index.js';
 import { saveModel } from '../src/model/index.js';
 import { main } from '../src/cli/main.js';
-import { seededRandom, randomFloats } from '../src/util/random.js';
+import { randomFloats } from '../src/util/random.js';
 import { tempDir } from './helpers/tmp.js';
+import { randomSelection } from './helpers/selection.js';
 import { capture } from './helpers/capture.js';
 
 function concatFlattenModel(): tf.LayersModel {
@@ -46,17 +47,6 @@ function randomize(m: tf.LayersModel, seed: number): void {
   }
 }
 
-function randomSelection(m: tf.LayersModel, seed: number): Selection {
-  const g = analyzeModel(m);
-  const rnd = seededRandom(seed);
-  return Object.fromEntries(
-    g.groups.map((gr) => {
-      const k = Math.max(gr.minKeep, Math.round(gr.size * (0.3 + 0.6 * rnd())));
-      const idx = Array.from({ length: gr.size }, (_, i) => i).sort(() => rnd() - 0.5).slice(0, k).sort((a, b) => a - b);
-      return [gr.id, idx];
-    }),
-  );
-}
 
 const cases: Array<[string, () => tf.LayersModel, [number, number, number]]> = [
   ['resnet20', () => buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 3 }), [28, 28, 1]],
@@ -70,7 +60,7 @@ for (const [name, build, shape] of cases) {
     const m = build();
     randomize(m, 11);
     const g = analyzeModel(m);
-    const sel = randomSelection(m, 7);
+    const sel = randomSelection(g, 7);
     const compact = await compactModel(m, g, sel);
     assert.ok(compact.countParams() < m.countParams(), 'fewer parameters');
     applySelection(m, g, sel);

@@ -8,11 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import { analyzeModel, applySelection, type ChannelGraph, type Selection } from '../../src/graph/index.js';
+import { analyzeModel, applySelection } from '../../src/graph/index.js';
+import { randomSelection } from './selection.js';
 import { compactModel } from '../../src/model/index.js';
 import { modelToOnnx } from '../../src/onnx/index.js';
 import { exportInterfaceOf, type ImportInfo } from '../../src/onnx/index.js';
-import { seededRandom } from '../../src/util/random.js';
 
 export const SMALL_DIR = join('test', 'fixtures', 'onnx');
 export const CACHE_DIR = join('.latprune-cache', 'onnx-fixtures');
@@ -65,17 +65,6 @@ export function tfjsRun(model: tf.LayersModel, x: Float32Array, dims: number[]):
   return tf.tidy(() => (model.predict(tf.transpose(tf.tensor(x, dims), [0, 2, 3, 1])) as tf.Tensor).dataSync() as Float32Array);
 }
 
-/** A random selection keeping 30-90% of every group. */
-export function randomSelection(g: ChannelGraph, seed: number): Selection {
-  const rnd = seededRandom(seed);
-  return Object.fromEntries(
-    g.groups.map((gr) => {
-      const k = Math.max(gr.minKeep, Math.round(gr.size * (0.3 + 0.6 * rnd())));
-      const idx = Array.from({ length: gr.size }, (_, i) => i).sort(() => rnd() - 0.5).slice(0, k).sort((a, b) => a - b);
-      return [gr.id, idx];
-    }),
-  );
-}
 
 /**
  * Compacts `model` to a random selection, exports it with the original
