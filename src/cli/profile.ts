@@ -2,7 +2,7 @@
  * `latprune profile` and `latprune lut merge|show`.
  */
 import { LatpruneError } from '../errors.js';
-import { calibrationWarning, deviceMismatchWarning, describeCalibration, loadTable, mergeTables, profile, saveTable } from '../latency/index.js';
+import { calibrationWarning, deviceMismatchWarning, describeCalibration, loadTable, mergeTables, parseRuntimeKind, profile, saveTable } from '../latency/index.js';
 
 export { tableModelName } from '../latency/index.js';
 
@@ -46,14 +46,13 @@ export function parseShard(v: string): { index: number; count: number } {
 
 /** Runs `latprune profile`; returns the exit code. */
 export async function profileCommand(f: ProfileFlags, log: (l: string) => void): Promise<number> {
-  if (f.runtime !== 'ort' && f.runtime !== 'tfjs') throw new LatpruneError('BAD_ARGUMENT', `--runtime must be ort or tfjs, got '${f.runtime}'.`);
   const r = await profile(
     {
       model: f.model,
       batch: f.batch,
       ...(f.input ? { input: parseInput(f.input) } : {}),
       ...(f.classes ? { classes: f.classes } : {}),
-      runtime: f.runtime,
+      runtime: parseRuntimeKind(f.runtime),
       ep: f.ep,
       ...(f.threads !== undefined ? { threads: f.threads } : {}),
       grid: { step: f.step, points: f.points, refine: f.refine },

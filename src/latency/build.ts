@@ -65,6 +65,16 @@ export interface ProfileTableResult {
 }
 
 /**
+ * The table runtime named by a flag value.
+ *
+ * @throws LatpruneError `BAD_ARGUMENT` for anything but `ort` or `tfjs`
+ */
+export function parseRuntimeKind(v: string): 'ort' | 'tfjs' {
+  if (v !== 'ort' && v !== 'tfjs') throw new LatpruneError('BAD_ARGUMENT', `--runtime must be ort or tfjs, got '${v}'.`);
+  return v;
+}
+
+/**
  * The model name a table is stored under: a zoo name, with the input size
  * appended when it is not the zoo model's default (`resnet20-28x28x1`; an
  * explicit default input gives the plain name), or a model folder's name.
@@ -95,9 +105,8 @@ export function describeCalibration(c: NonNullable<LatencyTable['calibration']>)
  */
 export async function profile(o: ProfileTableOptions, log: (line: string) => void = () => {}): Promise<ProfileTableResult> {
   const batch = o.batch ?? 1;
-  const kind = o.runtime ?? 'ort';
+  const kind = parseRuntimeKind(o.runtime ?? 'ort');
   const ep = o.ep ?? 'cpu';
-  if (kind !== 'ort' && kind !== 'tfjs') throw new LatpruneError('BAD_ARGUMENT', `--runtime must be ort or tfjs, got '${String(kind)}'.`);
   if (!Number.isInteger(batch) || batch < 1) throw new LatpruneError('BAD_ARGUMENT', `--batch must be a positive integer, got ${batch}.`);
   let model: tf.LayersModel;
   let modelName: string;
