@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
+import { embeddedSubsetDir } from '../src/data/index.js';
+import { exportOnnx } from '../src/export/index.js';
 import { analyzeModel, type ChannelGraph } from '../src/graph/index.js';
 import { decodeModel, importOnnx, writeModelFile } from '../src/onnx/index.js';
 import { compactAndExport, fixturePath, manifestEntry, onnxCheck, onnxCheckerMissing, ortRun, relDiff, tfjsRun } from './helpers/onnx-import.js';
@@ -130,6 +132,27 @@ test('the exported compact model of an imported file passes onnx.checker', { tim
       assert.equal(onnxCheck(file), '', `${name}: onnx.checker`);
       model.dispose();
     }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('latprune export --model x.onnx writes the original interface back (names, symbolic batch, source hash)', { timeout: 60_000 }, async () => {
+  await initBackend({ requested: 'wasm' });
+  const file = fixturePath('resnet20_op11')!;
+  const source = decodeModel(readFileSync(file), file);
+  const dir = await mkdtemp(join(tmpdir(), 'latprune-onnx-export-'));
+  try {
+    const out = join(dir, 'same.onnx');
+    const r = await exportOnnx({ model: file, out, dataDir: embeddedSubsetDir()! });
+    assert.ok(r.parity.relDiff <= 1e-4, `parity ${r.parity.relDiff}`);
+    const summary = decodeModel(readFileSync(out), out);
+    assert.equal(summary.inputs[0]!.name, source.inputs[0]!.name);
+    assert.equal(summary.inputs[0]!.shape![0], source.inputs[0]!.shape![0]);
+    assert.equal(typeof summary.inputs[0]!.shape![0], 'string', 'the batch dimension stays symbolic');
+    assert.deepEqual(summary.outputs.map((o) => o.name), source.outputs.map((o) => o.name));
+    assert.equal(summary.metadata['latprune.source_file'], file);
+    assert.match(summary.metadata['latprune.source_sha256'] ?? '', /^[0-9a-f]{64}$/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

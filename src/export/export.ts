@@ -12,7 +12,7 @@ import { LatpruneError } from '../errors.js';
 import { latpruneVersion } from '../util/version.js';
 import { assembleBatch, defaultNormalization, loadDataset, type DatasetName } from '../data/index.js';
 import { analyzeModel, type Selection } from '../graph/index.js';
-import { exportInterfaceOf, modelToOnnx, writeModelFile, type ToOnnxOptions } from '../onnx/index.js';
+import { exportInterfaceOf, modelToOnnx, writeModelFile, type ImportInfo, type ToOnnxOptions } from '../onnx/index.js';
 import { compactModel, isOnnxPath, loadModel, loadOnnxModel } from '../model/index.js';
 
 /** Result of the parity check. */
@@ -101,7 +101,9 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
   if (!o.run === !o.model) throw new LatpruneError('BAD_ARGUMENT', 'give exactly one of --run <dir> and --model <model.json>.');
   let model: tf.LayersModel;
   /** The ONNX file the model was imported from, if any: the export keeps its input/output names and batch dimension. */
-  let source: string | undefined = o.model;
+  let source: string | undefined;
+  /** Its import record, once read. */
+  let imported: ImportInfo | undefined;
   let dataset: DatasetName = o.dataset ?? 'fashion-mnist';
   const metadata: Record<string, string> = {};
   if (o.run) {
@@ -126,6 +128,9 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
       'latprune.predicted_latency_ms': String(selFile.latency_ms),
       'latprune.kept': JSON.stringify(selFile.kept),
     });
+  } else if (isOnnxPath(o.model!)) {
+    ({ model, info: imported } = await loadOnnxModel(o.model!));
+    metadata['latprune.source_model'] = o.model!;
   } else {
     model = await loadModel(o.model!);
     metadata['latprune.source_model'] = o.model!;
@@ -133,12 +138,16 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
   try {
     metadata['latprune.version'] = o.producerVersion ?? latpruneVersion();
     metadata['latprune.params'] = String(model.countParams());
+    // a run pruned from an ONNX file: its import record, from the file the run started from
+    if (imported === undefined && source !== undefined && isOnnxPath(source) && existsSync(source)) {
+      const again = await loadOnnxModel(source);
+      again.model.dispose();
+      imported = again.info;
+    }
     let io: ToOnnxOptions['io'];
-    if (source !== undefined && isOnnxPath(source) && existsSync(source)) {
+    if (imported !== undefined) {
       // same interface out as in: the original input/output names, dynamic batch, source hash
-      const imported = await loadOnnxModel(source);
-      imported.model.dispose();
-      const iface = exportInterfaceOf(imported.info);
+      const iface = exportInterfaceOf(imported);
       io = iface.io;
       Object.assign(metadata, iface.metadata);
     }
