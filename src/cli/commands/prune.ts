@@ -14,65 +14,70 @@ import type { CommandContext } from '../context.js';
 /** How a flag's text becomes a value. */
 type FlagKind = 'number' | 'string' | 'true' | 'negated';
 
-/** One flag of `prune`. */
+/** The flag's name (`--omega <x>` -> `--omega`). */
+const flagName = (flags: string): string => flags.split(' ')[0]!;
+
+/** Options path of each flag: the inverse of {@link PRUNE_FLAGS} (the first path named by a flag). */
+const PATH_OF: ReadonlyMap<string, string> = new Map(Object.entries(PRUNE_FLAGS).reverse().map(([path, flag]) => [flag, path]));
+
+/** One flag of `prune`; its path in the options schema comes from {@link PRUNE_FLAGS}. */
 interface FlagSpec {
   /** commander's flag syntax. */
   readonly flags: string;
-  /** Path in the options schema (see {@link PRUNE_FLAGS}); undefined for flags handled separately. */
-  readonly path?: string;
-  readonly kind: FlagKind;
+  /** How its text becomes a value; `separate` flags (targets, data, distillation) are read by {@link pruneInputFromFlags} itself. */
+  readonly kind: FlagKind | 'separate';
   readonly help: string;
   /** Listed under `--help-all` only. */
   readonly advanced?: boolean;
 }
 
 const FLAGS: readonly FlagSpec[] = [
-  { flags: '--model <name|path>', path: 'model', kind: 'string', help: 'zoo name or tfjs model.json / folder (e.g. models/resnet20-fashion-mnist)' },
-  { flags: '--lut <file>', path: 'latency.table', kind: 'string', help: 'latency table of the target device (latprune profile)' },
-  { flags: '--speedup <x>', kind: 'string', help: 'target: speed-up over the dense model, e.g. 2 or 2x' },
-  { flags: '--target-fps <n>', kind: 'string', help: 'target: throughput (images/s at the table batch)' },
-  { flags: '--target-latency-ms <x>', kind: 'string', help: 'target: latency (ms per batch of the table)' },
-  { flags: '--data <name|dir>', kind: 'string', help: 'dataset name or directory (default fashion-mnist, found as `latprune doctor` says)' },
-  { flags: '--dataset <name>', kind: 'string', help: 'which dataset --data DIR holds (default fashion-mnist)' },
-  { flags: '--method <m>', path: 'method', kind: 'string', help: 'iee (default: IEE from HALP\'s descent) or halp' },
-  { flags: '--epochs <n>', path: 'training.epochs', kind: 'number', help: 'training epochs, pruning and fine-tuning together (default 3)' },
-  { flags: '--iterations <n>', path: 'training.iterations', kind: 'number', help: 'training iterations instead of --epochs' },
-  { flags: '--out <dir>', path: 'run.out', kind: 'string', help: 'run directory (checkpoint, metrics, model/, result.json)' },
-  { flags: '--resume', path: 'run.resume', kind: 'true', help: 'continue the run in --out' },
+  { flags: '--model <name|path>', kind: 'string', help: 'zoo name or tfjs model.json / folder (e.g. models/resnet20-fashion-mnist)' },
+  { flags: '--lut <file>', kind: 'string', help: 'latency table of the target device (latprune profile)' },
+  { flags: '--speedup <x>', kind: 'separate', help: 'target: speed-up over the dense model, e.g. 2 or 2x' },
+  { flags: '--target-fps <n>', kind: 'separate', help: 'target: throughput (images/s at the table batch)' },
+  { flags: '--target-latency-ms <x>', kind: 'separate', help: 'target: latency (ms per batch of the table)' },
+  { flags: '--data <name|dir>', kind: 'separate', help: 'dataset name or directory (default fashion-mnist, found as `latprune doctor` says)' },
+  { flags: '--dataset <name>', kind: 'separate', help: 'which dataset --data DIR holds (default fashion-mnist)' },
+  { flags: '--method <m>', kind: 'string', help: 'iee (default: IEE from HALP\'s descent) or halp' },
+  { flags: '--epochs <n>', kind: 'number', help: 'training epochs, pruning and fine-tuning together (default 3)' },
+  { flags: '--iterations <n>', kind: 'number', help: 'training iterations instead of --epochs' },
+  { flags: '--out <dir>', kind: 'string', help: 'run directory (checkpoint, metrics, model/, result.json)' },
+  { flags: '--resume', kind: 'true', help: 'continue the run in --out' },
   // advanced: the research knobs (one place: `--help-all`, docs/pruning.md)
-  { flags: '--from-scratch', path: 'fromScratch', kind: 'true', help: 'start from random weights (zoo architectures)', advanced: true },
-  { flags: '--criterion <c>', path: 'training.criterion', kind: 'string', help: 'channel importance: taylor (default) or magnitude', advanced: true },
-  { flags: '--batch <n>', path: 'training.batchSize', kind: 'number', help: 'batch size (default 128)', advanced: true },
-  { flags: '--lr <x>', path: 'training.lr', kind: 'number', help: 'peak learning rate, cosine decay (default 0.02)', advanced: true },
-  { flags: '--weight-decay <x>', path: 'training.weightDecay', kind: 'number', help: 'weight decay (default 5e-4)', advanced: true },
-  { flags: '--seed <n>', path: 'training.seed', kind: 'number', help: 'seed (default 1)', advanced: true },
-  { flags: '--workers <n>', path: 'training.workers', kind: 'number', help: 'threads per batch (default: min(2, cores))', advanced: true },
-  { flags: '--train-subset <n>', path: 'data.trainSubset', kind: 'number', help: 'use only the first n training images', advanced: true },
-  { flags: '--distill [teacher]', kind: 'string', help: 'distil from a frozen teacher (default on for a model file: the --model itself)', advanced: true },
-  { flags: '--no-distill', kind: 'negated', help: 'train on the labels only', advanced: true },
-  { flags: '--distill-alpha <x>', path: 'training.distill.alpha', kind: 'number', help: 'weight of the distillation term (default 0.5)', advanced: true },
-  { flags: '--distill-temperature <x>', path: 'training.distill.temperature', kind: 'number', help: 'distillation temperature (default 4)', advanced: true },
-  { flags: '--margin <x>', path: 'latency.margin', kind: 'number', help: 'aim at (1 - x) x the target latency (default 0.05)', advanced: true },
-  { flags: '--no-check-latency', path: 'latency.check', kind: 'negated', help: 'skip timing the selection with ONNX Runtime (and re-solving when it is off the aim)', advanced: true },
-  { flags: '--granularity <n|auto>', path: 'latency.granularity', kind: 'string', help: "kept channel counts are multiples of n; auto (default) = the table's channel multiple", advanced: true },
-  { flags: '--min-keep-fraction <x>', path: 'latency.minKeepFraction', kind: 'number', help: 'fraction of each channel group always kept (default 0: at least one channel)', advanced: true },
-  { flags: '--H <n>', path: 'iee.H', kind: 'number', help: 'IEE: importance-estimation iterations (default: planned, at most 100)', advanced: true },
-  { flags: '--J <n>', path: 'iee.J', kind: 'number', help: 'IEE: accuracy-improvement iterations (default: as --H)', advanced: true },
-  { flags: '--Q <n>', path: 'iee.Q', kind: 'number', help: 'IEE: exploration iterations (default: as --H)', advanced: true },
-  { flags: '--T <n>', path: 'iee.T', kind: 'number', help: 'IEE: steps (default 5, fewer when they do not fit)', advanced: true },
-  { flags: '--omega <x>', path: 'iee.omega', kind: 'number', help: 'IEE: initial update budget, a fraction of the latency budget (default 0.05)', advanced: true },
-  { flags: '--schedule <s>', path: 'iee.schedule', kind: 'string', help: 'IEE: update-budget decay: cosine (default), linear, constant', advanced: true },
-  { flags: '--ramp <k>', path: 'iee.ramp', kind: 'number', help: "IEE: reach the budget in k prunes along HALP's path (default: planned, up to 30; 1 = one-shot)", advanced: true },
-  { flags: '--ramp-interval <n>', path: 'iee.rampInterval', kind: 'number', help: 'IEE: scoring iterations before each prune of that descent (default: planned, at most 40)', advanced: true },
-  { flags: '--grow <rule>', path: 'iee.grow', kind: 'string', help: 'IEE: stage 5: explored (default, the paper\'s), no-regrow, joint, evaluated (docs/pruning.md)', advanced: true },
-  { flags: '--eval-batches <n>', path: 'iee.evalBatches', kind: 'number', help: 'IEE --grow evaluated: batches each candidate is measured on (default 2)', advanced: true },
-  { flags: '--evaluate-prune', path: 'iee.evaluatePrune', kind: 'true', help: "IEE --grow evaluated: decide each step's prune by the measured loss too", advanced: true },
-  { flags: '--no-explore', path: 'iee.explore', kind: 'negated', help: 'IEE ablation: no reactivation/exploration', advanced: true },
-  { flags: '--no-freeze', path: 'iee.freeze', kind: 'negated', help: 'IEE ablation: train active channels while exploring', advanced: true },
-  { flags: '--zero-init', path: 'iee.zeroInit', kind: 'true', help: 'IEE ablation: revive channels with zero filters', advanced: true },
-  { flags: '--steps <n>', path: 'halp.steps', kind: 'number', help: 'HALP: pruning steps (default: planned, up to 30)', advanced: true },
-  { flags: '--interval <n>', path: 'halp.interval', kind: 'number', help: 'HALP: iterations between prunes (default: planned, at most 40)', advanced: true },
-  { flags: '--max-iterations <n>', path: 'run.maxIterations', kind: 'number', help: 'stop after n iterations in this invocation (continue with --resume)', advanced: true },
+  { flags: '--from-scratch', kind: 'true', help: 'start from random weights (zoo architectures)', advanced: true },
+  { flags: '--criterion <c>', kind: 'string', help: 'channel importance: taylor (default) or magnitude', advanced: true },
+  { flags: '--batch <n>', kind: 'number', help: 'batch size (default 128)', advanced: true },
+  { flags: '--lr <x>', kind: 'number', help: 'peak learning rate, cosine decay (default 0.02)', advanced: true },
+  { flags: '--weight-decay <x>', kind: 'number', help: 'weight decay (default 5e-4)', advanced: true },
+  { flags: '--seed <n>', kind: 'number', help: 'seed (default 1)', advanced: true },
+  { flags: '--workers <n>', kind: 'number', help: 'threads per batch (default: min(2, cores))', advanced: true },
+  { flags: '--train-subset <n>', kind: 'number', help: 'use only the first n training images', advanced: true },
+  { flags: '--distill [teacher]', kind: 'separate', help: 'distil from a frozen teacher (default on for a model file: the --model itself)', advanced: true },
+  { flags: '--no-distill', kind: 'separate', help: 'train on the labels only', advanced: true },
+  { flags: '--distill-alpha <x>', kind: 'number', help: 'weight of the distillation term (default 0.5)', advanced: true },
+  { flags: '--distill-temperature <x>', kind: 'number', help: 'distillation temperature (default 4)', advanced: true },
+  { flags: '--margin <x>', kind: 'number', help: 'aim at (1 - x) x the target latency (default 0.05)', advanced: true },
+  { flags: '--no-check-latency', kind: 'negated', help: 'skip timing the selection with ONNX Runtime (and re-solving when it is off the aim)', advanced: true },
+  { flags: '--granularity <n|auto>', kind: 'string', help: "kept channel counts are multiples of n; auto (default) = the table's channel multiple", advanced: true },
+  { flags: '--min-keep-fraction <x>', kind: 'number', help: 'fraction of each channel group always kept (default 0: at least one channel)', advanced: true },
+  { flags: '--H <n>', kind: 'number', help: 'IEE: importance-estimation iterations (default: planned, at most 100)', advanced: true },
+  { flags: '--J <n>', kind: 'number', help: 'IEE: accuracy-improvement iterations (default: as --H)', advanced: true },
+  { flags: '--Q <n>', kind: 'number', help: 'IEE: exploration iterations (default: as --H)', advanced: true },
+  { flags: '--T <n>', kind: 'number', help: 'IEE: steps (default 5, fewer when they do not fit)', advanced: true },
+  { flags: '--omega <x>', kind: 'number', help: 'IEE: initial update budget, a fraction of the latency budget (default 0.05)', advanced: true },
+  { flags: '--schedule <s>', kind: 'string', help: 'IEE: update-budget decay: cosine (default), linear, constant', advanced: true },
+  { flags: '--ramp <k>', kind: 'number', help: "IEE: reach the budget in k prunes along HALP's path (default: planned, up to 30; 1 = one-shot)", advanced: true },
+  { flags: '--ramp-interval <n>', kind: 'number', help: 'IEE: scoring iterations before each prune of that descent (default: planned, at most 40)', advanced: true },
+  { flags: '--grow <rule>', kind: 'string', help: 'IEE: stage 5: explored (default, the paper\'s), no-regrow, joint, evaluated (docs/pruning.md)', advanced: true },
+  { flags: '--eval-batches <n>', kind: 'number', help: 'IEE --grow evaluated: batches each candidate is measured on (default 2)', advanced: true },
+  { flags: '--evaluate-prune', kind: 'true', help: "IEE --grow evaluated: decide each step's prune by the measured loss too", advanced: true },
+  { flags: '--no-explore', kind: 'negated', help: 'IEE ablation: no reactivation/exploration', advanced: true },
+  { flags: '--no-freeze', kind: 'negated', help: 'IEE ablation: train active channels while exploring', advanced: true },
+  { flags: '--zero-init', kind: 'true', help: 'IEE ablation: revive channels with zero filters', advanced: true },
+  { flags: '--steps <n>', kind: 'number', help: 'HALP: pruning steps (default: planned, up to 30)', advanced: true },
+  { flags: '--interval <n>', kind: 'number', help: 'HALP: iterations between prunes (default: planned, at most 40)', advanced: true },
+  { flags: '--max-iterations <n>', kind: 'number', help: 'stop after n iterations in this invocation (continue with --resume)', advanced: true },
 ];
 
 /** commander's attribute name of a flag (`--target-fps <n>` -> `targetFps`, `--no-explore` -> `explore`). */
@@ -121,30 +126,32 @@ export function pruneInputFromFlags(o: Record<string, unknown>): { input: Record
   const config = typeof o['config'] === 'string' ? readConfig(o['config']) : {};
   const input: Record<string, unknown> = structuredClone(config);
   for (const f of FLAGS) {
-    if (f.path === undefined) continue;
+    if (f.kind === 'separate') continue;
+    const path = PATH_OF.get(flagName(f.flags));
+    if (path === undefined) throw new Error(`prune flag ${f.flags} has no options path in PRUNE_FLAGS`);
     const v = o[attributeName(f.flags)];
     if (v === undefined) continue;
     if (f.kind === 'negated') {
-      if (v === false) setPath(input, f.path, false);
+      if (v === false) setPath(input, path, false);
       continue;
     }
     if (f.kind === 'true') {
-      if (v === true) setPath(input, f.path, true);
+      if (v === true) setPath(input, path, true);
       continue;
     }
     if (f.kind === 'number') {
       const n = Number(v);
-      if (String(v).trim() === '' || !Number.isFinite(n)) throw new LatpruneError('BAD_ARGUMENT', `${f.flags.split(' ')[0]} must be a number, got '${String(v)}'.`);
-      setPath(input, f.path, n);
+      if (String(v).trim() === '' || !Number.isFinite(n)) throw new LatpruneError('BAD_ARGUMENT', `${flagName(f.flags)} must be a number, got '${String(v)}'.`);
+      setPath(input, path, n);
       continue;
     }
-    if (f.path === 'latency.granularity' && v !== 'auto') {
+    if (path === 'latency.granularity' && v !== 'auto') {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) throw new LatpruneError('BAD_ARGUMENT', `--granularity must be a positive integer or 'auto', got '${String(v)}'.`);
-      setPath(input, f.path, n);
+      setPath(input, path, n);
       continue;
     }
-    setPath(input, f.path, v);
+    setPath(input, path, v);
   }
   // a target flag replaces the file's target (one form only)
   const targets = [
@@ -182,7 +189,7 @@ export function pruneInputFromFlags(o: Record<string, unknown>): { input: Record
 
 /** Every flag with its options path, for `--help-all`. */
 export function pruneHelpAll(): string[] {
-  const rows = FLAGS.map((f) => [f.flags, f.path ?? (f.flags.startsWith('--speedup') ? 'target.speedup' : f.flags.startsWith('--target-fps') ? 'target.fps' : f.flags.startsWith('--target-latency') ? 'target.latencyMs' : f.flags.startsWith('--data ') ? 'data.dir / data.dataset' : f.flags.startsWith('--dataset') ? 'data.dataset' : 'training.distill'), f.help] as const);
+  const rows = FLAGS.map((f) => [f.flags, f.flags === '--no-distill' ? 'training.distill: false' : (PATH_OF.get(flagName(f.flags)) ?? '(flag only)'), f.help] as const);
   const w = Math.max(...rows.map((r) => r[0].length));
   const pw = Math.max(...rows.map((r) => r[1].length));
   return [
