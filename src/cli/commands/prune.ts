@@ -110,9 +110,9 @@ function readConfig(file: string): Record<string, unknown> {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new LatpruneError('BAD_FILE', `--config ${file}: not valid JSON (${(e as Error).message}); see docs/pruning.md#options-file for its shape.`);
+    throw new LatpruneError('BAD_FILE', `--config ${file}: not valid JSON (${(e as Error).message}); see docs/pruning.md#options-and-options-file for its shape.`);
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new LatpruneError('BAD_FILE', `--config ${file}: must hold one JSON object of options (see docs/pruning.md#options-file).`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new LatpruneError('BAD_FILE', `--config ${file}: must hold one JSON object of options (see docs/pruning.md#options-and-options-file).`);
   return json as Record<string, unknown>;
 }
 
