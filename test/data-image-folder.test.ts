@@ -31,6 +31,7 @@ import {
 } from '../src/data/index.js';
 import { LatpruneError } from '../src/errors.js';
 import { fileTempDir } from './helpers/tmp.js';
+import { exportPng } from './helpers/image-folder.js';
 
 const FMNIST_NORM = defaultNormalization('fashion-mnist');
 
@@ -54,20 +55,6 @@ async function take(src: BatchSource, n: number): Promise<Batch[]> {
 }
 
 const isCode = (code: string, re?: RegExp) => (e: unknown) => e instanceof LatpruneError && e.code === code && (re === undefined || re.test(e.message));
-
-/** Writes `ds`'s images as grey PNGs, `<root>/<label>_<class>/<index>.png` (names zero-padded: sorted order = index order). */
-async function exportPng(ds: ImageDataset, root: string): Promise<void> {
-  const folder = (k: number) => join(root, `${k}_${ds.classNames[k].replace('/', '-')}`);
-  for (let k = 0; k < ds.classNames.length; k++) mkdirSync(folder(k), { recursive: true });
-  const size = ds.height * ds.width;
-  const jobs: Promise<unknown>[] = [];
-  for (let i = 0; i < ds.count; i++) {
-    const px = Buffer.from(ds.images.subarray(i * size, (i + 1) * size));
-    jobs.push(sharp(px, { raw: { width: ds.width, height: ds.height, channels: 1 } }).toColourspace('b-w').png().toFile(join(folder(ds.labels[i]), `${String(i).padStart(5, '0')}.png`)));
-    if (jobs.length >= 32) await Promise.all(jobs.splice(0));
-  }
-  await Promise.all(jobs);
-}
 
 /** A small colour image of the given size and format; pixel values depend on (seed, y, x, c). */
 async function writeImage(path: string, w: number, h: number, channels: 1 | 3 | 4, format: 'png' | 'jpeg' | 'webp', seed: number): Promise<void> {

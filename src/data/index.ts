@@ -67,6 +67,32 @@ export {
   BatchIterator,
 } from './batches.js';
 export * from './image-folder/index.js';
+export {
+  type DataSpec,
+  type TrainingData,
+  type OpenTrainOptions,
+  type AugmentName,
+  AUGMENT_NAMES,
+  IMAGE_FOLDER_DATASET,
+  RRC_MIN_INPUT,
+  type RunDataOptions,
+  dataKind,
+  openData,
+  runDataSpec,
+  runDataOptions,
+} from './open.js';
+export {
+  type PreprocessSpec,
+  PREPROCESS_SIDECAR_SUFFIX,
+  sidecarPathFor,
+  parsePreprocessSpec,
+  readPreprocessFile,
+  findPreprocessSidecar,
+  parseInputSize,
+  parseChannelList,
+  specNormalization,
+  mergePreprocess,
+} from './preprocess-file.js';
 export { type BatchTensors, batchToTensors } from './tensors.js';
 export {
   type MakeMiniOptions,

@@ -3,17 +3,29 @@
  * ONNX file, checked against the tfjs model on real images before anything
  * is written.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { LatpruneError } from '../errors.js';
 import { latpruneVersion } from '../util/version.js';
-import { assembleBatch, defaultNormalization, loadDataset, type DatasetName } from '../data/index.js';
+import {
+  IMAGE_FOLDER_DATASET,
+  dataKind,
+  findPreprocessSidecar,
+  openData,
+  parsePreprocessSpec,
+  runDataSpec,
+  sidecarPathFor,
+  type DataSpec,
+  type PreprocessSpec,
+  type RunDataOptions,
+} from '../data/index.js';
 import { analyzeModel, type Selection } from '../graph/index.js';
 import { exportInterfaceOf, modelToOnnx, writeModelFile, type ImportInfo, type ToOnnxOptions } from '../onnx/index.js';
-import { compactModel, isOnnxPath, loadModel, loadOnnxModel } from '../model/index.js';
+import { compactModel, isOnnxPath, loadModel, loadOnnxModel, readModelMetadata } from '../model/index.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 /** Result of the parity check. */
 export interface ParityReport {
@@ -71,9 +83,12 @@ export interface ExportOptions {
   readonly out: string;
   readonly opset?: number;
   readonly foldBn?: boolean;
-  /** Dataset for the parity check (default: the run's, else fashion-mnist). */
-  readonly dataset?: DatasetName;
+  /** Dataset for the parity check: a built-in name or `folder` (default: the run's, else fashion-mnist when the model takes its images). */
+  readonly dataset?: string;
+  /** Its directory, or the image folder. */
   readonly dataDir?: string;
+  /** More of the data (image-folder options, normalisation); `dataset`/`dataDir` win. */
+  readonly data?: DataSpec;
   /** Images for the parity check (default 64). */
   readonly parityImages?: number;
   /** Largest relative difference accepted (default 1e-4). */
@@ -88,6 +103,52 @@ export interface ExportResult {
   readonly parity: ParityReport;
   readonly params: number;
   readonly metadata: Record<string, string>;
+  /** What the parity check ran on (e.g. `64 fashion-mnist test images`). */
+  readonly parityData: string;
+  /** The preprocessing file written next to the ONNX file (input size, mean/std, classes), when known. */
+  readonly preprocessFile?: string;
+}
+
+/** The preprocessing latprune saved with a tfjs model, if any. */
+async function savedPreprocess(path: string): Promise<PreprocessSpec | undefined> {
+  const meta = await readModelMetadata(path).catch(() => ({}) as Record<string, unknown>);
+  const p = (meta['latprune'] as { preprocess?: unknown } | undefined)?.preprocess;
+  return p === undefined ? undefined : parsePreprocessSpec(p, `${path} (latprune.preprocess metadata)`);
+}
+
+/**
+ * Inputs of the parity check: the first test images of the data (`spec`, preprocessed for
+ * the model), or, when no data was named and the default does not fit the model, seeded
+ * normal noise (parity compares two runtimes on the same inputs; real images are better
+ * because they exercise realistic activations).
+ */
+async function parityImages(model: tf.LayersModel, spec: DataSpec, pre: PreprocessSpec | undefined, explicit: boolean, count: number): Promise<{ x: Float32Array; shape: readonly [number, number, number, number]; what: string }> {
+  const s = model.inputs[0]!.shape;
+  const [h, w, c] = [s[1]!, s[2]!, s[3]!];
+  const kind = await dataKind(spec);
+  const fits = kind === IMAGE_FOLDER_DATASET || (kind === 'cifar10' ? h === 32 && w === 32 && c === 3 : h === 28 && w === 28 && c === 1);
+  if (!explicit && !fits) {
+    const t = tf.randomNormal([count, h, w, c], 0, 1, 'float32', 7);
+    const x = (await t.data()) as Float32Array;
+    t.dispose();
+    return { x, shape: [count, h, w, c], what: `${count} random inputs (no --data given)` };
+  }
+  const data = await openData({
+    ...spec,
+    ...(kind === IMAGE_FOLDER_DATASET ? { input: [h, w] as [number, number], channels: c === 1 ? 1 : 3 } : {}),
+    ...(spec.normalization === undefined && pre?.mean && pre.std ? { normalization: { mean: [...pre.mean], std: [...pre.std] } } : {}),
+  });
+  const [dh, dw, dc] = data.imageShape;
+  if (dh !== h || dw !== w || dc !== c) {
+    throw new LatpruneError('BAD_ARGUMENT', `the model takes ${h}x${w}x${c} images but ${data.name} has ${dh}x${dw}x${dc}; pass --data for the model's dataset.`);
+  }
+  const src = data.openTest(Math.min(count, data.testCount));
+  try {
+    const b = await src.next();
+    return { x: b.x, shape: b.shape, what: `${b.shape[0]} ${data.name} ${data.kind === 'image-folder' ? 'val' : 'test'} images` };
+  } finally {
+    await src.close();
+  }
 }
 
 /**
@@ -104,16 +165,20 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
   let source: string | undefined;
   /** Its import record, once read. */
   let imported: ImportInfo | undefined;
-  let dataset: DatasetName = o.dataset ?? 'fashion-mnist';
+  /** The data the parity check reads: the run's, overridden by the options. */
+  let spec: DataSpec = {};
+  /** What the model expects (written next to the file as `<out>.preprocess.json`). */
+  let preprocess: PreprocessSpec | undefined;
   const metadata: Record<string, string> = {};
   if (o.run) {
     const need = ['config.json', 'selection.json', join('model', 'model.json')];
     for (const f of need) {
       if (!existsSync(join(o.run, f))) throw new LatpruneError('NOT_FOUND', `--run ${o.run}: ${f} is missing; the run has no finished selection (finish it with \`latprune prune --resume\`).`);
     }
-    const cfg = JSON.parse(await readFile(join(o.run, 'config.json'), 'utf8')) as { model: string; dataset: DatasetName; lut: string; targetMs: number; tableBatch: number };
+    const cfg = JSON.parse(await readFile(join(o.run, 'config.json'), 'utf8')) as RunDataOptions & { model: string; lut: string; targetMs: number; tableBatch: number };
     const selFile = JSON.parse(await readFile(join(o.run, 'selection.json'), 'utf8')) as { selection: Selection; kept: Record<string, number>; latency_ms: number; target_ms: number };
-    dataset = o.dataset ?? cfg.dataset;
+    spec = runDataSpec(cfg);
+    preprocess = await savedPreprocess(join(o.run, 'model'));
     source = cfg.model;
     const masked = await loadModel(join(o.run, 'model'));
     const graph = analyzeModel(masked);
@@ -131,10 +196,15 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
   } else if (isOnnxPath(o.model!)) {
     ({ model, info: imported } = await loadOnnxModel(o.model!));
     metadata['latprune.source_model'] = o.model!;
+    preprocess = (await findPreprocessSidecar(o.model!, false))?.spec;
   } else {
     model = await loadModel(o.model!);
     metadata['latprune.source_model'] = o.model!;
+    const isDir = await stat(o.model!).then((st) => st.isDirectory(), () => false);
+    preprocess = (await findPreprocessSidecar(o.model!, isDir))?.spec ?? (await savedPreprocess(o.model!));
   }
+  spec = { ...spec, ...o.data, ...(o.dataset !== undefined ? { dataset: o.dataset } : {}), ...(o.dataDir !== undefined ? { dir: o.dataDir } : {}) };
+  const explicitData = o.dataset !== undefined || o.dataDir !== undefined || o.data !== undefined || o.run !== undefined;
   try {
     metadata['latprune.version'] = o.producerVersion ?? latpruneVersion();
     metadata['latprune.params'] = String(model.countParams());
@@ -152,20 +222,20 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
       Object.assign(metadata, iface.metadata);
     }
     const bytes = modelToOnnx(model, { producerVersion: o.producerVersion ?? latpruneVersion(), opset: o.opset ?? 13, foldBn: o.foldBn ?? true, metadata, ...(io ? { io } : {}) });
-    const data = await loadDataset(dataset, o.dataDir ? { dir: o.dataDir } : {});
     const inShape = model.inputs[0]!.shape;
-    if (inShape[1] !== data.test.height || inShape[2] !== data.test.width || inShape[3] !== data.test.channels) {
-      throw new LatpruneError('BAD_ARGUMENT', `the model takes ${inShape.slice(1).join('x')} images but ${dataset} has ${data.test.height}x${data.test.width}x${data.test.channels}; pass --data for the model's dataset.`);
-    }
-    const n = Math.min(o.parityImages ?? 64, data.test.count);
-    const b = assembleBatch(data.test, Uint32Array.from({ length: n }, (_, i) => i), defaultNormalization(data.name));
-    const parity = await checkParity(model, bytes, b.x, [n, data.test.height, data.test.width, data.test.channels]);
+    const [h, w, c] = [inShape[1]!, inShape[2]!, inShape[3]!];
+    const parityInput = await parityImages(model, spec, preprocess, explicitData, o.parityImages ?? 64);
+    const n = parityInput.shape[0];
+    const parity = await checkParity(model, bytes, parityInput.x, [n, h, w, c]);
     const tol = o.tolerance ?? 1e-4;
     if (!(parity.relDiff <= tol)) {
-      throw new LatpruneError('RUNTIME', `parity check failed: ONNX Runtime differs from tfjs by ${parity.relDiff.toExponential(2)} relative (max abs ${parity.maxAbsDiff.toExponential(2)}, top-1 agreement ${(100 * parity.top1Agreement).toFixed(1)}%) on ${n} ${dataset} images, above ${tol}; ${o.out} was not written.`);
+      throw new LatpruneError('RUNTIME', `parity check failed: ONNX Runtime differs from tfjs by ${parity.relDiff.toExponential(2)} relative (max abs ${parity.maxAbsDiff.toExponential(2)}, top-1 agreement ${(100 * parity.top1Agreement).toFixed(1)}%) on ${n} ${parityInput.what}, above ${tol}; ${o.out} was not written.`);
     }
     await writeModelFile(o.out, bytes);
-    return { out: o.out, parity, params: model.countParams(), metadata };
+    // what the model expects travels with it: the next eval/verify/prune of the file reads it
+    const sidecar = preprocess ? sidecarPathFor(o.out, false) : undefined;
+    if (preprocess && sidecar) await writeFileAtomic(sidecar, `${JSON.stringify(preprocess, null, 1)}\n`);
+    return { out: o.out, parity, params: model.countParams(), metadata, parityData: parityInput.what, ...(sidecar ? { preprocessFile: sidecar } : {}) };
   } finally {
     model.dispose();
   }

@@ -138,8 +138,8 @@ export interface StepReport {
 
 /** Callbacks of a run. */
 export interface EngineIO {
-  /** Next training batch. */
-  nextBatch(): HostBatch;
+  /** Next training batch (a streamed source returns a promise). */
+  nextBatch(): HostBatch | Promise<HostBatch>;
   /** After every prune/grow. */
   onStep?(r: StepReport): void | Promise<void>;
   /** At step boundaries (importance accumulators empty): a safe point to checkpoint. */
@@ -282,7 +282,7 @@ export class PruneEngine implements MethodHost {
     };
     try {
       for (let i = 0; i < n && this.trainer.step < this.cfg.totalIterations; i++) {
-        const r = await this.trainer.trainStep(io.nextBatch(), hooks);
+        const r = await this.trainer.trainStep(await io.nextBatch(), hooks);
         this.lastLoss = r.loss;
         await io.onIteration?.(this.trainer.step, r.loss, phase);
       }

@@ -161,7 +161,8 @@ export function evaluatedCandidates(base: CoupledProblem, solveFor: (p: CoupledP
 async function applyEvaluated(e: MethodHost, io: EngineIO, base: CoupledProblem, phase: 'prune' | 'grow', scores: GroupScores): Promise<void> {
   const start = counts(e.active);
   const cands = evaluatedCandidates(base, (p) => solve(p, e.latency, start));
-  const batches = Array.from({ length: e.cfg.evalBatches ?? 2 }, () => io.nextBatch());
+  const batches = [];
+  for (let i = 0; i < (e.cfg.evalBatches ?? 2); i++) batches.push(await io.nextBatch());
   const sets = cands.map((k) => (phase === 'grow' ? applyGrow(e.active, scores, k.keep) : applyPrune(e.active, scores, k.keep)));
   const losses = await e.lossOf(sets, batches);
   let best = 0;

@@ -9,7 +9,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { LatpruneError } from '../errors.js';
-import { DATASET_NAMES } from '../data/index.js';
+import { AUGMENT_NAMES, DATASET_NAMES, IMAGE_FOLDER_DATASET } from '../data/index.js';
 import { GROW_RULES, type GrowRule } from './engine.js';
 import type { PruneRunOptions } from './run.js';
 import { DEFAULT_LATENCY_MARGIN } from './check.js';
@@ -21,17 +21,34 @@ const fraction = (hi: number, open: boolean) => {
   return open ? n.lt(hi, msg) : n.max(hi, msg);
 };
 
-/** Where the training and test images come from. */
+/** Where the training and test images come from, and how they are fed to the model. */
 const dataSchema = z
   .object({
-    /** Dataset format/name (`fashion-mnist`, `mnist`, `cifar10`). */
-    dataset: z.enum(DATASET_NAMES as unknown as [string, ...string[]]).default('fashion-mnist'),
-    /** Directory holding its files (default: found as `latprune doctor` says). */
+    /** Dataset (`fashion-mnist`, `mnist`, `cifar10`) or `folder` (an image folder); default: what `dir` holds, else `fashion-mnist`. */
+    dataset: z.enum([...DATASET_NAMES, IMAGE_FOLDER_DATASET] as unknown as [string, ...string[]]).optional(),
+    /** Directory holding its files, or the image folder (default: found as `latprune doctor` says). */
     dir: z.string().min(1).optional(),
     /** Use only the first N training images. */
     trainSubset: posInt.optional(),
+    /** Image folders: model input `[height, width]` (default: the model's own, or its preprocessing file's). */
+    input: z.tuple([posInt, posInt]).optional(),
+    /** Per-channel mean in [0, 1] units (with `std`; default: the model's preprocessing file, else the dataset's). */
+    mean: z.array(z.number().finite()).min(1).optional(),
+    /** Per-channel standard deviation in [0, 1] units (with `mean`). */
+    std: z.array(z.number().positive('must be positive').finite()).min(1).optional(),
+    /** A preprocessing JSON file (`{"input", "channels", "mean", "std", "classes"}`); default: the model's sidecar. */
+    preprocess: z.string().min(1).optional(),
+    /** Training augmentation: auto, rrc (RandomResizedCrop + flip; image folders), pad-crop, none. */
+    augment: z.enum(AUGMENT_NAMES as unknown as [string, ...string[]]).default('auto'),
+    /** Image folders without `val/`: fraction of the images held out for validation. */
+    valFraction: z.number().gt(0, 'must be in (0, 1)').lt(1, 'must be in (0, 1)').optional(),
+    /** Image folders: image order, `torchvision` (class by class, as ImageFolder) or `file-name`. */
+    order: z.enum(['torchvision', 'file-name']).default('torchvision'),
+    /** Image folders: decode worker threads. */
+    workers: posInt.default(1),
   })
-  .strict();
+  .strict()
+  .refine((d) => (d.mean === undefined) === (d.std === undefined), { message: 'give --mean and --std together', path: ['mean'] });
 
 /** The latency target: exactly one form. */
 const targetSchema = z.union([
@@ -179,6 +196,14 @@ export const PRUNE_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   'data.dataset': '--dataset',
   'data.dir': '--data',
   'data.trainSubset': '--train-subset',
+  'data.input': '--input',
+  'data.mean': '--mean',
+  'data.std': '--std',
+  'data.preprocess': '--preprocess',
+  'data.augment': '--augment',
+  'data.valFraction': '--val-fraction',
+  'data.order': '--data-order',
+  'data.workers': '--data-workers',
   'target.latencyMs': '--target-latency-ms',
   'target.fps': '--target-fps',
   'target.speedup': '--speedup',
@@ -304,9 +329,16 @@ export function toRunOptions(o: PruneOptions, command: string, distillExplicit =
   return {
     model: o.model,
     fromScratch: o.fromScratch,
-    dataset: o.data.dataset as PruneRunOptions['dataset'],
+    ...(o.data.dataset !== undefined ? { dataset: o.data.dataset } : {}),
     ...(o.data.dir !== undefined ? { dataDir: o.data.dir } : {}),
     ...(o.data.trainSubset !== undefined ? { trainSubset: o.data.trainSubset } : {}),
+    ...(o.data.input !== undefined ? { input: o.data.input } : {}),
+    ...(o.data.mean !== undefined && o.data.std !== undefined ? { mean: o.data.mean, std: o.data.std } : {}),
+    ...(o.data.preprocess !== undefined ? { preprocess: o.data.preprocess } : {}),
+    augment: o.data.augment as PruneRunOptions['augment'],
+    ...(o.data.valFraction !== undefined ? { valFraction: o.data.valFraction } : {}),
+    dataOrder: o.data.order,
+    dataWorkers: o.data.workers,
     lut: o.latency.table,
     target: 'latencyMs' in target ? { latencyMs: target.latencyMs } : 'fps' in target ? { fps: target.fps } : { speedup: target.speedup },
     method: o.method,
@@ -347,7 +379,7 @@ export function toRunOptions(o: PruneOptions, command: string, distillExplicit =
 }
 
 /** Flat options that do not bind a resumed run: where it lives and is read from, and this invocation's stop. */
-const RESUME_FREE = new Set(['out', 'resume', 'maxIterations', 'command', 'dataDir', 'target']);
+const RESUME_FREE = new Set(['out', 'resume', 'maxIterations', 'command', 'dataDir', 'dataWorkers', 'preprocess', 'target']);
 
 /**
  * The flat option names a resumed run must keep: every option the schema maps
@@ -361,7 +393,7 @@ export const RESUME_MUST_MATCH: readonly string[] = Object.freeze(
       method: 'iee',
       target: { speedup: 2 },
       latency: { table: 't' },
-      data: { dir: 'd', trainSubset: 128 },
+      data: { dir: 'd', trainSubset: 128, input: [8, 8], mean: [0], std: [1], preprocess: 'p.json', valFraction: 0.1 },
       training: { iterations: 100 },
       run: { out: 'o', maxIterations: 1 },
     });

@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
-import { BatchIterator, defaultAugmentation, defaultNormalization, describeDataset, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
+import { runDataSpec, type BatchCursor, type BatchSource, type RunDataOptions } from '../data/index.js';
 import { analyzeModel, selectionCost } from '../graph/index.js';
 import { ImportanceAccumulator, magnitudeImportance, taylorImportance } from '../importance/index.js';
 import { LatencyEstimator, OrtRuntime, channelMultiple, coutOfKeep, deviceMismatchWarning, loadTable, refittedCalibrationNote, refreshCalibration, type TimingOptions } from '../latency/index.js';
 import { problemToJson } from '../solver/index.js';
-import { Trainer, aboutChance, evaluate, recalibrateBatchNorm, openRunCheckpoint, restoreWeights, saveCheckpoint, weightKey, type TrainerConfig } from '../train/index.js';
+import { Trainer, aboutChance, describePreprocess, evaluateSource, openModelAndData, recalibrateBatchNorm, openRunCheckpoint, restoreWeights, saveCheckpoint, weightKey, type TrainerConfig } from '../train/index.js';
 import { resolveModel, saveModel } from '../model/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
@@ -38,11 +38,9 @@ export type LatencyTarget = { readonly latencyMs: number } | { readonly fps: num
 export type MethodOptions = Omit<PruneConfig, 'budgetMs' | 'totalIterations' | keyof ScheduleFlags> & ScheduleFlags;
 
 /** Options of {@link runPrune} (the CLI flags). */
-export interface PruneRunOptions extends MethodOptions {
+export interface PruneRunOptions extends MethodOptions, RunDataOptions {
   readonly model: string;
   readonly fromScratch: boolean;
-  readonly dataset: DatasetName;
-  readonly dataDir?: string;
   readonly lut: string;
   readonly target: LatencyTarget;
   readonly criterion: 'taylor' | 'magnitude';
@@ -190,18 +188,21 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   const loaded = await loadTable(o.lut);
   const warn = deviceMismatchWarning(loaded, o.lut);
   if (warn) log(warn);
-  const data = await loadDataset(o.dataset, o.dataDir ? { dir: o.dataDir } : {});
-  log(describeDataset(data));
-  if (o.trainSubset !== undefined) {
-    if (o.trainSubset > data.train.count) {
-      throw new LatpruneError('BAD_ARGUMENT', `--train-subset ${o.trainSubset} asks for more images than the training split of ${data.dir} holds (${data.train.count}); give at most ${data.train.count}, or drop the flag to use them all.`);
+  const opened = await openModelAndData(o.model, runDataSpec(o), { seed: o.seed, ...(o.preprocess !== undefined ? { preprocessFile: o.preprocess } : {}) });
+  const { model, fromZoo, data } = opened;
+  log(data.describe());
+  log(describePreprocess(opened));
+  const numClasses = data.classNames.length;
+  const zoo = { inputShape: [...data.imageShape] as [number, number, number], numClasses, seed: o.seed };
+  /** One pass over the test split (a fresh stream each time: an image folder's is decoded as it goes). */
+  const testTop1 = async (): Promise<number> => {
+    const src = data.openTest();
+    try {
+      return (await evaluateSource(model, src)).top1;
+    } finally {
+      await src.close();
     }
-    log(`training on the first ${o.trainSubset} of its ${data.train.count} training images (--train-subset)`);
-  }
-  const train = o.trainSubset ? { ...data.train, count: o.trainSubset, images: data.train.images.subarray(0, o.trainSubset * data.train.height * data.train.width * data.train.channels), labels: data.train.labels.subarray(0, o.trainSubset) } : data.train;
-  const numClasses = data.train.classNames.length;
-  const zoo = { inputShape: [data.train.height, data.train.width, data.train.channels] as [number, number, number], numClasses, seed: o.seed };
-  const { model, fromZoo } = await resolveModel(o.model, zoo);
+  };
   if (o.fromScratch && !fromZoo) throw new LatpruneError('BAD_ARGUMENT', `--from-scratch needs a zoo architecture name, not a model file (${o.model}).`);
   const inShape = model.inputs[0]!.shape;
   if (inShape[1] !== loaded.input[0] || inShape[2] !== loaded.input[1] || inShape[3] !== loaded.input[2]) {
@@ -288,7 +289,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     return { ...pick, measurements: all.map((m) => m.ms) };
   };
   if (budget > target * (1 - margin)) log(`warning: the table's floor ${floorMs.toFixed(3)} ms leaves only a ${(aimMargin * 100).toFixed(1)}% margin below the target (asked ${(margin * 100).toFixed(1)}%).`);
-  const iter = new BatchIterator(train, { batchSize: o.batchSize, seed: o.seed, shuffle: true, dropLast: true, augmentation: defaultAugmentation(data.name) }, resumed?.meta.cursor);
+  const iter: BatchSource = data.openTrain({ batchSize: o.batchSize, seed: o.seed, ...(resumed ? { cursor: resumed.meta.cursor } : {}) });
   const totalIterations = o.iterations ?? o.epochs * iter.batchesPerEpoch;
   // laid out (or refused) before any training or output
   const plan = planSchedule(o.method, totalIterations, o, o.explore);
@@ -303,7 +304,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     if (io(teacher) !== io(model)) throw new LatpruneError('BAD_ARGUMENT', `--distill teacher ${d.teacher} ${io(teacher)}; the student ${io(model)}.`);
   }
   const trainerCfg: TrainerConfig = {
-    loss: { numClasses: data.train.classNames.length, labelSmoothing: 0, ...(o.distill ? { distill: { alpha: o.distill.alpha, temperature: o.distill.temperature } } : {}) },
+    loss: { numClasses, labelSmoothing: 0, ...(o.distill ? { distill: { alpha: o.distill.alpha, temperature: o.distill.temperature } } : {}) },
     sgd: { momentum: 0.9, nesterov: false, weightDecay: o.weightDecay },
     schedule: { baseLr: o.lr, totalSteps: totalIterations, warmupSteps: o.fromScratch ? Math.round(0.5 * iter.batchesPerEpoch) : 0 },
     workers: o.workers,
@@ -328,8 +329,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
       await mkdir(join(o.out, 'problems'), { recursive: true });
       const { resume: _r, maxIterations: _m, ...saved } = o;
       if (!o.fromScratch) {
-        denseTop1 = evaluate(model, data.test, { normalization: defaultNormalization(data.name) }).top1;
-        log(`starting model: top-1 ${(100 * denseTop1).toFixed(2)}% on the ${data.test.count} test images`);
+        denseTop1 = await testTop1();
+        log(`starting model: top-1 ${(100 * denseTop1).toFixed(2)}% on the ${data.testCount} test images`);
         if (aboutChance(denseTop1, numClasses)) {
           log(`WARNING: the starting model scores about chance (${(100 / numClasses).toFixed(0)}%) on ${data.dir}: it has not learned this data (untrained, trained on other data, or other preprocessing). Pruning keeps what a model knows; train it first (\`latprune train\`) or check --data.`);
         }
@@ -363,8 +364,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     let lastT = performance.now();
     try {
       await engine.run({
-        nextBatch: () => {
-          const b = iter.next();
+        nextBatch: async () => {
+          const b = await iter.next();
           return { x: b.x, shape: b.shape, labels: b.labels };
         },
         onIteration: async (it, loss, phase) => {
@@ -470,14 +471,14 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     let top1 = NaN;
     if (finished) {
       // BN statistics of the final network (grown channels feed active ones; see recalibrateBatchNorm)
-      recalibrateBatchNorm(model, () => {
-        const b = iter.next();
+      await recalibrateBatchNorm(model, async () => {
+        const b = await iter.next();
         return { x: b.x, shape: b.shape, labels: b.labels };
       });
-      top1 = evaluate(model, data.test, { normalization: defaultNormalization(data.name) }).top1;
+      top1 = await testTop1();
       if (!Number.isFinite(top1)) throw new LatpruneError('DIVERGED', `the pruned model's test accuracy is not a number: training diverged (see ${metrics}); lower --lr.`);
       await writeFileAtomic(join(o.out, 'selection.json'), JSON.stringify({ model: o.model, lut: o.lut, target_ms: target, latency_ms: latency, kept, selection: sel }, null, 1));
-      await saveModel(model, join(o.out, 'model'), { latprune: { masked: true, selection: 'selection.json' } });
+      await saveModel(model, join(o.out, 'model'), { latprune: { masked: true, selection: 'selection.json', preprocess: opened.preprocess } });
     }
     // the final selection as the on-device check measured it (it is one of the probes: accepted or restored)
     const probe = [...probes].reverse().find((p) => sameKept(p.kept, kept));
@@ -533,6 +534,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     // every path out (errors included) stops the bar and the gradient workers, or the process would not exit
     bar?.stop();
     await trainer.dispose();
+    await iter.close();
     model.dispose();
     teacher?.dispose();
   }

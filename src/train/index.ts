@@ -26,7 +26,9 @@ export {
   type EvalResult,
   Trainer,
   evaluate,
+  evaluateSource,
   aboutChance,
   recalibrateBatchNorm,
 } from './trainer.js';
 export { type TrainRunOptions, type TrainRunResult, runTraining, readMetrics } from './run.js';
+export { type ModelDataOptions, type ModelAndData, openModelAndData, describePreprocess } from './setup.js';

@@ -6,21 +6,18 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { LatpruneError } from '../errors.js';
-import { BatchIterator, defaultAugmentation, defaultNormalization, describeDataset, loadDataset, type BatchCursor, type DatasetName } from '../data/index.js';
+import { runDataSpec, type BatchCursor, type BatchSource, type RunDataOptions } from '../data/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { openRunCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
-import { resolveModel, saveModel } from '../model/index.js';
+import { saveModel } from '../model/index.js';
 import { startProgress } from '../util/progress.js';
-import { Trainer, evaluate, type TrainerConfig } from './trainer.js';
+import { Trainer, evaluateSource, type TrainerConfig } from './trainer.js';
+import { describePreprocess, openModelAndData } from './setup.js';
 
 /** Options of {@link runTraining} (the CLI flags). */
-export interface TrainRunOptions {
-  /** Zoo name or path to a tfjs model.json / folder. */
+export interface TrainRunOptions extends RunDataOptions {
+  /** Zoo name, or the path of a tfjs model.json / folder or an ONNX file. */
   readonly model: string;
-  /** Dataset name. */
-  readonly dataset: DatasetName;
-  /** Dataset directory (else LATPRUNE_DATA, Debian's, the shipped subset). */
-  readonly dataDir?: string;
   readonly epochs: number;
   readonly batchSize: number;
   readonly lr: number;
@@ -69,7 +66,7 @@ interface CheckpointMeta {
 }
 
 /** Options that must match between a run and its resumption. */
-const RESUME_KEYS = ['model', 'dataset', 'epochs', 'batchSize', 'lr', 'momentum', 'nesterov', 'weightDecay', 'warmupEpochs', 'labelSmoothing', 'seed', 'workers'] as const;
+const RESUME_KEYS = ['model', 'dataset', 'trainSubset', 'input', 'mean', 'std', 'augment', 'valFraction', 'dataOrder', 'epochs', 'batchSize', 'lr', 'momentum', 'nesterov', 'weightDecay', 'warmupEpochs', 'labelSmoothing', 'seed', 'workers'] as const;
 
 function checkOptions(o: TrainRunOptions): void {
   const flag = (cond: boolean, name: string, v: unknown, want: string) => {
@@ -89,13 +86,19 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
   const metricsPath = join(opts.out, 'metrics.jsonl');
   const resumed = await openRunCheckpoint<CheckpointMeta>(ckptPath, opts.out, opts.resume, opts as unknown as Record<string, unknown>, RESUME_KEYS);
 
-  const data = await loadDataset(opts.dataset, { dir: opts.dataDir });
-  log(describeDataset(data));
-  const { model, source } = await resolveModel(opts.model, {
-    inputShape: [data.train.height, data.train.width, data.train.channels],
-    numClasses: data.train.classNames.length,
-    seed: opts.seed,
-  });
+  const opened = await openModelAndData(opts.model, runDataSpec(opts), { seed: opts.seed, ...(opts.preprocess !== undefined ? { preprocessFile: opts.preprocess } : {}) });
+  const { model, source, data } = opened;
+  log(data.describe());
+  log(describePreprocess(opened));
+  const numClasses = data.classNames.length;
+  const testEval = async () => {
+    const src = data.openTest();
+    try {
+      return await evaluateSource(model, src);
+    } finally {
+      await src.close();
+    }
+  };
   // everything from here runs under the finally below: the trainer may own worker
   // threads, and an error anywhere (a checkpoint that does not fit, a full disk, a
   // failed step) must not leave them running, or the process never exits
@@ -107,17 +110,15 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
     log('interrupt: finishing the current step and saving a checkpoint (Ctrl-C again to abort)');
     process.off('SIGINT', onSignal);
   };
+  let iter: BatchSource | undefined;
   try {
-    const iter = new BatchIterator(
-      data.train,
-      { batchSize: opts.batchSize, seed: opts.seed, shuffle: true, dropLast: true, augmentation: defaultAugmentation(data.name) },
-      resumed?.meta.cursor,
-    );
-    const totalSteps = opts.epochs * iter.batchesPerEpoch;
+    iter = data.openTrain({ batchSize: opts.batchSize, seed: opts.seed, ...(resumed ? { cursor: resumed.meta.cursor } : {}) });
+    const it = iter;
+    const totalSteps = opts.epochs * it.batchesPerEpoch;
     const config: TrainerConfig = {
-      loss: { numClasses: data.train.classNames.length, labelSmoothing: opts.labelSmoothing },
+      loss: { numClasses, labelSmoothing: opts.labelSmoothing },
       sgd: { momentum: opts.momentum, nesterov: opts.nesterov, weightDecay: opts.weightDecay },
-      schedule: { baseLr: opts.lr, totalSteps, warmupSteps: Math.round(opts.warmupEpochs * iter.batchesPerEpoch) },
+      schedule: { baseLr: opts.lr, totalSteps, warmupSteps: Math.round(opts.warmupEpochs * it.batchesPerEpoch) },
       workers: opts.workers,
     };
     const tr = await Trainer.create(model, config, backend);
@@ -139,7 +140,7 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
     const checkpoint = () =>
       saveCheckpoint<CheckpointMeta>(ckptPath, model, tr.getState().optimizer, {
         options: optionsForMeta,
-        cursor: iter.cursor(),
+        cursor: it.cursor(),
         step: tr.step,
         imagesSeen: tr.imagesSeen,
         trainSeconds,
@@ -147,12 +148,11 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
       });
 
     process.on('SIGINT', onSignal);
-    const norm = defaultNormalization(data.name);
     const stepLimit = opts.maxSteps === undefined ? totalSteps : Math.min(totalSteps, tr.step + opts.maxSteps);
     bar = startProgress(`train ${opts.model}`, totalSteps, tr.step, ['epoch', 'loss', 'lr', 'speed']);
     let window = { loss: 0, n: 0, images: 0, ms: 0 };
     while (tr.step < stepLimit && !stop) {
-      const b = iter.next();
+      const b = await it.next();
       let r;
       try {
         r = await tr.trainStep({ x: b.x, shape: b.shape, labels: b.labels });
@@ -164,17 +164,17 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
       }
       trainSeconds += r.ms / 1000;
       window = { loss: window.loss + r.loss, n: window.n + 1, images: window.images + r.images, ms: window.ms + r.ms };
-      const epoch = Math.floor(tr.step / iter.batchesPerEpoch);
+      const epoch = Math.floor(tr.step / it.batchesPerEpoch);
       if (window.n === 20 || tr.step === stepLimit) {
         const rate = (window.images * 1000) / window.ms;
-        await appendFile(metricsPath, `${JSON.stringify({ kind: 'train', step: tr.step, epoch: tr.step / iter.batchesPerEpoch, loss: window.loss / window.n, lr: r.lr, img_per_s: rate, images_seen: tr.imagesSeen, train_seconds: trainSeconds })}\n`);
+        await appendFile(metricsPath, `${JSON.stringify({ kind: 'train', step: tr.step, epoch: tr.step / it.batchesPerEpoch, loss: window.loss / window.n, lr: r.lr, img_per_s: rate, images_seen: tr.imagesSeen, train_seconds: trainSeconds })}\n`);
         bar.update(tr.step, { epoch: `${Math.min(epoch + 1, opts.epochs)}/${opts.epochs}`, loss: (window.loss / window.n).toFixed(4), lr: r.lr.toPrecision(3), speed: `${rate.toFixed(0)} img/s` });
         window = { loss: 0, n: 0, images: 0, ms: 0 };
       }
-      const epochEnd = tr.step % iter.batchesPerEpoch === 0;
+      const epochEnd = tr.step % it.batchesPerEpoch === 0;
       if (epochEnd) {
-        const ev = evaluate(model, data.test, { normalization: norm });
-        lastEval = { epoch: tr.step / iter.batchesPerEpoch, top1: ev.top1, loss: ev.loss };
+        const ev = await testEval();
+        lastEval = { epoch: tr.step / it.batchesPerEpoch, top1: ev.top1, loss: ev.loss };
         await appendFile(metricsPath, `${JSON.stringify({ kind: 'eval', split: 'test', step: tr.step, epoch: lastEval.epoch, top1: ev.top1, loss: ev.loss })}\n`);
         log(`\nepoch ${lastEval.epoch}: test top-1 ${(100 * ev.top1).toFixed(2)}%, loss ${ev.loss.toFixed(4)}`);
       }
@@ -192,15 +192,16 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
       // stopped by --max-steps (or finished): save what was trained, and evaluate it
       // when the last evaluation was of earlier weights, so the model card is of this model
       let ev = lastEval;
-      const epochNow = tr.step / iter.batchesPerEpoch;
+      const epochNow = tr.step / it.batchesPerEpoch;
       if (!finished && ev?.epoch !== epochNow) {
-        const e = evaluate(model, data.test, { normalization: norm });
+        const e = await testEval();
         ev = { epoch: epochNow, top1: e.top1, loss: e.loss };
         log(`\nstep ${tr.step}: test top-1 ${(100 * e.top1).toFixed(2)}%, loss ${e.loss.toFixed(4)} (the model being saved)`);
       }
       await saveModel(model, opts.saveModel, {
         latprune: {
           dataset: data.name,
+          preprocess: opened.preprocess,
           epochs: opts.epochs,
           seed: opts.seed,
           test_top1: ev?.top1,
@@ -211,7 +212,7 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
           finished,
         },
       });
-      await writeFileAtomic(join(opts.saveModel, 'MODEL_CARD.md'), modelCard(opts, source, data.name, data.origin, data.train.count, data.test.count, ev, trainSeconds, tr.imagesSeen, backend, { step: tr.step, total: totalSteps }));
+      await writeFileAtomic(join(opts.saveModel, 'MODEL_CARD.md'), modelCard(opts, source, data.name, data.origin, data.trainCount, data.testCount, ev, trainSeconds, tr.imagesSeen, backend, { step: tr.step, total: totalSteps }));
       savedModel = resolve(opts.saveModel);
       log(
         finished
@@ -226,13 +227,14 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
       ...(lastEval ? { testTop1: lastEval.top1, testLoss: lastEval.loss } : {}),
       trainSeconds,
       imagesSeen: tr.imagesSeen,
-      numClasses: data.train.classNames.length,
+      numClasses,
       ...(savedModel ? { savedModel } : {}),
     };
   } finally {
     bar?.stop();
     process.off('SIGINT', onSignal);
     await trainer?.dispose();
+    await iter?.close();
     model.dispose();
   }
 }
@@ -273,7 +275,7 @@ Reproduce:
 ${o.command}
 \`\`\`
 
-Check: \`npx latprune eval --model ${o.saveModel ?? '<dir>'} --data ${dataset}\`.
+Check: \`npx latprune eval --model ${o.saveModel ?? '<dir>'} --data ${o.dataDir ?? dataset}\` (the input size and normalisation are saved with the model).
 `;
 }
 

@@ -7,8 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
-import type { ImageDataset, Normalization } from '../data/index.js';
-import { assembleBatch, defaultNormalization } from '../data/index.js';
+import type { BatchSource, ImageDataset, Normalization } from '../data/index.js';
+import { assembleBatch, defaultNormalization, sourceEpochBatches } from '../data/index.js';
 import { PLAIN_VIEW, createGradientEngine, outputView, trainableVariables, type GradientEngine, type HostBatch, type OutputView } from './gradients.js';
 import type { LossConfig } from './loss.js';
 import { SgdMomentum, type SgdOptions, type SgdState } from './optimizer.js';
@@ -165,10 +165,10 @@ export class Trainer {
   }
 
   /** Runs `n` steps taking batches from `next`; `onStep` sees each result. */
-  async trainSteps(next: () => HostBatch, n: number, hooks: StepHooks = {}, onStep?: (r: StepResult) => void | Promise<void>): Promise<StepResult[]> {
+  async trainSteps(next: () => HostBatch | Promise<HostBatch>, n: number, hooks: StepHooks = {}, onStep?: (r: StepResult) => void | Promise<void>): Promise<StepResult[]> {
     const out: StepResult[] = [];
     for (let i = 0; i < n; i++) {
-      const r = await this.trainStep(next(), hooks);
+      const r = await this.trainStep(await next(), hooks);
       out.push(r);
       await onStep?.(r);
     }
@@ -213,9 +213,9 @@ export class Trainer {
  * stored statistics no longer match); with momentum 0.9, 50 batches leave
  * under 1% of the old statistics.
  */
-export function recalibrateBatchNorm(model: tf.LayersModel, next: () => HostBatch, n = 50): void {
+export async function recalibrateBatchNorm(model: tf.LayersModel, next: () => HostBatch | Promise<HostBatch>, n = 50): Promise<void> {
   for (let i = 0; i < n; i++) {
-    const b = next();
+    const b = await next();
     tf.tidy(() => {
       model.apply(tf.tensor4d(b.x, b.shape as [number, number, number, number]), { training: true });
     });
@@ -270,4 +270,51 @@ export function evaluate(
   }
   if (ds.count === 0) throw new LatpruneError('BAD_ARGUMENT', `cannot evaluate on an empty dataset (${ds.name}).`);
   return { top1: correct / ds.count, loss: lossSum / ds.count, count: ds.count };
+}
+
+/**
+ * {@link evaluate} over one epoch of a {@link BatchSource} (a test split opened with
+ * `TrainingData.openTest`, in memory or streamed from an image folder). The source is
+ * read from its current position to its epoch's end and left open. Images a stream
+ * skipped (unreadable files) are not counted.
+ *
+ * @param model - model to evaluate (inference mode)
+ * @param source - batches of the split, unshuffled and unaugmented
+ * @param onProgress - called after each batch with images done and the split's batch count
+ * @throws LatpruneError `BAD_ARGUMENT` when the split yields no image
+ */
+export async function evaluateSource(
+  model: tf.LayersModel,
+  source: BatchSource,
+  onProgress?: (images: number, batchesDone: number, batchesPerEpoch: number) => void,
+): Promise<EvalResult> {
+  let view: OutputView;
+  try {
+    view = outputView(model);
+  } catch {
+    view = PLAIN_VIEW;
+  }
+  let correct = 0;
+  let lossSum = 0;
+  let count = 0;
+  let batches = 0;
+  for await (const b of sourceEpochBatches(source)) {
+    const n = b.shape[0];
+    if (n === 0) continue;
+    const [hit, ce] = tf.tidy(() => {
+      const logits = view.run(() => model.predict(tf.tensor4d(b.x, b.shape as [number, number, number, number])) as tf.Tensor2D);
+      const labels = tf.tensor1d(b.labels, 'int32');
+      const h = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32'));
+      const l = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, logits.shape[1]), logits, undefined, 0, tf.Reduction.SUM);
+      return [h, l];
+    });
+    const [c, l] = await Promise.all([hit.data(), ce.data()]);
+    tf.dispose([hit, ce]);
+    correct += c[0]!;
+    lossSum += l[0]!;
+    count += n;
+    onProgress?.(count, ++batches, source.batchesPerEpoch);
+  }
+  if (count === 0) throw new LatpruneError('BAD_ARGUMENT', 'cannot evaluate on an empty split (no image could be read).');
+  return { top1: correct / count, loss: lossSum / count, count };
 }

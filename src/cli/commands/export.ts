@@ -14,12 +14,12 @@ export function registerExport(program: Command, ctx: CommandContext): void {
     .command('export')
     .description('compact a pruning run (or export a tfjs model) to ONNX, checked against tfjs on real images')
     .option('--run <dir>', 'a latprune prune run directory')
-    .option('--model <path>', 'or a tfjs model.json / folder')
+    .option('--model <path>', 'or a tfjs model.json / folder, or an ONNX file')
     .requiredOption('--out <file>', 'ONNX file to write')
     .option('--opset <n>', 'ONNX opset', num, 13)
     .option('--no-fold-bn', 'keep BatchNormalization nodes instead of folding them into convolutions')
-    .option('--data <name|dir>', 'dataset for the parity check (default: the run\'s)')
-    .option('--dataset <name>', 'which dataset --data DIR holds')
+    .option('--data <name|dir>', "dataset or image folder for the parity check (default: the run's; without one, a model that does not take Fashion-MNIST images is checked on random inputs)")
+    .option('--dataset <name>', 'what --data DIR holds (fashion-mnist, mnist, cifar10, folder; default: guessed)')
     .option('--json', 'print one JSON object')
     .addOption(ctx.backendOption())
     .action(async (o: { run?: string; model?: string; out: string; opset: number; foldBn: boolean; data?: string; dataset?: string; json?: boolean; backend?: string }) => {
@@ -31,10 +31,11 @@ export function registerExport(program: Command, ctx: CommandContext): void {
         out: o.out,
         opset: o.opset,
         foldBn: o.foldBn,
-        ...(data ? { dataset: data.dataset, ...(data.dir ? { dataDir: data.dir } : {}) } : {}),
+        ...(data?.dataset !== undefined ? { dataset: data.dataset } : {}),
+        ...(data?.dir !== undefined ? { dataDir: data.dir } : {}),
         producerVersion: latpruneVersion(),
       });
-      const line = `wrote ${r.out}: ${r.params} parameters; parity on ${r.parity.images} images: max abs diff ${r.parity.maxAbsDiff.toExponential(2)} (${r.parity.relDiff.toExponential(2)} relative), top-1 agreement ${(100 * r.parity.top1Agreement).toFixed(1)}%`;
+      const line = `wrote ${r.out}${r.preprocessFile ? ` (and ${r.preprocessFile})` : ''}: ${r.params} parameters; parity on ${r.parityData}: max abs diff ${r.parity.maxAbsDiff.toExponential(2)} (${r.parity.relDiff.toExponential(2)} relative), top-1 agreement ${(100 * r.parity.top1Agreement).toFixed(1)}%`;
       io.out(o.json ? JSON.stringify(r) : line);
       setExit(0);
     });

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { LatpruneError } from '../../errors.js';
-import { parseDataFlag } from '../data-flag.js';
+import { DATA_FLAGS, dataSpecFromFlags, type DataFlagValues } from '../data-flag.js';
 import { PRUNE_FLAGS, parsePruneOptions, runPrune, toRunOptions } from '../../prune/index.js';
 import type { CommandContext } from '../context.js';
 
@@ -32,13 +32,12 @@ interface FlagSpec {
 }
 
 const FLAGS: readonly FlagSpec[] = [
-  { flags: '--model <name|path>', kind: 'string', help: 'zoo name or tfjs model.json / folder (e.g. models/resnet20-fashion-mnist)' },
+  { flags: '--model <name|path>', kind: 'string', help: 'zoo name, tfjs model.json / folder, or ONNX file (e.g. models/resnet20-fashion-mnist)' },
   { flags: '--lut <file>', kind: 'string', help: 'latency table of the target device (latprune profile)' },
   { flags: '--speedup <x>', kind: 'separate', help: 'target: speed-up over the dense model, e.g. 2 or 2x' },
   { flags: '--target-fps <n>', kind: 'separate', help: 'target: throughput (images/s at the table batch)' },
   { flags: '--target-latency-ms <x>', kind: 'separate', help: 'target: latency (ms per batch of the table)' },
-  { flags: '--data <name|dir>', kind: 'separate', help: 'dataset name or directory (default fashion-mnist, found as `latprune doctor` says)' },
-  { flags: '--dataset <name>', kind: 'separate', help: 'which dataset --data DIR holds (default fashion-mnist)' },
+  ...DATA_FLAGS.map((f) => ({ flags: f.flags, kind: 'separate' as const, help: f.help, advanced: f.advanced })),
   { flags: '--method <m>', kind: 'string', help: 'iee (default: IEE from HALP\'s descent) or halp' },
   { flags: '--epochs <n>', kind: 'number', help: 'training epochs, pruning and fine-tuning together (default 3)' },
   { flags: '--iterations <n>', kind: 'number', help: 'training iterations instead of --epochs' },
@@ -169,11 +168,20 @@ export function pruneInputFromFlags(o: Record<string, unknown>): { input: Record
     }
     input['target'] = { [key!]: v };
   }
-  if (o['data'] !== undefined || o['dataset'] !== undefined) {
-    const d = parseDataFlag(o['data'] as string | undefined, o['dataset'] as string | undefined);
-    setPath(input, 'data.dataset', d.dataset);
-    if (d.dir !== undefined) setPath(input, 'data.dir', d.dir);
+  // the data flags share their parsing with train and eval (data-flag.ts)
+  const { spec, preprocessFile } = dataSpecFromFlags(o as DataFlagValues);
+  if (spec.dataset !== undefined) setPath(input, 'data.dataset', spec.dataset);
+  if (spec.dir !== undefined) setPath(input, 'data.dir', spec.dir);
+  if (spec.input !== undefined) setPath(input, 'data.input', spec.input);
+  if (spec.normalization !== undefined) {
+    setPath(input, 'data.mean', spec.normalization.mean);
+    setPath(input, 'data.std', spec.normalization.std);
   }
+  if (preprocessFile !== undefined) setPath(input, 'data.preprocess', preprocessFile);
+  if (spec.augment !== undefined) setPath(input, 'data.augment', spec.augment);
+  if (spec.valFraction !== undefined) setPath(input, 'data.valFraction', spec.valFraction);
+  if (spec.order !== undefined) setPath(input, 'data.order', spec.order);
+  if (spec.workers !== undefined) setPath(input, 'data.workers', spec.workers);
   const distill = o['distill'];
   if (distill === false) setPath(input, 'training.distill', false);
   else if (typeof distill === 'string') setPath(input, 'training.distill.teacher', distill);

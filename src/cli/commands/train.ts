@@ -1,8 +1,9 @@
 /**
  * `latprune train`.
  */
-import { parseDataFlag } from '../data-flag.js';
+import { addDataOptions, dataSpecFromFlags, type DataFlagValues } from '../data-flag.js';
 import { aboutChance, runTraining } from '../../train/index.js';
+import { runDataOptions } from '../../data/index.js';
 import { zooNames } from '../../zoo/index.js';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
@@ -10,12 +11,12 @@ import type { CommandContext } from '../context.js';
 /** Registers `latprune train`. */
 export function registerTrain(program: Command, ctx: CommandContext): void {
   const { io, setExit, backend, num } = ctx;
-  program
+  const cmd = program
     .command('train')
-    .description('train a zoo model or a tfjs model.json on a dataset (checkpoints, --resume, metrics JSONL)')
-    .requiredOption('--model <name|path>', `zoo name (${zooNames().join(', ')}) or tfjs model.json / folder`)
-    .option('--data <name|dir>', 'dataset name (fashion-mnist, mnist, cifar10) or directory; default: LATPRUNE_DATA, Debian\'s, the shipped subset')
-    .option('--dataset <name>', 'which dataset --data DIR holds', 'fashion-mnist')
+    .description('train a zoo model, a tfjs model or an ONNX file on a dataset or an image folder (checkpoints, --resume, metrics JSONL)')
+    .requiredOption('--model <name|path>', `zoo name (${zooNames().join(', ')}), tfjs model.json / folder, or ONNX file`);
+  addDataOptions(cmd, { training: true, hideAdvanced: false })
+    .option('--train-subset <n>', 'use only the first n training images', num)
     .option('--epochs <n>', 'epochs', num, 10)
     .option('--batch <n>', 'batch size', num, 128)
     .option('--lr <x>', 'peak learning rate', num, 0.1)
@@ -34,12 +35,11 @@ export function registerTrain(program: Command, ctx: CommandContext): void {
     .addOption(ctx.backendOption())
     .action(async (o: Record<string, unknown>) => {
       const info = await backend(o['backend'] as string | undefined);
-      const data = parseDataFlag(o['data'] as string | undefined, o['dataset'] as string | undefined);
+      const { spec, preprocessFile } = dataSpecFromFlags(o as DataFlagValues);
       const r = await runTraining(
         {
           model: o['model'] as string,
-          dataset: data.dataset,
-          ...(data.dir ? { dataDir: data.dir } : {}),
+          ...runDataOptions({ ...spec, ...(o['trainSubset'] !== undefined ? { trainSubset: o['trainSubset'] as number } : {}) }, preprocessFile),
           epochs: o['epochs'] as number,
           batchSize: o['batch'] as number,
           lr: o['lr'] as number,
