@@ -80,7 +80,12 @@ export function parseRuntimeKind(v: string): 'ort' | 'tfjs' {
  * explicit default input gives the plain name), or a model folder's name.
  */
 export function tableModelName(model: string, fromZoo: boolean, input?: readonly [number, number, number]): string {
-  if (!fromZoo) return /\.onnx$/i.test(model) ? basename(model).replace(/\.onnx$/i, '') : basename(model.endsWith('.json') ? dirname(model) : model);
+  if (!fromZoo) {
+    // `dir/model.onnx` (the usual name of an export) is named for its folder, as `dir/model.json` is
+    const file = /\.onnx$/i.test(model) ? basename(model).replace(/\.onnx$/i, '') : undefined;
+    if (file !== undefined && file !== 'model') return file;
+    return basename(model.endsWith('.json') || file !== undefined ? dirname(model) : model);
+  }
   return input && input.join('x') !== zooEntry(model).defaultInputShape.join('x') ? `${model}-${input.join('x')}` : model;
 }
 

@@ -11,7 +11,7 @@ export function registerProfile(program: Command, ctx: CommandContext): void {
   program
     .command('profile')
     .description('build a latency lookup table for a model on this device (resumable; --shard i/n to split)')
-    .requiredOption('--model <name|path>', 'zoo name or tfjs model.json / folder')
+    .requiredOption('--model <name|path>', 'zoo name, tfjs model.json / folder, or ONNX file')
     .option('--batch <n>', 'batch size', num, 1)
     .option('--input <HxWxC>', 'input shape for a zoo model (default: the zoo model\'s)')
     .option('--classes <n>', 'classes for a zoo model', num)
