@@ -11,6 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import { embeddedSubsetDir, loadIdxSplit, normalizationLut } from '../src/data/index.js';
 import { loadOnnxModel } from '../src/model/index.js';
 import { repoRoot, runCli } from './helpers/cli.js';
+import { noBatchNormAdvice } from '../src/train/index.js';
+import { buildZooModel } from '../src/zoo/index.js';
 
 const dir = join(repoRoot, 'models', 'resnet20-fmnist-torch');
 const ref = JSON.parse(readFileSync(join(dir, 'pytorch-eval.json'), 'utf8')) as {
@@ -56,4 +58,15 @@ test('latprune eval --model model.onnx scores what PyTorch computed (within 0.05
     assert.deepEqual([got.mean, got.std], [[0.5], [0.5]]);
     assert.match(got.normalization_from, /model\.preprocess\.json$/);
   }
+});
+
+test('a PyTorch export has its batch norms folded: training warns to lower --lr; a zoo model with batch norm gets no advice', { timeout: 60_000 }, async () => {
+  const { model } = await loadOnnxModel(join(dir, 'model.onnx'));
+  assert.ok(!model.layers.some((l) => l.getClassName() === 'BatchNormalization'), 'PyTorch folded every BatchNorm into its Conv');
+  assert.match(noBatchNormAdvice(model, 0.02) ?? '', /^WARNING: the model has 21 convolutions and no batch normalisation .* --lr 0\.02 is likely to diverge: use --lr 0\.002/);
+  assert.match(noBatchNormAdvice(model, 0.002) ?? '', /^note: /);
+  model.dispose();
+  const zoo = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10 });
+  assert.equal(noBatchNormAdvice(zoo, 0.1), undefined);
+  zoo.dispose();
 });

@@ -14,7 +14,7 @@ import { analyzeModel, selectionCost } from '../graph/index.js';
 import { ImportanceAccumulator, magnitudeImportance, taylorImportance } from '../importance/index.js';
 import { LatencyEstimator, OrtRuntime, channelMultiple, coutOfKeep, deviceMismatchWarning, loadTable, refittedCalibrationNote, refreshCalibration, type TimingOptions } from '../latency/index.js';
 import { problemToJson } from '../solver/index.js';
-import { Trainer, aboutChance, describePreprocess, evaluateSource, openModelAndData, recalibrateBatchNorm, openRunCheckpoint, restoreWeights, saveCheckpoint, weightKey, type TrainerConfig } from '../train/index.js';
+import { Trainer, aboutChance, describePreprocess, evaluateSource, noBatchNormAdvice, openModelAndData, recalibrateBatchNorm, openRunCheckpoint, restoreWeights, saveCheckpoint, weightKey, type TrainerConfig } from '../train/index.js';
 import { resolveModel, saveModel } from '../model/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
@@ -209,6 +209,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     throw new LatpruneError('BAD_ARGUMENT', `--lut ${o.lut} was built for input ${loaded.input.join('x')}, but the model takes ${inShape.slice(1).join('x')}; profile this model's input size.`);
   }
   const graph = analyzeModel(model, { minKeepFraction: o.minKeepFraction ?? 0 });
+  const bnAdvice = noBatchNormAdvice(model, o.lr);
+  if (bnAdvice) log(bnAdvice);
   const fresh = refreshCalibration(model, loaded);
   if (fresh.refitted) log(refittedCalibrationNote(o.lut, loaded));
   const table = fresh.table;
@@ -459,6 +461,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
         },
       });
     } catch (err) {
+      if (err instanceof LatpruneError && err.code === 'DIVERGED' && bnAdvice) throw new LatpruneError('DIVERGED', `${err.message} Note: ${bnAdvice.replace(/^(WARNING|note): /, '')}`);
       if (!(err instanceof Stop)) throw err;
     } finally {
       progress.stop();

@@ -31,4 +31,4 @@ export {
   recalibrateBatchNorm,
 } from './trainer.js';
 export { type TrainRunOptions, type TrainRunResult, runTraining, readMetrics } from './run.js';
-export { type ModelDataOptions, type ModelAndData, openModelAndData, describePreprocess } from './setup.js';
+export { type ModelDataOptions, type ModelAndData, openModelAndData, describePreprocess, noBatchNormAdvice, NO_BN_MAX_LR } from './setup.js';

@@ -12,7 +12,7 @@ import { openRunCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.
 import { saveModel } from '../model/index.js';
 import { startProgress } from '../util/progress.js';
 import { Trainer, evaluateSource, type TrainerConfig } from './trainer.js';
-import { describePreprocess, openModelAndData } from './setup.js';
+import { describePreprocess, noBatchNormAdvice, openModelAndData } from './setup.js';
 
 /** Options of {@link runTraining} (the CLI flags). */
 export interface TrainRunOptions extends RunDataOptions {
@@ -90,6 +90,8 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
   const { model, source, data } = opened;
   log(data.describe());
   log(describePreprocess(opened));
+  const bnAdvice = noBatchNormAdvice(model, opts.lr);
+  if (bnAdvice) log(bnAdvice);
   const numClasses = data.classNames.length;
   const testEval = async () => {
     const src = data.openTest();
@@ -158,7 +160,7 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
         r = await tr.trainStep({ x: b.x, shape: b.shape, labels: b.labels });
       } catch (err) {
         if (err instanceof LatpruneError && err.code === 'DIVERGED') {
-          throw new LatpruneError('DIVERGED', `${err.message} The last good checkpoint is kept at ${ckptPath} (step ${resumed?.meta.step ?? 0} or later).`);
+          throw new LatpruneError('DIVERGED', `${err.message} The last good checkpoint is kept at ${ckptPath} (step ${resumed?.meta.step ?? 0} or later).${bnAdvice ? ` Note: ${bnAdvice.replace(/^(WARNING|note): /, '')}` : ''}`);
         }
         throw err;
       }

@@ -184,3 +184,25 @@ export function describePreprocess(md: ModelAndData, withWarnings = true): strin
   return `${withWarnings ? md.warnings.map((w) => `warning: ${w}\n`).join('') : ''}input: ${p.input[0]}x${p.input[1]}x${p.channels}, normalization mean [${p.mean.map((v) => +v.toFixed(4)).join(', ')}] std [${p.std.map((v) => +v.toFixed(4)).join(', ')}] from ${md.normalizationSource}`;
 }
 
+
+/** The learning rate above which {@link noBatchNormAdvice} warns. */
+export const NO_BN_MAX_LR = 0.005;
+
+/**
+ * Advice for a model without batch normalisation, or undefined when it has some or is shallow.
+ * PyTorch's ONNX export of a model in eval mode always folds each BatchNorm into the convolution
+ * before it, so an imported ResNet arrives with no normalisation left: fine-tuned at the usual
+ * rates it diverges within a few steps (an imported ResNet-20 at lr 0.02: loss 0.25 -> 141 ->
+ * 8.5e5 -> NaN by step 5; at 0.002 it trains).
+ *
+ * @param model - the model to train
+ * @param lr - the learning rate asked for
+ */
+export function noBatchNormAdvice(model: tf.LayersModel, lr: number): string | undefined {
+  const classes = model.layers.map((l) => l.getClassName());
+  if (classes.includes('BatchNormalization')) return undefined;
+  const convs = classes.filter((c) => /Conv2D$/.test(c)).length;
+  if (convs < 8) return undefined;
+  const base = `the model has ${convs} convolutions and no batch normalisation (PyTorch's eval-mode ONNX export folds every BatchNorm into its convolution); without it fine-tuning needs a small learning rate`;
+  return lr > NO_BN_MAX_LR ? `WARNING: ${base}, and --lr ${lr} is likely to diverge: use --lr 0.002 or lower.` : `note: ${base} (--lr ${lr}).`;
+}
