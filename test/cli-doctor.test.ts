@@ -19,11 +19,11 @@ async function nativeInstalled(pkg: string): Promise<boolean> {
 }
 
 test('unknown backend names are rejected with the valid list, from the flag and the environment', { timeout: 10_000 }, async () => {
-  assert.throws(() => parseBackendName('gpu', '--backend'), (e: unknown) => e instanceof LatpruneError && /--backend: unknown backend 'gpu'.*node-gpu, node, wasm, cpu/.test(e.message));
+  assert.throws(() => parseBackendName('gpu', '--backend'), (e: unknown) => e instanceof LatpruneError && /--backend: unknown backend 'gpu'.*node-gpu, node, webgpu, wasm, cpu/.test(e.message));
   await assert.rejects(initBackend({ env: { LATPRUNE_BACKEND: 'tpu' } }), /LATPRUNE_BACKEND: unknown backend 'tpu'/);
   const io = capture();
   assert.equal(await main(['doctor', '--backend', 'webgl2'], io), 2);
-  assert.match(io.errLines.join('\n'), /unknown backend 'webgl2'\. Valid backends: node-gpu, node, wasm, cpu/);
+  assert.match(io.errLines.join('\n'), /unknown backend 'webgl2'\. Valid backends: node-gpu, node, webgpu, wasm, cpu/);
 });
 
 test('an explicitly requested backend that cannot load is an error with the reason, not a fallback', { timeout: 10_000 }, async (t) => {
