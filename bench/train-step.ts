@@ -39,8 +39,8 @@ process.stderr.write(`${info.summary}\n`);
 const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
 const optimizer = tf.train.momentum(0.05, 0.9);
 const xs = tf.randomNormal([batch, 28, 28, 1], 0, 1, 'float32', 2);
-const labels = tf.randomUniform([batch], 0, 10, 'int32', 3).dataSync() as Int32Array;
-const hostBatch = { x: xs.dataSync() as Float32Array, shape: [batch, 28, 28, 1] as const, labels };
+const labels = (await tf.randomUniform([batch], 0, 10, 'int32', 3).data()) as Int32Array;
+const hostBatch = { x: (await xs.data()) as Float32Array, shape: [batch, 28, 28, 1] as const, labels };
 const engine = await createGradientEngine(model, { numClasses: 10, labelSmoothing: 0 }, workers, info.tfjsName);
 
 async function step(): Promise<number> {
