@@ -4,7 +4,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { main } from '../src/cli/main.js';
-import { initBackend, parseBackendName } from '../src/backend/index.js';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { initBackend, isSoftwareAdapter, parseBackendName, webGpuRefusal, type WebGpuAdapterInfo } from '../src/backend/index.js';
+import { repoRoot } from './helpers/cli.js';
 import { LatpruneError } from '../src/errors.js';
 import { deviceFingerprint, describeDevice } from '../src/latency/device.js';
 import { capture } from './helpers/capture.js';
@@ -70,4 +73,28 @@ test('doctor --json reports backend, ORT, CPU and a stable fingerprint', { timeo
   const d = describeDevice();
   assert.notEqual(deviceFingerprint({ ...d, cores: d.cores + 1 }), deviceFingerprint(d));
   assert.equal(deviceFingerprint({ ...d, memoryGiB: d.memoryGiB + 8 }), deviceFingerprint(d));
+});
+
+test('webgpu: auto-selection refuses a software adapter (lavapipe) and takes a hardware one; forced, either', { timeout: 10_000 }, () => {
+  // what Dawn reports for Mesa 25's lavapipe, and for a GPU
+  const lavapipe: WebGpuAdapterInfo = { vendor: 'mesa', architecture: 'software', device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1', isFallbackAdapter: true };
+  const h200: WebGpuAdapterInfo = { vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H200', isFallbackAdapter: false };
+  assert.equal(isSoftwareAdapter(lavapipe), true);
+  assert.equal(isSoftwareAdapter({ ...lavapipe, isFallbackAdapter: false, architecture: '' }), true, 'by its name alone');
+  assert.equal(isSoftwareAdapter(h200), false);
+  const probe = (adapter: WebGpuAdapterInfo) => ({ available: true, adapter, software: isSoftwareAdapter(adapter) });
+  assert.match(webGpuRefusal(probe(lavapipe), false) ?? '', /only a software adapter, llvmpipe.*slower than wasm.*--backend webgpu/);
+  assert.equal(webGpuRefusal(probe(lavapipe), true), undefined);
+  assert.equal(webGpuRefusal(probe(h200), false), undefined);
+  assert.equal(webGpuRefusal({ available: false, software: false, reason: 'no adapter here' }, true), 'no adapter here');
+});
+
+test('webgpu: --backend webgpu without an adapter is an error naming the packages and the driver it needs', { timeout: 60_000 }, () => {
+  // a Vulkan loader pointed at no driver: Dawn finds no adapter on any machine
+  const env = { ...process.env, VK_ICD_FILENAMES: '/nonexistent/icd.json', VK_DRIVER_FILES: '/nonexistent/icd.json' };
+  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'latprune.js'), 'doctor', '--backend', 'webgpu'], { env, encoding: 'utf8', timeout: 50_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /--backend: backend 'webgpu' cannot be loaded: (Dawn found no WebGPU adapter|the optional package)/);
+  assert.match(r.stderr, /npm install webgpu @tensorflow\/tfjs-backend-webgpu/);
+  assert.match(r.stderr, /bench\/gpu\/lavapipe\.sh/);
 });

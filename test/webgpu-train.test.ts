@@ -47,6 +47,7 @@ test('webgpu: ResNet-20 (28x28x1) loss and gradients equal the cpu and wasm back
   if (!res) return;
   t.diagnostic(res.backend);
   assert.match(res.backend, /tfjs backend 'webgpu'/);
+  if (/llvmpipe|lavapipe/i.test(res.backend)) assert.match(res.backend, /software adapter/, 'lavapipe is recognised as a software adapter (auto-selection refuses it)');
   assert.deepEqual(res.results.map((r) => r.against), ['cpu', 'wasm']);
   for (const r of res.results) {
     t.diagnostic(`vs ${r.against} (batch ${r.images}, ${r.variables} variables): loss ${r.loss} vs ${r.lossRef}; max relative gradient difference ${r.maxRel.toExponential(2)} (${r.worstVariable}), in L2 ${r.maxL2Rel.toExponential(2)}; ${r.seconds.toFixed(1)} s on webgpu, ${r.refSeconds.toFixed(1)} s on ${r.against}`);
