@@ -4,6 +4,11 @@
  * on 28x28x1 inputs at batch 128, on the active tfjs backend.
  *
  *   npm run bench:train-step [-- --batch 128 --iterations 10 --backend wasm --workers 2 --profile]
+ *   npm run bench:train-step -- --backend webgpu --batch 512   # a GPU (bench/gpu/run-h200.sh --only train)
+ *
+ * Each step reads its loss back to the host (as the trainer does), so on a
+ * GPU a step's time includes one round trip; the first (warm-up) steps
+ * compile the GPU programs.
  *
  * --workers N splits each batch over N threads (the main thread and N-1
  * gradient workers, see src/train/gradients.ts); default 1 (single thread).
@@ -89,6 +94,7 @@ console.log(
   JSON.stringify({
     bench: 'train-step',
     backend: info.name,
+    ...(info.adapter ? { adapter: info.adapter } : {}),
     model: 'resnet20',
     input: [28, 28, 1],
     batch,
