@@ -4,6 +4,11 @@
  * on 28x28x1 inputs at batch 128, on the active tfjs backend.
  *
  *   npm run bench:train-step [-- --batch 128 --iterations 10 --backend wasm --workers 2 --profile]
+ *   npm run bench:train-step -- --backend webgpu --batch 512   # a GPU (bench/gpu/run-h200.sh --only train)
+ *
+ * Each step reads its loss back to the host (as the trainer does), so on a
+ * GPU a step's time includes one round trip; the first (warm-up) steps
+ * compile the GPU programs.
  *
  * --workers N splits each batch over N threads (the main thread and N-1
  * gradient workers, see src/train/gradients.ts); default 1 (single thread).
@@ -39,8 +44,8 @@ process.stderr.write(`${info.summary}\n`);
 const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
 const optimizer = tf.train.momentum(0.05, 0.9);
 const xs = tf.randomNormal([batch, 28, 28, 1], 0, 1, 'float32', 2);
-const labels = tf.randomUniform([batch], 0, 10, 'int32', 3).dataSync() as Int32Array;
-const hostBatch = { x: xs.dataSync() as Float32Array, shape: [batch, 28, 28, 1] as const, labels };
+const labels = (await tf.randomUniform([batch], 0, 10, 'int32', 3).data()) as Int32Array;
+const hostBatch = { x: (await xs.data()) as Float32Array, shape: [batch, 28, 28, 1] as const, labels };
 const engine = await createGradientEngine(model, { numClasses: 10, labelSmoothing: 0 }, workers, info.tfjsName);
 
 async function step(): Promise<number> {
@@ -89,6 +94,7 @@ console.log(
   JSON.stringify({
     bench: 'train-step',
     backend: info.name,
+    ...(info.adapter ? { adapter: info.adapter } : {}),
     model: 'resnet20',
     input: [28, 28, 1],
     batch,

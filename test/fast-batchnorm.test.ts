@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.js';
 import { BN_TRAIN } from '../src/backend/batchnorm/kernels.js';
-import { batchNormTrain } from '../src/backend/batchnorm/op.js';
+import { batchNormTrain, batchNormTrainOps } from '../src/backend/batchnorm/op.js';
 import { maxRelErr } from './helpers/numeric.js';
 
 /** tfjs' generic path: moments + batchNorm, differentiated by autodiff. */
@@ -22,18 +22,18 @@ function reference(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, dy: tf
   return [y, ...grads].map((t) => Array.from(t.dataSync()));
 }
 
-function ours(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, dy: tf.Tensor4D, eps: number) {
-  const { y, mean, variance } = batchNormTrain(x, gamma, beta, eps);
+function ours(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, dy: tf.Tensor4D, eps: number, bn = batchNormTrain) {
+  const { y, mean, variance } = bn(x, gamma, beta, eps);
   tf.dispose([mean, variance]);
   const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
-    const r = batchNormTrain(a, b as tf.Tensor1D, c as tf.Tensor1D, eps);
+    const r = bn(a, b as tf.Tensor1D, c as tf.Tensor1D, eps);
     tf.dispose([r.mean, r.variance]);
     return tf.sum(tf.mul(r.y, dy));
   })([x, gamma, beta]);
   return [y, ...grads].map((t) => Array.from(t.dataSync()));
 }
 
-test('batchNormTrain matches tfjs moments+batchNorm autodiff (wasm and cpu)', { timeout: 10_000 }, async () => {
+test('batchNormTrain (kernels) and batchNormTrainOps (the webgpu path) match tfjs moments+batchNorm autodiff (wasm and cpu)', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   for (const backend of ['wasm', 'cpu']) {
     await tf.setBackend(backend);
@@ -46,11 +46,13 @@ test('batchNormTrain matches tfjs moments+batchNorm autodiff (wasm and cpu)', { 
       const gamma = tf.randomUniform([shape[3]], 0.5, 1.5, 'float32', 3) as tf.Tensor1D;
       const beta = tf.randomNormal([shape[3]], 0, 1, 'float32', 4) as tf.Tensor1D;
       const ref = reference(x, gamma, beta, dy, 1e-3);
-      const got = ours(x, gamma, beta, dy, 1e-3);
       const names = ['y', 'dx', 'dgamma', 'dbeta'];
-      for (let i = 0; i < 4; i++) {
-        const e = maxRelErr(got[i]!, ref[i]!);
-        assert.ok(e <= 1e-4, `${backend} ${shape.join('x')} ${names[i]}: rel err ${e}`);
+      for (const [path, bn] of [['kernels', batchNormTrain], ['ops', batchNormTrainOps]] as const) {
+        const got = ours(x, gamma, beta, dy, 1e-3, bn);
+        for (let i = 0; i < 4; i++) {
+          const e = maxRelErr(got[i]!, ref[i]!);
+          assert.ok(e <= 1e-4, `${backend} ${path} ${shape.join('x')} ${names[i]}: rel err ${e}`);
+        }
       }
     }
   }

@@ -138,7 +138,7 @@ test('magnitude L1/L2: per member slice norms (producer filters and consumer inp
   assert.deepEqual([...scoreGroups(g, count, v, undefined, ['c1'])['c1']!], [11, 11, 11]);
 });
 
-test('accumulator: trainer hook averages per-step scores over steps; reset clears', { timeout: 10_000 }, () => {
+test('accumulator: trainer hook averages per-step scores over steps; reset clears', { timeout: 10_000 }, async () => {
   const input = tf.input({ shape: [4, 4, 2], name: 'input' });
   let x = tf.layers.conv2d({ name: 'k1', filters: 3, kernelSize: 3, padding: 'same', useBias: false }).apply(input) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ name: 'k1_bn' }).apply(x) as tf.SymbolicTensor;
@@ -153,17 +153,17 @@ test('accumulator: trainer hook averages per-step scores over steps; reset clear
   const hooks = acc.hooks();
   const grads = (dg: number[], db: number[]): tf.NamedTensorMap => ({ [varName(0)]: tf.tensor1d(dg), [varName(1)]: tf.tensor1d(db) });
   const ctx = (step: number, gr: tf.NamedTensorMap) => ({ step, lr: 0.1, loss: 1, vars: [], grads: gr });
-  hooks.afterGradients!(ctx(0, grads([1, 1, 1], [0, 0, 0]))); // |g*dg + b*db| = [1, 2, 1]
-  acc.afterGradients(ctx(1, grads([0, 0, 0], [2, 1, -3]))); // [1, 0, 3]
+  await hooks.afterGradients!(ctx(0, grads([1, 1, 1], [0, 0, 0]))); // |g*dg + b*db| = [1, 2, 1]
+  await acc.afterGradients(ctx(1, grads([0, 0, 0], [2, 1, -3]))); // [1, 0, 3]
   assert.equal(acc.count, 2);
   close(acc.scores()['k1']!, [1, 1, 2], 'mean over two steps');
   acc.reset();
   assert.equal(acc.count, 0);
   assert.throws(() => acc.scores(), /no steps accumulated/);
-  acc.accumulate(grads([0, 0, 0], [0, 4, 0]));
+  await acc.accumulate(grads([0, 0, 0], [0, 4, 0]));
   close(acc.scores()['k1']!, [0, 0, 0], 'after reset');
   // Magnitude needs no gradients.
   const mag = new ImportanceAccumulator(m, g, magnitudeImportance());
-  mag.accumulate({});
+  await mag.accumulate({});
   assert.equal(mag.scores()['k1']!.length, 3);
 });

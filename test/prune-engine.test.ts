@@ -448,7 +448,7 @@ test('granularity: kept-count domains stay on the channel multiple', { timeout: 
   model.dispose();
 });
 
-test('zero-init ablation: revived channels get zero filters and fresh batch norm (gamma 1, variance 1), not dead zeros; weight kinds are found in a second model of the process too', { timeout: 10_000 }, () => {
+test('zero-init ablation: revived channels get zero filters and fresh batch norm (gamma 1, variance 1), not dead zeros; weight kinds are found in a second model of the process too', { timeout: 10_000 }, async () => {
   // a model built before makes tfjs suffix this one's weight names (bn/moving_variance_1): the bench runs several models per process
   const before = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 8, width: 0.5 });
   const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 8, width: 0.5 });
@@ -457,9 +457,9 @@ test('zero-init ablation: revived channels get zero filters and fresh batch norm
   const graph = analyzeModel(model);
   const scores = Object.fromEntries(graph.groups.map((g) => [g.id, Float32Array.from({ length: g.size }, (_, i) => i + 1)]));
   const half = applyPrune(allActive(graph), scores, Object.fromEntries(graph.groups.map((g) => [g.id, g.size / 2])));
-  const w = new ChannelWeights(model, graph, half);
+  const w = await ChannelWeights.create(model, graph, half);
   w.zeroMru();
-  w.transition(allActive(graph));
+  await w.transition(allActive(graph));
   const dead = elementMasks(graph, half);
   const byName = new Map(model.weights.map((x) => [(x as unknown as { val: tf.Variable }).val.name, x]));
   const seen = new Set<string>();
@@ -473,7 +473,7 @@ test('zero-init ablation: revived channels get zero filters and fresh batch norm
   }
   for (const k of ['kernel', 'gamma', 'beta', 'moving_mean', 'moving_variance']) assert.ok(seen.has(k), `covers ${k}`);
   // exploration's snapshot of the BN statistics must find them under suffixed names
-  assert.equal(w.snapshotStats().size, model.weights.filter((x) => /moving_(mean|variance)/.test(x.originalName)).length);
+  assert.equal((await w.snapshotStats()).size, model.weights.filter((x) => /moving_(mean|variance)/.test(x.originalName)).length);
   model.dispose();
 });
 

@@ -71,7 +71,7 @@ test('resume: an option a run saved before it existed stands for its default; an
 test('checkpoint encoding round-trips and corrupt files are named errors', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const model = buildZooModel('resnet20', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
-  const bytes = encodeCheckpoint(model, { velocities: { 'x/kernel': { shape: [2], data: new Float32Array([1, 2]) } } }, { step: 7 });
+  const bytes = await encodeCheckpoint(model, { velocities: { 'x/kernel': { shape: [2], data: new Float32Array([1, 2]) } } }, { step: 7 });
   const c = decodeCheckpoint<{ step: number }>(bytes, 'mem.ckpt');
   assert.equal(c.meta.step, 7);
   assert.deepEqual(Array.from(c.optimizer.velocities['x/kernel']!.data), [1, 2]);

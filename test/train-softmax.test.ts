@@ -119,7 +119,7 @@ test('distillation reads the teacher\'s pre-softmax logits too', { timeout: 60_0
   // the teacher computes the same function as the student
   teacher.setWeights(student.getWeights());
   const cfg = { numClasses: CLASSES, labelSmoothing: 0, distill: { alpha: 1, temperature: 2 } };
-  const { loss, grads } = localGradients(student, trainableVariables(student), batchAt(0), cfg, teacher);
+  const { loss, grads } = await localGradients(student, trainableVariables(student), batchAt(0), cfg, teacher);
   tf.dispose(grads);
   // KL(teacher || student) of identical logits is 0; of the teacher's probabilities taken as logits it is not
   assert.ok(Math.abs(loss) < 1e-5, `distillation loss ${loss} for a teacher identical to the student`);

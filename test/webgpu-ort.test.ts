@@ -4,32 +4,18 @@
  * (`bench/gpu/lavapipe.sh`; its timings mean nothing as GPU latencies, so
  * only correctness and plumbing are checked). Skips, saying why, when no
  * Vulkan driver Dawn accepts can be brought up. The GPU work runs in a child
- * process with the driver's environment (see `helpers/webgpu-e2e.ts`).
+ * process with the driver's environment (see `helpers/webgpu-e2e.ts` and
+ * `helpers/vulkan.ts`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiTimesPerRun, gpuSamplesSettled, isFast, parseProbeOutput, programVectorWidth, regimeOf, channelMultiple, validateTable, warmUpUntilStable } from '../src/latency/index.js';
 import { repoRoot } from './helpers/cli.js';
-
-/** The environment that selects a Vulkan driver, or why there is none. */
-function vulkanEnv(): { env: NodeJS.ProcessEnv } | { skip: string } {
-  if (process.env['VK_ICD_FILENAMES'] || process.env['VK_DRIVER_FILES']) return { env: process.env };
-  const envFile = join(repoRoot, '.latprune-cache', 'lavapipe', 'env.sh');
-  if (!existsSync(envFile)) {
-    return { skip: `no Vulkan driver for WebGPU: VK_ICD_FILENAMES/VK_DRIVER_FILES are unset and ${envFile} does not exist (run \`bench/gpu/lavapipe.sh\` to set up Mesa's lavapipe >= 25, or export a GPU driver's ICD file)` };
-  }
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const line of readFileSync(envFile, 'utf8').split('\n')) {
-    const m = /^export (\w+)=(.*)$/.exec(line);
-    if (!m) continue;
-    env[m[1]!] = m[2]!.replace(/\$\{LD_LIBRARY_PATH:\+:\$LD_LIBRARY_PATH\}/, process.env['LD_LIBRARY_PATH'] ? `:${process.env['LD_LIBRARY_PATH']}` : '');
-  }
-  return { env };
-}
+import { vulkanEnv } from './helpers/vulkan.js';
 
 test('webgpu: GPU kernel times per run come from the Api events, split by model_run', () => {
   const ev = (cat: string, name: string, ts: number, dur: number, key = '') => ({ cat, name, ts, dur, args: { cache_key: key } });

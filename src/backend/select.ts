@@ -2,19 +2,24 @@
  * Choosing the TensorFlow.js backend at start-up.
  *
  * Order of preference: `node-gpu` (@tensorflow/tfjs-node-gpu) > `node`
- * (@tensorflow/tfjs-node) > `wasm` (@tensorflow/tfjs-backend-wasm, with
- * latprune's fast gradient kernels) > `cpu` (pure JS). The native packages are
- * optional peer dependencies: their install script downloads libtensorflow,
- * which fails on machines without internet, so a missing or broken native
- * package is detected here at run time and skipped with a reason.
+ * (@tensorflow/tfjs-node) > `webgpu` (@tensorflow/tfjs-backend-webgpu on
+ * Dawn, when a hardware adapter is found) > `wasm`
+ * (@tensorflow/tfjs-backend-wasm, with latprune's fast gradient kernels) >
+ * `cpu` (pure JS). The native packages are optional peer dependencies: their
+ * install script downloads libtensorflow, which fails on machines without
+ * internet, so a missing or broken native package is detected here at run
+ * time and skipped with a reason. The WebGPU packages are optional
+ * dependencies; a software WebGPU adapter (lavapipe) is used only when forced
+ * (see `webgpu.ts`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
 import { registerWasmGradientKernels } from './wasm/register.js';
 import { installFastBatchNorm } from './batchnorm/op.js';
+import { WEBGPU_HINT, adapterSummary, gpuDeviceNode, probeWebGpu, webGpuRefusal, type WebGpuAdapterInfo } from './webgpu.js';
 
 /** User-facing backend names, in order of preference. */
-export const BACKEND_NAMES = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['node-gpu', 'node', 'webgpu', 'wasm', 'cpu'] as const;
 
 /** A backend latprune can run on. */
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -23,8 +28,10 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 export interface BackendInfo {
   /** latprune's name for the active backend. */
   readonly name: BackendName;
-  /** tfjs' own name for it (`tensorflow`, `wasm`, `cpu`). */
+  /** tfjs' own name for it (`tensorflow`, `webgpu`, `wasm`, `cpu`). */
   readonly tfjsName: string;
+  /** The WebGPU adapter, when the backend is `webgpu`. */
+  readonly adapter?: WebGpuAdapterInfo;
   /** Whether the user asked for it (flag or environment) rather than auto-selection. */
   readonly explicit: boolean;
   /** Why each preferred backend before it was skipped (empty if explicit). */
@@ -79,13 +86,30 @@ async function tryNative(pkg: string): Promise<void> {
   }
 }
 
-async function activate(name: BackendName): Promise<string> {
+/** Brings up WebGPU; `forced`: a software adapter is accepted (auto-selection refuses it). */
+async function activateWebGpu(forced: boolean): Promise<WebGpuAdapterInfo> {
+  if (!forced) {
+    // a machine without a GPU device node has no hardware adapter: do not load Dawn at all
+    const node = gpuDeviceNode();
+    if (!node.found) throw new Error(`no GPU (${node.where})`);
+  }
+  const probe = await probeWebGpu();
+  const refusal = webGpuRefusal(probe, forced);
+  if (refusal !== undefined || !probe.adapter) throw new Error(refusal ?? 'no WebGPU adapter');
+  return probe.adapter;
+}
+
+async function activate(name: BackendName, forced: boolean): Promise<{ tfjsName: string; adapter?: WebGpuAdapterInfo }> {
+  let adapter: WebGpuAdapterInfo | undefined;
   switch (name) {
     case 'node-gpu':
       await tryNative('@tensorflow/tfjs-node-gpu');
       break;
     case 'node':
       await tryNative('@tensorflow/tfjs-node');
+      break;
+    case 'webgpu':
+      adapter = await activateWebGpu(forced);
       break;
     case 'wasm':
       await import('@tensorflow/tfjs-backend-wasm');
@@ -102,14 +126,21 @@ async function activate(name: BackendName): Promise<string> {
   if (!ok) throw new Error(`tf.setBackend('${tfjsName}') returned false`);
   await tf.ready();
   if (tf.getBackend() !== tfjsName) throw new Error(`active backend is '${tf.getBackend()}', not '${tfjsName}'`);
-  return tfjsName;
+  return { tfjsName, ...(adapter ? { adapter } : {}) };
+}
+
+/** What to do about a backend that cannot load, for the error message. */
+function remedy(name: BackendName): string {
+  if (name === 'webgpu') return `${WEBGPU_HINT}; or choose another of: ${BACKEND_NAMES.join(', ')}.`;
+  const pkg = PACKAGE_OF[name];
+  return `${pkg ? `Install ${pkg} (its install downloads libtensorflow) or choose` : 'Choose'} another of: ${BACKEND_NAMES.join(', ')}.`;
 }
 
 function reasonOf(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   const first = msg.split('\n')[0] ?? msg;
   if (/Cannot find (package|module)/.test(first)) return 'package not installed';
-  return first.length > 160 ? `${first.slice(0, 157)}...` : first;
+  return first.length > 240 ? `${first.slice(0, 237)}...` : first;
 }
 
 /**
@@ -138,21 +169,21 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
 
   if (requested) {
     try {
-      const tfjsName = await activate(requested);
+      const { tfjsName, adapter } = await activate(requested, true);
       silenceCpuBanner();
       active = {
         name: requested,
         tfjsName,
+        ...(adapter ? { adapter } : {}),
         explicit: true,
         skipped: [],
-        summary: `latprune: tfjs backend '${requested}' (requested by ${source})`,
+        summary: `latprune: tfjs backend '${requested}'${adapter ? ` on ${adapterSummary(adapter)}` : ''} (requested by ${source})`,
       };
       return active;
     } catch (err) {
       throw new LatpruneError(
         'BACKEND_UNAVAILABLE',
-        `${source}: backend '${requested}' cannot be loaded: ${reasonOf(err)}. ` +
-          `${PACKAGE_OF[requested] ? `Install ${PACKAGE_OF[requested]} (its install downloads libtensorflow) or choose` : 'Choose'} another of: ${BACKEND_NAMES.join(', ')}.`,
+        `${source}: backend '${requested}' cannot be loaded: ${reasonOf(err)}. ${remedy(requested)}`,
         { cause: err },
       );
     }
@@ -161,12 +192,12 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const skipped: Array<{ name: BackendName; reason: string }> = [];
   for (const name of BACKEND_NAMES) {
     try {
-      const tfjsName = await activate(name);
+      const { tfjsName, adapter } = await activate(name, false);
       silenceCpuBanner();
       const why = skipped.length
         ? ` (skipped ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`
         : ' (fastest available)';
-      active = { name, tfjsName, explicit: false, skipped, summary: `latprune: tfjs backend '${name}'${why}` };
+      active = { name, tfjsName, ...(adapter ? { adapter } : {}), explicit: false, skipped, summary: `latprune: tfjs backend '${name}'${adapter ? ` on ${adapterSummary(adapter)}` : ''}${why}` };
       return active;
     } catch (err) {
       skipped.push({ name, reason: reasonOf(err) });

@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { latpruneVersion } from '../util/version.js';
-import { activeBackend } from '../backend/index.js';
+import { activeBackend, adapterSummary, gpuDeviceNode, probeWebGpu, webGpuRefusal, type WebGpuAdapterInfo } from '../backend/index.js';
 import { describeDevice, deviceFingerprint, type DeviceDescription } from '../latency/device.js';
 import { describeGpu, gpuFingerprint, gpuSummary, type GpuDescription } from '../latency/gpu.js';
 
@@ -13,6 +13,21 @@ export interface DoctorReport {
   readonly node: string;
   readonly tfjs: { readonly version: string; readonly backend: string; readonly why: string };
   readonly wasm: { readonly simd: boolean; readonly threads: boolean } | null;
+  /**
+   * tfjs' WebGPU backend (Dawn): the adapter found, or why none; whether
+   * auto-selection would take it (a software adapter, such as lavapipe, is
+   * only used when forced with `--backend webgpu`).
+   */
+  readonly webgpu: {
+    readonly available: boolean;
+    readonly reason?: string;
+    readonly adapter?: WebGpuAdapterInfo;
+    readonly software: boolean;
+    /** A GPU device node (Linux), without which auto-selection does not load Dawn. */
+    readonly deviceNode: string;
+    /** Why auto-selection passes it over; absent when it would choose it. */
+    readonly autoRefusal?: string;
+  };
   readonly onnxruntime: { readonly version: string; readonly executionProviders: readonly string[] } | { readonly error: string };
   readonly device: DeviceDescription;
   readonly fingerprint: string;
@@ -47,11 +62,16 @@ export async function doctorReport(): Promise<DoctorReport> {
   }
   const device = describeDevice();
   const ort0 = await ortInfo();
+  const probe = await probeWebGpu();
+  const node = gpuDeviceNode();
+  const refusal = webGpuRefusal(probe, false) ?? (node.found ? undefined : `no GPU (${node.where})`);
+  const webgpu: DoctorReport['webgpu'] = { ...probe, deviceNode: node.where, ...(refusal !== undefined ? { autoRefusal: refusal } : {}) };
   return {
     latprune: latpruneVersion(),
     node: process.version,
     tfjs: { version: tf.version.tfjs, backend: name, why: active?.summary ?? '' },
     wasm,
+    webgpu,
     onnxruntime: ort0,
     device,
     fingerprint: deviceFingerprint(device),
@@ -67,6 +87,9 @@ export function formatDoctor(r: DoctorReport): string[] {
     `node            ${r.node}`,
     `tfjs            ${r.tfjs.version}, backend '${r.tfjs.backend}'`,
     ...(r.wasm ? [`wasm            SIMD ${r.wasm.simd ? 'yes' : 'no'}, threads ${r.wasm.threads ? 'yes' : 'no (tfjs disables the threaded build in Node)'}`] : []),
+    r.webgpu.adapter
+      ? `tfjs webgpu     ${adapterSummary(r.webgpu.adapter)}${r.webgpu.autoRefusal ? `; not auto-selected: ${r.webgpu.autoRefusal}` : '; auto-selected when no native backend loads'}`
+      : `tfjs webgpu     unavailable: ${r.webgpu.reason ?? 'no adapter'}`,
     `onnxruntime     ${ort}`,
     `cpu             ${r.device.cpuModel} (${r.device.arch}), ${r.device.cores} cores, flags ${r.device.cpuFlags.join(' ') || '-'}`,
     `memory          ${r.device.memoryGiB} GiB`,

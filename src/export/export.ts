@@ -23,7 +23,7 @@ import {
   type RunDataOptions,
 } from '../data/index.js';
 import { analyzeModel, type Selection } from '../graph/index.js';
-import { exportInterfaceOf, modelToOnnx, writeModelFile, type ImportInfo, type ToOnnxOptions } from '../onnx/index.js';
+import { exportInterfaceOf, modelToOnnxAsync, writeModelFile, type ImportInfo, type ToOnnxOptions } from '../onnx/index.js';
 import { compactModel, isOnnxPath, loadModel, loadOnnxModel, readModelMetadata } from '../model/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
@@ -43,8 +43,17 @@ export interface ParityReport {
  */
 export async function checkParity(model: tf.LayersModel, onnx: Uint8Array, images: Float32Array, shape: readonly [number, number, number, number]): Promise<ParityReport> {
   const [n, h, w, c] = shape;
-  const ref = tf.tidy(() => (model.predict(tf.tensor4d(images, [n, h, w, c])) as tf.Tensor).dataSync() as Float32Array);
-  const nchw = tf.tidy(() => tf.transpose(tf.tensor4d(images, [n, h, w, c]), [0, 3, 1, 2]).dataSync() as Float32Array);
+  // asynchronous reads, as a GPU backend needs
+  const read = async (f: () => tf.Tensor): Promise<Float32Array> => {
+    const t = tf.tidy(f);
+    try {
+      return (await t.data()) as Float32Array;
+    } finally {
+      t.dispose();
+    }
+  };
+  const ref = await read(() => model.predict(tf.tensor4d(images, [n, h, w, c])) as tf.Tensor);
+  const nchw = await read(() => tf.transpose(tf.tensor4d(images, [n, h, w, c]), [0, 3, 1, 2]));
   const session = await ort.InferenceSession.create(onnx);
   let out: Float32Array;
   try {
@@ -221,7 +230,7 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
       io = iface.io;
       Object.assign(metadata, iface.metadata);
     }
-    const bytes = modelToOnnx(model, { producerVersion: o.producerVersion ?? latpruneVersion(), opset: o.opset ?? 13, foldBn: o.foldBn ?? true, metadata, ...(io ? { io } : {}) });
+    const bytes = await modelToOnnxAsync(model, { producerVersion: o.producerVersion ?? latpruneVersion(), opset: o.opset ?? 13, foldBn: o.foldBn ?? true, metadata, ...(io ? { io } : {}) });
     const inShape = model.inputs[0]!.shape;
     const [h, w, c] = [inShape[1]!, inShape[2]!, inShape[3]!];
     const parityInput = await parityImages(model, spec, preprocess, explicitData, o.parityImages ?? 64);

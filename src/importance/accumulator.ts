@@ -66,18 +66,22 @@ export class ImportanceAccumulator {
 
   /**
    * Adds one step's scores, from the current variable values and `grads`
-   * (batch-mean gradients keyed by tf.Variable name, as the trainer passes them).
+   * (batch-mean gradients keyed by tf.Variable name, as the trainer passes
+   * them). The tensors are read asynchronously (all at once), as a GPU
+   * backend needs; the step must not change them before this resolves.
    */
-  accumulate(grads: tf.NamedTensorMap): void {
+  async accumulate(grads: tf.NamedTensorMap): Promise<void> {
     const values = new Map<string, Float32Array>();
     const g = new Map<string, Float32Array>();
+    const reads: Array<Promise<void>> = [];
     for (const name of this.needed) {
-      values.set(name, this.vars.get(name)!.dataSync() as Float32Array);
+      reads.push(this.vars.get(name)!.data().then((d) => void values.set(name, d as Float32Array)));
       if (this.criterion.needsGradients) {
         const t = grads[name];
-        if (t !== undefined) g.set(name, t.dataSync() as Float32Array);
+        if (t !== undefined) reads.push(t.data().then((d) => void g.set(name, d as Float32Array)));
       }
     }
+    await Promise.all(reads);
     const s = scoreGroups(this.graph, this.criterion, values, g, this.opts.groups);
     for (const [id, acc] of this.sums) {
       const part = s[id]!;
@@ -87,8 +91,8 @@ export class ImportanceAccumulator {
   }
 
   /** The trainer's `afterGradients` hook: {@link ImportanceAccumulator.accumulate} with `ctx.grads`. */
-  afterGradients(ctx: GradientContext): void {
-    this.accumulate(ctx.grads);
+  afterGradients(ctx: GradientContext): Promise<void> {
+    return this.accumulate(ctx.grads);
   }
 
   /** Step hooks that accumulate after each step's gradients. */

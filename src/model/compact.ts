@@ -9,19 +9,27 @@ import { LatpruneError } from '../errors.js';
 import { layerKeep, type ChannelGraph, type Selection } from '../graph/index.js';
 
 /** Slices `t` along each listed axis at the kept indices. */
-function sliceAxes(t: tf.Tensor, axes: ReadonlyArray<{ readonly axis: number; readonly keep: readonly number[] }>): tf.Tensor {
-  return tf.tidy(() => {
-    let out = t;
+async function sliceAxes(t: tf.Tensor, axes: ReadonlyArray<{ readonly axis: number; readonly keep: readonly number[] }>): Promise<tf.Tensor> {
+  let gathered = false;
+  const out = tf.tidy(() => {
+    let o = t;
     for (const { axis, keep } of axes) {
-      if (keep.length === out.shape[axis]) continue;
-      out = tf.gather(out, tf.tensor1d(keep as number[], 'int32'), axis);
+      if (keep.length === o.shape[axis]) continue;
+      o = tf.gather(o, tf.tensor1d(keep as number[], 'int32'), axis);
+      gathered = true;
     }
-    // getWeights() returns the variables themselves: never hand one out (it would be
-    // disposed). Gathered tensors are copied into fresh buffers: the wasm backend keeps
-    // the shape a buffer was made with (gather makes [1, 1, n, 1]) and its FusedConv2D
-    // rejects a bias whose buffer is not rank 1.
-    return out === t ? t.clone() : tf.tensor(out.dataSync(), out.shape, out.dtype);
+    // getWeights() returns the variables themselves: never hand one out (it would be disposed)
+    return gathered ? o : t.clone();
   });
+  if (!gathered) return out;
+  // Gathered tensors are copied into fresh buffers: the wasm backend keeps the shape a
+  // buffer was made with (gather makes [1, 1, n, 1]) and its FusedConv2D rejects a bias
+  // whose buffer is not rank 1. The read is asynchronous, as a GPU backend needs.
+  try {
+    return tf.tensor(await out.data(), out.shape, out.dtype);
+  } finally {
+    out.dispose();
+  }
 }
 
 /**
@@ -57,11 +65,13 @@ export async function compactModel(model: tf.LayersModel, graph: ChannelGraph, s
     const target = compact.getLayer(layer.name);
     const src = layer.getWeights();
     if (!src.length) continue;
-    const sliced = layer.weights.map((w, i) => {
-      const variable = (w as unknown as { val: tf.Variable }).val.name;
-      const wk = k?.weights.find((x) => x.variable === variable);
-      return wk ? sliceAxes(src[i]!, wk.axes) : src[i]!.clone();
-    });
+    const sliced = await Promise.all(
+      layer.weights.map((w, i) => {
+        const variable = (w as unknown as { val: tf.Variable }).val.name;
+        const wk = k?.weights.find((x) => x.variable === variable);
+        return wk ? sliceAxes(src[i]!, wk.axes) : Promise.resolve(src[i]!.clone());
+      }),
+    );
     const want = target.weights.map((w) => w.shape.join('x'));
     const have = sliced.map((t) => t.shape.join('x'));
     if (want.join(',') !== have.join(',')) {

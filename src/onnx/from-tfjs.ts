@@ -81,12 +81,40 @@ function pair(v: unknown): [number, number] {
   return Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)];
 }
 
+/** A layer's weights as host arrays, in `getWeights()` order. */
+type LayerWeights = ReadonlyArray<{ readonly data: Float32Array; readonly dims: number[] }>;
+
 /**
- * Converts `model` to ONNX bytes.
+ * Converts `model` to ONNX bytes, reading its weights synchronously (CPU
+ * backends; a GPU backend cannot read synchronously in Node: use
+ * {@link modelToOnnxAsync} there).
  *
  * @throws LatpruneError `UNSUPPORTED_LAYER` naming a layer the converter does not handle
  */
 export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array {
+  return convert(model, o, (name) => model.getLayer(name).getWeights().map((w) => ({ data: w.dataSync() as Float32Array, dims: w.shape })));
+}
+
+/**
+ * {@link modelToOnnx} with the weights read asynchronously first (all of
+ * them, except with `o.synthetic`, whose weights are generated): works on
+ * every backend, GPU included.
+ *
+ * @throws LatpruneError `UNSUPPORTED_LAYER` naming a layer the converter does not handle
+ */
+export async function modelToOnnxAsync(model: tf.LayersModel, o: ToOnnxOptions): Promise<Uint8Array> {
+  const read = new Map<string, LayerWeights>();
+  if (!o.synthetic) {
+    for (const layer of model.layers) {
+      const ws = layer.getWeights();
+      if (ws.length) read.set(layer.name, await Promise.all(ws.map(async (w) => ({ data: (await w.data()) as Float32Array, dims: w.shape }))));
+    }
+  }
+  // a layer without weights reads as [] here as in the synchronous path
+  return convert(model, o, (name) => read.get(name) ?? []);
+}
+
+function convert(model: tf.LayersModel, o: ToOnnxOptions, weightsOf: (layer: string) => LayerWeights): Uint8Array {
   const spec = describeModel(model);
   const layers = spec.layers;
   const consumers = new Map<string, string[]>();
@@ -100,7 +128,6 @@ export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array
   const foldBn = o.foldBn ?? true;
   const synthetic = o.synthetic;
   let seed = synthetic?.seed ?? 1;
-  const weightsOf = (name: string) => model.getLayer(name).getWeights().map((w) => ({ data: w.dataSync() as Float32Array, dims: w.shape }));
   const folded = new Set<string>(); // BN layers folded into their producer
   const bnParams = (bnName: string) => {
     const bnLayer = model.getLayer(bnName);

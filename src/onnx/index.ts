@@ -77,6 +77,6 @@ export {
   samePadding,
   transposeData,
 } from './layout.js';
-export { type OnnxInterface, type ToOnnxOptions, modelToOnnx } from './from-tfjs.js';
+export { type OnnxInterface, type ToOnnxOptions, modelToOnnx, modelToOnnxAsync } from './from-tfjs.js';
 export type { ExportInterface, ImportInfo, ImportOptions, ImportResult, ImportedValue } from './import/index.js';
 export { GroupedConv2D, HardSigmoid, exportInterfaceOf, importOnnx } from './import/index.js';

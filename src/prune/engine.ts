@@ -190,7 +190,7 @@ export interface MethodHost {
   /** Stores `scores` as the last importance of the active or the inactive channels. */
   remember(scores: GroupScores, which: 'active' | 'inactive'): void;
   /** Makes `next` the live channels without changing the active sets (exploration). */
-  makeLive(next: ActiveSets): void;
+  makeLive(next: ActiveSets): Promise<void>;
   /**
    * Mean training loss of each candidate active set on the same batches,
    * without any update: each is made live in turn (explored channels with
@@ -216,7 +216,9 @@ export class PruneEngine implements MethodHost {
   /** @internal */ lastScores: GroupScores;
   /** @internal */ step: number;
   private finetuning: boolean;
-  /** @internal */ readonly weights: ChannelWeights;
+  private channelWeights: ChannelWeights | undefined;
+  /** MRU values given to {@link PruneEngine.start}, applied when the weights are first read. */
+  private readonly startMru: ReadonlyMap<string, Float32Array> | undefined;
   private grownLast: Record<string, number[]> | undefined;
   private lastLoss = NaN;
 
@@ -227,23 +229,48 @@ export class PruneEngine implements MethodHost {
     /** @internal */ readonly latency: CoupledLatencyModel,
     private readonly acc: ImportanceAccumulator,
     state: EngineState | undefined,
+    mru: ReadonlyMap<string, Float32Array> | undefined,
   ) {
     this.active = state ? Object.fromEntries(Object.entries(state.active).map(([k, v]) => [k, Uint8Array.from(v)])) : allActive(graph);
     this.lastScores = state ? Object.fromEntries(Object.entries(state.lastScores).map(([k, v]) => [k, Float32Array.from(v)])) : {};
     this.step = state?.step ?? 0;
     this.finetuning = state?.finetuning ?? false;
-    this.weights = new ChannelWeights(trainer.model, graph, this.active);
+    this.startMru = mru;
+  }
+
+  /** @internal The live/dead bookkeeping and MRU store (after {@link PruneEngine.ready}). */
+  get weights(): ChannelWeights {
+    if (!this.channelWeights) throw new Error('PruneEngine: weights read before ready() (run(), create() and the methods that move channels call it)');
+    return this.channelWeights;
+  }
+
+  /**
+   * Reads the model's weights into the MRU store and zeroes the inactive
+   * channels (asynchronously: a GPU backend cannot read synchronously).
+   * {@link PruneEngine.run} and {@link PruneEngine.create} call it; idempotent.
+   */
+  async ready(): Promise<void> {
+    if (this.channelWeights) return;
+    const w = await ChannelWeights.create(this.trainer.model, this.graph, this.active);
+    if (this.startMru) for (const [k, v] of this.startMru) w.mru.get(k)?.set(v);
+    this.channelWeights ??= w;
   }
 
   /**
    * Prepares a run on `trainer`'s model (restored from a checkpoint when
    * `state` is given: the weights must already hold the checkpoint's values,
    * whose dead channels are zero; their MRU values are then the checkpoint's
-   * MRU store, passed in `mru`).
+   * MRU store, passed in `mru`). The model's weights are read when the run
+   * starts ({@link PruneEngine.ready}); {@link PruneEngine.create} reads them now.
    */
   static start(cfg: PruneConfig, trainer: Trainer, graph: ChannelGraph, latency: CoupledLatencyModel, acc: ImportanceAccumulator, state?: EngineState, mru?: ReadonlyMap<string, Float32Array>): PruneEngine {
-    const e = new PruneEngine(cfg, trainer, graph, latency, acc, state);
-    if (mru) for (const [k, v] of mru) e.weights.mru.get(k)?.set(v);
+    return new PruneEngine(cfg, trainer, graph, latency, acc, state, mru);
+  }
+
+  /** {@link PruneEngine.start}, then {@link PruneEngine.ready}: the MRU store is filled when it resolves. */
+  static async create(cfg: PruneConfig, trainer: Trainer, graph: ChannelGraph, latency: CoupledLatencyModel, acc: ImportanceAccumulator, state?: EngineState, mru?: ReadonlyMap<string, Float32Array>): Promise<PruneEngine> {
+    const e = PruneEngine.start(cfg, trainer, graph, latency, acc, state, mru);
+    await e.ready();
     return e;
   }
 
@@ -252,9 +279,9 @@ export class PruneEngine implements MethodHost {
     return { step: this.step, finetuning: this.finetuning, active: toArrays(this.active), lastScores: toArrays(this.lastScores) };
   }
 
-  /** MRU store (for checkpoints). */
+  /** MRU store (for checkpoints; empty before the run starts). */
   get mru(): ReadonlyMap<string, Float32Array> {
-    return this.weights.mru;
+    return this.channelWeights?.mru ?? new Map<string, Float32Array>();
   }
 
   /** Kept channel counts of the active set. */
@@ -321,29 +348,31 @@ export class PruneEngine implements MethodHost {
 
   /** Makes `next` the live channels (MRU save/restore) and clears the velocity of elements that changed. */
   /** @internal */
-  makeLive(next: ActiveSets): void {
-    this.weights.resetVelocities(this.trainer.optimizer, this.weights.transition(next));
+  async makeLive(next: ActiveSets): Promise<void> {
+    await this.ready();
+    this.weights.resetVelocities(this.trainer.optimizer, await this.weights.transition(next));
   }
 
-  private setActive(next: ActiveSets): void {
-    this.makeLive(next);
+  private async setActive(next: ActiveSets): Promise<void> {
+    await this.makeLive(next);
     this.active = next;
   }
 
   /** @internal */
   async lossOf(candidates: readonly ActiveSets[], batches: readonly HostBatch[]): Promise<number[]> {
-    const stats = this.weights.snapshotStats();
+    await this.ready();
+    const stats = await this.weights.snapshotStats();
     const out: number[] = [];
     try {
       for (const c of candidates) {
-        this.weights.transition(c);
+        await this.weights.transition(c);
         let sum = 0;
         for (const b of batches) sum += await this.trainer.lossOn(b);
         out.push(sum / batches.length);
       }
     } finally {
-      this.weights.transition(this.active);
-      this.weights.restoreStats(stats, allActive(this.graph));
+      await this.weights.transition(this.active);
+      await this.weights.restoreStats(stats, allActive(this.graph));
     }
     return out;
   }
@@ -368,7 +397,7 @@ export class PruneEngine implements MethodHost {
       this.grownLast = Object.fromEntries(Object.entries(next).map(([id, f]) => [id, Array.from(f.keys()).filter((i) => f[i] === 1 && before[id]![i] === 0)]));
     }
     const iou = maskIoU(before, next);
-    this.setActive(next);
+    await this.setActive(next);
     await io.onStep?.({
       step: this.step,
       phase,
@@ -399,6 +428,7 @@ export class PruneEngine implements MethodHost {
 
   /** Runs (or continues) the method to the end of `cfg.totalIterations`. */
   async run(io: EngineIO): Promise<void> {
+    await this.ready();
     const c = this.cfg;
     if (!this.finetuning) {
       if (c.method === 'halp') await runHalp(this, io);
@@ -413,7 +443,7 @@ export class PruneEngine implements MethodHost {
         if (d.kind === 'restore') {
           const back = checked[d.round];
           if (!back) throw new Error(`latency check: cannot restore round ${d.round} of ${round + 1}`);
-          if (d.round !== round) this.setActive(back);
+          if (d.round !== round) await this.setActive(back);
           break;
         }
         if (d.kind === 'keep') break;

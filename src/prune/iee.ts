@@ -102,15 +102,15 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
     let all: typeof explored | undefined;
     if (c.explore) {
       const active = e.active;
-      const stats = e.weights.snapshotStats();
+      const stats = await e.weights.snapshotStats();
       if (c.zeroInit) e.weights.zeroMru();
-      e.makeLive(allActive(e.graph));
+      await e.makeLive(allActive(e.graph));
       e.resetScores();
       await e.train(c.Q, c.freeze ? 'explore' : 'all', true, io, 'iee-explore');
       const s4 = e.takeScores();
-      e.weights.restoreStats(stats, active);
+      await e.weights.restoreStats(stats, active);
       // back to the active set; explored values become the channels' MRU values
-      e.makeLive(active);
+      await e.makeLive(active);
       e.remember(s4, 'inactive');
       explored = e.lastScores;
       all = s4;

@@ -354,7 +354,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     const checkpoint = async (state: EngineState) => {
       const extra: Record<string, { shape: number[]; data: Float32Array }> = {};
       for (const [v, data] of engine.mru) extra[keyOfVar.get(v) ?? v] = { shape: [data.length], data };
-      await saveCheckpoint<Meta>(ckpt, model, trainer.getState().optimizer, {
+      await saveCheckpoint<Meta>(ckpt, model, (await trainer.readState()).optimizer, {
         options: (({ resume: _r, maxIterations: _m, command: _c, ...rest }) => rest)(o),
         engine: state,
         cursor: iter.cursor(),

@@ -37,15 +37,9 @@ export class ChannelWeights {
   readonly mru = new Map<string, Float32Array>();
   private live: ElementMasks;
 
-  /**
-   * @param model - the model (its current weights seed the MRU store)
-   * @param graph - its channel graph
-   * @param active - the channels currently live (their complement is assumed already zero or is zeroed by the first transition)
-   */
-  constructor(
+  private constructor(
     model: tf.LayersModel,
     private readonly graph: ChannelGraph,
-    active: ActiveSets,
   ) {
     for (const w of model.weights) {
       const v = (w as unknown as { val: tf.Variable }).val;
@@ -53,10 +47,21 @@ export class ChannelWeights {
       // a second model with the same layer names, which would hide the weight's kind from the matches below
       this.vars.set(v.name, { v, layerWeight: w.originalName ?? w.name.replace(/_\d+$/, ''), trainable: w.trainable });
     }
-    const all = elementMasks(graph, allActive(graph));
-    for (const name of all.keys()) this.mru.set(name, (this.vars.get(name)!.v.dataSync() as Float32Array).slice());
-    this.live = all;
-    this.transition(active);
+    this.live = elementMasks(graph, allActive(graph));
+  }
+
+  /**
+   * @param model - the model (its current weights seed the MRU store; read asynchronously)
+   * @param graph - its channel graph
+   * @param active - the channels currently live (their complement is assumed already zero or is zeroed by the first transition)
+   */
+  static async create(model: tf.LayersModel, graph: ChannelGraph, active: ActiveSets): Promise<ChannelWeights> {
+    const w = new ChannelWeights(model, graph);
+    const names = [...w.live.keys()];
+    const data = await Promise.all(names.map(async (name) => ((await w.vars.get(name)!.v.data()) as Float32Array).slice()));
+    names.forEach((name, i) => w.mru.set(name, data[i]!));
+    await w.transition(active);
+    return w;
   }
 
   /** Current live masks. */
@@ -69,14 +74,21 @@ export class ChannelWeights {
    * zeroed (moving variances are kept, so a revived channel's statistics are
    * its own), reviving elements take their MRU values. Returns the masks of
    * elements that changed state (1 = changed), for resetting optimizer state.
+   * Reads only the variables with elements changing state (asynchronously).
    */
-  transition(active: ActiveSets): ElementMasks {
+  async transition(active: ActiveSets): Promise<ElementMasks> {
     const next = elementMasks(this.graph, active);
     const changed: ElementMasks = new Map();
-    for (const [name, nm] of next) {
+    const moving = [...next].filter(([name, nm]) => {
+      const pm = this.live.get(name)!;
+      for (let i = 0; i < nm.length; i++) if (pm[i] !== nm[i]) return true;
+      return false;
+    });
+    const values = await Promise.all(moving.map(async ([name]) => ((await this.vars.get(name)!.v.data()) as Float32Array).slice()));
+    for (const [k, [name, nm]] of moving.entries()) {
       const pm = this.live.get(name)!;
       const e = this.vars.get(name)!;
-      const cur = (e.v.dataSync() as Float32Array).slice();
+      const cur = values[k]!;
       const store = this.mru.get(name)!;
       const ch = new Float32Array(nm.length);
       let any = false;
@@ -124,19 +136,21 @@ export class ChannelWeights {
   }
 
   /** Snapshot of batch-norm moving statistics (to restore the active channels' after exploration). */
-  snapshotStats(): Map<string, Float32Array> {
-    const out = new Map<string, Float32Array>();
-    for (const [name, e] of this.vars) if (/moving_(mean|variance)$/.test(e.layerWeight)) out.set(name, (e.v.dataSync() as Float32Array).slice());
-    return out;
+  async snapshotStats(): Promise<Map<string, Float32Array>> {
+    const names = [...this.vars].filter(([, e]) => /moving_(mean|variance)$/.test(e.layerWeight)).map(([name]) => name);
+    const data = await Promise.all(names.map(async (name) => ((await this.vars.get(name)!.v.data()) as Float32Array).slice()));
+    return new Map(names.map((name, i) => [name, data[i]!]));
   }
 
   /** Restores `snapshot` statistics on the channels live in `active` (others keep their current values). */
-  restoreStats(snapshot: Map<string, Float32Array>, active: ActiveSets): void {
+  async restoreStats(snapshot: Map<string, Float32Array>, active: ActiveSets): Promise<void> {
     const masks = elementMasks(this.graph, active);
-    for (const [name, saved] of snapshot) {
+    const entries = [...snapshot];
+    const current = await Promise.all(entries.map(async ([name]) => ((await this.vars.get(name)!.v.data()) as Float32Array).slice()));
+    for (const [k, [name, saved]] of entries.entries()) {
       const m = masks.get(name);
       const e = this.vars.get(name)!;
-      const cur = (e.v.dataSync() as Float32Array).slice();
+      const cur = current[k]!;
       for (let i = 0; i < cur.length; i++) if (!m || m[i] === 1) cur[i] = saved[i]!;
       tf.tidy(() => e.v.assign(tf.tensor(cur, e.v.shape)));
     }

@@ -54,8 +54,9 @@ export function weightKey(w: tf.LayerVariable): string {
   return (w as unknown as { originalName: string }).originalName;
 }
 
-/** Encodes a checkpoint of `model`, `optimizer` state and `meta` to bytes. */
-export function encodeCheckpoint<M>(model: tf.LayersModel, optimizer: SgdState, meta: M, extraTensors: ExtraTensors = {}): Uint8Array {
+/** Encodes a checkpoint of `model`, `optimizer` state and `meta` to bytes (the weights are read asynchronously). */
+export async function encodeCheckpoint<M>(model: tf.LayersModel, optimizer: SgdState, meta: M, extraTensors: ExtraTensors = {}): Promise<Uint8Array> {
+  const data = await Promise.all(model.weights.map(async (w) => ((await w.read().data()) as Float32Array).slice()));
   const arrays: Float32Array[] = [];
   let offset = 0;
   const add = (name: string, shape: number[], data: Float32Array): TensorEntry => {
@@ -64,7 +65,7 @@ export function encodeCheckpoint<M>(model: tf.LayersModel, optimizer: SgdState, 
     offset += data.length;
     return e;
   };
-  const weights = model.weights.map((w) => add(weightKey(w), w.shape.slice() as number[], (w.read().dataSync() as Float32Array).slice()));
+  const weights = model.weights.map((w, i) => add(weightKey(w), w.shape.slice() as number[], data[i]!));
   const velocities = Object.entries(optimizer.velocities).map(([name, v]) => add(name, v.shape, v.data));
   const extra = Object.entries(extraTensors).map(([name, v]) => add(name, v.shape, v.data));
   const header: Header = { format: 'latprune-checkpoint', version: 1, meta, weights, velocities, extra };
@@ -114,7 +115,7 @@ export function decodeCheckpoint<M>(bytes: Uint8Array, source: string): Checkpoi
 
 /** Writes a checkpoint file atomically. */
 export async function saveCheckpoint<M>(path: string, model: tf.LayersModel, optimizer: SgdState, meta: M, extra: ExtraTensors = {}): Promise<void> {
-  await writeFileAtomic(path, encodeCheckpoint(model, optimizer, meta, extra), 'checkpoint');
+  await writeFileAtomic(path, await encodeCheckpoint(model, optimizer, meta, extra), 'checkpoint');
 }
 
 /** Reads a checkpoint file. */

@@ -37,10 +37,14 @@ port.on('message', async (m: WorkerRequest) => {
     faultPoint('grad-worker-step');
     if (m.weights.length !== vars.length) throw new Error(`expected ${vars.length} weight arrays, got ${m.weights.length}`);
     vars.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(m.weights[i]!, v.shape))));
-    const { loss: l, grads } = localGradients(model, vars, m.batch, loss, teacher);
-    // copies: the cpu backend's dataSync returns its own storage, which must not be transferred
-    const out = vars.map((v) => (grads[v.name]!.dataSync() as Float32Array).slice());
-    tf.dispose(grads);
+    const { loss: l, grads } = await localGradients(model, vars, m.batch, loss, teacher);
+    let out: Float32Array[];
+    try {
+      // copies: the cpu backend's data() returns its own storage, which must not be transferred
+      out = await Promise.all(vars.map(async (v) => ((await grads[v.name]!.data()) as Float32Array).slice()));
+    } finally {
+      tf.dispose(grads);
+    }
     reply({ kind: 'grads', loss: l, grads: out }, out.map((a) => a.buffer as ArrayBuffer));
   } catch (err) {
     reply({ kind: 'error', message: err instanceof Error ? err.message : String(err) });

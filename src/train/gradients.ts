@@ -67,9 +67,10 @@ export function modelFromTopology(topology: string): Promise<tf.LayersModel> {
   return tf.models.modelFromJSON(JSON.parse(topology) as tf.io.ModelJSON['modelTopology'] as never);
 }
 
-/** A teacher model as a {@link TeacherSpec}. */
-export function teacherSpec(teacher: tf.LayersModel): TeacherSpec {
-  return { topology: topologyOf(teacher), weights: teacher.weights.map((w) => (w.read().dataSync() as Float32Array).slice()) };
+/** A teacher model as a {@link TeacherSpec} (its weights read asynchronously, as a GPU backend needs). */
+export async function teacherSpec(teacher: tf.LayersModel): Promise<TeacherSpec> {
+  const weights = await Promise.all(teacher.weights.map(async (w) => ((await w.read().data()) as Float32Array).slice()));
+  return { topology: topologyOf(teacher), weights };
 }
 
 /** Rebuilds a teacher from a {@link TeacherSpec} (in a worker). */
@@ -189,19 +190,26 @@ export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
  * variable name. With a `teacher` (and `loss.distill`), its inference-mode
  * logits on the same batch enter the loss as constants.
  */
-export function localGradients(model: tf.LayersModel, vars: tf.Variable[], batch: HostBatch, loss: LossConfig, teacher?: tf.LayersModel): GradientResult {
+export async function localGradients(model: tf.LayersModel, vars: tf.Variable[], batch: HostBatch, loss: LossConfig, teacher?: tf.LayersModel): Promise<GradientResult> {
   const x = tf.tensor4d(batch.x, batch.shape as [number, number, number, number]);
   const y = tf.tensor1d(batch.labels, 'int32');
   // both give logits: a final softmax is switched off for the pass (see OutputView)
   const t = teacher && loss.distill ? tf.tidy(() => outputView(teacher, 'the teacher').run(() => teacher.apply(x, { training: false }) as tf.Tensor)) : undefined;
   const view = outputView(model);
+  let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
   try {
-    const { value, grads } = tf.variableGrads(() => classificationLoss(view.run(() => model.apply(x, { training: true }) as tf.Tensor), y, loss, t), vars);
-    const l = value.dataSync()[0]!;
-    value.dispose();
-    return { loss: l, grads };
+    result = tf.variableGrads(() => classificationLoss(view.run(() => model.apply(x, { training: true }) as tf.Tensor), y, loss, t), vars);
   } finally {
     tf.dispose([x, y, ...(t ? [t] : [])]);
+  }
+  // an asynchronous read: a GPU backend cannot read synchronously in Node
+  try {
+    return { loss: (await result.value.data())[0]!, grads: result.grads };
+  } catch (err) {
+    tf.dispose(result.grads);
+    throw err;
+  } finally {
+    result.value.dispose();
   }
 }
 
@@ -236,7 +244,7 @@ export class LocalGradientEngine implements GradientEngine {
 
   /** {@inheritDoc GradientEngine.compute} */
   compute(batch: HostBatch): Promise<GradientResult> {
-    return Promise.resolve(localGradients(this.model, this.vars, batch, this.loss, this.teacher));
+    return localGradients(this.model, this.vars, batch, this.loss, this.teacher);
   }
 
   /** {@inheritDoc GradientEngine.dispose} */
@@ -310,7 +318,7 @@ export class DataParallelGradientEngine implements GradientEngine {
   /** Starts `replicas - 1` workers, each with a replica of `model` (and of `teacher`, when given) on `backend`. */
   static async start(model: tf.LayersModel, loss: LossConfig, replicas: number, backend: string, teacher?: tf.LayersModel): Promise<DataParallelGradientEngine> {
     const topology = topologyOf(model);
-    const spec = teacher ? teacherSpec(teacher) : undefined;
+    const spec = teacher ? await teacherSpec(teacher) : undefined;
     const handles: WorkerHandle[] = [];
     try {
       for (let i = 1; i < replicas; i++) {
@@ -329,30 +337,35 @@ export class DataParallelGradientEngine implements GradientEngine {
   async compute(batch: HostBatch): Promise<GradientResult> {
     const shards = shardBatch(batch, this.replicas);
     const total = batch.shape[0];
-    const weights = this.vars.map((v) => v.dataSync() as Float32Array);
+    const weights = (await Promise.all(this.vars.map((v) => v.data()))) as Float32Array[];
     // Post to the workers first, then compute the main thread's shard meanwhile.
     const remote = this.workers.slice(0, shards.length - 1).map((h, i) => {
       const copy = weights.map((w) => w.slice());
       const shard = shards[i + 1]!;
       return h.request({ kind: 'step', weights: copy, batch: shard }, [...copy.map((w) => w.buffer as ArrayBuffer), shard.x.buffer as ArrayBuffer]);
     });
-    const local = localGradients(this.model, this.vars, shards[0]!, this.loss, this.teacher);
+    let local: GradientResult | undefined;
     let replies: WorkerReply[];
+    let localGrads: Float32Array[];
     try {
+      local = await localGradients(this.model, this.vars, shards[0]!, this.loss, this.teacher);
+      const grads = local.grads;
+      localGrads = (await Promise.all(this.vars.map((v) => grads[v.name]!.data()))) as Float32Array[];
       replies = await Promise.all(remote);
     } catch (err) {
-      tf.dispose(local.grads);
+      // every worker's reply is awaited before the workers are used again
+      await Promise.allSettled(remote);
       throw new LatpruneError('RUNTIME', `gradient worker failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    } finally {
+      if (local) tf.dispose(local.grads);
     }
     const w0 = shards[0]!.shape[0] / total;
     let loss = local.loss * w0;
-    const sums = this.vars.map((v) => {
-      const g = local.grads[v.name]!.dataSync() as Float32Array;
+    const sums = localGrads.map((g) => {
       const acc = new Float32Array(g.length);
       for (let j = 0; j < g.length; j++) acc[j] = g[j]! * w0;
       return acc;
     });
-    tf.dispose(local.grads);
     replies.forEach((r, i) => {
       if (r.kind !== 'grads') throw new LatpruneError('RUNTIME', `gradient worker failed: ${r.kind === 'error' ? r.message : r.kind}`);
       const wi = shards[i + 1]!.shape[0] / total;
@@ -384,6 +397,12 @@ export async function createGradientEngine(model: tf.LayersModel, loss: LossConf
     throw new LatpruneError('BAD_ARGUMENT', `--workers must be a positive integer, got ${replicas}.`);
   }
   if (loss.distill && !teacher) throw new LatpruneError('BAD_ARGUMENT', 'distillation is configured but no teacher model was given.');
+  if (replicas > 1 && backend === 'webgpu') {
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `--workers ${replicas}: gradient worker threads split a batch over CPU cores (backends wasm and cpu); on webgpu the GPU takes the whole batch. Use --workers 1.`,
+    );
+  }
   // a final softmax latprune cannot switch off is refused here, before any worker starts
   outputView(model);
   if (teacher && loss.distill) outputView(teacher, 'the teacher');

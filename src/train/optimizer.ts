@@ -95,14 +95,30 @@ export class SgdMomentum {
     }
   }
 
-  /** Copies the state out (velocities as Float32Arrays). */
+  /**
+   * Copies the state out (velocities as Float32Arrays), reading the tensors
+   * asynchronously: use this one on a GPU backend, where a synchronous read
+   * fails in Node.
+   */
+  async readState(): Promise<SgdState> {
+    const velocities: Record<string, { shape: number[]; data: Float32Array }> = {};
+    const entries = [...this.velocity];
+    const data = await Promise.all(entries.map(async ([, v]) => ((await v.data()) as Float32Array).slice()));
+    entries.forEach(([name, v], i) => (velocities[name] = { shape: v.shape.slice(), data: data[i]! }));
+    return { velocities };
+  }
+
+  /**
+   * Copies the state out (velocities as Float32Arrays) with a synchronous
+   * read, which works on the CPU backends only; prefer {@link readState}.
+   */
   getState(): SgdState {
     const velocities: Record<string, { shape: number[]; data: Float32Array }> = {};
     for (const [name, v] of this.velocity) velocities[name] = { shape: v.shape.slice(), data: (v.dataSync() as Float32Array).slice() };
     return { velocities };
   }
 
-  /** Restores a state from {@link getState} (replacing the current one). */
+  /** Restores a state from {@link readState} or {@link getState} (replacing the current one). */
   setState(state: SgdState): void {
     for (const v of this.velocity.values()) v.dispose();
     this.velocity.clear();

@@ -139,8 +139,8 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
       await writeFileAtomic(join(opts.out, 'config.json'), JSON.stringify({ ...saved, source, backend, trainer: config }, null, 2));
     }
     const { resume: _r, maxSteps: _m, command: _c, ...optionsForMeta } = opts;
-    const checkpoint = () =>
-      saveCheckpoint<CheckpointMeta>(ckptPath, model, tr.getState().optimizer, {
+    const checkpoint = async () =>
+      saveCheckpoint<CheckpointMeta>(ckptPath, model, (await tr.readState()).optimizer, {
         options: optionsForMeta,
         cursor: it.cursor(),
         step: tr.step,

@@ -45,8 +45,8 @@ export interface GradientContext {
 export interface StepHooks {
   /** Before the forward pass (e.g. zero pruned channels). */
   beforeStep?(step: number): void;
-  /** After gradients are computed, before the update. */
-  afterGradients?(ctx: GradientContext): void;
+  /** After gradients are computed, before the update (awaited when it returns a promise, e.g. to read the gradients). */
+  afterGradients?(ctx: GradientContext): void | Promise<void>;
   /** Per-element update masks (1 = may change, 0 = frozen) by variable name, or undefined. */
   updateMasks?(): tf.NamedTensorMap | undefined;
   /** After the update. */
@@ -142,7 +142,7 @@ export class Trainer {
       if (!Number.isFinite(loss)) {
         throw new LatpruneError('DIVERGED', `training diverged: loss is ${loss} at step ${step} (learning rate ${lr.toPrecision(3)}). Lower --lr or raise --warmup-epochs.`);
       }
-      hooks.afterGradients?.({ step, lr, loss, vars: this.vars, grads });
+      await hooks.afterGradients?.({ step, lr, loss, vars: this.vars, grads });
       this.optimizer.step(this.vars, grads, lr, hooks.updateMasks?.());
     } finally {
       tf.dispose(grads);
@@ -180,10 +180,22 @@ export class Trainer {
    * state is keyed by weight names within the model ({@link weightKey}), so
    * it restores into a model built in another process.
    */
+  async readState(): Promise<TrainerState> {
+    return this.stateOf(await this.optimizer.readState());
+  }
+
+  /**
+   * {@link Trainer.readState} with a synchronous read of the optimizer's
+   * velocities, which works on the CPU backends only (a GPU backend cannot
+   * read synchronously in Node); prefer `readState`.
+   */
   getState(): TrainerState {
-    const byVar = this.optimizer.getState().velocities;
+    return this.stateOf(this.optimizer.getState());
+  }
+
+  private stateOf(opt: SgdState): TrainerState {
     const velocities: SgdState['velocities'] = Object.fromEntries(
-      Object.entries(byVar).map(([name, v]) => [this.keyOf.get(name) ?? name, v]),
+      Object.entries(opt.velocities).map(([name, v]) => [this.keyOf.get(name) ?? name, v]),
     );
     return { step: this.step, imagesSeen: this.imagesSeen, optimizer: { velocities } };
   }

@@ -16,17 +16,68 @@ export interface BatchNormTrainResult {
   readonly variance: tf.Tensor1D;
 }
 
-/** Whether the fast kernels exist for the active backend. */
+/**
+ * Backends on which the same analytic gradient runs as a few tfjs ops
+ * ({@link batchNormTrainOps}) instead of a kernel: on webgpu, tfjs' own
+ * training-mode batch norm and its autodiff gradient dispatch about 47 GPU
+ * programs per layer and step (ResNet-20: 2,075 kernels per training step,
+ * 988 of them for its 21 batch norms), the ops form 13.
+ */
+const OPS_BACKENDS: ReadonlySet<string> = new Set(['webgpu']);
+
+/** Whether the fast path exists for the active backend (kernels on wasm and cpu, ops on webgpu). */
 export function hasFastBatchNorm(): boolean {
-  return tf.getKernel(BN_TRAIN, tf.getBackend()) !== undefined;
+  const b = tf.getBackend();
+  return tf.getKernel(BN_TRAIN, b) !== undefined || OPS_BACKENDS.has(b);
+}
+
+/**
+ * {@link batchNormTrain} as tfjs ops, for any backend: 6 passes over the
+ * activations forward (mean, centre, square, mean, scale, shift) and 7
+ * backward, against ~40 for tfjs' generic gradient. The normalised input
+ * is kept for the backward pass.
+ */
+export function batchNormTrainOps(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): BatchNormTrainResult {
+  let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined;
+  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+  const f = tf.customGrad(((xIn: tf.Tensor, gIn: tf.Tensor1D, bIn: tf.Tensor1D, save: tf.GradSaveFunc) => {
+    const mean = tf.mean(xIn, axes) as tf.Tensor1D;
+    const centred = tf.sub(xIn, mean);
+    const variance = tf.mean(tf.square(centred), axes) as tf.Tensor1D;
+    const invStd = tf.rsqrt(tf.add(variance, epsilon)) as tf.Tensor1D;
+    const xhat = tf.mul(centred, invStd);
+    const y = tf.add(tf.mul(xhat, gIn), bIn);
+    stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
+    save([xhat, invStd, gIn]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const d = dy as tf.Tensor;
+        const [sxhat, sinv, sg] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
+        const n = d.size / d.shape[d.rank - 1]!;
+        const dbeta = tf.sum(d, axes) as tf.Tensor1D;
+        const dgamma = tf.sum(tf.mul(d, sxhat), axes) as tf.Tensor1D;
+        // dx = k (dy - dbeta/n - xhat dgamma/n), k = gamma invStd: per-channel factors first
+        const k = tf.mul(sg, sinv);
+        const shift = tf.mul(tf.neg(tf.div(k, n)), dbeta);
+        const slope = tf.mul(tf.neg(tf.div(k, n)), dgamma);
+        const dx = tf.add(tf.add(tf.mul(d, k), tf.mul(sxhat, slope)), shift);
+        return [dx, dgamma, dbeta];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const y = f(x, gamma, beta);
+  return { y, mean: stats!.mean, variance: stats!.variance };
 }
 
 /**
  * Training-mode batch norm over the last axis of `x`, differentiable with
  * respect to x, gamma and beta (the gradient includes the dependence of the
- * batch statistics on x). Requires the fast kernels ({@link hasFastBatchNorm}).
+ * batch statistics on x). Requires the fast path ({@link hasFastBatchNorm}):
+ * latprune's kernels where registered, else {@link batchNormTrainOps}.
  */
 export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): BatchNormTrainResult {
+  if (tf.getKernel(BN_TRAIN, tf.getBackend()) === undefined) return batchNormTrainOps(x, gamma, beta, epsilon);
   let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined;
   const f = tf.customGrad(((xIn: tf.Tensor, gIn: tf.Tensor, bIn: tf.Tensor, save: tf.GradSaveFunc) => {
     const [y, mean, variance, invStd] = tf.engine().runKernel(BN_TRAIN, { x: xIn, gamma: gIn, beta: bIn }, { epsilon }) as tf.Tensor[];
