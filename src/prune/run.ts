@@ -309,8 +309,10 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     loss: { numClasses, labelSmoothing: 0, ...(o.distill ? { distill: { alpha: o.distill.alpha, temperature: o.distill.temperature } } : {}) },
     sgd: { momentum: 0.9, nesterov: false, weightDecay: o.weightDecay },
     schedule: { baseLr: o.lr, totalSteps: totalIterations, warmupSteps: o.fromScratch ? Math.round(0.5 * iter.batchesPerEpoch) : 0 },
-    workers: o.workers,
+    // gradient worker threads split a batch over CPU cores; on the GPU one thread feeds the whole batch
+    workers: backend === 'webgpu' ? 1 : o.workers,
   };
+  if (backend === 'webgpu' && o.workers > 1) log(`note: --workers ${o.workers} is for the CPU backends; on webgpu the GPU takes the whole batch from one thread (--workers 1)`);
   const trainer = await Trainer.create(model, trainerCfg, backend, teacher);
   for (const n of trainer.notes) log(n);
   let bar: ReturnType<typeof startProgress> | undefined;
