@@ -158,7 +158,7 @@ if (!existsSync(join(denseDir, 'result.json'))) {
   const full = Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
   const dense = LatencyEstimator.create(m, table, graph).total(full);
   const data = await loadDataset('fashion-mnist');
-  const top1 = evaluate(m, data.test, { normalization: defaultNormalization(data.name) }).top1;
+  const top1 = (await evaluate(m, data.test, { normalization: defaultNormalization(data.name) })).top1;
   const cost = selectionCost(graph, Object.fromEntries(graph.groups.map((g) => [g.id, Array.from({ length: g.size }, (_, i) => i)])));
   await mkdir(denseDir, { recursive: true });
   await exportOnnx({ model, out: denseOnnx, producerVersion: 'bench' });

@@ -114,7 +114,7 @@ test('Taylor (BN form) scores rank channels like the actual loss increase when e
   // stale moving statistics is reported alongside.
   const evalSet = subsetDataset(data.train, Array.from({ length: 1000 }, (_, i) => i));
   const snapshot = model.getWeights().map((t) => t.clone());
-  const base = evaluate(model, evalSet);
+  const base = await evaluate(model, evalSet);
   assert.ok(base.top1 > 0.6, `the tiny net learned something (top-1 ${base.top1})`);
   const baseBatch = batchStatLoss(model, evalSet);
   model.setWeights(snapshot);
@@ -129,7 +129,7 @@ test('Taylor (BN form) scores rank channels like the actual loss increase when e
     for (let j = 0; j < g.size; j++) {
       const sel: Selection = { ...fullSelection(graph), [g.id]: Array.from({ length: g.size }, (_, i) => i).filter((i) => i !== j) };
       applySelection(model, graph, sel);
-      di.push(evaluate(model, evalSet).loss - base.loss);
+      di.push((await evaluate(model, evalSet)).loss - base.loss);
       db.push(batchStatLoss(model, evalSet) - baseBatch);
       model.setWeights(snapshot);
       t.push(scores[g.id]![j]!);

@@ -140,7 +140,7 @@ test('evaluate: top-1 equals a hand count of argmax hits', { timeout: 10_000 }, 
   const data = await loadDataset('fashion-mnist', { dir: mini });
   const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 2 });
   const sub = { ...data.test, count: 64, images: data.test.images.subarray(0, 64 * 784), labels: data.test.labels.subarray(0, 64) };
-  const r = evaluate(model, sub, { batchSize: 20 });
+  const r = await evaluate(model, sub, { batchSize: 20 });
   const { assembleBatch, defaultNormalization } = await import('../src/data/index.js');
   const b = assembleBatch(sub, Uint32Array.from({ length: 64 }, (_, i) => i), defaultNormalization('fashion-mnist'));
   const pred = (model.predict(tf.tensor4d(b.x, [64, 28, 28, 1])) as tf.Tensor2D).argMax(1).dataSync();

@@ -126,7 +126,7 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void, out: (l:
   await writeFile(join(denseDir, 'verify.json'), JSON.stringify(dv, null, 2));
   // the dense model on the same test split as the pruned one (the shipped subset has its own 1,000 images)
   const pruned = JSON.parse(await readFile(join(runDir, 'result.json'), 'utf8')) as { dense_top1?: number | null };
-  const top1 = pruned.dense_top1 ?? evaluate(model, data.test, { normalization: defaultNormalization(data.name) }).top1;
+  const top1 = pruned.dense_top1 ?? (await evaluate(model, data.test, { normalization: defaultNormalization(data.name) })).top1;
   const cost = selectionCost(graph, fullSelection(graph));
   await writeFile(join(denseDir, 'result.json'), JSON.stringify({ method: 'dense', dense: true, top1, latency_ms: denseMs, fps: (table.batch * 1000) / denseMs, dense_latency_ms: denseMs, params: cost.params, macs: cost.macs, train_seconds: 0, images_seen: 0 }, null, 2));
   model.dispose();

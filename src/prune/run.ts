@@ -14,7 +14,7 @@ import { analyzeModel, selectionCost } from '../graph/index.js';
 import { ImportanceAccumulator, magnitudeImportance, taylorImportance } from '../importance/index.js';
 import { LatencyEstimator, OrtRuntime, channelMultiple, coutOfKeep, deviceMismatchWarning, loadTable, refittedCalibrationNote, refreshCalibration, type TimingOptions } from '../latency/index.js';
 import { problemToJson } from '../solver/index.js';
-import { Trainer, aboutChance, describePreprocess, evaluateSource, noBatchNormAdvice, openModelAndData, recalibrateBatchNorm, openRunCheckpoint, restoreWeights, saveCheckpoint, weightKey, type TrainerConfig } from '../train/index.js';
+import { Trainer, aboutChance, describePreprocess, evaluateTestSplit, noBatchNormAdvice, openModelAndData, recalibrateBatchNorm, openRunCheckpoint, restoreWeights, saveCheckpoint, weightKey, type TrainerConfig } from '../train/index.js';
 import { resolveModel, saveModel } from '../model/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
@@ -194,15 +194,6 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   log(describePreprocess(opened));
   const numClasses = data.classNames.length;
   const zoo = { inputShape: [...data.imageShape] as [number, number, number], numClasses, seed: o.seed };
-  /** One pass over the test split (a fresh stream each time: an image folder's is decoded as it goes). */
-  const testTop1 = async (): Promise<number> => {
-    const src = data.openTest();
-    try {
-      return (await evaluateSource(model, src)).top1;
-    } finally {
-      await src.close();
-    }
-  };
   if (o.fromScratch && !fromZoo) throw new LatpruneError('BAD_ARGUMENT', `--from-scratch needs a zoo architecture name, not a model file (${o.model}).`);
   const inShape = model.inputs[0]!.shape;
   if (inShape[1] !== loaded.input[0] || inShape[2] !== loaded.input[1] || inShape[3] !== loaded.input[2]) {
@@ -333,7 +324,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
       await mkdir(join(o.out, 'problems'), { recursive: true });
       const { resume: _r, maxIterations: _m, ...saved } = o;
       if (!o.fromScratch) {
-        denseTop1 = await testTop1();
+        denseTop1 = (await evaluateTestSplit(model, data)).top1;
         log(`starting model: top-1 ${(100 * denseTop1).toFixed(2)}% on the ${data.testCount} test images`);
         if (aboutChance(denseTop1, numClasses)) {
           log(`WARNING: the starting model scores about chance (${(100 / numClasses).toFixed(0)}%) on ${data.dir}: it has not learned this data (untrained, trained on other data, or other preprocessing). Pruning keeps what a model knows; train it first (\`latprune train\`) or check --data.`);
@@ -480,7 +471,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
         const b = await iter.next();
         return { x: b.x, shape: b.shape, labels: b.labels };
       });
-      top1 = await testTop1();
+      top1 = (await evaluateTestSplit(model, data)).top1;
       if (!Number.isFinite(top1)) throw new LatpruneError('DIVERGED', `the pruned model's test accuracy is not a number: training diverged (see ${metrics}); lower --lr.`);
       await writeFileAtomic(join(o.out, 'selection.json'), JSON.stringify({ model: o.model, lut: o.lut, target_ms: target, latency_ms: latency, kept, selection: sel }, null, 1));
       await saveModel(model, join(o.out, 'model'), { latprune: { masked: true, selection: 'selection.json', preprocess: opened.preprocess } });

@@ -27,6 +27,7 @@ export {
   Trainer,
   evaluate,
   evaluateSource,
+  evaluateTestSplit,
   aboutChance,
   recalibrateBatchNorm,
 } from './trainer.js';

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { openRunCheckpoint, restoreWeights, saveCheckpoint } from './checkpoint.js';
 import { saveModel } from '../model/index.js';
 import { startProgress } from '../util/progress.js';
-import { Trainer, evaluateSource, type TrainerConfig } from './trainer.js';
+import { Trainer, evaluateTestSplit, type TrainerConfig } from './trainer.js';
 import { describePreprocess, noBatchNormAdvice, openModelAndData } from './setup.js';
 
 /** Options of {@link runTraining} (the CLI flags). */
@@ -93,14 +93,6 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
   const bnAdvice = noBatchNormAdvice(model, opts.lr);
   if (bnAdvice) log(bnAdvice);
   const numClasses = data.classNames.length;
-  const testEval = async () => {
-    const src = data.openTest();
-    try {
-      return await evaluateSource(model, src);
-    } finally {
-      await src.close();
-    }
-  };
   // everything from here runs under the finally below: the trainer may own worker
   // threads, and an error anywhere (a checkpoint that does not fit, a full disk, a
   // failed step) must not leave them running, or the process never exits
@@ -175,7 +167,7 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
       }
       const epochEnd = tr.step % it.batchesPerEpoch === 0;
       if (epochEnd) {
-        const ev = await testEval();
+        const ev = await evaluateTestSplit(model, data);
         lastEval = { epoch: tr.step / it.batchesPerEpoch, top1: ev.top1, loss: ev.loss };
         await appendFile(metricsPath, `${JSON.stringify({ kind: 'eval', split: 'test', step: tr.step, epoch: lastEval.epoch, top1: ev.top1, loss: ev.loss })}\n`);
         log(`\nepoch ${lastEval.epoch}: test top-1 ${(100 * ev.top1).toFixed(2)}%, loss ${ev.loss.toFixed(4)}`);
@@ -196,7 +188,7 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
       let ev = lastEval;
       const epochNow = tr.step / it.batchesPerEpoch;
       if (!finished && ev?.epoch !== epochNow) {
-        const e = await testEval();
+        const e = await evaluateTestSplit(model, data);
         ev = { epoch: epochNow, top1: e.top1, loss: e.loss };
         log(`\nstep ${tr.step}: test top-1 ${(100 * e.top1).toFixed(2)}%, loss ${e.loss.toFixed(4)} (the model being saved)`);
       }

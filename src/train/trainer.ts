@@ -7,8 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
-import type { BatchSource, ImageDataset, Normalization } from '../data/index.js';
-import { assembleBatch, defaultNormalization, sourceEpochBatches } from '../data/index.js';
+import type { BatchSource, ImageDataset, Normalization, TrainingData } from '../data/index.js';
+import { BatchIterator, defaultNormalization, sourceEpochBatches } from '../data/index.js';
 import { PLAIN_VIEW, createGradientEngine, outputView, trainableVariables, type GradientEngine, type HostBatch, type OutputView } from './gradients.js';
 import type { LossConfig } from './loss.js';
 import { SgdMomentum, type SgdOptions, type SgdState } from './optimizer.js';
@@ -245,50 +245,27 @@ export function aboutChance(top1: number, numClasses: number): boolean {
 
 /**
  * Top-1 accuracy and mean cross-entropy of `model` on `ds` in inference mode
- * (batch norm with moving statistics), in batches of `batchSize`. For a model
- * ending in softmax the cross-entropy is of its pre-softmax logits (see
- * `outputView`), not of softmax applied twice.
+ * (batch norm with moving statistics), in batches of `batchSize`, in index
+ * order: {@link evaluateSource} over a {@link BatchIterator} of `ds`.
  */
-export function evaluate(
+export async function evaluate(
   model: tf.LayersModel,
   ds: ImageDataset,
   opts: { batchSize?: number; normalization?: Normalization; onProgress?: (done: number, total: number) => void } = {},
-): EvalResult {
-  const bs = opts.batchSize ?? 500;
-  const norm = opts.normalization ?? defaultNormalization(ds.name);
-  let correct = 0;
-  let lossSum = 0;
-  // a final softmax latprune cannot switch off still evaluates (argmax); its loss is then on probabilities
-  let view: OutputView;
-  try {
-    view = outputView(model);
-  } catch {
-    view = PLAIN_VIEW;
-  }
-  for (let start = 0; start < ds.count; start += bs) {
-    const idx = Uint32Array.from({ length: Math.min(bs, ds.count - start) }, (_, i) => start + i);
-    const b = assembleBatch(ds, idx, norm);
-    const [c, l] = tf.tidy(() => {
-      // logits: a final softmax is switched off (argmax is the same; the loss is then the true cross-entropy)
-      const logits = view.run(() => model.predict(tf.tensor4d(b.x, [idx.length, ds.height, ds.width, ds.channels])) as tf.Tensor2D);
-      const labels = tf.tensor1d(b.labels, 'int32');
-      const hit = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32'));
-      const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, logits.shape[1]), logits, undefined, 0, tf.Reduction.SUM);
-      return [hit.dataSync()[0]!, ce.dataSync()[0]!];
-    });
-    correct += c;
-    lossSum += l;
-    opts.onProgress?.(start + idx.length, ds.count);
-  }
+): Promise<EvalResult> {
   if (ds.count === 0) throw new LatpruneError('BAD_ARGUMENT', `cannot evaluate on an empty dataset (${ds.name}).`);
-  return { top1: correct / ds.count, loss: lossSum / ds.count, count: ds.count };
+  const source = new BatchIterator(ds, { batchSize: opts.batchSize ?? 500, shuffle: false, normalization: opts.normalization ?? defaultNormalization(ds.name) });
+  const progress = opts.onProgress;
+  return evaluateSource(model, source, progress ? (images) => progress(images, ds.count) : undefined);
 }
 
 /**
- * {@link evaluate} over one epoch of a {@link BatchSource} (a test split opened with
- * `TrainingData.openTest`, in memory or streamed from an image folder). The source is
- * read from its current position to its epoch's end and left open. Images a stream
- * skipped (unreadable files) are not counted.
+ * Top-1 accuracy and mean cross-entropy of `model` over one epoch of a {@link BatchSource}
+ * (a test split opened with `TrainingData.openTest`, in memory or streamed from an image
+ * folder), in inference mode. For a model ending in softmax the cross-entropy is of its
+ * pre-softmax logits (see `outputView`), not of softmax applied twice. The source is read
+ * from its current position to its epoch's end and left open. Images a stream skipped
+ * (unreadable files) are not counted.
  *
  * @param model - model to evaluate (inference mode)
  * @param source - batches of the split, unshuffled and unaugmented
@@ -329,4 +306,20 @@ export async function evaluateSource(
   }
   if (count === 0) throw new LatpruneError('BAD_ARGUMENT', 'cannot evaluate on an empty split (no image could be read).');
   return { top1: correct / count, loss: lossSum / count, count };
+}
+
+/**
+ * {@link evaluateSource} over the whole test (or validation) split of a run's data: a fresh
+ * stream, closed afterwards (an image folder's is decoded as it goes).
+ *
+ * @param model - model to evaluate
+ * @param data - the run's data
+ */
+export async function evaluateTestSplit(model: tf.LayersModel, data: TrainingData): Promise<EvalResult> {
+  const src = data.openTest();
+  try {
+    return await evaluateSource(model, src);
+  } finally {
+    await src.close();
+  }
 }

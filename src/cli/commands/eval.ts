@@ -2,7 +2,7 @@
  * `latprune eval`.
  */
 import { addDataOptions, dataSpecFromFlags, type DataFlagValues } from '../data-flag.js';
-import { describePreprocess, evaluateSource, openModelAndData } from '../../train/index.js';
+import { describePreprocess, evaluateTestSplit, openModelAndData } from '../../train/index.js';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 
@@ -21,13 +21,12 @@ export function registerEval(program: Command, ctx: CommandContext): void {
       const { spec, preprocessFile } = dataSpecFromFlags(o);
       const md = await openModelAndData(o.model, spec, preprocessFile !== undefined ? { preprocessFile } : {});
       const { data } = md;
-      const src = data.openTest();
       try {
         if (!o.json) {
           io.err(data.describe());
           io.err(describePreprocess(md));
         }
-        const r = await evaluateSource(md.model, src);
+        const r = await evaluateTestSplit(md.model, data);
         const p = md.preprocess;
         if (o.json) {
           io.out(JSON.stringify({ model: md.source, dataset: data.name, data_dir: data.dir, origin: data.origin, input: [...p.input, p.channels], mean: p.mean, std: p.std, normalization_from: md.normalizationSource, ...r }));
@@ -35,7 +34,6 @@ export function registerEval(program: Command, ctx: CommandContext): void {
           io.out(`${md.source} on ${data.name} ${data.kind === 'image-folder' ? 'val' : 'test'} (${r.count} images from ${data.dir}): top-1 ${(100 * r.top1).toFixed(2)}%, loss ${r.loss.toFixed(4)}; ${describePreprocess(md, false)}`);
         }
       } finally {
-        await src.close();
         md.model.dispose();
       }
       setExit(0);
