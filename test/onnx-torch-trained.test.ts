@@ -63,8 +63,8 @@ test('latprune eval --model model.onnx scores what PyTorch computed (within 0.05
 test('a PyTorch export has its batch norms folded: training warns to lower --lr; a zoo model with batch norm gets no advice', { timeout: 60_000 }, async () => {
   const { model } = await loadOnnxModel(join(dir, 'model.onnx'));
   assert.ok(!model.layers.some((l) => l.getClassName() === 'BatchNormalization'), 'PyTorch folded every BatchNorm into its Conv');
-  assert.match(noBatchNormAdvice(model, 0.02) ?? '', /^WARNING: the model has 21 convolutions and no batch normalisation .* --lr 0\.02 is likely to diverge: use --lr 0\.002/);
-  assert.match(noBatchNormAdvice(model, 0.002) ?? '', /^note: /);
+  assert.match(noBatchNormAdvice(model, 0.02)?.line ?? '', /^WARNING: the model has 21 convolutions and no batch normalisation .* --lr 0\.02 is likely to diverge: use --lr 0\.002/);
+  assert.match(noBatchNormAdvice(model, 0.002)?.line ?? '', /^note: /);
   model.dispose();
   const zoo = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10 });
   assert.equal(noBatchNormAdvice(zoo, 0.1), undefined);

@@ -86,6 +86,7 @@ export {
   PREPROCESS_SIDECAR_SUFFIX,
   sidecarPathFor,
   parsePreprocessSpec,
+  preprocessFromMetadata,
   readPreprocessFile,
   findPreprocessSidecar,
   parseInputSize,

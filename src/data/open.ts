@@ -6,7 +6,7 @@
  */
 
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { LatpruneError } from '../errors.js';
 import { BatchIterator, type BatchCursor, type BatchSource } from './batches.js';
 import type { DatasetName, ImageDataset } from './dataset.js';
@@ -240,7 +240,7 @@ async function openFolder(spec: DataSpec, dir: string): Promise<TrainingData> {
   const trainSplit = subsetSplit(folder.train, count);
   const aug = augmentationFor(spec.augment ?? 'auto', undefined, input);
   const common = { input, channels, normalization, ...(spec.onWarning ? { onWarning: spec.onWarning } : {}) };
-  const name = resolve(dir).split(/[\\/]/).filter(Boolean).pop() ?? dir;
+  const name = basename(resolve(dir));
   return {
     kind: 'image-folder',
     name,

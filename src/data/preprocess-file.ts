@@ -91,6 +91,19 @@ export function parsePreprocessSpec(value: unknown, origin: string): PreprocessS
 }
 
 /**
+ * The preprocessing latprune saved in a model's metadata (`latprune.preprocess` of a tfjs
+ * model's `userDefinedMetadata`), if any.
+ *
+ * @param metadata - the model's user-defined metadata
+ * @param origin - the model's path, named in errors
+ * @throws LatpruneError `BAD_FILE` when the saved object is invalid
+ */
+export function preprocessFromMetadata(metadata: Readonly<Record<string, unknown>>, origin: string): PreprocessSpec | undefined {
+  const p = (metadata['latprune'] as { preprocess?: unknown } | undefined)?.preprocess;
+  return p === undefined ? undefined : parsePreprocessSpec(p, `${origin} (latprune.preprocess metadata)`);
+}
+
+/**
  * Reads a preprocessing JSON file.
  *
  * @throws LatpruneError `NOT_FOUND` when the file is missing, `BAD_FILE` when it is not valid JSON or not such an object

@@ -15,7 +15,8 @@ import {
   dataKind,
   findPreprocessSidecar,
   openData,
-  parsePreprocessSpec,
+  preprocessFromMetadata,
+  specNormalization,
   runDataSpec,
   sidecarPathFor,
   type DataSpec,
@@ -118,13 +119,6 @@ export interface ExportResult {
   readonly preprocessFile?: string;
 }
 
-/** The preprocessing latprune saved with a tfjs model, if any. */
-async function savedPreprocess(path: string): Promise<PreprocessSpec | undefined> {
-  const meta = await readModelMetadata(path).catch(() => ({}) as Record<string, unknown>);
-  const p = (meta['latprune'] as { preprocess?: unknown } | undefined)?.preprocess;
-  return p === undefined ? undefined : parsePreprocessSpec(p, `${path} (latprune.preprocess metadata)`);
-}
-
 /**
  * Inputs of the parity check: the first test images of the data (`spec`, preprocessed for
  * the model), or, when no data was named and the default does not fit the model, seeded
@@ -142,10 +136,12 @@ async function parityImages(model: tf.LayersModel, spec: DataSpec, pre: Preproce
     t.dispose();
     return { x, shape: [count, h, w, c], what: `${count} random inputs (no --data given)` };
   }
+  const saved = pre && specNormalization(pre);
   const data = await openData({
     ...spec,
+    dataset: kind,
     ...(kind === IMAGE_FOLDER_DATASET ? { input: [h, w] as [number, number], channels: c === 1 ? 1 : 3 } : {}),
-    ...(spec.normalization === undefined && pre?.mean && pre.std ? { normalization: { mean: [...pre.mean], std: [...pre.std] } } : {}),
+    ...(spec.normalization === undefined && saved ? { normalization: saved } : {}),
   });
   const [dh, dw, dc] = data.imageShape;
   if (dh !== h || dw !== w || dc !== c) {
@@ -187,7 +183,7 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
     const cfg = JSON.parse(await readFile(join(o.run, 'config.json'), 'utf8')) as RunDataOptions & { model: string; lut: string; targetMs: number; tableBatch: number };
     const selFile = JSON.parse(await readFile(join(o.run, 'selection.json'), 'utf8')) as { selection: Selection; kept: Record<string, number>; latency_ms: number; target_ms: number };
     spec = runDataSpec(cfg);
-    preprocess = await savedPreprocess(join(o.run, 'model'));
+    preprocess = preprocessFromMetadata(await readModelMetadata(join(o.run, 'model')).catch(() => ({})), join(o.run, 'model'));
     source = cfg.model;
     const masked = await loadModel(join(o.run, 'model'));
     const graph = analyzeModel(masked);
@@ -210,7 +206,7 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
     model = await loadModel(o.model!);
     metadata['latprune.source_model'] = o.model!;
     const isDir = await stat(o.model!).then((st) => st.isDirectory(), () => false);
-    preprocess = (await findPreprocessSidecar(o.model!, isDir))?.spec ?? (await savedPreprocess(o.model!));
+    preprocess = (await findPreprocessSidecar(o.model!, isDir))?.spec ?? preprocessFromMetadata(await readModelMetadata(o.model!).catch(() => ({})), o.model!);
   }
   spec = { ...spec, ...o.data, ...(o.dataset !== undefined ? { dataset: o.dataset } : {}), ...(o.dataDir !== undefined ? { dir: o.dataDir } : {}) };
   const explicitData = o.dataset !== undefined || o.dataDir !== undefined || o.data !== undefined || o.run !== undefined;

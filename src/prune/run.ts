@@ -201,7 +201,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   }
   const graph = analyzeModel(model, { minKeepFraction: o.minKeepFraction ?? 0 });
   const bnAdvice = noBatchNormAdvice(model, o.lr);
-  if (bnAdvice) log(bnAdvice);
+  if (bnAdvice) log(bnAdvice.line);
   const fresh = refreshCalibration(model, loaded);
   if (fresh.refitted) log(refittedCalibrationNote(o.lut, loaded));
   const table = fresh.table;
@@ -454,7 +454,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
         },
       });
     } catch (err) {
-      if (err instanceof LatpruneError && err.code === 'DIVERGED' && bnAdvice) throw new LatpruneError('DIVERGED', `${err.message} Note: ${bnAdvice.replace(/^(WARNING|note): /, '')}`);
+      if (err instanceof LatpruneError && err.code === 'DIVERGED' && bnAdvice) throw new LatpruneError('DIVERGED', `${err.message} Note: ${bnAdvice.reason}`);
       if (!(err instanceof Stop)) throw err;
     } finally {
       progress.stop();

@@ -91,7 +91,7 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
   log(data.describe());
   log(describePreprocess(opened));
   const bnAdvice = noBatchNormAdvice(model, opts.lr);
-  if (bnAdvice) log(bnAdvice);
+  if (bnAdvice) log(bnAdvice.line);
   const numClasses = data.classNames.length;
   // everything from here runs under the finally below: the trainer may own worker
   // threads, and an error anywhere (a checkpoint that does not fit, a full disk, a
@@ -152,7 +152,7 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
         r = await tr.trainStep({ x: b.x, shape: b.shape, labels: b.labels });
       } catch (err) {
         if (err instanceof LatpruneError && err.code === 'DIVERGED') {
-          throw new LatpruneError('DIVERGED', `${err.message} The last good checkpoint is kept at ${ckptPath} (step ${resumed?.meta.step ?? 0} or later).${bnAdvice ? ` Note: ${bnAdvice.replace(/^(WARNING|note): /, '')}` : ''}`);
+          throw new LatpruneError('DIVERGED', `${err.message} The last good checkpoint is kept at ${ckptPath} (step ${resumed?.meta.step ?? 0} or later).${bnAdvice ? ` Note: ${bnAdvice.reason}` : ''}`);
         }
         throw err;
       }

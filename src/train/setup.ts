@@ -14,7 +14,7 @@ import {
   findPreprocessSidecar,
   mergePreprocess,
   openData,
-  parsePreprocessSpec,
+  preprocessFromMetadata,
   readPreprocessFile,
   specNormalization,
   type DataSpec,
@@ -55,13 +55,6 @@ export interface ModelAndData {
   readonly warnings: readonly string[];
 }
 
-/** The preprocessing latprune saved with a model (`userDefinedMetadata.latprune.preprocess`), if any. */
-async function savedPreprocess(path: string): Promise<PreprocessSpec | undefined> {
-  const meta = await readModelMetadata(path).catch(() => ({}) as Record<string, unknown>);
-  const p = (meta['latprune'] as { preprocess?: unknown } | undefined)?.preprocess;
-  return p === undefined ? undefined : parsePreprocessSpec(p, `${path} (latprune.preprocess metadata)`);
-}
-
 /** `[height, width, channels]` of a model's input, when all three are fixed. */
 function fixedInput(model: tf.LayersModel): [number, number, number] | undefined {
   const s = model.inputs[0]!.shape;
@@ -96,7 +89,7 @@ export async function openModelAndData(modelRef: string, spec: DataSpec, opts: M
     loaded = await resolveModel(modelRef);
     const isDir = await stat(modelRef).then((s) => s.isDirectory(), () => false);
     sidecar = await findPreprocessSidecar(modelRef, isDir);
-    if (!isOnnxPath(modelRef)) saved = await savedPreprocess(modelRef);
+    if (!isOnnxPath(modelRef)) saved = preprocessFromMetadata(await readModelMetadata(modelRef).catch(() => ({})), modelRef);
   }
   try {
     const fixed = loaded ? fixedInput(loaded.model) : undefined;
@@ -107,25 +100,24 @@ export async function openModelAndData(modelRef: string, spec: DataSpec, opts: M
     if (fixed && fromFlags.input && (fromFlags.input[0] !== fixed[0] || fromFlags.input[1] !== fixed[1])) {
       throw new LatpruneError('BAD_ARGUMENT', `--input ${fromFlags.input.join('x')} does not match ${modelRef}, which takes ${fixed[0]}x${fixed[1]}; drop --input or give ${fixed[0]}x${fixed[1]}.`);
     }
-    const norm = specNormalization(fromFlags) ?? (fromFile && specNormalization(fromFile)) ?? (sidecar && specNormalization(sidecar.spec)) ?? (saved && specNormalization(saved));
-    const normalizationSource = specNormalization(fromFlags)
-      ? '--mean/--std'
-      : fromFile && specNormalization(fromFile)
-        ? opts.preprocessFile!
-        : sidecar && specNormalization(sidecar.spec)
-          ? sidecar.path
-          : saved && specNormalization(saved)
-            ? `${modelRef} (saved with the model)`
-            : '';
+    // the normalisation comes whole from the first source that gives one
+    const normSources: ReadonlyArray<readonly [string | undefined, PreprocessSpec | undefined]> = [
+      ['--mean/--std', fromFlags],
+      [opts.preprocessFile, fromFile],
+      [sidecar?.path, sidecar?.spec],
+      [`${modelRef} (saved with the model)`, saved],
+    ];
+    const normFrom = normSources.find(([, s]) => s !== undefined && specNormalization(s) !== undefined);
+    const norm = normFrom && specNormalization(normFrom[1]!);
+    // an image folder is resized to what the model (or a file) says; a built-in dataset is not resized,
+    // so only what the model or the flags fix is checked against it
     const kind = await dataKind(spec);
-    const data = await openData({
-      ...spec,
-      ...(merged.input && kind === IMAGE_FOLDER_DATASET ? { input: merged.input } : {}),
-      ...(merged.input && kind !== IMAGE_FOLDER_DATASET && (fromFlags.input || fixed) ? { input: merged.input } : {}),
-      ...(merged.channels && kind === IMAGE_FOLDER_DATASET ? { channels: merged.channels } : {}),
-      ...(fixed && kind !== IMAGE_FOLDER_DATASET ? { channels: fixed[2] === 1 ? 1 : 3 } : {}),
-      ...(norm ? { normalization: norm } : {}),
-    });
+    const folder = kind === IMAGE_FOLDER_DATASET;
+    const builtinInput = modelSpec?.input ?? fromFlags.input;
+    const shape: Pick<DataSpec, 'input' | 'channels'> = folder
+      ? { ...(merged.input ? { input: merged.input } : {}), ...(merged.channels ? { channels: merged.channels } : {}) }
+      : { ...(builtinInput ? { input: builtinInput } : {}), ...(modelSpec?.channels ? { channels: modelSpec.channels } : {}) };
+    const data = await openData({ ...spec, dataset: kind, ...shape, ...(norm ? { normalization: norm } : {}) });
     const numClasses = data.classNames.length;
     const model = loaded?.model ?? (await resolveModel(modelRef, { inputShape: [...data.imageShape] as [number, number, number], numClasses, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) })).model;
     const out = model.outputs[0]!.shape;
@@ -164,7 +156,7 @@ export async function openModelAndData(modelRef: string, spec: DataSpec, opts: M
         classes: data.classNames,
       },
       warnings,
-      normalizationSource: normalizationSource || (data.kind === 'image-folder' ? "ImageNet's (the default for image folders)" : `${data.name}'s default`),
+      normalizationSource: normFrom?.[0] ?? (data.kind === 'image-folder' ? "ImageNet's (the default for image folders)" : `${data.name}'s default`),
     };
   } catch (err) {
     loaded?.model.dispose();
@@ -197,12 +189,15 @@ export const NO_BN_MAX_LR = 0.005;
  *
  * @param model - the model to train
  * @param lr - the learning rate asked for
+ * @returns the line for the run's log (`WARNING:` above {@link NO_BN_MAX_LR}, else `note:`) and the bare
+ *   reason, for a divergence error
  */
-export function noBatchNormAdvice(model: tf.LayersModel, lr: number): string | undefined {
+export function noBatchNormAdvice(model: tf.LayersModel, lr: number): { readonly line: string; readonly reason: string } | undefined {
   const classes = model.layers.map((l) => l.getClassName());
   if (classes.includes('BatchNormalization')) return undefined;
   const convs = classes.filter((c) => /Conv2D$/.test(c)).length;
   if (convs < 8) return undefined;
   const base = `the model has ${convs} convolutions and no batch normalisation (PyTorch's eval-mode ONNX export folds every BatchNorm into its convolution); without it fine-tuning needs a small learning rate`;
-  return lr > NO_BN_MAX_LR ? `WARNING: ${base}, and --lr ${lr} is likely to diverge: use --lr 0.002 or lower.` : `note: ${base} (--lr ${lr}).`;
+  const reason = lr > NO_BN_MAX_LR ? `${base}, and --lr ${lr} is likely to diverge: use --lr 0.002 or lower.` : `${base} (--lr ${lr}).`;
+  return { line: `${lr > NO_BN_MAX_LR ? 'WARNING' : 'note'}: ${reason}`, reason };
 }

@@ -168,20 +168,12 @@ export function pruneInputFromFlags(o: Record<string, unknown>): { input: Record
     }
     input['target'] = { [key!]: v };
   }
-  // the data flags share their parsing with train and eval (data-flag.ts)
+  // the data flags share their parsing with train and eval (data-flag.ts); the options' data section
+  // holds the same fields, with the normalisation as mean/std and the preprocessing file by name
   const { spec, preprocessFile } = dataSpecFromFlags(o as DataFlagValues);
-  if (spec.dataset !== undefined) setPath(input, 'data.dataset', spec.dataset);
-  if (spec.dir !== undefined) setPath(input, 'data.dir', spec.dir);
-  if (spec.input !== undefined) setPath(input, 'data.input', spec.input);
-  if (spec.normalization !== undefined) {
-    setPath(input, 'data.mean', spec.normalization.mean);
-    setPath(input, 'data.std', spec.normalization.std);
-  }
-  if (preprocessFile !== undefined) setPath(input, 'data.preprocess', preprocessFile);
-  if (spec.augment !== undefined) setPath(input, 'data.augment', spec.augment);
-  if (spec.valFraction !== undefined) setPath(input, 'data.valFraction', spec.valFraction);
-  if (spec.order !== undefined) setPath(input, 'data.order', spec.order);
-  if (spec.workers !== undefined) setPath(input, 'data.workers', spec.workers);
+  const { normalization, ...data } = spec;
+  const section = { ...data, ...(normalization ? { mean: normalization.mean, std: normalization.std } : {}), ...(preprocessFile !== undefined ? { preprocess: preprocessFile } : {}) };
+  for (const [key, value] of Object.entries(section)) setPath(input, `data.${key}`, value);
   const distill = o['distill'];
   if (distill === false) setPath(input, 'training.distill', false);
   else if (typeof distill === 'string') setPath(input, 'training.distill.teacher', distill);
