@@ -157,3 +157,32 @@ test('latprune export --model x.onnx writes the original interface back (names, 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('deferred initializer decoding: same values as eager decoding; aligned weights are views of the file, unaligned ones copies', { timeout: 20000 }, () => {
+  const file = fixturePath('resnet20_op11');
+  assert.ok(file);
+  const original = readFileSync(file);
+  const eager = decodeModel(original, file);
+  let views = 0;
+  let copies = 0;
+  // the same file at the four byte offsets of a buffer: every weight is 4-byte aligned at one of them
+  for (let shift = 0; shift < 4; shift++) {
+    const bytes = new Uint8Array(original.length + shift).subarray(shift);
+    bytes.set(original);
+    const lazy = decodeModel(bytes, file, { deferInitializerData: true });
+    assert.equal(lazy.initializers.length, eager.initializers.length);
+    for (const [i, e] of eager.initializers.entries()) {
+      const l = lazy.initializers[i]!;
+      assert.equal(l.name, e.name);
+      assert.deepEqual(l.dims, e.dims);
+      const d = l.data;
+      assert.ok(d !== null && e.data !== null);
+      assert.deepEqual(Array.from(d as ArrayLike<number | bigint>), Array.from(e.data as ArrayLike<number | bigint>), e.name);
+      assert.notEqual(e.data.buffer, original.buffer, 'eager data never aliases the file');
+      if (d.buffer === bytes.buffer) views++;
+      else copies++;
+      assert.notEqual(l.data, d, 'each read decodes afresh: nothing is cached on the summary');
+    }
+  }
+  assert.ok(views > 0 && copies > 0, `views ${views}, copies ${copies}`);
+});

@@ -95,6 +95,38 @@ function tensorSummary(t: OnnxProto.ITensorProto, what: string): OnnxTensorSumma
   return { name: t.name ?? '', ...tensorFromProto(t, what) };
 }
 
+/**
+ * A summary whose `data` is decoded from the proto each time it is read (not
+ * kept): a large model's weights are then decoded one tensor at a time by
+ * whoever consumes them, instead of all at once next to the file's bytes.
+ * Size errors surface on the first read. The data may be a view of the
+ * model's bytes (read-only by contract).
+ */
+function deferredTensorSummary(t: OnnxProto.ITensorProto, what: string): OnnxTensorSummary {
+  const dims = (t.dims ?? []).map((d) => int64ToNumber(d, `${what} dims`));
+  const dataType = t.dataType ?? 0;
+  return {
+    name: t.name ?? '',
+    elemType: elemTypeName(dataType),
+    dataType,
+    dims,
+    get data() {
+      return tensorFromProto(t, what, true).data;
+    },
+  };
+}
+
+/** Options of {@link decodeModel}. */
+export interface DecodeOptions {
+  /**
+   * Decode initializer data on each read of its `data` instead of up front
+   * (the importer reads each weight once; this keeps its peak memory near
+   * the file's size). The data may then be a view of `bytes`: do not write
+   * to it. Default false.
+   */
+  readonly deferInitializerData?: boolean;
+}
+
 function attributeSummary(a: OnnxProto.IAttributeProto, where: string): OnnxReadAttribute {
   const what = `${where} attribute "${a.name ?? ''}"`;
   switch (a.type) {
@@ -118,7 +150,7 @@ function attributeSummary(a: OnnxProto.IAttributeProto, where: string): OnnxRead
   }
 }
 
-function summarise(m: OnnxProto.IModelProto, source: string): OnnxModelSummary {
+function summarise(m: OnnxProto.IModelProto, source: string, opts: DecodeOptions): OnnxModelSummary {
   const irVersion = int64ToNumber(m.irVersion ?? 0, 'ir_version');
   if (irVersion < 1) throw new Error('ir_version is missing');
   const graph = m.graph;
@@ -161,7 +193,7 @@ function summarise(m: OnnxProto.IModelProto, source: string): OnnxModelSummary {
     inputs: (graph.input ?? []).map(valueSummary),
     outputs: (graph.output ?? []).map(valueSummary),
     nodes,
-    initializers: (graph.initializer ?? []).map((t) => tensorSummary(t, `${source}: initializer "${t.name ?? ''}"`)),
+    initializers: (graph.initializer ?? []).map((t) => (opts.deferInitializerData ? deferredTensorSummary : tensorSummary)(t, `${source}: initializer "${t.name ?? ''}"`)),
   };
 }
 
@@ -170,13 +202,14 @@ function summarise(m: OnnxProto.IModelProto, source: string): OnnxModelSummary {
  *
  * @param bytes - serialised `ModelProto`
  * @param source - file name (or other label) used in error messages
+ * @param opts - see {@link DecodeOptions}
  * @throws LatpruneError `BAD_FILE` naming `source` when the bytes are not a valid
  *   (or are a truncated) ONNX model
  */
-export function decodeModel(bytes: Uint8Array, source = '<bytes>'): OnnxModelSummary {
+export function decodeModel(bytes: Uint8Array, source = '<bytes>', opts: DecodeOptions = {}): OnnxModelSummary {
   try {
     const model = onnx.ModelProto.decode(bytes);
-    return summarise(model, source);
+    return summarise(model, source, opts);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new LatpruneError(

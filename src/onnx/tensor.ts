@@ -161,9 +161,10 @@ export function elemTypeName(code: number): ReadElemType {
  *
  * @param t - decoded protobuf message
  * @param what - description for error messages
+ * @param share - whether the result may be a view of `t.rawData` (no copy, when aligned); the caller must then not write to it
  * @throws LatpruneError `BAD_FILE` if the payload size does not match the dims
  */
-export function tensorFromProto(t: OnnxProto.ITensorProto, what: string): DecodedTensor {
+export function tensorFromProto(t: OnnxProto.ITensorProto, what: string, share = false): DecodedTensor {
   const dims = (t.dims ?? []).map((d) => int64ToNumber(d, `${what} dims`));
   const dataType = t.dataType ?? 0;
   const elemType = elemTypeName(dataType);
@@ -187,11 +188,14 @@ export function tensorFromProto(t: OnnxProto.ITensorProto, what: string): Decode
     }
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     if (HOST_IS_LITTLE_ENDIAN) {
-      const copy = new Uint8Array(raw).buffer; // own, aligned copy (raw may be a Buffer view)
-      if (elemType === 'float32') data = new Float32Array(copy);
-      else if (elemType === 'int32') data = new Int32Array(copy);
-      else if (elemType === 'int64') data = new BigInt64Array(copy);
-      else data = new Float64Array(copy);
+      // own, aligned copy (raw may be a Buffer view), unless sharing is allowed and the view is aligned
+      const aligned = share && raw.byteOffset % width === 0;
+      const buf = aligned ? raw.buffer : new Uint8Array(raw).buffer;
+      const off = aligned ? raw.byteOffset : 0;
+      if (elemType === 'float32') data = new Float32Array(buf, off, size);
+      else if (elemType === 'int32') data = new Int32Array(buf, off, size);
+      else if (elemType === 'int64') data = new BigInt64Array(buf, off, size);
+      else data = new Float64Array(buf, off, size);
     } else if (elemType === 'float32') {
       const a = new Float32Array(size);
       for (let i = 0; i < size; i++) a[i] = view.getFloat32(i * 4, true);

@@ -52,7 +52,15 @@ interface Host {
   readonly v: HostTensor;
   readonly node?: string;
 }
-type Value = Data | Host;
+/** An initializer not decoded yet (decoded on each use; small ones are then kept as {@link Host}). */
+interface Lazy {
+  readonly kind: 'lazy';
+  readonly load: () => HostTensor | undefined;
+}
+type Value = Data | Host | Lazy;
+
+/** Constants up to this many elements (shape arithmetic, biases) are kept once decoded; larger weights are decoded on each use. */
+const KEEP_DECODED = 4096;
 
 /** Weights to set once the model is built. */
 interface Pending {
@@ -187,11 +195,23 @@ class Importer {
     return layer.apply(x) as tf.SymbolicTensor;
   }
 
-  private get(name: string): Value | undefined {
+  /** Whether `name` is computed from the input or a constant, without decoding it. */
+  private kindOf(name: string): 'data' | 'host' {
+    const v = this.values.get(name);
+    if (v === undefined) throw this.fail(`input "${name}" is not produced by any earlier node, initializer or graph input`, 'Check that the file is a complete, topologically sorted ONNX graph (re-export it).');
+    return v.kind === 'data' ? 'data' : 'host';
+  }
+
+  private get(name: string): Data | Host | undefined {
     if (name === '') return undefined;
     const v = this.values.get(name);
     if (v === undefined) throw this.fail(`input "${name}" is not produced by any earlier node, initializer or graph input`, 'Check that the file is a complete, topologically sorted ONNX graph (re-export it).');
-    return v;
+    if (v.kind !== 'lazy') return v;
+    const h = v.load();
+    if (h === undefined) throw this.fail(`initializer "${name}" has an element type the importer does not read`, 'Export float32 weights (model.float()) and int64 shapes.');
+    const host: Host = { kind: 'host', v: h };
+    if (h.data.length <= KEEP_DECODED) this.values.set(name, host);
+    return host;
   }
 
   private data(name: string, what: string): Data {
@@ -237,25 +257,36 @@ class Importer {
     return t;
   }
 
-  addConstant(name: string, v: HostTensor): void {
-    this.values.set(name, { kind: 'host', v });
+  /** Registers an initializer, decoded when a node first reads it. */
+  addConstant(name: string, load: () => HostTensor | undefined): void {
+    this.values.set(name, { kind: 'lazy', load });
+  }
+
+  /** Sets a built layer's weights now, so the host copies can be collected as the import goes. */
+  private setNow(p: Pending): void {
+    const ts = p.weights.map((w) => tf.tensor(w.data, w.dims, 'float32'));
+    p.layer.setWeights(ts);
+    tf.dispose(ts);
+    p.weights = [];
   }
 
   run(): void {
     for (const n of this.nodes) {
       this.current = n;
       if (n.domain !== '' && n.domain !== 'ai.onnx') throw this.fail(`operator domain "${n.domain}" is not ai.onnx`, 'Export with standard ONNX operators only (no custom or contrib ops).');
-      const ins = n.inputs.map((i) => (i === '' ? undefined : this.get(i)));
-      const allHost = ins.every((v) => v === undefined || v.kind === 'host');
-      if (n.opType === 'Shape' && ins[0]?.kind === 'data') {
-        const x = ins[0];
+      // kinds only: a weight is decoded by the node that reads it, not here
+      const kinds = n.inputs.map((i) => (i === '' ? undefined : this.kindOf(i)));
+      const allHost = kinds.every((k) => k === undefined || k !== 'data');
+      if (n.opType === 'Shape' && kinds[0] === 'data') {
+        const x = this.data(n.inputs[0]!, 'input');
         this.values.set(n.outputs[0]!, { kind: 'host', v: hostOf([NaN, ...x.shape]) });
         continue;
       }
       if (allHost && (HOST_OPS.has(n.opType) || n.inputs.length === 0)) {
+        const ins = n.inputs.map((i) => this.get(i) as Host | undefined);
         let v: HostTensor;
         try {
-          v = evalHost(n, ins.map((h) => (h === undefined ? undefined : (h as Host).v)), this.opset);
+          v = evalHost(n, ins.map((h) => h?.v), this.opset);
         } catch (err) {
           throw this.fail(`it cannot be evaluated on constants (${err instanceof Error ? err.message : String(err)})`, 'Re-export with do_constant_folding=True or simplify the model with onnxsim.');
         }
@@ -286,8 +317,9 @@ class Importer {
         const w = ['scale', 'B', 'mean', 'var'].map((k, i) => this.floats(n.inputs[i + 1] ?? '', `BatchNormalization ${k}`));
         if (w.some((v) => v.length !== C)) throw this.fail(`parameters of length ${w.map((v) => v.length).join('/')} for ${C} channels`, 'Re-export the model.');
         const layer = tf.layers.batchNormalization({ axis: -1, epsilon: a.float('epsilon', 1e-5), momentum: a.float('momentum', 0.9), name: name() });
-        this.pending.push({ layer, weights: w.map((data) => ({ data, dims: [C] })) });
-        this.set(n, { t: this.apply(layer, x.t), shape: x.shape, nonNeg: false, ...(x.flatFrom ? { flatFrom: x.flatFrom } : {}) });
+        const t = this.apply(layer, x.t);
+        this.setNow({ layer, weights: w.map((data) => ({ data, dims: [C] })) });
+        this.set(n, { t, shape: x.shape, nonNeg: false, ...(x.flatFrom ? { flatFrom: x.flatFrom } : {}) });
         return;
       }
       case 'Relu':
@@ -483,8 +515,9 @@ class Importer {
       kernel = convKernelToTfjs(w, wh.dims);
     }
     const kdims = G === C && cinG === 1 ? [kh, kw, C, cout / C] : [kh, kw, cinG, cout];
-    this.pending.push({ layer, weights: [{ data: kernel, dims: kdims }, ...(bias ? [{ data: bias, dims: [cout] }] : [])] });
-    this.set(n, { t: this.apply(layer, x.t), shape: [cout, ph.out, pw.out], nonNeg: false });
+    const t = this.apply(layer, x.t);
+    this.setNow({ layer, weights: [{ data: kernel, dims: kdims }, ...(bias ? [{ data: bias, dims: [cout] }] : [])] });
+    this.set(n, { t, shape: [cout, ph.out, pw.out], nonNeg: false });
   }
 
   private pool(n: OnnxNodeSummary): void {
@@ -627,7 +660,7 @@ function describeValue(v: OnnxValueSummary, source: string, role: string): Impor
  */
 export async function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Promise<ImportResult> {
   const source = opts.source ?? '<bytes>';
-  const m = decodeModel(bytes, source);
+  const m = decodeModel(bytes, source, { deferInitializerData: true });
   if (m.nodes.length === 0) throw new LatpruneError('BAD_FILE', `${source}: the ONNX graph has no nodes; check that it is a complete model file.`);
   if (m.opsetVersion < 7 || m.opsetVersion > 21) throw new LatpruneError('UNSUPPORTED_LAYER', `${source}: ai.onnx opset ${m.opsetVersion} is outside what the importer reads (tested 11-17); re-export with opset_version between 11 and 17.`);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -657,10 +690,7 @@ export async function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): P
   const batchDim = typeof b0 === 'string' && b0 !== '?' ? b0 : 'batch';
 
   const imp = new Importer(source, m.opsetVersion, m.nodes, m.outputs.map((o) => o.name), input.name);
-  for (const t of m.initializers) {
-    const h = hostFromDecoded(t);
-    if (h !== undefined) imp.addConstant(t.name, h);
-  }
+  for (const t of m.initializers) imp.addConstant(t.name, () => hostFromDecoded(t));
   const x = imp.addInput(input.name, shape);
   imp.run();
   const outs = m.outputs.map((o) => imp.output(o.name));
