@@ -86,7 +86,8 @@ test('prune: an imported ONNX model on an image folder runs end to end, and a re
   const src = join(repoRoot, 'test', 'fixtures', 'onnx', 'resnet20_op11.onnx');
   const { model } = await loadOnnxModel(src);
   const lut = join(root, 'r20.json');
-  await profileModel(model, { modelName: 'r20', batch: 16, runtime: new FakeRuntime(), out: lut, grid: { step: 8, points: 3, refine: 0 }, progress: false });
+  const table = await profileModel(model, { modelName: 'r20', modelSource: src, batch: 16, runtime: new FakeRuntime(), out: lut, grid: { step: 8, points: 3, refine: 0 }, progress: false });
+  assert.equal(table.source, src, 'the table records the model file it was profiled from');
   model.dispose();
   const base: PruneRunOptions = {
     model: src, fromScratch: false, dataDir: folder, input: [28, 28], mean: [0.286], std: [0.353], lut, target: { speedup: 1.6 },

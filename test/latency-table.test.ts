@@ -457,6 +457,8 @@ test('table validation: impossible fields are rejected (batch, input size, chann
   const key = Object.keys(table.signatures)[0]!;
   rejectsWith(() => validateTable({ ...table, batch: 0 }, 'b.json'), /^b\.json: invalid latency table at 'batch': must be a whole batch size >= 1, got 0\. Delete it and rebuild it with `latprune profile --model r --threads 1 --step 8 --points 3 --refine 0 --out b\.json`\.$/);
   rejectsWith(() => validateTable({ ...table, input: [8, 0, 1] }, 'i.json'), /at 'input\.1': must be a whole input width >= 1, got 0/);
+  // a table profiled from a file names the file in its rebuild command, not the model name derived from it
+  rejectsWith(() => validateTable({ ...table, source: 'models/x/model.onnx', batch: 0 }, 'b.json'), /rebuild it with `latprune profile --model models\/x\/model\.onnx --threads 1 /);
   const frac = structuredClone(table);
   frac.signatures[key]!.points[0]![0] = 2.5;
   rejectsWith(() => validateTable(frac, 'f.json'), new RegExp(`at 'signatures\\.${escape(key)}\\.points\\.0\\.0' \\(.*measured point #0 at cin 2\\.5, cout \\d+: its input channels\\): must be a whole number of input channels >= 1, got 2\\.5`));

@@ -115,12 +115,14 @@ export async function profile(o: ProfileTableOptions, log: (line: string) => voi
   if (!Number.isInteger(batch) || batch < 1) throw new LatpruneError('BAD_ARGUMENT', `--batch must be a positive integer, got ${batch}.`);
   let model: tf.LayersModel;
   let modelName: string;
+  let modelSource: string | undefined;
   let owned = false;
   if (typeof o.model === 'string') {
     const r = await resolveModel(o.model, { ...(o.input ? { inputShape: [...o.input] as [number, number, number] } : {}), ...(o.classes ? { numClasses: o.classes } : {}), seed: 1 });
     model = r.model;
     owned = true;
     modelName = o.modelName ?? tableModelName(o.model, r.fromZoo, o.input);
+    if (!r.fromZoo) modelSource = o.model;
   } else {
     model = o.model;
     modelName = o.modelName ?? model.name;
@@ -139,6 +141,7 @@ export async function profile(o: ProfileTableOptions, log: (line: string) => voi
     const grid = { step: 8, points: 8, refine: 2, ...o.grid };
     let table = await profileModel(model, {
       modelName,
+      ...(modelSource ? { modelSource } : {}),
       batch,
       runtime,
       out,

@@ -25,6 +25,8 @@ import { LUT_SCHEMA, currentFingerprint, loadTable, saveTable, type LatencyTable
 export interface ProfileOptions {
   /** Model name recorded in the table (zoo name or file). */
   readonly modelName: string;
+  /** The model file profiled (recorded as the table's `source`, named in its re-profile hints); none for a zoo model. */
+  readonly modelSource?: string;
   readonly batch: number;
   readonly runtime: LatencyRuntime;
   readonly out: string;
@@ -203,6 +205,7 @@ export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Pr
     table = {
       schema: LUT_SCHEMA,
       model: o.modelName,
+      ...(o.modelSource ? { source: o.modelSource } : {}),
       batch: o.batch,
       input: [inputShape[1]!, inputShape[2]!, inputShape[3]!],
       precision: 'fp32',

@@ -96,6 +96,8 @@ const sampleSchema = z
 const tableSchema = z.object({
   schema: z.literal(LUT_SCHEMA),
   model: z.string().min(1),
+  /** The model file the table was profiled from (a path as given to `--model`); absent for zoo models, whose name is `model`. */
+  source: z.string().min(1).optional(),
   batch: whole(1, 'a whole batch size >= 1'),
   input: z.tuple([whole(1, 'a whole input height >= 1'), whole(1, 'a whole input width >= 1'), whole(1, 'a whole number of input channels >= 1')]),
   precision: z.literal('fp32'),
@@ -283,8 +285,10 @@ export function profileCommandLine(data: unknown, path: string): string {
   const input = get('input');
   const dims = Array.isArray(input) && input.length === 3 && input.every((v) => isCount(v) && v > 0) ? input.join('x') : undefined;
   const model = get('model');
+  const source = get('source');
   let flags = '--model <model>';
-  if (typeof model === 'string' && model) {
+  if (typeof source === 'string' && source) flags = `--model ${source}`;
+  else if (typeof model === 'string' && model) {
     const zoo = dims !== undefined && model.endsWith(`-${dims}`) ? model.slice(0, -dims.length - 1) : undefined;
     flags = zoo ? `--model ${zoo} --input ${dims}` : `--model ${model}`;
   }
