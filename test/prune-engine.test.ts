@@ -19,7 +19,7 @@ import { ImportanceAccumulator, taylorImportance, type ImportanceCriterion } fro
 import { Trainer, decodeCheckpoint, type HostBatch } from '../src/train/index.js';
 import { LatencyEstimator, profileModel, type LatencyTable } from '../src/latency/index.js';
 import { FakeRuntime as BaseFake, ORT_RULES } from './helpers/fake-runtime.js';
-import { ChannelWeights, checkGrowRule, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, allActive, ieeInitialIterations, ieeStepsThatFit, latencyCheck, nextCheckStep, bestCheckProbe, needsConfirmation, confirmedMeasurement, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneResult, type PruneRunOptions, type StepReport, type CheckStep } from '../src/prune/index.js';
+import { ChannelWeights, checkGrowRule, DEFAULT_LATENCY_MARGIN, LATENCY_CHECK_ROUNDS, PruneEngine, pruneMethod, allActive, ieeInitialIterations, ieeStepsThatFit, latencyCheck, nextCheckStep, bestCheckProbe, needsConfirmation, confirmedMeasurement, applyPrune, domainOf, elementMasks, growProblem, halpTargets, pruneProblem, runPrune, updateBudget, type PruneConfig, type PruneMethod, type PruneResult, type PruneRunOptions, type StepReport, type CheckStep } from '../src/prune/index.js';
 import { solveCoupled } from '../src/solver/index.js';
 import { main } from '../src/cli/main.js';
 import { tempDir } from './helpers/tmp.js';
@@ -78,7 +78,7 @@ test('IEE exploration freezes the active set bit-identically; grown channels kee
   const cfg: PruneConfig = { method: 'iee', budgetMs: dense * 0.6, totalIterations: 30, H: 3, J: 3, Q: 4, T: 2, omega: 0.3, schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 1, interval: 1, granularity: 1 };
   const trainer = await tinyTrainer(model, 30, info.tfjsName);
   const acc = new ImportanceAccumulator(model, graph, taylorImportance());
-  const engine = PruneEngine.start(cfg, trainer, graph, est, acc);
+  const engine = PruneEngine.start(cfg, trainer, graph, est, acc, pruneMethod(cfg.method));
   const data = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir()! });
   const it = new BatchIterator(data.train, { batchSize: 16, seed: 1 });
   const trainable = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
@@ -151,7 +151,7 @@ test('IEE --ramp k: the initial descent prunes k times along the geometric path 
   const { model, graph, est, dense } = await tinyNet(5, dir);
   const cfg: PruneConfig = { method: 'iee', budgetMs: dense * 0.5, totalIterations: 20, H: 6, J: 2, Q: 2, T: 1, omega: 0.3, ramp: 3, schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 1, interval: 1, granularity: 1 };
   const trainer = await tinyTrainer(model, 20, info.tfjsName);
-  const engine = PruneEngine.start(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
+  const engine = PruneEngine.start(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()), pruneMethod(cfg.method));
   const data = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir()! });
   const it = new BatchIterator(data.train, { batchSize: 16, seed: 1 });
   const reports: { phase: string; step: number; budgetMs: number; latencyMs: number; iteration: number }[] = [];
@@ -177,7 +177,7 @@ test('IEE --ramp k: the initial descent prunes k times along the geometric path 
   assert.equal(ieeInitialIterations(long), 16);
   assert.equal(ieeStepsThatFit(long), 1, '40 - 16 initial - max(J, 4) fine-tuning leaves one step of 10');
   const lt = await tinyTrainer(model, 40, info.tfjsName);
-  const le = PruneEngine.start(long, lt, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
+  const le = PruneEngine.start(long, lt, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()), pruneMethod(long.method));
   const lr: { step: number; iteration: number; budgetMs: number }[] = [];
   await le.run({ nextBatch: batchesOf(it), onIteration: () => {}, onStep: (r) => void lr.push({ step: r.step, iteration: r.iteration, budgetMs: r.budgetMs }) });
   const descent = lr.filter((r) => r.step === 0);
@@ -185,7 +185,7 @@ test('IEE --ramp k: the initial descent prunes k times along the geometric path 
   assert.ok(Math.abs(descent.at(-1)!.budgetMs - cfg.budgetMs) < 1e-9, 'the long descent ends at B too');
   await lt.dispose();
   const bad = await tinyTrainer(model, 20, info.tfjsName);
-  const e2 = PruneEngine.start({ ...cfg, ramp: 7 }, bad, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
+  const e2 = PruneEngine.start({ ...cfg, ramp: 7 }, bad, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()), pruneMethod(cfg.method));
   await assert.rejects(e2.run({ nextBatch: batchesOf(it), onIteration: () => {} }), /--ramp must be an integer from 1 to --H \(6\) \(or any positive integer with --ramp-interval\), got 7/);
   await bad.dispose();
   model.dispose();
@@ -209,7 +209,7 @@ test('IEE grow rules: no-regrow keeps the channels pruned at a step out of its g
   const run = async (cfg: PruneConfig, criterion: ImportanceCriterion) => {
     const { model, graph, est } = await tinyNet(7, dir, table);
     const trainer = await tinyTrainer(model, cfg.totalIterations, info.tfjsName);
-    const engine = PruneEngine.start(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, criterion));
+    const engine = PruneEngine.start(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, criterion), pruneMethod(cfg.method));
     const after: { phase: string; step: number; active: Record<string, number[]>; scores: Record<string, number[]>; latencyMs: number; budgetMs: number; kept: Record<string, number>; candidates: StepReport['candidates'] }[] = [];
     try {
       await engine.run({
@@ -284,7 +284,7 @@ test('IEE grow rules: no-regrow keeps the channels pruned at a step out of its g
   assert.throws(() => checkGrowRule({ grow: 'evaluated', explore: true, evalBatches: 0 }), /--eval-batches must be a positive integer, got 0/);
   const { model, graph: g2, est } = await tinyNet(7, dir, table);
   const bad = await tinyTrainer(model, base.totalIterations, info.tfjsName);
-  const e2 = PruneEngine.start({ ...base, grow: 'joint', explore: false }, bad, g2, est, new ImportanceAccumulator(model, g2, taylorImportance()));
+  const e2 = PruneEngine.start({ ...base, grow: 'joint', explore: false }, bad, g2, est, new ImportanceAccumulator(model, g2, taylorImportance()), pruneMethod(base.method));
   await assert.rejects(e2.run({ nextBatch: batchesOf(new BatchIterator(data.train, { batchSize: 16, seed: 3 })), onIteration: () => {} }), /--grow joint .* --no-explore/);
   await bad.dispose();
   model.dispose();
@@ -296,7 +296,7 @@ test('the engine measures candidate active sets without side effects: weights, B
   const { model, graph, est, dense } = await tinyNet(5, dir);
   const cfg: PruneConfig = { method: 'iee', budgetMs: dense * 0.6, totalIterations: 10, H: 2, J: 2, Q: 2, T: 1, omega: 0.3, schedule: 'constant', explore: true, freeze: true, zeroInit: false, steps: 1, interval: 1, granularity: 1 };
   const trainer = await tinyTrainer(model, 10, info.tfjsName);
-  const engine = PruneEngine.start(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
+  const engine = PruneEngine.start(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()), pruneMethod(cfg.method));
   const data = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir()! });
   const next = batchesOf(new BatchIterator(data.train, { batchSize: 16, seed: 4 }));
   const batches = [next(), next()];
@@ -568,7 +568,7 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
   const { model, graph, table, est, dense } = await tinyNet(5, dir);
   const cfg: PruneConfig = { method: 'halp', budgetMs: dense * 0.7, totalIterations: 6, H: 1, J: 1, Q: 1, T: 1, omega: 0.3, schedule: 'cosine', explore: true, freeze: true, zeroInit: false, steps: 2, interval: 2, granularity: 1 };
   const trainer = await tinyTrainer(model, 6, info.tfjsName);
-  const engine = PruneEngine.start(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
+  const engine = PruneEngine.start(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()), pruneMethod(cfg.method));
   const data = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir()! });
   const it = new BatchIterator(data.train, { batchSize: 16, seed: 1 });
   const checks: number[] = [];
@@ -600,7 +600,7 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
   const { model: model2, graph: graph2, est: est2 } = await tinyNet(6, dir, table);
   // no fine-tuning after the check (4 iterations = HALP's 2 x 2), so the weights after the run are the restored ones
   const trainer2 = await tinyTrainer(model2, 4, info.tfjsName);
-  const engine2 = PruneEngine.start({ ...cfg, totalIterations: 4 }, trainer2, graph2, est2, new ImportanceAccumulator(model2, graph2, taylorImportance()));
+  const engine2 = PruneEngine.start({ ...cfg, totalIterations: 4 }, trainer2, graph2, est2, new ImportanceAccumulator(model2, graph2, taylorImportance()), pruneMethod(cfg.method));
   const lasts: boolean[] = [];
   const keptAt: Array<Record<string, number>> = [];
   let round1: { active: Record<string, number[]>; weights: Float32Array[] } | undefined;
@@ -628,7 +628,7 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
   ] as const) {
     const { model: m3, graph: g3, est: e3 } = await tinyNet(7, dir, table);
     const t3 = await tinyTrainer(m3, 4, info.tfjsName);
-    const e = PruneEngine.start({ ...cfg, totalIterations: 4 }, t3, g3, e3, new ImportanceAccumulator(m3, g3, taylorImportance()));
+    const e = PruneEngine.start({ ...cfg, totalIterations: 4 }, t3, g3, e3, new ImportanceAccumulator(m3, g3, taylorImportance()), pruneMethod(cfg.method));
     let before: Record<string, number> | undefined;
     const go = e.run({
       nextBatch: batchesOf(it),
@@ -648,5 +648,50 @@ test('on-device latency check: accepted band, corrected budgets, and the engine 
   await trainer2.dispose();
   model2.dispose();
   await trainer.dispose();
+  model.dispose();
+});
+
+test('a pruning method is a plug-in: a custom one-shot method runs through the engine (latency check and fine-tuning included); a config for another method is refused', { timeout: 60_000 }, async (t) => {
+  const info = await initBackend({ requested: 'wasm' });
+  const dir = await tempDir(t, 'latprune-plugin-');
+  const { model, graph, est, dense } = await tinyNet(4, dir);
+  const calls: string[] = [];
+  const oneShot: PruneMethod = {
+    name: 'one-shot',
+    async prune(host, io) {
+      calls.push(`prune from step ${host.step}`);
+      host.resetScores();
+      await host.train(3, 'active', true, io, 'one-shot-score');
+      const scores = host.takeScores();
+      host.remember(scores, 'active');
+      await host.solveAndApply(pruneProblem(host.graph, host.active, scores, host.cfg.budgetMs, 1), 'prune', scores, io);
+      host.completeStep();
+      await io.onBoundary?.(host.state());
+    },
+  };
+  const cfg: PruneConfig = { method: 'one-shot', budgetMs: dense * 0.5, totalIterations: 8, H: 1, J: 1, Q: 1, T: 1, omega: 0, schedule: 'cosine', explore: false, freeze: true, zeroInit: false, steps: 1, interval: 1, granularity: 1 };
+  const trainer = await tinyTrainer(model, 8, info.tfjsName);
+  const acc = new ImportanceAccumulator(model, graph, taylorImportance());
+  assert.throws(() => PruneEngine.start(cfg, trainer, graph, est, acc, pruneMethod('halp')), /configuration is for method 'one-shot' but method 'halp'/);
+  assert.throws(() => pruneMethod('one-shot'), /unknown pruning method "one-shot"; use one of iee, halp/);
+  const engine = PruneEngine.start(cfg, trainer, graph, est, acc, oneShot);
+  const data = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir()! });
+  const it = new BatchIterator(data.train, { batchSize: 16, seed: 1 });
+  const phases = new Set<string>();
+  let checked = 0;
+  await engine.run({
+    nextBatch: batchesOf(it),
+    onIteration: (_i, _l, phase) => void phases.add(phase),
+    checkLatency: async () => {
+      checked++;
+      return { kind: 'keep' };
+    },
+  });
+  assert.deepEqual(calls, ['prune from step 0']);
+  assert.deepEqual([...phases], ['one-shot-score', 'finetune']);
+  assert.equal(checked, 1, 'the engine checks the method\'s selection once');
+  assert.equal(trainer.step, 8, 'the engine fine-tunes to the end of the run');
+  assert.equal(engine.state().step, 1);
+  assert.ok(engine.latencyMs() <= cfg.budgetMs + 1e-9, `${engine.latencyMs()} ms within ${cfg.budgetMs} ms`);
   model.dispose();
 });

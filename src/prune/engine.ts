@@ -3,7 +3,8 @@
  * 2502.03658) for latency-constrained channel pruning, and HALP (NeurIPS
  * 2022) as the baseline, driving the trainer step by step. The engine owns
  * the training, scoring, knapsack and channel-transition primitives
- * ({@link MethodHost}); the methods themselves are in `iee.ts` and `halp.ts`.
+ * ({@link MethodHost}); a method ({@link PruneMethod}, the built-ins in
+ * `iee.ts` and `halp.ts`, registered in `methods.ts`) is handed to it.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ChannelGraph } from '../graph/index.js';
@@ -11,8 +12,7 @@ import type { GroupScores, ImportanceAccumulator } from '../importance/index.js'
 import { linearise, type CoupledLatencyModel, type CoupledProblem, type KnapsackProblem } from '../solver/index.js';
 import type { HostBatch, StepHooks, Trainer } from '../train/index.js';
 import { allActive, applyGrow, applyPrune, counts, growProblem, maskIoU, pruneProblem, solve, type ActiveSets } from './channels.js';
-import { runHalp } from './halp.js';
-import { runIee } from './iee.js';
+import type { PruneMethod } from './method.js';
 import type { UpdateSchedule } from './schedule.js';
 import { ChannelWeights } from './weights.js';
 
@@ -24,7 +24,8 @@ export const GROW_RULES: readonly GrowRule[] = ['explored', 'no-regrow', 'joint'
 
 /** Engine configuration (plain data; stored with checkpoints). */
 export interface PruneConfig {
-  readonly method: 'iee' | 'halp';
+  /** The method's name ({@link PruneMethod.name}); a checkpoint resumes only with the same method. */
+  readonly method: string;
   /** Latency budget B (ms, under the estimator). */
   readonly budgetMs: number;
   /** Total training iterations of the run (pruning phases plus fine-tuning). */
@@ -180,7 +181,9 @@ export interface MethodHost {
   /** Last importance of every channel. */
   readonly lastScores: GroupScores;
   /** Completed pruning steps (checkpointed). */
-  step: number;
+  readonly step: number;
+  /** Marks a pruning step done (call before `io.onBoundary`). */
+  completeStep(): void;
   /** Trains `n` iterations of `mode`'s channels (accumulating importance when asked). */
   train(n: number, mode: 'active' | 'explore' | 'all', accumulate: boolean, io: EngineIO, phase: string): Promise<void>;
   /** Clears the importance accumulator. */
@@ -228,6 +231,7 @@ export class PruneEngine implements MethodHost {
     /** @internal */ readonly graph: ChannelGraph,
     /** @internal */ readonly latency: CoupledLatencyModel,
     private readonly acc: ImportanceAccumulator,
+    private readonly method: PruneMethod,
     state: EngineState | undefined,
     mru: ReadonlyMap<string, Float32Array> | undefined,
   ) {
@@ -263,13 +267,14 @@ export class PruneEngine implements MethodHost {
    * MRU store, passed in `mru`). The model's weights are read when the run
    * starts ({@link PruneEngine.ready}); {@link PruneEngine.create} reads them now.
    */
-  static start(cfg: PruneConfig, trainer: Trainer, graph: ChannelGraph, latency: CoupledLatencyModel, acc: ImportanceAccumulator, state?: EngineState, mru?: ReadonlyMap<string, Float32Array>): PruneEngine {
-    return new PruneEngine(cfg, trainer, graph, latency, acc, state, mru);
+  static start(cfg: PruneConfig, trainer: Trainer, graph: ChannelGraph, latency: CoupledLatencyModel, acc: ImportanceAccumulator, method: PruneMethod, state?: EngineState, mru?: ReadonlyMap<string, Float32Array>): PruneEngine {
+    if (method.name !== cfg.method) throw new Error(`PruneEngine: the configuration is for method '${cfg.method}' but method '${method.name}' was given`);
+    return new PruneEngine(cfg, trainer, graph, latency, acc, method, state, mru);
   }
 
   /** {@link PruneEngine.start}, then {@link PruneEngine.ready}: the MRU store is filled when it resolves. */
-  static async create(cfg: PruneConfig, trainer: Trainer, graph: ChannelGraph, latency: CoupledLatencyModel, acc: ImportanceAccumulator, state?: EngineState, mru?: ReadonlyMap<string, Float32Array>): Promise<PruneEngine> {
-    const e = PruneEngine.start(cfg, trainer, graph, latency, acc, state, mru);
+  static async create(cfg: PruneConfig, trainer: Trainer, graph: ChannelGraph, latency: CoupledLatencyModel, acc: ImportanceAccumulator, method: PruneMethod, state?: EngineState, mru?: ReadonlyMap<string, Float32Array>): Promise<PruneEngine> {
+    const e = PruneEngine.start(cfg, trainer, graph, latency, acc, method, state, mru);
     await e.ready();
     return e;
   }
@@ -316,6 +321,11 @@ export class PruneEngine implements MethodHost {
     } finally {
       if (masks) tf.dispose(Object.values(masks));
     }
+  }
+
+  /** @internal */
+  completeStep(): void {
+    this.step++;
   }
 
   /** @internal */
@@ -431,8 +441,7 @@ export class PruneEngine implements MethodHost {
     await this.ready();
     const c = this.cfg;
     if (!this.finetuning) {
-      if (c.method === 'halp') await runHalp(this, io);
-      else await runIee(this, io);
+      await this.method.prune(this, io);
       // check, re-solve, check again (at most LATENCY_CHECK_ROUNDS re-solves); the checker may
       // instead restore a selection it measured at an earlier round
       const checked: ActiveSets[] = [];

@@ -8,6 +8,7 @@
  */
 import { fullKeep, pruneProblem } from './channels.js';
 import type { EngineIO, MethodHost } from './engine.js';
+import type { PruneMethod } from './method.js';
 import { halpTargets } from './schedule.js';
 
 /** Runs (or continues, from `e.step`) HALP's pruning phase. */
@@ -21,7 +22,10 @@ export async function runHalp(e: MethodHost, io: EngineIO): Promise<void> {
     const scores = e.takeScores();
     e.remember(scores, 'active');
     await e.solveAndApply(pruneProblem(e.graph, e.active, scores, targets[e.step]!, c.granularity), 'prune', scores, io);
-    e.step++;
+    e.completeStep();
     await io.onBoundary?.(e.state());
   }
 }
+
+/** HALP as a {@link PruneMethod}. */
+export const HALP: PruneMethod = { name: 'halp', prune: runHalp };

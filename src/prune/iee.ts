@@ -29,6 +29,7 @@ import type { GroupScores } from '../importance/index.js';
 import type { CoupledProblem } from '../solver/index.js';
 import { allActive, applyGrow, applyPrune, counts, fullKeep, growProblem, pruneProblem, removed, solve, type ActiveSets } from './channels.js';
 import type { EngineIO, MethodHost, PruneConfig } from './engine.js';
+import type { PruneMethod } from './method.js';
 import { LatpruneError } from '../errors.js';
 import { halpTargets, updateBudget } from './schedule.js';
 
@@ -76,7 +77,7 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
       e.remember(scores, 'active');
       await e.solveAndApply(pruneProblem(e.graph, e.active, scores, targets[i]!, c.granularity), 'prune', scores, io);
     }
-    e.step = 1;
+    e.completeStep();
     await io.onBoundary?.(e.state());
   }
   // a step ends with a grow whose channels (and the active channels' BN statistics) need
@@ -126,10 +127,13 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
     } else {
       await e.solveAndApply(growProblem(e.graph, e.active, explored, B, c.granularity, justPruned), 'grow', explored, io, justPruned ? { blocked: justPruned } : {});
     }
-    e.step++;
+    e.completeStep();
     await io.onBoundary?.(e.state());
   }
 }
+
+/** IEE as a {@link PruneMethod}. */
+export const IEE: PruneMethod = { name: 'iee', prune: runIee };
 
 /**
  * The candidate solutions `grow: 'evaluated'` weighs for a grow or prune

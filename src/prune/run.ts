@@ -22,6 +22,7 @@ import { fullKeep, toSelection } from './channels.js';
 import { DEFAULT_BUSY_GUARD, DEFAULT_CHECK_CONFIRM, DEFAULT_LATENCY_MARGIN, bestCheckProbe, confirmedMeasurement, machineBusy, meetsTarget, needsConfirmation, nextCheckStep, type BusyGuard, type CheckConfirm, type CheckProbe } from './check.js';
 import { LATENCY_CHECK_ROUNDS, PruneEngine, type CheckDecision, type EngineState, type PruneConfig } from './engine.js';
 import { checkGrowRule } from './iee.js';
+import { pruneMethod, type MethodName } from './methods.js';
 import { describePlan, planSchedule, type ScheduleFlags } from './plan.js';
 import { RESUME_MUST_MATCH } from './options.js';
 import { calibrationWarning } from '../latency/index.js';
@@ -35,7 +36,10 @@ export type LatencyTarget = { readonly latencyMs: number } | { readonly fps: num
  * and length come from the run); schedule knobs left undefined are planned
  * for the run's length ({@link planSchedule}).
  */
-export type MethodOptions = Omit<PruneConfig, 'budgetMs' | 'totalIterations' | keyof ScheduleFlags> & ScheduleFlags;
+export type MethodOptions = Omit<PruneConfig, 'method' | 'budgetMs' | 'totalIterations' | keyof ScheduleFlags> & ScheduleFlags & {
+  /** A built-in method (the schedule planner knows their phases). */
+  readonly method: MethodName;
+};
 
 /** Options of {@link runPrune} (the CLI flags). */
 export interface PruneRunOptions extends MethodOptions, RunDataOptions {
@@ -335,7 +339,7 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     const cfg: PruneConfig = { method: o.method, H: plan.H, J: plan.J, Q: plan.Q, T: plan.T, omega: o.omega, ramp: plan.ramp, ...(plan.rampInterval !== undefined ? { rampInterval: plan.rampInterval } : {}), ...(o.grow !== undefined ? { grow: o.grow } : {}), ...(o.evalBatches !== undefined ? { evalBatches: o.evalBatches } : {}), ...(o.evaluatePrune ? { evaluatePrune: true } : {}), schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: plan.steps, interval: plan.interval, granularity, budgetMs: budget, totalIterations };
     log(describePlan(o.method, plan, totalIterations));
     const acc = new ImportanceAccumulator(model, graph, o.criterion === 'taylor' ? taylorImportance() : magnitudeImportance());
-    const engine = PruneEngine.start(cfg, trainer, graph, est, acc, resumed?.meta.engine, mru);
+    const engine = PruneEngine.start(cfg, trainer, graph, est, acc, pruneMethod(o.method), resumed?.meta.engine, mru);
     log(`${o.method}: dense ${denseMs.toFixed(3)} ms -> target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS at batch ${table.batch}; aiming at ${budget.toFixed(3)} ms, ${(aimMargin * 100).toFixed(1)}% margin), ${totalIterations} iterations, kept counts in multiples of ${granularity}`);
 
     const metrics = join(o.out, 'metrics.jsonl');

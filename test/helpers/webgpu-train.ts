@@ -23,7 +23,7 @@ import { embeddedSubsetDir, loadDataset, BatchIterator } from '../../src/data/in
 import { analyzeModel } from '../../src/graph/index.js';
 import { ImportanceAccumulator, taylorImportance } from '../../src/importance/index.js';
 import { LatencyEstimator, profileModel } from '../../src/latency/index.js';
-import { PruneEngine, type PruneConfig } from '../../src/prune/index.js';
+import { PruneEngine, pruneMethod, type PruneConfig } from '../../src/prune/index.js';
 import { Trainer, type HostBatch } from '../../src/train/index.js';
 import { localGradients, trainableVariables } from '../../src/train/gradients.js';
 import { buildZooModel } from '../../src/zoo/index.js';
@@ -154,7 +154,7 @@ if (mode === 'grads') {
     const dense = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
     const cfg: PruneConfig = { method: 'halp', budgetMs: dense * 0.6, totalIterations: 8, H: 1, J: 1, Q: 1, T: 1, omega: 0.3, schedule: 'cosine', explore: false, freeze: false, zeroInit: false, steps: 2, interval: 3, granularity: 1 };
     const trainer = await Trainer.create(model, { loss: LOSS, sgd: { momentum: 0.9, weightDecay: 5e-4 }, schedule: { baseLr: LR, totalSteps: 8 }, workers: 1 }, backend);
-    const engine = await PruneEngine.create(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()));
+    const engine = await PruneEngine.create(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()), pruneMethod(cfg.method));
     const steps: (typeof runs)[number]['steps'] = [];
     const losses: number[] = [];
     let i = 0;
