@@ -16,6 +16,8 @@ import * as tf from '@tensorflow/tfjs';
 import { buildZooModel, modelStats } from '../src/zoo/index.js';
 import {
   analyzeModel,
+  layerClass,
+  LAYER_CLASSES,
   applySelection,
   fullSelection,
   layerWidths,
@@ -463,4 +465,20 @@ test('Sequential models are analysed like functional ones', { timeout: 10_000 },
   assert.equal(g.groups.length, 2);
   const full = selectionCost(g, fullSelection(g));
   assert.equal(full.macs, modelStats(m).macs);
+});
+
+test('one table of layer classes: rules, weight axes, MACs, latency operator and folding come from LAYER_CLASSES', { timeout: 10_000 }, () => {
+  assert.equal(layerClass('toString'), undefined, 'no prototype keys');
+  assert.equal(layerClass('Conv3D'), undefined);
+  for (const [name, c] of Object.entries(LAYER_CLASSES)) {
+    // a class that costs MACs has a kernel among its channel-indexed weights
+    if (c.macs) assert.ok(c.weightAxes, `${name} has weight axes`);
+    if (c.latencyOp) assert.ok(c.macs, `${name} is timed, so it costs MACs`);
+  }
+  assert.deepEqual(
+    Object.entries(LAYER_CLASSES).filter(([, c]) => c.latencyOp).map(([n, c]) => `${n}:${c.latencyOp}`),
+    ['Conv2D:conv', 'Dense:gemm', 'DepthwiseConv2D:dwconv'],
+  );
+  assert.deepEqual(Object.entries(LAYER_CLASSES).filter(([, c]) => c.folded).map(([n]) => n), ['BatchNormalization', 'Dropout']);
+  assert.ok(layerClass('GroupedConv2D')?.macs, 'grouped convolutions (imported from ONNX) count their MACs');
 });

@@ -1,12 +1,12 @@
 /**
  * Parameters and multiply-adds of a model under a selection, with the same
- * conventions as the zoo's `modelStats` (batch 1; MACs of Conv2D,
- * DepthwiseConv2D, SeparableConv2D and Dense only; biases not counted as
- * MACs; params include BatchNorm moving statistics).
+ * conventions as the zoo's `modelStats` (batch 1; MACs of the layer classes
+ * marked `macs` in `LAYER_CLASSES`: convolutions and Dense; biases not counted
+ * as MACs; params include BatchNorm moving statistics).
  */
 
 import { layerKeep } from './layer-keep.js';
-import { isKernelWeight } from './layer-rules.js';
+import { isKernelWeight, layerClass } from './layer-rules.js';
 import type { Selection } from './selection.js';
 import type { ChannelGraph } from './types.js';
 
@@ -36,7 +36,6 @@ export interface SelectionCost {
   readonly layers: readonly LayerCost[];
 }
 
-const MAC_LAYERS = new Set(['Conv2D', 'GroupedConv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense']);
 const prod = (v: readonly number[]): number => v.reduce((a, b) => a * b, 1);
 
 /**
@@ -65,7 +64,7 @@ export function selectionCost(graph: ChannelGraph, sel: Selection): SelectionCos
     }
     const out = l.outputShapes[0] ?? [];
     const positions = out.length >= 2 ? prod(out.slice(0, -1)) : 1;
-    const macs = MAC_LAYERS.has(l.className) ? positions * kernel : 0;
+    const macs = layerClass(l.className)?.macs ? positions * kernel : 0;
     return { name: l.name, className: l.className, params, trainableParams, macs };
   });
   const sum = (f: (c: LayerCost) => number): number => layers.reduce((a, c) => a + f(c), 0);

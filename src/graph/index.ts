@@ -26,4 +26,4 @@ export { type AxisKeep, type WeightKeep, type LayerKeep, type LayerWidths, layer
 export { type WeightMask, type MaskOptions, selectionMasks } from './masks.js';
 export { type ApplyReport, type MaskTensorOptions, applySelection, maskTensors } from './apply.js';
 export { type LayerCost, type SelectionCost, selectionCost } from './cost.js';
-export { isKernelWeight } from './layer-rules.js';
+export { isKernelWeight, layerClass, LAYER_CLASSES, type LayerClass } from './layer-rules.js';

@@ -36,43 +36,6 @@ export type LayerRule =
   /** Not supported; `reason` says why. */
   | { readonly kind: 'unsupported'; readonly reason: string };
 
-const CHANNELWISE = new Set([
-  'ReLU',
-  'LeakyReLU',
-  'ELU',
-  'ThresholdedReLU',
-  'Dropout',
-  'SpatialDropout2D',
-  'GaussianNoise',
-  'GaussianDropout',
-  'AlphaDropout',
-  'MaxPooling2D',
-  'AveragePooling2D',
-  'ZeroPadding2D',
-  'Cropping2D',
-  'UpSampling2D',
-  'GlobalAveragePooling2D',
-  'GlobalMaxPooling2D',
-  'HardSigmoid',
-]);
-
-/** Layers with a data_format that must be channels_last. */
-const HAS_DATA_FORMAT = new Set([
-  'Conv2D',
-  'DepthwiseConv2D',
-  'SeparableConv2D',
-  'MaxPooling2D',
-  'AveragePooling2D',
-  'ZeroPadding2D',
-  'Cropping2D',
-  'UpSampling2D',
-  'GlobalAveragePooling2D',
-  'GlobalMaxPooling2D',
-  'Flatten',
-]);
-
-const MERGES = new Set(['Add', 'Multiply', 'Subtract', 'Average', 'Maximum', 'Minimum']);
-
 /** Activations that act on each element alone (zero or not at zero, the consumer masks handle it). */
 const ELEMENTWISE_ACTIVATIONS = new Set([
   'linear',
@@ -118,67 +81,148 @@ function channelAxisIsLast(axis: unknown, rank: number): boolean {
   return a === -1 || a === rank - 1;
 }
 
+type AxisMap = Map<string, WeightAxis[]>;
+const ax = (role: WeightAxis['role'], axis: number, span = 1, div = 1): WeightAxis => ({ role, axis, span, div });
+
+/**
+ * What latprune knows about one tfjs layer class, in one place: its channel
+ * rule (graph analysis), the channel axes of its weights (masks, compaction,
+ * MRU store), whether it costs multiply-adds (params/MACs), whether latency
+ * tables time it and as which operator, and whether runtimes fold it into the
+ * convolution before it (latency epilogues).
+ */
+export interface LayerClass {
+  /** The channel rule of a layer of this class. */
+  readonly rule: (l: LayerSpec) => LayerRule;
+  /** Channel axes of its weights by short weight name (none: no channel-dependent weights). */
+  readonly weightAxes?: (l: LayerSpec) => AxisMap;
+  /** Its multiply-adds are (output positions) x (kept kernel elements). */
+  readonly macs?: boolean;
+  /** The latency-table operator it is timed as (absent: not timed on its own). */
+  readonly latencyOp?: 'conv' | 'dwconv' | 'gemm';
+  /** Runtimes fold it into the preceding convolution (no cost of its own; latency epilogues look through it). */
+  readonly folded?: boolean;
+  /** It has a `data_format`, which must be channels_last. */
+  readonly dataFormat?: boolean;
+}
+
+const fusedActivation = (c: LayerSpec['config']): LayerRule | undefined => {
+  const act = activationKind(c['activation']);
+  return act === 'unknown' ? { kind: 'unsupported', reason: `unknown fused activation ${JSON.stringify(c['activation'])}` } : undefined;
+};
+const creates = (l: LayerSpec): LayerRule => fusedActivation(l.config) ?? { kind: 'create', mixingActivation: activationKind(l.config['activation']) === 'mixing' };
+const channelwise = (): LayerRule => ({ kind: 'channelwise' });
+const merge = (): LayerRule => ({ kind: 'merge' });
+const CHANNELWISE: LayerClass = { rule: channelwise };
+const SPATIAL: LayerClass = { rule: channelwise, dataFormat: true };
+const MERGE: LayerClass = { rule: merge };
+
+/** Every layer class latprune supports, by tfjs class name. */
+export const LAYER_CLASSES: Readonly<Record<string, LayerClass>> = {
+  InputLayer: { rule: () => ({ kind: 'input' }) },
+  Conv2D: {
+    rule: (l) => (typeof l.config['groups'] === 'number' && l.config['groups'] !== 1 ? { kind: 'unsupported', reason: `grouped convolution (groups ${l.config['groups']})` } : creates(l)),
+    weightAxes: () => new Map([['kernel', [ax('input', 2), ax('output', 3)]], ['bias', [ax('output', 0)]]]),
+    macs: true,
+    latencyOp: 'conv',
+    dataFormat: true,
+  },
+  Dense: {
+    rule: creates,
+    weightAxes: () => new Map([['kernel', [ax('input', 0), ax('output', 1)]], ['bias', [ax('output', 0)]]]),
+    macs: true,
+    latencyOp: 'gemm',
+  },
+  SeparableConv2D: {
+    rule: creates,
+    weightAxes: (l) => new Map([['depthwise_kernel', [ax('input', 2)]], ['pointwise_kernel', [ax('input', 2, 1, depthMultiplier(l)), ax('output', 3)]], ['bias', [ax('output', 0)]]]),
+    macs: true,
+    dataFormat: true,
+  },
+  GroupedConv2D: {
+    rule: (l) => {
+      const groups = Number(l.config['groups']);
+      return Number.isInteger(groups) && groups >= 1 ? { kind: 'grouped', groups } : { kind: 'unsupported', reason: `groups ${String(l.config['groups'])}` };
+    },
+    weightAxes: (l) => new Map([['kernel', [{ role: 'input', axis: 2, span: 1, div: 1, groups: Number(l.config['groups']) }, ax('output', 3)]], ['bias', [ax('output', 0)]]]),
+    macs: true,
+  },
+  DepthwiseConv2D: {
+    rule: (l) => {
+      const m = depthMultiplier(l);
+      const bad = fusedActivation(l.config);
+      if (bad) return bad;
+      if (!Number.isInteger(m) || m < 1) return { kind: 'unsupported', reason: `depth_multiplier ${String(l.config['depth_multiplier'])}` };
+      return { kind: 'depthwise', multiplier: m, mixingActivation: activationKind(l.config['activation']) === 'mixing' };
+    },
+    weightAxes: () => new Map([['depthwise_kernel', [ax('input', 2), ax('output', 2, 2)]], ['bias', [ax('output', 0)]]]),
+    macs: true,
+    latencyOp: 'dwconv',
+    dataFormat: true,
+  },
+  BatchNormalization: {
+    rule: (l) => {
+      const rank = (l.outputShapes[0]?.length ?? 0) + 1;
+      if (!channelAxisIsLast(l.config['axis'], rank)) return { kind: 'unsupported', reason: `normalisation axis ${JSON.stringify(l.config['axis'])}; only the last (channel) axis is supported` };
+      return { kind: 'channelwise' };
+    },
+    weightAxes: () => new Map(['gamma', 'beta', 'moving_mean', 'moving_variance'].map((w) => [w, [ax('output', 0)]])),
+    folded: true,
+  },
+  Activation: {
+    rule: (l) => {
+      const act = activationKind(l.config['activation']);
+      if (act === 'unknown') return { kind: 'unsupported', reason: `unknown activation ${JSON.stringify(l.config['activation'])}` };
+      return act === 'mixing' ? { kind: 'pin' } : { kind: 'channelwise' };
+    },
+  },
+  Softmax: { rule: () => ({ kind: 'pin' }) },
+  Concatenate: { rule: (l) => ({ kind: 'concat', axis: Number(l.config['axis'] ?? -1) }) },
+  Flatten: { rule: () => ({ kind: 'flatten' }), dataFormat: true },
+  Reshape: { rule: () => ({ kind: 'reshape' }) },
+  ReLU: CHANNELWISE,
+  LeakyReLU: CHANNELWISE,
+  ELU: CHANNELWISE,
+  ThresholdedReLU: CHANNELWISE,
+  HardSigmoid: CHANNELWISE,
+  Dropout: { rule: channelwise, folded: true },
+  SpatialDropout2D: CHANNELWISE,
+  GaussianNoise: CHANNELWISE,
+  GaussianDropout: CHANNELWISE,
+  AlphaDropout: CHANNELWISE,
+  MaxPooling2D: SPATIAL,
+  AveragePooling2D: SPATIAL,
+  ZeroPadding2D: SPATIAL,
+  Cropping2D: SPATIAL,
+  UpSampling2D: SPATIAL,
+  GlobalAveragePooling2D: SPATIAL,
+  GlobalMaxPooling2D: SPATIAL,
+  Add: MERGE,
+  Multiply: MERGE,
+  Subtract: MERGE,
+  Average: MERGE,
+  Maximum: MERGE,
+  Minimum: MERGE,
+};
+
+/** What latprune knows about a tfjs layer class, or `undefined` for a class it does not support. */
+export function layerClass(className: string): LayerClass | undefined {
+  return Object.hasOwn(LAYER_CLASSES, className) ? LAYER_CLASSES[className] : undefined;
+}
+
 /**
  * The channel rule of a layer.
  *
  * @param l - the layer
  */
 export function ruleOf(l: LayerSpec): LayerRule {
-  const c = l.config;
-  const cls = l.className;
-  if (HAS_DATA_FORMAT.has(cls) && c['data_format'] !== undefined && c['data_format'] !== null && c['data_format'] !== 'channels_last') {
-    return { kind: 'unsupported', reason: `data_format ${String(c['data_format'])}; latprune supports channels_last (NHWC) only` };
+  const lc = layerClass(l.className);
+  if (!lc) return { kind: 'unsupported', reason: 'no channel rule for this layer class' };
+  const f = l.config['data_format'];
+  if (lc.dataFormat && f !== undefined && f !== null && f !== 'channels_last') {
+    return { kind: 'unsupported', reason: `data_format ${String(f)}; latprune supports channels_last (NHWC) only` };
   }
-  switch (cls) {
-    case 'InputLayer':
-      return { kind: 'input' };
-    case 'Conv2D':
-    case 'Dense':
-    case 'SeparableConv2D': {
-      if (cls === 'Conv2D' && typeof c['groups'] === 'number' && c['groups'] !== 1) {
-        return { kind: 'unsupported', reason: `grouped convolution (groups ${c['groups']})` };
-      }
-      const act = activationKind(c['activation']);
-      if (act === 'unknown') return { kind: 'unsupported', reason: `unknown fused activation ${JSON.stringify(c['activation'])}` };
-      return { kind: 'create', mixingActivation: act === 'mixing' };
-    }
-    case 'GroupedConv2D': {
-      const groups = Number(c['groups']);
-      if (!Number.isInteger(groups) || groups < 1) return { kind: 'unsupported', reason: `groups ${String(c['groups'])}` };
-      return { kind: 'grouped', groups };
-    }
-    case 'DepthwiseConv2D': {
-      const m = depthMultiplier(l);
-      const act = activationKind(c['activation']);
-      if (act === 'unknown') return { kind: 'unsupported', reason: `unknown fused activation ${JSON.stringify(c['activation'])}` };
-      if (!Number.isInteger(m) || m < 1) return { kind: 'unsupported', reason: `depth_multiplier ${String(c['depth_multiplier'])}` };
-      return { kind: 'depthwise', multiplier: m, mixingActivation: act === 'mixing' };
-    }
-    case 'BatchNormalization': {
-      const rank = (l.outputShapes[0]?.length ?? 0) + 1;
-      if (!channelAxisIsLast(c['axis'], rank)) {
-        return { kind: 'unsupported', reason: `normalisation axis ${JSON.stringify(c['axis'])}; only the last (channel) axis is supported` };
-      }
-      return { kind: 'channelwise' };
-    }
-    case 'Activation': {
-      const act = activationKind(c['activation']);
-      if (act === 'unknown') return { kind: 'unsupported', reason: `unknown activation ${JSON.stringify(c['activation'])}` };
-      return act === 'mixing' ? { kind: 'pin' } : { kind: 'channelwise' };
-    }
-    case 'Softmax':
-      return { kind: 'pin' };
-    case 'Concatenate':
-      return { kind: 'concat', axis: Number(c['axis'] ?? -1) };
-    case 'Flatten':
-      return { kind: 'flatten' };
-    case 'Reshape':
-      return { kind: 'reshape' };
-    default:
-      if (CHANNELWISE.has(cls)) return { kind: 'channelwise' };
-      if (MERGES.has(cls)) return { kind: 'merge' };
-      return { kind: 'unsupported', reason: 'no channel rule for this layer class' };
-  }
+  return lc.rule(l);
 }
 
 /**
@@ -188,41 +232,7 @@ export function ruleOf(l: LayerSpec): LayerRule {
  * @returns axes per weight name; a weight not listed does not depend on channels
  */
 export function weightAxes(l: LayerSpec): Map<string, WeightAxis[]> {
-  const out = new Map<string, WeightAxis[]>();
-  const ax = (role: WeightAxis['role'], axis: number, span = 1, div = 1): WeightAxis => ({ role, axis, span, div });
-  switch (l.className) {
-    case 'Conv2D':
-      out.set('kernel', [ax('input', 2), ax('output', 3)]);
-      out.set('bias', [ax('output', 0)]);
-      break;
-    case 'Dense':
-      out.set('kernel', [ax('input', 0), ax('output', 1)]);
-      out.set('bias', [ax('output', 0)]);
-      break;
-    case 'GroupedConv2D': {
-      const groups = Number(l.config['groups']);
-      out.set('kernel', [{ role: 'input', axis: 2, span: 1, div: 1, groups }, ax('output', 3)]);
-      out.set('bias', [ax('output', 0)]);
-      break;
-    }
-    case 'DepthwiseConv2D':
-      out.set('depthwise_kernel', [ax('input', 2), ax('output', 2, 2)]);
-      out.set('bias', [ax('output', 0)]);
-      break;
-    case 'SeparableConv2D': {
-      const m = depthMultiplier(l);
-      out.set('depthwise_kernel', [ax('input', 2)]);
-      out.set('pointwise_kernel', [ax('input', 2, 1, m), ax('output', 3)]);
-      out.set('bias', [ax('output', 0)]);
-      break;
-    }
-    case 'BatchNormalization':
-      for (const w of ['gamma', 'beta', 'moving_mean', 'moving_variance']) out.set(w, [ax('output', 0)]);
-      break;
-    default:
-      break;
-  }
-  return out;
+  return layerClass(l.className)?.weightAxes?.(l) ?? new Map<string, WeightAxis[]>();
 }
 
 /** Whether a short weight name is a kernel (multiply-add weight) rather than a bias or a BN parameter. */

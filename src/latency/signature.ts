@@ -5,7 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
-import { describeModel, type LayerSpec } from '../graph/index.js';
+import { describeModel, layerClass, type LayerSpec } from '../graph/index.js';
 import { samePadding } from '../onnx/layout.js';
 import type { OpKind } from './layout.js';
 
@@ -38,8 +38,6 @@ export function signatureKey(s: LayerSignature): string {
   return `${s.op}_k${s.kernel.join('x')}_s${s.stride.join('x')}_p${s.pads.join('')}_${s.inH}x${s.inW}_${s.epilogue}`;
 }
 
-const PASS_THROUGH = new Set(['BatchNormalization', 'Dropout']);
-
 const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)]);
 
 /**
@@ -63,7 +61,7 @@ export function signedLayers(model: tf.LayersModel): SignedLayer[] {
       const next = consumers.get(cur) ?? [];
       if (next.length !== 1) return 'none';
       const n = byName.get(next[0]!)!;
-      if (PASS_THROUGH.has(n.className)) {
+      if (layerClass(n.className)?.folded) {
         cur = n.name;
         continue;
       }
@@ -81,12 +79,13 @@ export function signedLayers(model: tf.LayersModel): SignedLayer[] {
   const out: SignedLayer[] = [];
   for (const l of spec.layers) {
     const cls = l.className;
-    if (cls !== 'Conv2D' && cls !== 'DepthwiseConv2D' && cls !== 'Dense') continue;
+    const timedAs = layerClass(cls)?.latencyOp;
+    if (timedAs === undefined) continue;
     const cfg = l.config;
     const src = l.inbound[0]!;
     const inS = byName.get(src.layer)!.outputShapes[src.tensor]!;
     const outS = l.outputShapes[0]!;
-    if (cls === 'Dense') {
+    if (timedAs === 'gemm') {
       if (inS.length !== 1) continue; // Dense on 4-D tensors is not a classifier head
       out.push({
         layer: l.name,
@@ -104,7 +103,7 @@ export function signedLayers(model: tf.LayersModel): SignedLayer[] {
     }
     const [inH, inW, cin] = [inS[0]!, inS[1]!, inS[2]!];
     const pads = cfg['padding'] === 'same' ? samePadding([inH, inW], k, s) : [0, 0, 0, 0];
-    const op: OpKind = cls === 'DepthwiseConv2D' ? 'dwconv' : 'conv';
+    const op: OpKind = timedAs;
     if (op === 'dwconv' && (cfg['depth_multiplier'] ?? 1) !== 1) {
       throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${l.name}' is a depthwise convolution with multiplier ${String(cfg['depth_multiplier'])}; latency tables cover multiplier 1.`);
     }
