@@ -49,7 +49,14 @@ async function childMemory(dir: string, limit: number): Promise<void> {
   const rssStart = process.memoryUsage().rss;
   const folder = await scanImageFolder(dir, { valFraction: 0.01 });
   const rssListed = process.memoryUsage().rss;
-  const stream = new ImageFolderStream(folder.train, { batchSize: 256, input: [32, 32], channels: 3, augmentation: { cropPadding: 4, horizontalFlip: true }, workers: 2, prefetch: 2 });
+  const stream = new ImageFolderStream(folder.train, {
+    batchSize: 256,
+    input: [32, 32],
+    channels: 3,
+    augmentation: { cropPadding: 4, horizontalFlip: true },
+    workers: 2,
+    prefetch: 2,
+  });
   const want = limit > 0 ? Math.min(limit, folder.train.count) : folder.train.count;
   let seen = 0;
   let rssMax = 0;
@@ -82,7 +89,12 @@ async function childMemory(dir: string, limit: number): Promise<void> {
 function picture(rng: Rng, w: number, h: number): Buffer {
   const px = Buffer.alloc(w * h * 3);
   const base = [rng.nextInt(256), rng.nextInt(256), rng.nextInt(256)];
-  const discs = Array.from({ length: 4 }, () => ({ x: rng.nextInt(w), y: rng.nextInt(h), r: 4 + rng.nextInt(Math.max(5, w >> 2)), c: [rng.nextInt(256), rng.nextInt(256), rng.nextInt(256)] }));
+  const discs = Array.from({ length: 4 }, () => ({
+    x: rng.nextInt(w),
+    y: rng.nextInt(h),
+    r: 4 + rng.nextInt(Math.max(5, w >> 2)),
+    c: [rng.nextInt(256), rng.nextInt(256), rng.nextInt(256)],
+  }));
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const o = (y * w + x) * 3;
@@ -99,7 +111,11 @@ async function writeJpegFolder(root: string, n: number): Promise<void> {
   for (let k = 0; k < 4; k++) mkdirSync(join(root, `class_${k}`), { recursive: true });
   const jobs: Promise<unknown>[] = [];
   for (let i = 0; i < n; i++) {
-    jobs.push(sharp(picture(rng, 224, 224), { raw: { width: 224, height: 224, channels: 3 } }).jpeg({ quality: 90 }).toFile(join(root, `class_${i % 4}`, `${String(i).padStart(6, '0')}.jpg`)));
+    jobs.push(
+      sharp(picture(rng, 224, 224), { raw: { width: 224, height: 224, channels: 3 } })
+        .jpeg({ quality: 90 })
+        .toFile(join(root, `class_${i % 4}`, `${String(i).padStart(6, '0')}.jpg`)),
+    );
     if (jobs.length >= 16) await Promise.all(jobs.splice(0));
   }
   await Promise.all(jobs);
@@ -108,7 +124,12 @@ async function writeJpegFolder(root: string, n: number): Promise<void> {
 async function writeSmallPngFolder(root: string, n: number): Promise<void> {
   const rng = Rng.fromSeed(32);
   const pngs: Buffer[] = [];
-  for (let i = 0; i < 256; i++) pngs.push(await sharp(picture(rng, 32, 32), { raw: { width: 32, height: 32, channels: 3 } }).png().toBuffer());
+  for (let i = 0; i < 256; i++)
+    pngs.push(
+      await sharp(picture(rng, 32, 32), { raw: { width: 32, height: 32, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
   for (let k = 0; k < 10; k++) mkdirSync(join(root, `c${k}`), { recursive: true });
   const jobs: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
@@ -119,7 +140,14 @@ async function writeSmallPngFolder(root: string, n: number): Promise<void> {
 }
 
 async function throughput(split: ImageFolderSplit, workers: number, augmentation: FolderAugmentation, batch: number): Promise<number> {
-  const stream = new ImageFolderStream(split, { batchSize: batch, input: [224, 224], channels: 3, augmentation, workers, prefetch: 2 * workers + 1 });
+  const stream = new ImageFolderStream(split, {
+    batchSize: batch,
+    input: [224, 224],
+    channels: 3,
+    augmentation,
+    workers,
+    prefetch: 2 * workers + 1,
+  });
   try {
     await stream.next(); // warm-up: worker start, sharp load
     let n = 0;
@@ -134,10 +162,15 @@ async function throughput(split: ImageFolderSplit, workers: number, augmentation
 function runChild(dir: string, limit: number): Promise<Record<string, number>> {
   const self = fileURLToPath(import.meta.url);
   return new Promise((res, rej) =>
-    execFile(process.execPath, [self, '--child-memory', dir, '--stream-images', String(limit)], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      if (err) rej(new Error(`${err.message}\n${stderr}`));
-      else res(JSON.parse(stdout.trim().split('\n').pop() as string) as Record<string, number>);
-    }),
+    execFile(
+      process.execPath,
+      [self, '--child-memory', dir, '--stream-images', String(limit)],
+      { maxBuffer: 1 << 20 },
+      (err, stdout, stderr) => {
+        if (err) rej(new Error(`${err.message}\n${stderr}`));
+        else res(JSON.parse(stdout.trim().split('\n').pop() as string) as Record<string, number>);
+      },
+    ),
   );
 }
 
@@ -162,7 +195,9 @@ if (values['child-memory'] !== undefined) {
         const aug: FolderAugmentation = kind === 'train' ? { kind: 'random-resized-crop' } : { kind: 'none' };
         const r = await throughput(split, workers, aug, batch);
         rates[kind][`workers_${workers}`] = Number(r.toFixed(1));
-        say(`224x224 JPEG, ${kind === 'train' ? 'RandomResizedCrop 224 + flip' : 'Resize 256 + CenterCrop 224'}, ${workers} worker(s): ${r.toFixed(0)} img/s`);
+        say(
+          `224x224 JPEG, ${kind === 'train' ? 'RandomResizedCrop 224 + flip' : 'Resize 256 + CenterCrop 224'}, ${workers} worker(s): ${r.toFixed(0)} img/s`,
+        );
       }
     }
     const memory: Record<string, number>[] = [];
@@ -173,7 +208,9 @@ if (values['child-memory'] !== undefined) {
       say(`wrote ${n} 32x32 PNGs in ${((performance.now() - t) / 1000).toFixed(1)} s`);
       const m = await runChild(dir, limit);
       memory.push({ folder_images: n, ...m });
-      say(`${n}-image folder: streamed ${m['streamed']} at ${m['img_per_s']} img/s; RSS ${m['rss_start_mb']} MB at start, ${m['rss_after_listing_mb']} MB after listing, peak ${m['max_rss_mb']} MB`);
+      say(
+        `${n}-image folder: streamed ${m['streamed']} at ${m['img_per_s']} img/s; RSS ${m['rss_start_mb']} MB at start, ${m['rss_after_listing_mb']} MB after listing, peak ${m['max_rss_mb']} MB`,
+      );
       if (!values.keep) rmSync(dir, { recursive: true, force: true });
     }
     console.log(JSON.stringify({ bench: 'data', cpus: cpus().length, batch, jpeg224: { images: split.count, ...rates }, memory }));

@@ -82,13 +82,39 @@ if (!existsSync(lut)) throw new Error(`${lut} is missing: build it with \`latpru
 // the experiment is defined on full Fashion-MNIST: the subset shipped for tests would give
 // accuracies that compare with nothing
 if (resolveDataDir('fashion-mnist').origin === 'embedded') {
-  throw new Error(`full Fashion-MNIST not found (only the subset shipped with latprune): install Debian's dataset-fashion-mnist (${SYSTEM_DATA_DIRS['fashion-mnist'].join(', ')}) or set ${DATA_ENV_VAR}=DIR`);
+  throw new Error(
+    `full Fashion-MNIST not found (only the subset shipped with latprune): install Debian's dataset-fashion-mnist (${SYSTEM_DATA_DIRS['fashion-mnist'].join(', ')}) or set ${DATA_ENV_VAR}=DIR`,
+  );
 }
 const epochs = Number(values.epochs);
 const base: Omit<PruneRunOptions, 'out' | 'method'> = {
-  model, fromScratch: false, dataset: 'fashion-mnist', lut, target: { speedup: 2 }, criterion: 'taylor', epochs, batchSize: 128, lr: 0.01,
-  weightDecay: 5e-4, seed: 1, workers: Number(values.workers), H: 100, J: 100, Q: 100, T: 5, omega: 0.3, schedule: 'cosine',
-  explore: true, freeze: true, zeroInit: false, steps: 30, interval: 40, granularity: 0, checkLatency: true, resume: false, command: '',
+  model,
+  fromScratch: false,
+  dataset: 'fashion-mnist',
+  lut,
+  target: { speedup: 2 },
+  criterion: 'taylor',
+  epochs,
+  batchSize: 128,
+  lr: 0.01,
+  weightDecay: 5e-4,
+  seed: 1,
+  workers: Number(values.workers),
+  H: 100,
+  J: 100,
+  Q: 100,
+  T: 5,
+  omega: 0.3,
+  schedule: 'cosine',
+  explore: true,
+  freeze: true,
+  zeroInit: false,
+  steps: 30,
+  interval: 40,
+  granularity: 0,
+  checkLatency: true,
+  resume: false,
+  command: '',
 };
 const sub = Number(values['ablation-images']);
 const hjq = Number(values['ablation-hjq']);
@@ -124,7 +150,9 @@ if (values['with-descent']) {
   Object.assign(runs, {
     iee_descent: { ...base, ...descent, out: '' },
     ablation_iee_descent: { ...base, ...abl, ...descent, ramp: 10, rampInterval: 20, out: '' },
-    ...(values['with-kd'] ? { iee_descent_kd: { ...base, ...descent, distill: { teacher: model, alpha: 0.5, temperature: 4 }, out: '' } } : {}),
+    ...(values['with-kd']
+      ? { iee_descent_kd: { ...base, ...descent, distill: { teacher: model, alpha: 0.5, temperature: 4 }, out: '' } }
+      : {}),
   });
 }
 if (values['with-grow']) {
@@ -162,7 +190,21 @@ if (!existsSync(join(denseDir, 'result.json'))) {
   const cost = selectionCost(graph, Object.fromEntries(graph.groups.map((g) => [g.id, Array.from({ length: g.size }, (_, i) => i)])));
   await mkdir(denseDir, { recursive: true });
   await exportOnnx({ model, out: denseOnnx, producerVersion: 'bench' });
-  const r = { method: 'dense', dense: true, top1, latency_ms: dense, fps: (128 * 1000) / dense, dense_latency_ms: dense, target_latency_ms: dense, train_seconds: 0, images_seen: 0, params: cost.params, macs: cost.macs, kept: full, finished: true };
+  const r = {
+    method: 'dense',
+    dense: true,
+    top1,
+    latency_ms: dense,
+    fps: (128 * 1000) / dense,
+    dense_latency_ms: dense,
+    target_latency_ms: dense,
+    train_seconds: 0,
+    images_seen: 0,
+    params: cost.params,
+    macs: cost.macs,
+    kept: full,
+    finished: true,
+  };
   await writeFile(join(denseDir, 'result.json'), JSON.stringify(r, null, 2));
   m.dispose();
 }
@@ -177,14 +219,17 @@ const commands: Record<string, string> = {};
 const extra: string[] = [];
 for (const [name, o] of Object.entries(runs)) {
   const out = join(values.out!, name);
-  commands[name] = `latprune prune --model ${o.model} --lut ${lut} --speedup 2 --method ${o.method}${o.fromScratch ? ' --from-scratch' : ''} --epochs ${o.epochs} --lr ${o.lr} --workers ${o.workers} --H ${o.H} --J ${o.J} --Q ${o.Q} --T ${o.T} --steps ${o.steps} --interval ${o.interval}${o.trainSubset ? ` --train-subset ${o.trainSubset}` : ''}${o.explore ? '' : ' --no-explore'}${o.freeze ? '' : ' --no-freeze'}${o.zeroInit ? ' --zero-init' : ''}${o.ramp && o.ramp > 1 ? ` --ramp ${o.ramp}` : ''}${o.ramp && o.ramp > 1 && o.rampInterval !== undefined ? ` --ramp-interval ${o.rampInterval}` : ''}${o.method === 'iee' && o.omega !== base.omega ? ` --omega ${o.omega}` : ''}${o.grow && o.grow !== 'explored' ? ` --grow ${o.grow}` : ''}${o.distill ? ` --distill ${o.distill.teacher} --distill-alpha ${o.distill.alpha} --distill-temperature ${o.distill.temperature}` : ''}${o.checkLatency ? '' : ' --no-check-latency'} --out ${out}`;
+  commands[name] =
+    `latprune prune --model ${o.model} --lut ${lut} --speedup 2 --method ${o.method}${o.fromScratch ? ' --from-scratch' : ''} --epochs ${o.epochs} --lr ${o.lr} --workers ${o.workers} --H ${o.H} --J ${o.J} --Q ${o.Q} --T ${o.T} --steps ${o.steps} --interval ${o.interval}${o.trainSubset ? ` --train-subset ${o.trainSubset}` : ''}${o.explore ? '' : ' --no-explore'}${o.freeze ? '' : ' --no-freeze'}${o.zeroInit ? ' --zero-init' : ''}${o.ramp && o.ramp > 1 ? ` --ramp ${o.ramp}` : ''}${o.ramp && o.ramp > 1 && o.rampInterval !== undefined ? ` --ramp-interval ${o.rampInterval}` : ''}${o.method === 'iee' && o.omega !== base.omega ? ` --omega ${o.omega}` : ''}${o.grow && o.grow !== 'explored' ? ` --grow ${o.grow}` : ''}${o.distill ? ` --distill ${o.distill.teacher} --distill-alpha ${o.distill.alpha} --distill-temperature ${o.distill.temperature}` : ''}${o.checkLatency ? '' : ' --no-check-latency'} --out ${out}`;
   // a run trained by hand (or by an earlier version of this bench) records the command it was run with
   const recorded = await recordedCommand(out);
   if (recorded) commands[name] = recorded;
   if (only && !only.has(name)) continue;
   if (!existsSync(join(out, 'selection.json'))) {
     if (values['measure-only']) continue;
-    await runPrune({ ...o, out, resume: existsSync(join(out, 'checkpoint.ckpt')), command: commands[name]! }, info.tfjsName, (l) => process.stderr.write(`${name}: ${l}\n`));
+    await runPrune({ ...o, out, resume: existsSync(join(out, 'checkpoint.ckpt')), command: commands[name]! }, info.tfjsName, (l) =>
+      process.stderr.write(`${name}: ${l}\n`),
+    );
   }
   if (!existsSync(join(out, 'model.onnx'))) await exportOnnx({ run: out, out: join(out, 'model.onnx'), producerVersion: 'bench' });
 }
@@ -195,7 +240,8 @@ for (const [name, o] of Object.entries(runs)) {
 if (values['measure-only']) {
   for (const e of await readdir(values.out!, { withFileTypes: true })) {
     const dir = join(values.out!, e.name);
-    if (e.name === 'dense' || e.name in runs || !(e.isDirectory() || e.isSymbolicLink()) || !existsSync(join(dir, 'selection.json'))) continue;
+    if (e.name === 'dense' || e.name in runs || !(e.isDirectory() || e.isSymbolicLink()) || !existsSync(join(dir, 'selection.json')))
+      continue;
     if (only && !only.has(e.name)) continue;
     const recorded = await recordedCommand(dir);
     if (recorded) commands[e.name] = recorded;
@@ -203,14 +249,26 @@ if (values['measure-only']) {
     if (!existsSync(join(dir, 'model.onnx'))) await exportOnnx({ run: dir, out: join(dir, 'model.onnx'), producerVersion: 'bench' });
   }
 }
-const finished = ['dense', ...Object.keys(runs), ...extra].filter((n) => existsSync(join(values.out!, n, 'model.onnx')) && existsSync(join(values.out!, n, 'result.json')));
+const finished = ['dense', ...Object.keys(runs), ...extra].filter(
+  (n) => existsSync(join(values.out!, n, 'model.onnx')) && existsSync(join(values.out!, n, 'result.json')),
+);
 const perRound: Record<string, VerifyResult[]> = Object.fromEntries(finished.map((n) => [n, []]));
 const resultOf: Record<string, PruneResult & { dense?: boolean }> = {};
-for (const name of finished) resultOf[name] = JSON.parse(await readFile(join(values.out!, name, 'result.json'), 'utf8')) as PruneResult & { dense?: boolean };
+for (const name of finished)
+  resultOf[name] = JSON.parse(await readFile(join(values.out!, name, 'result.json'), 'utf8')) as PruneResult & { dense?: boolean };
 const rounds = Number(values.rounds);
 for (let r = 0; r < rounds; r++) {
   for (const name of finished) {
-    perRound[name]!.push(await verifyOnnx({ model: join(values.out!, name, 'model.onnx'), batch: 128, targetFps: (128 * 1000) / resultOf[name]!.target_latency_ms, lut, threads, timeMs: 2000 }));
+    perRound[name]!.push(
+      await verifyOnnx({
+        model: join(values.out!, name, 'model.onnx'),
+        batch: 128,
+        targetFps: (128 * 1000) / resultOf[name]!.target_latency_ms,
+        lut,
+        threads,
+        timeMs: 2000,
+      }),
+    );
   }
   process.stderr.write(`measured round ${r + 1}/${rounds}\n`);
 }
@@ -221,7 +279,13 @@ for (const name of finished) {
   const ms = median(vs.map((v) => v.median_ms));
   const targetFps = (128 * 1000) / r.target_latency_ms;
   const fps = (128 * 1000) / ms;
-  const v = { ...vs[0]!, runs: vs.reduce((a, x) => a + x.runs, 0), median_ms: ms, fps, rounds: vs.map((x) => Number(x.median_ms.toFixed(3))) };
+  const v = {
+    ...vs[0]!,
+    runs: vs.reduce((a, x) => a + x.runs, 0),
+    median_ms: ms,
+    fps,
+    rounds: vs.map((x) => Number(x.median_ms.toFixed(3))),
+  };
   // speed-up over the dense model timed in the same round: the machine's drift (the same file
   // measured 7-12% apart twenty minutes apart here) cancels, what the pruning bought does not
   const denseRounds = perRound['dense'] ?? [];
@@ -235,9 +299,20 @@ for (const name of finished) {
     measured_ms: Number(ms.toFixed(3)),
     measured_fps: Number(fps.toFixed(1)),
     target_fps: Number(targetFps.toFixed(1)),
-    ...(r.dense ? {} : { target_met: fps >= targetFps, within_10pct: fps >= targetFps && fps <= 1.1 * targetFps, predicted_error: Number(((r.latency_ms - ms) / ms).toFixed(4)) }),
+    ...(r.dense
+      ? {}
+      : {
+          target_met: fps >= targetFps,
+          within_10pct: fps >= targetFps && fps <= 1.1 * targetFps,
+          predicted_error: Number(((r.latency_ms - ms) / ms).toFixed(4)),
+        }),
     ...(!r.dense && speedup !== undefined && askedSpeedup !== undefined
-      ? { measured_speedup: Number(speedup.toFixed(4)), asked_speedup: Number(askedSpeedup.toFixed(4)), speedup_met: speedup >= askedSpeedup, speedup_within_10pct: speedup >= askedSpeedup && speedup <= 1.1 * askedSpeedup }
+      ? {
+          measured_speedup: Number(speedup.toFixed(4)),
+          asked_speedup: Number(askedSpeedup.toFixed(4)),
+          speedup_met: speedup >= askedSpeedup,
+          speedup_within_10pct: speedup >= askedSpeedup && speedup <= 1.1 * askedSpeedup,
+        }
       : {}),
     ...(commands[name] ? { command: commands[name] } : {}),
   };
@@ -278,8 +353,13 @@ const pass = new Date().toISOString();
 for (const r of Object.values(results)) r['measured_at'] = pass;
 const resultsFile = 'bench/results/halp-vs-iee.json';
 const previous = existsSync(resultsFile) ? (JSON.parse(await readFile(resultsFile, 'utf8')) as Record<string, unknown>) : {};
-const kept = Object.fromEntries(Object.entries(previous).filter(([k, v]) => !(k in results) && v !== null && typeof v === 'object' && 'top1' in v));
-await writeFile(`${resultsFile}.tmp`, `${JSON.stringify({ device: deviceFingerprint(), lut, epochs, scratch_epochs: Number(values['scratch-epochs']), ablation: abl, ...kept, ...results }, null, 2)}\n`);
+const kept = Object.fromEntries(
+  Object.entries(previous).filter(([k, v]) => !(k in results) && v !== null && typeof v === 'object' && 'top1' in v),
+);
+await writeFile(
+  `${resultsFile}.tmp`,
+  `${JSON.stringify({ device: deviceFingerprint(), lut, epochs, scratch_epochs: Number(values['scratch-epochs']), ablation: abl, ...kept, ...results }, null, 2)}\n`,
+);
 await rename(`${resultsFile}.tmp`, resultsFile);
 // the report is rebuilt from the stored results (bench/report.ts; `npm run bench:report` does the same)
 writeReport();

@@ -110,7 +110,14 @@ const ep = values.ep!;
 const rt = await OrtRuntime.create({ ep, threads: os.cpus().length });
 const fingerprint = rt.gpu ? gpuFingerprint(rt.gpu) : deviceFingerprint();
 const tableTag = ep === 'cpu' ? 'ort' : `ort-${ep}`;
-const result: Record<string, unknown> = { bench: 'lut-accuracy', device: fingerprint, ep, ...(rt.gpu ? { gpu: gpuSummary(rt.gpu) } : {}), ort: rt.version, threads: rt.threads };
+const result: Record<string, unknown> = {
+  bench: 'lut-accuracy',
+  device: fingerprint,
+  ep,
+  ...(rt.gpu ? { gpu: gpuSummary(rt.gpu) } : {}),
+  ort: rt.version,
+  threads: rt.threads,
+};
 // the GPU's protocol (GPU_TIMING) for its steadier timings; the CPU's as it was
 const timing = rt.gpu ? { ...GPU_TIMING, sessions: 1 } : { warmup: 3, minRuns: 10, maxRuns: 40, relCi: 0.02, capSeconds: 4 };
 try {
@@ -118,9 +125,16 @@ try {
     const c0 = CASES[name];
     if (!c0) throw new Error(`unknown model ${name}; choose from ${Object.keys(CASES).join(', ')}`);
     const input = values.input ? (values.input.split('x').map(Number) as [number, number, number]) : undefined;
-    const c: Case = { ...c0, ...(input ? { input, tag: `${c0.zoo}-${input.join('x')}` } : {}), ...(values.batch ? { batch: Number(values.batch) } : {}) };
+    const c: Case = {
+      ...c0,
+      ...(input ? { input, tag: `${c0.zoo}-${input.join('x')}` } : {}),
+      ...(values.batch ? { batch: Number(values.batch) } : {}),
+    };
     const path = values.lut ?? defaultTablePath(values['lut-dir']!, fingerprint, c.tag, c.batch, tableTag);
-    if (!existsSync(path)) throw new Error(`${path} is missing: build it with \`latprune profile --model ${c.zoo} --input ${c.input.join('x')} --batch ${c.batch}${ep === 'cpu' ? '' : ` --ep ${ep}`}\``);
+    if (!existsSync(path))
+      throw new Error(
+        `${path} is missing: build it with \`latprune profile --model ${c.zoo} --input ${c.input.join('x')} --batch ${c.batch}${ep === 'cpu' ? '' : ` --ep ${ep}`}\``,
+      );
     const table = await loadTable(path);
     const model = buildZooModel(c.zoo, { inputShape: c.input, numClasses: c.classes, seed: 1 });
     const graph = analyzeModel(model);
@@ -131,7 +145,14 @@ try {
     const ours: number[] = [];
     const halp: number[] = [];
     const measured: number[] = [];
-    const detail: { keep: Record<string, number>; measured_ms: number; rounds_ms: number[]; latprune_ms: number; plain_ms: number; halp_ms?: number }[] = [];
+    const detail: {
+      keep: Record<string, number>;
+      measured_ms: number;
+      rounds_ms: number[];
+      latprune_ms: number;
+      plain_ms: number;
+      halp_ms?: number;
+    }[] = [];
     const n = Number(values.samples);
     const rounds = Number(values.rounds);
     const keeps = Array.from({ length: n }, () => randomKeep(graph, rnd, 0.2, Number(values.align)));
@@ -142,13 +163,19 @@ try {
     // drift of the machine then hits all selections alike
     const times: number[][] = all.map(() => []);
     for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < all.length; i++) times[i]!.push((await rt.measureNetwork({ model, coutOf: coutOfKeep(graph, all[i]!), batch: c.batch }, { ...timing, sessions: 1 })).ms);
+      for (let i = 0; i < all.length; i++)
+        times[i]!.push(
+          (await rt.measureNetwork({ model, coutOf: coutOfKeep(graph, all[i]!), batch: c.batch }, { ...timing, sessions: 1 })).ms,
+        );
       process.stderr.write(`${name}: round ${r + 1}/${rounds} measured\n`);
     }
     // control group: the calibration's own networks, then and now
     const drifts = controls.map((s, j) => median(times[n + j]!) / s.measuredMs);
     const drift = drifts.length ? median(drifts) : 1;
-    if (controls.length) process.stderr.write(`${name}: control (calibration networks) now / at calibration: median ${drift.toFixed(3)} (${drifts.map((d) => d.toFixed(2)).join(' ')})\n`);
+    if (controls.length)
+      process.stderr.write(
+        `${name}: control (calibration networks) now / at calibration: median ${drift.toFixed(3)} (${drifts.map((d) => d.toFixed(2)).join(' ')})\n`,
+      );
     for (let i = 0; i < n; i++) {
       const widths = widthsOf[i]!;
       const ms = median(times[i]!);
@@ -160,15 +187,31 @@ try {
         const cin = widths[l.layer]!.inputs[0]!;
         const cout = widths[l.layer]!.outputs[0]!;
         const key = `${l.key}|${cin}|${cout}`;
-        if (!alone.has(key)) alone.set(key, await rt.measureStandalone(l.signature, cin, cout, c.batch, { warmup: 2, minRuns: 5, maxRuns: 30, capSeconds: 1 }));
+        if (!alone.has(key))
+          alone.set(
+            key,
+            await rt.measureStandalone(l.signature, cin, cout, c.batch, { warmup: 2, minRuns: 5, maxRuns: 30, capSeconds: 1 }),
+          );
         sum += alone.get(key)!;
       }
       if (values.halp) halp.push(sum);
-      detail.push({ keep: keeps[i]!, measured_ms: round3(ms), rounds_ms: times[i]!.map(round3), latprune_ms: round3(e.totalMs), plain_ms: round3(e.plainMs), ...(values.halp ? { halp_ms: round3(sum) } : {}) });
-      process.stderr.write(`${name} ${i + 1}/${n}: measured ${ms.toFixed(2)} ms (rounds ${times[i]!.map((t) => t.toFixed(2)).join(' ')}), latprune ${ours.at(-1)!.toFixed(2)} (plain-kernel part ${e.plainMs.toFixed(2)})${values.halp ? `, HALP-style ${sum.toFixed(2)}` : ''}\n`);
+      detail.push({
+        keep: keeps[i]!,
+        measured_ms: round3(ms),
+        rounds_ms: times[i]!.map(round3),
+        latprune_ms: round3(e.totalMs),
+        plain_ms: round3(e.plainMs),
+        ...(values.halp ? { halp_ms: round3(sum) } : {}),
+      });
+      process.stderr.write(
+        `${name} ${i + 1}/${n}: measured ${ms.toFixed(2)} ms (rounds ${times[i]!.map((t) => t.toFixed(2)).join(' ')}), latprune ${ours.at(-1)!.toFixed(2)} (plain-kernel part ${e.plainMs.toFixed(2)})${values.halp ? `, HALP-style ${sum.toFixed(2)}` : ''}\n`,
+      );
     }
     const eo = errorStats(ours, measured);
-    const ec = errorStats(ours.map((p) => p * drift), measured);
+    const ec = errorStats(
+      ours.map((p) => p * drift),
+      measured,
+    );
     const eh = values.halp ? errorStats(halp, measured) : undefined;
     // fresh calibration: the table's calibration model refitted on the control networks as timed now
     // (same rounds as the random ones), then applied to the random networks, which it has not seen
@@ -177,14 +220,33 @@ try {
       return { measuredMs: ms, partsMs: b.layersMs + b.reorderMs, plainMs: b.plainMs, otherMElems: b.otherMElems };
     };
     const refit = controls.length >= 4 ? chooseCalibration(controls.map((s, j) => featuresOf(s.keep, median(times[n + j]!)))) : undefined;
-    const er = refit ? errorStats(keeps.map((k, i) => applyCalibration(refit, featuresOf(k, measured[i]!))), measured) : undefined;
+    const er = refit
+      ? errorStats(
+          keeps.map((k, i) => applyCalibration(refit, featuresOf(k, measured[i]!))),
+          measured,
+        )
+      : undefined;
     // noise floor: each random network's median over the odd rounds predicted by its median over
     // the even rounds (an oracle that knows the network); no estimator can beat this here and now
-    const ef = rounds >= 2 ? errorStats(times.slice(0, n).map((t) => median(t.filter((_, r) => r % 2 === 1))), times.slice(0, n).map((t) => median(t.filter((_, r) => r % 2 === 0)))) : undefined;
-    const control = controls.map((s, j) => ({ keep: s.keep, calibration_ms: round3(s.measuredMs), measured_ms: round3(median(times[n + j]!)), rounds_ms: times[n + j]!.map(round3), latprune_ms: round3(est.total(s.keep)) }));
+    const ef =
+      rounds >= 2
+        ? errorStats(
+            times.slice(0, n).map((t) => median(t.filter((_, r) => r % 2 === 1))),
+            times.slice(0, n).map((t) => median(t.filter((_, r) => r % 2 === 0))),
+          )
+        : undefined;
+    const control = controls.map((s, j) => ({
+      keep: s.keep,
+      calibration_ms: round3(s.measuredMs),
+      measured_ms: round3(median(times[n + j]!)),
+      rounds_ms: times[n + j]!.map(round3),
+      latprune_ms: round3(est.total(s.keep)),
+    }));
     const dense = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
     const pc = (e: { median: number; p90: number }): string => `${(100 * e.median).toFixed(1)}% / ${(100 * e.p90).toFixed(1)}%`;
-    process.stderr.write(`${name}: latprune median ${(100 * eo.median).toFixed(1)}% p90 ${(100 * eo.p90).toFixed(1)}% (drift-corrected ${pc(ec)}${er ? `; calibration refitted on the ${controls.length} control networks: ${pc(er)}` : ''}${ef ? `; noise floor (odd vs even rounds): ${pc(ef)}` : ''})${eh ? `; HALP-style median ${(100 * eh.median).toFixed(1)}% p90 ${(100 * eh.p90).toFixed(1)}%` : ''}\n`);
+    process.stderr.write(
+      `${name}: latprune median ${(100 * eo.median).toFixed(1)}% p90 ${(100 * eo.p90).toFixed(1)}% (drift-corrected ${pc(ec)}${er ? `; calibration refitted on the ${controls.length} control networks: ${pc(er)}` : ''}${ef ? `; noise floor (odd vs even rounds): ${pc(ef)}` : ''})${eh ? `; HALP-style median ${(100 * eh.median).toFixed(1)}% p90 ${(100 * eh.p90).toFixed(1)}%` : ''}\n`,
+    );
     result[name] = {
       table: path,
       batch: c.batch,

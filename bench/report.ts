@@ -55,14 +55,17 @@ const denseMeasuredMs = (e: Entry): number | undefined => {
 
 function pruningSection(file: string): string {
   const all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const entries = Object.entries(all).filter((x): x is [string, Entry] => x[1] !== null && typeof x[1] === 'object' && 'top1' in (x[1] as object));
+  const entries = Object.entries(all).filter(
+    (x): x is [string, Entry] => x[1] !== null && typeof x[1] === 'object' && 'top1' in (x[1] as object),
+  );
   const dense = entries.find(([n]) => n === 'dense')?.[1];
   const denseTop1 = num(dense?.['top1']);
   const runs = entries.filter(([n, e]) => n !== 'dense' && typeof e['command'] === 'string');
   const info = new Map(runs.map(([n, e]) => [n, describe(String(e['command']))]));
   // the runs on the same estimator budget (no on-device check) first: only training differs between them
   const order = (n: string): number => (info.get(n)!.check ? 1 : 0);
-  const byBudget = (b: string): [string, Entry][] => runs.filter(([n]) => info.get(n)!.budget === b).sort((a, b2) => order(a[0]) - order(b2[0]));
+  const byBudget = (b: string): [string, Entry][] =>
+    runs.filter(([n]) => info.get(n)!.budget === b).sort((a, b2) => order(a[0]) - order(b2[0]));
   const main = byBudget('main');
   const other = [...byBudget('ablation'), ...byBudget('scratch')];
   const abl = all['ablation'] as { trainSubset?: number; epochs?: number; H?: number; T?: number } | undefined;
@@ -86,7 +89,20 @@ function pruningSection(file: string): string {
       `${((num(e['train_seconds']) ?? 0) / 60).toFixed(0)} min`,
     ];
   };
-  const head = ['run', 'method', 'distillation', 'on-device check', 'top-1', 'vs dense (points)', 'estimated speed-up', 'measured speed-up', 'host: dense measured / estimated', 'measured (UTC)', 'params', 'train time'];
+  const head = [
+    'run',
+    'method',
+    'distillation',
+    'on-device check',
+    'top-1',
+    'vs dense (points)',
+    'estimated speed-up',
+    'measured speed-up',
+    'host: dense measured / estimated',
+    'measured (UTC)',
+    'params',
+    'train time',
+  ];
   const detail = [...main, ...other].map(([n, e]) => {
     const check = num(e['check_speedup']);
     return [
@@ -108,7 +124,10 @@ function pruningSection(file: string): string {
   }
   const same = [...groups.values()]
     .filter((g) => g.length > 1)
-    .map((g) => `- ${g.map((n) => `\`${n}\` ${times(num(all[n] && (all[n] as Entry)['measured_speedup']), 3)} (measured ${utc((all[n] as Entry)['measured_at'])})`).join(', ')}: the same kept counts.`);
+    .map(
+      (g) =>
+        `- ${g.map((n) => `\`${n}\` ${times(num(all[n] && (all[n] as Entry)['measured_speedup']), 3)} (measured ${utc((all[n] as Entry)['measured_at'])})`).join(', ')}: the same kept counts.`,
+    );
   const unrecorded = runs.some(([, e]) => e['measured_at'] == null);
   const commands = runs.map(([n, e]) => `- \`${n}\`: \`${String(e['command'])}\``);
   return [
@@ -118,25 +137,38 @@ function pruningSection(file: string): string {
     '',
     `### Every run at the main budget (${String(all['epochs'])} epochs of full Fashion-MNIST)`,
     '',
-    table(head, main.map(([n, e]) => resultRow(n, e))),
+    table(
+      head,
+      main.map(([n, e]) => resultRow(n, e)),
+    ),
     '',
     'How to read it:',
     '',
     "- **On-device check: no** means the run was pruned to the estimator's budget (2x the dense estimate, less the 5% margin) and nothing else: those runs differ only in training, so their accuracies compare directly. With the check, the selection was timed during pruning and re-solved, so each run ends at its own measured budget.",
     "- **Estimated speed-up** is the dense model's estimated latency over the run's, under the table calibration the run was pruned with. **Measured speed-up** is the dense export's latency over the run's, timed in the same rounds, median over the rounds.",
     "- **Host** is the dense export's measured latency over its estimate in that pass: 1.00x is the state the table was calibrated in; above it the shared host ran slower. The measured speed-up moves with that state, because small networks slow down more than the dense one when the host is slow, so figures from different passes are not measured together. The absolute FPS moves far more (the latency detail below): compare speed-ups, not FPS, across passes.",
-    ...(unrecorded ? ["- *Not recorded*: measured before the bench stamped entries with their pass (those passes ran on 2026-12-01 between 00:44 and 01:32 UTC)."] : []),
+    ...(unrecorded
+      ? [
+          '- *Not recorded*: measured before the bench stamped entries with their pass (those passes ran on 2026-12-01 between 00:44 and 01:32 UTC).',
+        ]
+      : []),
     '',
     ...(same.length ? ['Runs whose final structures are identical, measured in different passes:', '', ...same, ''] : []),
     `### Runs at the ablation budget (${abl?.epochs ?? '-'} epochs of the first ${abl?.trainSubset ?? '-'} training images, H = J = Q = ${abl?.H ?? '-'}, T = ${abl?.T ?? '-'}) and from scratch (${String(all['scratch_epochs'])} epochs)`,
     '',
-    table(head, other.map(([n, e]) => resultRow(n, e))),
+    table(
+      head,
+      other.map(([n, e]) => resultRow(n, e)),
+    ),
     '',
     '### Latency detail',
     '',
-    'Estimated: the table\'s estimate under the calibration the run was pruned with. Measured: ONNX Runtime, median over the interleaved rounds of its pass; dense measured: the dense export in the same rounds. Estimate error: (estimated - measured) / measured, which is mostly the host\'s state at that pass (see *host* above). Check: the speed-up the on-device check measured during pruning for the selection it kept (selections timed).',
+    "Estimated: the table's estimate under the calibration the run was pruned with. Measured: ONNX Runtime, median over the interleaved rounds of its pass; dense measured: the dense export in the same rounds. Estimate error: (estimated - measured) / measured, which is mostly the host's state at that pass (see *host* above). Check: the speed-up the on-device check measured during pruning for the selection it kept (selections timed).",
     '',
-    table(['run', 'estimated ms', 'dense estimated ms', 'measured ms', 'dense measured ms', 'estimate error', 'check', 'kept counts'], detail),
+    table(
+      ['run', 'estimated ms', 'dense estimated ms', 'measured ms', 'dense measured ms', 'estimate error', 'check', 'kept counts'],
+      detail,
+    ),
     '',
     '### Commands',
     '',
@@ -165,7 +197,8 @@ function lutSection(file: string): string {
     // run's first control network is the table's first calibration network, with its time then)
     const committed = found.find((f) => f.table.startsWith('latency-tables/'))?.table;
     if (!committed || !existsSync(committed)) continue;
-    const first = (JSON.parse(readFileSync(committed, 'utf8')) as { calibration?: { samples?: { measuredMs?: number }[] } }).calibration?.samples?.[0]?.measuredMs;
+    const first = (JSON.parse(readFileSync(committed, 'utf8')) as { calibration?: { samples?: { measuredMs?: number }[] } }).calibration
+      ?.samples?.[0]?.measuredMs;
     const base = (p: string): string => p.split('/').pop()!;
     const chosen = found.filter((f) => {
       const c = (f.m['control'] as { calibration_ms?: number }[] | undefined)?.[0]?.calibration_ms;
@@ -175,7 +208,11 @@ function lutSection(file: string): string {
       const m = f.m;
       const pair = (a: string, b: string): string => (num(m[a]) === undefined ? '-' : `${pct(num(m[a]))} / ${pct(num(m[b]))}`);
       rows.push([
-        model === 'resnet20' ? 'ResNet-20, 28x28x1, b128' : model === 'mobilenet_v1' ? 'MobileNet-V1, 224x224x3, b1' : 'ResNet-50, 224x224x3, b1',
+        model === 'resnet20'
+          ? 'ResNet-20, 28x28x1, b128'
+          : model === 'mobilenet_v1'
+            ? 'MobileNet-V1, 224x224x3, b1'
+            : 'ResNet-50, 224x224x3, b1',
         f.when ? f.when.replace('T', ' ') : '-',
         f.table === committed ? 'as committed' : 'as built, before it was copied into latency-tables/',
         pair('latprune_median_err', 'latprune_p90_err'),
@@ -192,7 +229,20 @@ function lutSection(file: string): string {
     '',
     "`npm run bench:lut-accuracy`: 30 random-width networks per model (every group keeps 20-100% of its channels, most widths off the runtime's fast multiples), each timed with ONNX Runtime once per round over 5 rounds, against latprune's estimate; |estimate - measured| / measured, median / p90. Goal: 3% / 8%. Every run on the committed tables with their current calibration (UTC):",
     '',
-    table(['model', 'run (UTC)', 'table', 'latprune', 'drift-corrected', 'refitted on controls', 'noise floor', 'host vs calibration', 'HALP-style sum'], rows),
+    table(
+      [
+        'model',
+        'run (UTC)',
+        'table',
+        'latprune',
+        'drift-corrected',
+        'refitted on controls',
+        'noise floor',
+        'host vs calibration',
+        'HALP-style sum',
+      ],
+      rows,
+    ),
     '',
     "- *Host vs calibration*: the table's calibration networks, timed again in the same rounds, over their time at calibration (above 1.00x the host ran slower than when the table was calibrated). *Drift-corrected* scales the estimates by it; *refitted on controls* refits the calibration on those networks as timed now (what `latprune profile --recalibrate` does); *noise floor* is the same network timed in odd against even rounds, the best any estimate could show at that moment.",
     "- The raw column is within the goal when the host is in the state the table was calibrated in; when the host's speed has moved, the raw error follows it and the drift-corrected column shows the estimator's own error.",
@@ -201,10 +251,14 @@ function lutSection(file: string): string {
 }
 
 function lastLineSection(title: string, file: string, command: string, documented: string): string {
-  if (!existsSync(file)) return `### ${title}\n\n\`${command}\` prints its figures as a final JSON line; none is stored in \`${file}\`. The last recorded figures are in ${documented}.`;
+  if (!existsSync(file))
+    return `### ${title}\n\n\`${command}\` prints its figures as a final JSON line; none is stored in \`${file}\`. The last recorded figures are in ${documented}.`;
   const data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   const flat = Object.entries(data).filter(([, v]) => typeof v !== 'object' || v === null);
-  return `### ${title}\n\n\`${command}\` (\`${file}\`):\n\n${table(['field', 'value'], flat.map(([k, v]) => [k, String(v)]))}`;
+  return `### ${title}\n\n\`${command}\` (\`${file}\`):\n\n${table(
+    ['field', 'value'],
+    flat.map(([k, v]) => [k, String(v)]),
+  )}`;
 }
 
 /** The report, from the JSON files in `dir`. */
@@ -222,16 +276,21 @@ export function buildReport(dir = 'bench/results'): string {
   parts.push(
     '## Other benches',
     '',
-    lastLineSection('Training step', join(dir, 'train-step.json'), 'npm run bench:train-step', "the README's \"Training fast on the wasm backend\""),
+    lastLineSection(
+      'Training step',
+      join(dir, 'train-step.json'),
+      'npm run bench:train-step',
+      'the README\'s "Training fast on the wasm backend"',
+    ),
     '',
     lastLineSection('Knapsack solver', join(dir, 'solver.json'), 'npm run bench:solver', '`docs/solver.md` ("Numbers")'),
     '',
     '## Reproduce',
     '',
-    'Full Fashion-MNIST is required (Debian\'s `dataset-fashion-mnist`, or `LATPRUNE_DATA=DIR`); the bench refuses the shipped subset. Runs are resumable and reuse finished ones in `--out`; run them on an otherwise idle machine (hours on 2 cores).',
+    "Full Fashion-MNIST is required (Debian's `dataset-fashion-mnist`, or `LATPRUNE_DATA=DIR`); the bench refuses the shipped subset. Runs are resumable and reuse finished ones in `--out`; run them on an otherwise idle machine (hours on 2 cores).",
     '',
     '```sh',
-    "# the four runs at the same estimator budget (no on-device check)",
+    '# the four runs at the same estimator budget (no on-device check)',
     'npm run bench:halp-vs-iee -- --epochs 8 --with-kd --with-descent --no-check --only halp_nc,halp_kd_nc,iee_descent_nc,iee_descent_kd_nc --out runs/bench',
     '# the runs with the on-device check, and the ablations',
     'npm run bench:halp-vs-iee -- --epochs 8 --with-kd --with-ramp --with-descent --out runs/bench',

@@ -53,10 +53,26 @@ export {
   type Selection,
   type SelectionCost,
 } from './graph/index.js';
-export { taylorImportance, magnitudeImportance, scoreGroups, ImportanceAccumulator, type ImportanceCriterion, type GroupScores } from './importance/index.js';
+export {
+  taylorImportance,
+  magnitudeImportance,
+  scoreGroups,
+  ImportanceAccumulator,
+  type ImportanceCriterion,
+  type GroupScores,
+} from './importance/index.js';
 
 // 3. the knapsack
-export { solveMckp, lpBound, parseProblem, validateProblem, type KnapsackProblem, type KnapsackSolution, type ProblemGroup, type SolveStatus } from './solver/index.js';
+export {
+  solveMckp,
+  lpBound,
+  parseProblem,
+  validateProblem,
+  type KnapsackProblem,
+  type KnapsackSolution,
+  type ProblemGroup,
+  type SolveStatus,
+} from './solver/index.js';
 
 // 4. pruning
 export {

@@ -34,5 +34,13 @@ test('the check fails on a forbidden import', { timeout: 30_000 }, () => {
   assert.equal(bad.length, 4, bad.join('\n'));
   assert.match(bad[0], /solver\/mckp-dp\.ts imports train\/index\.ts: solver\/ may import only util/);
   assert.deepEqual(layerViolations([{ file: 'prune/run.ts', target: 'train/index.ts' }], rules), []);
-  assert.deepEqual(ruleCycle(new Map([['a', new Set(['b'])], ['b', new Set(['a'])]])), ['a', 'b', 'a']);
+  assert.deepEqual(
+    ruleCycle(
+      new Map([
+        ['a', new Set(['b'])],
+        ['b', new Set(['a'])],
+      ]),
+    ),
+    ['a', 'b', 'a'],
+  );
 });

@@ -22,7 +22,10 @@ async function nativeInstalled(pkg: string): Promise<boolean> {
 }
 
 test('unknown backend names are rejected with the valid list, from the flag and the environment', { timeout: 10_000 }, async () => {
-  assert.throws(() => parseBackendName('gpu', '--backend'), (e: unknown) => e instanceof LatpruneError && /--backend: unknown backend 'gpu'.*node-gpu, node, webgpu, wasm, cpu/.test(e.message));
+  assert.throws(
+    () => parseBackendName('gpu', '--backend'),
+    (e: unknown) => e instanceof LatpruneError && /--backend: unknown backend 'gpu'.*node-gpu, node, webgpu, wasm, cpu/.test(e.message),
+  );
   await assert.rejects(initBackend({ env: { LATPRUNE_BACKEND: 'tpu' } }), /LATPRUNE_BACKEND: unknown backend 'tpu'/);
   const io = capture();
   assert.equal(await main(['doctor', '--backend', 'webgl2'], io), 2);
@@ -33,7 +36,8 @@ test('an explicitly requested backend that cannot load is an error with the reas
   if (await nativeInstalled('@tensorflow/tfjs-node')) return t.skip('tfjs-node is installed on this machine');
   await assert.rejects(
     initBackend({ requested: 'node' }),
-    (e: unknown) => e instanceof LatpruneError && e.code === 'BACKEND_UNAVAILABLE' && /package not installed.*@tensorflow\/tfjs-node/.test(e.message),
+    (e: unknown) =>
+      e instanceof LatpruneError && e.code === 'BACKEND_UNAVAILABLE' && /package not installed.*@tensorflow\/tfjs-node/.test(e.message),
   );
 });
 
@@ -77,8 +81,20 @@ test('doctor --json reports backend, ORT, CPU and a stable fingerprint', { timeo
 
 test('webgpu: auto-selection refuses a software adapter (lavapipe) and takes a hardware one; forced, either', { timeout: 10_000 }, () => {
   // what Dawn reports for Mesa 25's lavapipe, and for a GPU
-  const lavapipe: WebGpuAdapterInfo = { vendor: 'mesa', architecture: 'software', device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1', isFallbackAdapter: true };
-  const h200: WebGpuAdapterInfo = { vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H200', isFallbackAdapter: false };
+  const lavapipe: WebGpuAdapterInfo = {
+    vendor: 'mesa',
+    architecture: 'software',
+    device: 'llvmpipe-llvm-15-0-6-256-bits-',
+    description: 'llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1',
+    isFallbackAdapter: true,
+  };
+  const h200: WebGpuAdapterInfo = {
+    vendor: 'nvidia',
+    architecture: 'hopper',
+    device: '',
+    description: 'NVIDIA H200',
+    isFallbackAdapter: false,
+  };
   assert.equal(isSoftwareAdapter(lavapipe), true);
   assert.equal(isSoftwareAdapter({ ...lavapipe, isFallbackAdapter: false, architecture: '' }), true, 'by its name alone');
   assert.equal(isSoftwareAdapter(h200), false);
@@ -92,7 +108,11 @@ test('webgpu: auto-selection refuses a software adapter (lavapipe) and takes a h
 test('webgpu: --backend webgpu without an adapter is an error naming the packages and the driver it needs', { timeout: 60_000 }, () => {
   // a Vulkan loader pointed at no driver: Dawn finds no adapter on any machine
   const env = { ...process.env, VK_ICD_FILENAMES: '/nonexistent/icd.json', VK_DRIVER_FILES: '/nonexistent/icd.json' };
-  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'latprune.js'), 'doctor', '--backend', 'webgpu'], { env, encoding: 'utf8', timeout: 50_000 });
+  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'latprune.js'), 'doctor', '--backend', 'webgpu'], {
+    env,
+    encoding: 'utf8',
+    timeout: 50_000,
+  });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /--backend: backend 'webgpu' cannot be loaded: (Dawn found no WebGPU adapter|the optional package)/);
   assert.match(r.stderr, /npm install webgpu @tensorflow\/tfjs-backend-webgpu/);

@@ -13,6 +13,10 @@ test('profile: tables of zoo models at their default input keep the plain name; 
   assert.equal(tableModelName('models/resnet20-fashion-mnist/model.json', false), 'resnet20-fashion-mnist');
   assert.equal(tableModelName('models/resnet20-fashion-mnist', false, [28, 28, 1]), 'resnet20-fashion-mnist');
   assert.equal(tableModelName('exports/resnet18.onnx', false), 'resnet18', 'an ONNX file is named without its extension');
-  assert.equal(tableModelName('models/resnet20-fmnist-torch/model.onnx', false), 'resnet20-fmnist-torch', 'model.onnx is named for its folder');
+  assert.equal(
+    tableModelName('models/resnet20-fmnist-torch/model.onnx', false),
+    'resnet20-fmnist-torch',
+    'model.onnx is named for its folder',
+  );
   assert.throws(() => tableModelName('resnet21', true, [28, 28, 1]), /Unknown zoo model "resnet21"/);
 });

@@ -19,9 +19,19 @@ import type { LatpruneError } from '../src/errors.js';
 /** A synthetic dataset: image n has every pixel of channel c equal to (n * 3 + c) % 256, label n % k. */
 function synth(count: number, h: number, w: number, c: number, k = 10): ImageDataset {
   const images = new Uint8Array(count * h * w * c);
-  for (let n = 0; n < count; n++) for (let p = 0; p < h * w; p++) for (let ch = 0; ch < c; ch++) images[(n * h * w + p) * c + ch] = (n * 3 + ch) % 256;
+  for (let n = 0; n < count; n++)
+    for (let p = 0; p < h * w; p++) for (let ch = 0; ch < c; ch++) images[(n * h * w + p) * c + ch] = (n * 3 + ch) % 256;
   const labels = Uint8Array.from({ length: count }, (_, n) => n % k);
-  return { name: 'synthetic', images, labels, count, height: h, width: w, channels: c, classNames: Array.from({ length: k }, (_, i) => `c${i}`) };
+  return {
+    name: 'synthetic',
+    images,
+    labels,
+    count,
+    height: h,
+    width: w,
+    channels: c,
+    classNames: Array.from({ length: k }, (_, i) => `c${i}`),
+  };
 }
 
 /** Image with distinct pixels so crops and flips are observable: value = y * w + x. */
@@ -35,13 +45,19 @@ const take = (it: BatchIterator, n: number): Batch[] => Array.from({ length: n }
 test('Rng: xoshiro128** reference outputs, save/restore replays the stream, nextInt stays in range', { timeout: 10_000 }, () => {
   // Reference values from the published xoshiro128** C code with state {1, 2, 3, 4}.
   const r = Rng.fromState({ algorithm: 'xoshiro128**', s: [1, 2, 3, 4] });
-  assert.deepEqual(Array.from({ length: 6 }, () => r.nextUint32()), [11520, 0, 5927040, 70819200, 2031721883, 1637235492]);
+  assert.deepEqual(
+    Array.from({ length: 6 }, () => r.nextUint32()),
+    [11520, 0, 5927040, 70819200, 2031721883, 1637235492],
+  );
   const a = Rng.fromSeed(42);
   for (let i = 0; i < 100; i++) a.nextUint32();
   const saved = JSON.parse(JSON.stringify(a.getState()));
   const expected = Array.from({ length: 50 }, () => a.nextUint32());
   const b = Rng.fromState(saved);
-  assert.deepEqual(Array.from({ length: 50 }, () => b.nextUint32()), expected);
+  assert.deepEqual(
+    Array.from({ length: 50 }, () => b.nextUint32()),
+    expected,
+  );
   assert.notDeepEqual(
     Array.from({ length: 5 }, () => Rng.fromSeed(1).nextUint32()),
     Array.from({ length: 5 }, () => Rng.fromSeed(2).nextUint32()),
@@ -49,8 +65,14 @@ test('Rng: xoshiro128** reference outputs, save/restore replays the stream, next
   const c = Rng.fromSeed(7);
   const hist = new Array(7).fill(0);
   for (let i = 0; i < 7000; i++) hist[c.nextInt(7)]++;
-  assert.ok(hist.every((h) => h > 850 && h < 1150), `histogram ${hist}`);
-  assert.throws(() => Rng.fromState({ algorithm: 'xoshiro128**', s: [0, 0, 0, 0] }), (e: LatpruneError) => e.code === 'SCHEMA');
+  assert.ok(
+    hist.every((h) => h > 850 && h < 1150),
+    `histogram ${hist}`,
+  );
+  assert.throws(
+    () => Rng.fromState({ algorithm: 'xoshiro128**', s: [0, 0, 0, 0] }),
+    (e: LatpruneError) => e.code === 'SCHEMA',
+  );
 });
 
 test('trainValSplit: deterministic per seed, disjoint, stratified', { timeout: 10_000 }, () => {
@@ -66,59 +88,76 @@ test('trainValSplit: deterministic per seed, disjoint, stratified', { timeout: 1
   // Image n is identified by its pixel value (n * 3) % 256; train and val together are a permutation.
   const ids = (d: ImageDataset): number[] => Array.from({ length: d.count }, (_, i) => d.images[i * 4]);
   const all = [...ids(s1.train), ...ids(s1.val)].sort((x, y) => x - y);
-  assert.deepEqual(all, ids(ds).sort((x, y) => x - y));
+  assert.deepEqual(
+    all,
+    ids(ds).sort((x, y) => x - y),
+  );
   assert.throws(() => trainValSplit(ds, { valFraction: 1, seed: 0 }), /valFraction/);
 });
 
-test('BatchIterator: same seed gives the same batches, another seed different ones; each epoch covers every image once', { timeout: 10_000 }, () => {
-  const ds = synth(50, 4, 4, 1);
-  const opts = { batchSize: 8, normalization: { mean: [0], std: [1] } };
-  const a = take(new BatchIterator(ds, { ...opts, seed: 5 }), 10);
-  const b = take(new BatchIterator(ds, { ...opts, seed: 5 }), 10);
-  const c = take(new BatchIterator(ds, { ...opts, seed: 6 }), 10);
-  assert.deepEqual(a, b);
-  assert.notDeepEqual(a.map((x) => Array.from(x.indices)), c.map((x) => Array.from(x.indices)));
-  const it = new BatchIterator(ds, { ...opts, seed: 5 });
-  assert.equal(it.batchesPerEpoch, 7);
-  for (let e = 0; e < 2; e++) {
-    const seen: number[] = [];
-    const batches = [...it.epochBatches()];
-    assert.equal(batches.length, 7);
-    assert.equal(batches[6].shape[0], 2);
-    for (const bt of batches) {
-      assert.equal(bt.epoch, e);
-      seen.push(...bt.indices);
-      // Labels and pixels follow the indices.
-      bt.indices.forEach((j, i) => {
-        assert.equal(bt.labels[i], j % 10);
-        assert.ok(Math.abs(bt.x[i * 16] - ((j * 3) % 256) / 255) < 1e-6);
-      });
+test(
+  'BatchIterator: same seed gives the same batches, another seed different ones; each epoch covers every image once',
+  { timeout: 10_000 },
+  () => {
+    const ds = synth(50, 4, 4, 1);
+    const opts = { batchSize: 8, normalization: { mean: [0], std: [1] } };
+    const a = take(new BatchIterator(ds, { ...opts, seed: 5 }), 10);
+    const b = take(new BatchIterator(ds, { ...opts, seed: 5 }), 10);
+    const c = take(new BatchIterator(ds, { ...opts, seed: 6 }), 10);
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(
+      a.map((x) => Array.from(x.indices)),
+      c.map((x) => Array.from(x.indices)),
+    );
+    const it = new BatchIterator(ds, { ...opts, seed: 5 });
+    assert.equal(it.batchesPerEpoch, 7);
+    for (let e = 0; e < 2; e++) {
+      const seen: number[] = [];
+      const batches = [...it.epochBatches()];
+      assert.equal(batches.length, 7);
+      assert.equal(batches[6].shape[0], 2);
+      for (const bt of batches) {
+        assert.equal(bt.epoch, e);
+        seen.push(...bt.indices);
+        // Labels and pixels follow the indices.
+        bt.indices.forEach((j, i) => {
+          assert.equal(bt.labels[i], j % 10);
+          assert.ok(Math.abs(bt.x[i * 16] - ((j * 3) % 256) / 255) < 1e-6);
+        });
+      }
+      assert.deepEqual(
+        seen.sort((x, y) => x - y),
+        Array.from({ length: 50 }, (_, i) => i),
+      );
     }
-    assert.deepEqual(seen.sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
-  }
-  // Epochs are permuted differently.
-  assert.notDeepEqual(Array.from(a[0].indices), Array.from(a[7].indices));
-  const unshuffled = new BatchIterator(ds, { ...opts, shuffle: false, dropLast: true });
-  assert.equal(unshuffled.batchesPerEpoch, 6);
-  assert.deepEqual(Array.from(unshuffled.next().indices), [0, 1, 2, 3, 4, 5, 6, 7]);
-});
+    // Epochs are permuted differently.
+    assert.notDeepEqual(Array.from(a[0].indices), Array.from(a[7].indices));
+    const unshuffled = new BatchIterator(ds, { ...opts, shuffle: false, dropLast: true });
+    assert.equal(unshuffled.batchesPerEpoch, 6);
+    assert.deepEqual(Array.from(unshuffled.next().indices), [0, 1, 2, 3, 4, 5, 6, 7]);
+  },
+);
 
-test('BatchIterator: resuming from a saved cursor (mid-epoch and at an epoch boundary) replays the identical stream', { timeout: 10_000 }, () => {
-  const ds = synth(30, 8, 8, 3);
-  const opts = { batchSize: 7, seed: 11, augmentation: CIFAR_AUGMENTATION, normalization: defaultNormalization('cifar10') };
-  for (const skip of [3, 5, 11]) {
+test(
+  'BatchIterator: resuming from a saved cursor (mid-epoch and at an epoch boundary) replays the identical stream',
+  { timeout: 10_000 },
+  () => {
+    const ds = synth(30, 8, 8, 3);
+    const opts = { batchSize: 7, seed: 11, augmentation: CIFAR_AUGMENTATION, normalization: defaultNormalization('cifar10') };
+    for (const skip of [3, 5, 11]) {
+      const it = new BatchIterator(ds, opts);
+      take(it, skip);
+      const cursor = JSON.parse(JSON.stringify(it.cursor()));
+      const rest = take(it, 9);
+      const resumed = take(new BatchIterator(ds, { ...opts, seed: 999 }, cursor), 9);
+      assert.deepEqual(resumed, rest, `resume after ${skip} batches`);
+    }
     const it = new BatchIterator(ds, opts);
-    take(it, skip);
-    const cursor = JSON.parse(JSON.stringify(it.cursor()));
-    const rest = take(it, 9);
-    const resumed = take(new BatchIterator(ds, { ...opts, seed: 999 }, cursor), 9);
-    assert.deepEqual(resumed, rest, `resume after ${skip} batches`);
-  }
-  const it = new BatchIterator(ds, opts);
-  take(it, 5);
-  assert.deepEqual({ epoch: it.cursor().epoch, index: it.cursor().index }, { epoch: 1, index: 0 });
-  assert.throws(() => new BatchIterator(ds, opts, { ...it.cursor(), index: 5 }), /out of range/);
-});
+    take(it, 5);
+    assert.deepEqual({ epoch: it.cursor().epoch, index: it.cursor().index }, { epoch: 1, index: 0 });
+    assert.throws(() => new BatchIterator(ds, opts, { ...it.cursor(), index: 5 }), /out of range/);
+  },
+);
 
 test('assembleBatch: normalisation is (v/255 - mean)/std per channel; crop pads with raw 0; flip mirrors', { timeout: 10_000 }, () => {
   const ds = synth(2, 2, 2, 3);

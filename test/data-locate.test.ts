@@ -56,7 +56,10 @@ test('loadDataset: CIFAR-10 via a parent dir with cifar-10-batches-bin; unknown 
   assert.equal(ds.dir, join(a, 'cifar-10-batches-bin'));
   assert.equal(ds.train.count, 10);
   assert.equal(ds.test.count, 2);
-  await assert.rejects(() => loadDataset('imagenet'), (e: LatpruneError) => e.code === 'BAD_ARGUMENT' && /fashion-mnist, mnist, cifar10/.test(e.message));
+  await assert.rejects(
+    () => loadDataset('imagenet'),
+    (e: LatpruneError) => e.code === 'BAD_ARGUMENT' && /fashion-mnist, mnist, cifar10/.test(e.message),
+  );
 });
 
 test('shipped subset: 4,000 train / 1,000 test Fashion-MNIST images, 400 / 100 per class', { timeout: 10_000 }, async () => {
@@ -75,7 +78,10 @@ test('shipped subset: 4,000 train / 1,000 test Fashion-MNIST images, 400 / 100 p
 test('describeDataset: names the directory and sizes, and warns only when the shipped subset was picked', { timeout: 10_000 }, async () => {
   const emb = await loadDataset('fashion-mnist', { env: {}, systemDirs: [] });
   const line = describeDataset(emb);
-  assert.match(line, /^data: fashion-mnist from .+ \(embedded\): 4000 train, 1000 test images\nwarning: .*subset.*dataset-fashion-mnist.*--data DIR/s);
+  assert.match(
+    line,
+    /^data: fashion-mnist from .+ \(embedded\): 4000 train, 1000 test images\nwarning: .*subset.*dataset-fashion-mnist.*--data DIR/s,
+  );
   // the same files named explicitly are the user's choice: no warning
   const explicit = await loadDataset('fashion-mnist', { dir: embeddedSubsetDir() as string, env: {}, systemDirs: [] });
   assert.equal(explicit.origin, 'explicit');
@@ -100,11 +106,20 @@ test('makeFashionMnistMini: first N per class in file order (synthetic source)',
   await assert.rejects(() => makeFashionMnistMini({ sourceDir: src, outDir: out, trainPerClass: 5 }), /class 0 has only 4 images/);
 });
 
-test('makeFashionMnistMini reproduces the shipped subset from the Debian files', { timeout: 20_000, skip: !existsSync(DEBIAN_DIR) && 'Debian dataset-fashion-mnist not installed' }, async (t) => {
-  const out = tempDirSync(t, 'latprune-data-');
-  await makeFashionMnistMini({ sourceDir: DEBIAN_DIR, outDir: out });
-  const shipped = embeddedSubsetDir() as string;
-  for (const f of ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']) {
-    assert.deepEqual(gunzipSync(readFileSync(join(out, f))), gunzipSync(readFileSync(join(shipped, f))), f);
-  }
-});
+test(
+  'makeFashionMnistMini reproduces the shipped subset from the Debian files',
+  { timeout: 20_000, skip: !existsSync(DEBIAN_DIR) && 'Debian dataset-fashion-mnist not installed' },
+  async (t) => {
+    const out = tempDirSync(t, 'latprune-data-');
+    await makeFashionMnistMini({ sourceDir: DEBIAN_DIR, outDir: out });
+    const shipped = embeddedSubsetDir() as string;
+    for (const f of [
+      'train-images-idx3-ubyte.gz',
+      'train-labels-idx1-ubyte.gz',
+      't10k-images-idx3-ubyte.gz',
+      't10k-labels-idx1-ubyte.gz',
+    ]) {
+      assert.deepEqual(gunzipSync(readFileSync(join(out, f))), gunzipSync(readFileSync(join(shipped, f))), f);
+    }
+  },
+);

@@ -48,14 +48,32 @@ test('IDX: wrong magic, wrong rank, truncated and trailing bytes are rejected wi
   const good = idxBytes([2, 2, 2], new Uint8Array(8).fill(7));
   const bad = Buffer.from(good);
   bad[0] = 0x50;
-  assert.throws(() => parseIdx(bad, 'x/wrong.idx', 3), (e: LatpruneError) => e.code === 'BAD_FILE' && /x\/wrong\.idx: wrong magic/.test(e.message));
-  assert.throws(() => parseIdx(good, 'x/rank.idx', 1), (e: LatpruneError) => /x\/rank\.idx: IDX file has 3 dimensions/.test(e.message));
-  assert.throws(() => parseIdx(good.subarray(0, good.length - 1), 'x/trunc.idx', 3), (e: LatpruneError) => /x\/trunc\.idx: truncated IDX data.*need 8 bytes.*got 7/.test(e.message));
-  assert.throws(() => parseIdx(good.subarray(0, 10), 'x/hdr.idx', 3), (e: LatpruneError) => /x\/hdr\.idx: truncated IDX header/.test(e.message));
-  assert.throws(() => parseIdx(Buffer.concat([good, Buffer.from([1])]), 'x/long.idx', 3), (e: LatpruneError) => /x\/long\.idx: 1 unexpected trailing/.test(e.message));
+  assert.throws(
+    () => parseIdx(bad, 'x/wrong.idx', 3),
+    (e: LatpruneError) => e.code === 'BAD_FILE' && /x\/wrong\.idx: wrong magic/.test(e.message),
+  );
+  assert.throws(
+    () => parseIdx(good, 'x/rank.idx', 1),
+    (e: LatpruneError) => /x\/rank\.idx: IDX file has 3 dimensions/.test(e.message),
+  );
+  assert.throws(
+    () => parseIdx(good.subarray(0, good.length - 1), 'x/trunc.idx', 3),
+    (e: LatpruneError) => /x\/trunc\.idx: truncated IDX data.*need 8 bytes.*got 7/.test(e.message),
+  );
+  assert.throws(
+    () => parseIdx(good.subarray(0, 10), 'x/hdr.idx', 3),
+    (e: LatpruneError) => /x\/hdr\.idx: truncated IDX header/.test(e.message),
+  );
+  assert.throws(
+    () => parseIdx(Buffer.concat([good, Buffer.from([1])]), 'x/long.idx', 3),
+    (e: LatpruneError) => /x\/long\.idx: 1 unexpected trailing/.test(e.message),
+  );
   const float = Buffer.from(good);
   float[2] = 0x0d;
-  assert.throws(() => parseIdx(float, 'x/f.idx'), (e: LatpruneError) => /float32/.test(e.message));
+  assert.throws(
+    () => parseIdx(float, 'x/f.idx'),
+    (e: LatpruneError) => /float32/.test(e.message),
+  );
 });
 
 test('IDX split: loads gz and raw directories as NHWC with 1 channel and Fashion-MNIST class names', { timeout: 10_000 }, async (t) => {

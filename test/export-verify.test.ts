@@ -27,9 +27,15 @@ import { capture } from './helpers/capture.js';
 function concatFlattenModel(): tf.LayersModel {
   const init = (s: number) => tf.initializers.glorotUniform({ seed: s });
   const x = tf.input({ shape: [12, 12, 3] });
-  const a = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', name: 'a', kernelInitializer: init(1) }).apply(x) as tf.SymbolicTensor;
-  const b = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', name: 'b', kernelInitializer: init(2) }).apply(x) as tf.SymbolicTensor;
-  const cat = tf.layers.concatenate({ name: 'cat' }).apply([tf.layers.batchNormalization({ name: 'a_bn' }).apply(a) as tf.SymbolicTensor, b]) as tf.SymbolicTensor;
+  const a = tf.layers
+    .conv2d({ filters: 8, kernelSize: 3, padding: 'same', name: 'a', kernelInitializer: init(1) })
+    .apply(x) as tf.SymbolicTensor;
+  const b = tf.layers
+    .conv2d({ filters: 6, kernelSize: 3, padding: 'same', name: 'b', kernelInitializer: init(2) })
+    .apply(x) as tf.SymbolicTensor;
+  const cat = tf.layers
+    .concatenate({ name: 'cat' })
+    .apply([tf.layers.batchNormalization({ name: 'a_bn' }).apply(a) as tf.SymbolicTensor, b]) as tf.SymbolicTensor;
   const f = tf.layers.conv2d({ filters: 14, kernelSize: 1, name: 'f', kernelInitializer: init(3) }).apply(x) as tf.SymbolicTensor;
   let y = tf.layers.add({ name: 'sum' }).apply([cat, f]) as tf.SymbolicTensor;
   y = tf.layers.reLU({ name: 'relu' }).apply(y) as tf.SymbolicTensor;
@@ -46,7 +52,6 @@ function randomize(m: tf.LayersModel, seed: number): void {
     l.setWeights(l.getWeights().map((w, i) => tf.tensor(randomFloats(w.size, s++, i === 3 ? 0.5 : -0.5, i === 3 ? 2 : 0.5), w.shape)));
   }
 }
-
 
 const cases: Array<[string, () => tf.LayersModel, [number, number, number]]> = [
   ['resnet20', () => buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 3 }), [28, 28, 1]],
@@ -87,13 +92,20 @@ for (const [name, build, shape] of cases) {
 
 test('the exported ONNX passes the official checker (python3-onnx)', { timeout: 10_000 }, async (t) => {
   const probe = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { encoding: 'utf8' });
-  if (probe.status !== 0) return t.skip(`python3-onnx is not installed (${(probe.stderr || 'no /usr/bin/python3').trim().split('\n').pop()}); install Debian's python3-onnx to run the checker`);
+  if (probe.status !== 0)
+    return t.skip(
+      `python3-onnx is not installed (${(probe.stderr || 'no /usr/bin/python3').trim().split('\n').pop()}); install Debian's python3-onnx to run the checker`,
+    );
   await initBackend({ requested: 'wasm' });
   const dir = await tempDir(t, 'latprune-onnx-');
   for (const [name, build] of cases) {
     const file = join(dir, `${name}.onnx`);
     await writeModelFile(file, modelToOnnx(build(), { producerVersion: 'test', metadata: { 'latprune.test': '1' } }));
-    const r = spawnSync('/usr/bin/python3', ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', file], { encoding: 'utf8' });
+    const r = spawnSync(
+      '/usr/bin/python3',
+      ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', file],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, `${name}: ${r.stderr}`);
   }
 });
@@ -102,7 +114,10 @@ test('verify: PASS exits 0, an impossible target exits 1; bad files and flags ar
   await initBackend({ requested: 'wasm' });
   const dir = await tempDir(t, 'latprune-verify-');
   const file = join(dir, 'm.onnx');
-  await writeModelFile(file, modelToOnnx(buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test' }));
+  await writeModelFile(
+    file,
+    modelToOnnx(buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test' }),
+  );
   await t.test('a reachable target: PASS, exit 0, consistent JSON figures', async () => {
     const ok = capture();
     assert.equal(await main(['verify', file, '--target-fps', '1', '--batch', '8', '--json'], ok), 0);
@@ -128,7 +143,10 @@ test('verify: PASS exits 0, an impossible target exits 1; bad files and flags ar
     assert.match(e2.errLines.join('\n'), /cut\.onnx is not a valid ONNX model/);
   });
   await t.test('a model with a fixed batch refuses another --batch', async () => {
-    await writeModelFile(join(dir, 'b4.onnx'), modelToOnnx(buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test', batch: 4 }));
+    await writeModelFile(
+      join(dir, 'b4.onnx'),
+      modelToOnnx(buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test', batch: 4 }),
+    );
     const e3 = capture();
     assert.equal(await main(['verify', join(dir, 'b4.onnx'), '--batch', '8'], e3), 2);
     assert.match(e3.errLines.join('\n'), /--batch 8: .*b4\.onnx has a fixed batch of 4/);
@@ -143,59 +161,79 @@ test('verify: PASS exits 0, an impossible target exits 1; bad files and flags ar
   });
 });
 
-test('verify --baseline: speed-up over a model timed in alternation, --target-speedup sets the exit code; mismatched baselines are named errors', { timeout: 90_000 }, async (t) => {
-  await initBackend({ requested: 'wasm' });
-  const dir = await tempDir(t, 'latprune-verify-');
-  const dense = join(dir, 'dense.onnx');
-  const small = join(dir, 'small.onnx');
-  const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
-  await writeModelFile(dense, modelToOnnx(model, { producerVersion: 'test' }));
-  // every conv at 4 channels: about 1/40 of the dense model's multiply-adds
-  await writeModelFile(small, modelToOnnx(model, { producerVersion: 'test', synthetic: { coutOf: () => 4 } }));
-  const ok = capture();
-  assert.equal(await main(['verify', small, '--batch', '16', '--baseline', dense, '--target-speedup', '1.5', '--json'], ok), 0);
-  const r = JSON.parse(ok.outLines.at(-1)!);
-  assert.equal(r.speedup_met, true);
-  assert.equal(r.met, true);
-  assert.ok(r.speedup >= 1.5, `speed-up ${r.speedup}`);
-  assert.ok(r.baseline_median_ms > r.median_ms);
-  const slow = capture();
-  assert.equal(await main(['verify', small, '--batch', '16', '--baseline', dense, '--target-speedup', '1000'], slow), 1);
-  assert.match(slow.outLines.at(-1)!, /^FAIL: .*x the speed of .*dense\.onnx .* < target 1000x/);
-  const e1 = capture();
-  assert.equal(await main(['verify', small, '--target-speedup', '2'], e1), 2);
-  assert.match(e1.errLines.join('\n'), /--target-speedup needs --baseline/);
-  const other = join(dir, 'other.onnx');
-  await writeModelFile(other, modelToOnnx(buildZooModel('resnet20', { inputShape: [32, 32, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test' }));
-  const e2 = capture();
-  assert.equal(await main(['verify', small, '--baseline', other], e2), 2);
-  assert.match(e2.errLines.join('\n'), /--baseline: .*other\.onnx takes inputs of \[1, 32, 32\] but .*small\.onnx takes \[1, 28, 28\]/);
-  model.dispose();
-});
+test(
+  'verify --baseline: speed-up over a model timed in alternation, --target-speedup sets the exit code; mismatched baselines are named errors',
+  { timeout: 90_000 },
+  async (t) => {
+    await initBackend({ requested: 'wasm' });
+    const dir = await tempDir(t, 'latprune-verify-');
+    const dense = join(dir, 'dense.onnx');
+    const small = join(dir, 'small.onnx');
+    const model = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
+    await writeModelFile(dense, modelToOnnx(model, { producerVersion: 'test' }));
+    // every conv at 4 channels: about 1/40 of the dense model's multiply-adds
+    await writeModelFile(small, modelToOnnx(model, { producerVersion: 'test', synthetic: { coutOf: () => 4 } }));
+    const ok = capture();
+    assert.equal(await main(['verify', small, '--batch', '16', '--baseline', dense, '--target-speedup', '1.5', '--json'], ok), 0);
+    const r = JSON.parse(ok.outLines.at(-1)!);
+    assert.equal(r.speedup_met, true);
+    assert.equal(r.met, true);
+    assert.ok(r.speedup >= 1.5, `speed-up ${r.speedup}`);
+    assert.ok(r.baseline_median_ms > r.median_ms);
+    const slow = capture();
+    assert.equal(await main(['verify', small, '--batch', '16', '--baseline', dense, '--target-speedup', '1000'], slow), 1);
+    assert.match(slow.outLines.at(-1)!, /^FAIL: .*x the speed of .*dense\.onnx .* < target 1000x/);
+    const e1 = capture();
+    assert.equal(await main(['verify', small, '--target-speedup', '2'], e1), 2);
+    assert.match(e1.errLines.join('\n'), /--target-speedup needs --baseline/);
+    const other = join(dir, 'other.onnx');
+    await writeModelFile(
+      other,
+      modelToOnnx(buildZooModel('resnet20', { inputShape: [32, 32, 1], numClasses: 10, seed: 1 }), { producerVersion: 'test' }),
+    );
+    const e2 = capture();
+    assert.equal(await main(['verify', small, '--baseline', other], e2), 2);
+    assert.match(e2.errLines.join('\n'), /--baseline: .*other\.onnx takes inputs of \[1, 32, 32\] but .*small\.onnx takes \[1, 28, 28\]/);
+    model.dispose();
+  },
+);
 
-test('export --model checks parity on real images and writes metadata; a wrong dataset is refused without output', { timeout: 10_000 }, async (t) => {
-  await initBackend({ requested: 'wasm' });
-  const dir = await tempDir(t, 'latprune-export-');
-  const m = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 9 });
-  await saveModel(m, join(dir, 'm'));
-  const { embeddedSubsetDir } = await import('../src/data/index.js');
-  const r = await exportOnnx({ model: join(dir, 'm'), out: join(dir, 'm.onnx'), dataDir: embeddedSubsetDir()!, producerVersion: 'test' });
-  assert.ok(r.parity.relDiff <= 1e-4 && r.parity.top1Agreement === 1 && r.parity.images === 64);
-  const { decodeModel } = await import('../src/onnx/index.js');
-  const meta = decodeModel(new Uint8Array(await readFile(join(dir, 'm.onnx')))).metadata;
-  assert.equal(meta['latprune.version'], 'test');
-  assert.equal(meta['latprune.params'], String(m.countParams()));
-  const c = buildZooModel('resnet20', { inputShape: [32, 32, 3], numClasses: 10, seed: 9 });
-  await saveModel(c, join(dir, 'c'));
-  await assert.rejects(exportOnnx({ model: join(dir, 'c'), out: join(dir, 'c.onnx'), dataDir: embeddedSubsetDir()!, producerVersion: 'test' }), /takes 32x32x3 images but fashion-mnist has 28x28x1/);
-  assert.equal(existsSync(join(dir, 'c.onnx')), false);
-});
+test(
+  'export --model checks parity on real images and writes metadata; a wrong dataset is refused without output',
+  { timeout: 10_000 },
+  async (t) => {
+    await initBackend({ requested: 'wasm' });
+    const dir = await tempDir(t, 'latprune-export-');
+    const m = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 9 });
+    await saveModel(m, join(dir, 'm'));
+    const { embeddedSubsetDir } = await import('../src/data/index.js');
+    const r = await exportOnnx({ model: join(dir, 'm'), out: join(dir, 'm.onnx'), dataDir: embeddedSubsetDir()!, producerVersion: 'test' });
+    assert.ok(r.parity.relDiff <= 1e-4 && r.parity.top1Agreement === 1 && r.parity.images === 64);
+    const { decodeModel } = await import('../src/onnx/index.js');
+    const meta = decodeModel(new Uint8Array(await readFile(join(dir, 'm.onnx')))).metadata;
+    assert.equal(meta['latprune.version'], 'test');
+    assert.equal(meta['latprune.params'], String(m.countParams()));
+    const c = buildZooModel('resnet20', { inputShape: [32, 32, 3], numClasses: 10, seed: 9 });
+    await saveModel(c, join(dir, 'c'));
+    await assert.rejects(
+      exportOnnx({ model: join(dir, 'c'), out: join(dir, 'c.onnx'), dataDir: embeddedSubsetDir()!, producerVersion: 'test' }),
+      /takes 32x32x3 images but fashion-mnist has 28x28x1/,
+    );
+    assert.equal(existsSync(join(dir, 'c.onnx')), false);
+  },
+);
 
-test('a Sequential tfjs model exports too (the converter reads the graph module\'s model description)', { timeout: 10_000 }, async () => {
+test("a Sequential tfjs model exports too (the converter reads the graph module's model description)", { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const m = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [10, 10, 2], filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      tf.layers.conv2d({
+        inputShape: [10, 10, 2],
+        filters: 4,
+        kernelSize: 3,
+        padding: 'same',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
       tf.layers.batchNormalization(),
       tf.layers.reLU(),
       tf.layers.flatten(),

@@ -33,30 +33,37 @@ function ours(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, dy: tf.Tens
   return [y, ...grads].map((t) => Array.from(t.dataSync()));
 }
 
-test('batchNormTrain (kernels) and batchNormTrainOps (the webgpu path) match tfjs moments+batchNorm autodiff (wasm and cpu)', { timeout: 10_000 }, async () => {
-  await initBackend({ requested: 'wasm' });
-  for (const backend of ['wasm', 'cpu']) {
-    await tf.setBackend(backend);
-    for (const shape of [
-      [4, 5, 3, 7],
-      [8, 6, 6, 16],
-    ] as const) {
-      const x = tf.add(tf.mul(tf.randomNormal([...shape], 0, 1, 'float32', 1), 3), 2) as tf.Tensor4D;
-      const dy = tf.randomNormal([...shape], 0, 1, 'float32', 2) as tf.Tensor4D;
-      const gamma = tf.randomUniform([shape[3]], 0.5, 1.5, 'float32', 3) as tf.Tensor1D;
-      const beta = tf.randomNormal([shape[3]], 0, 1, 'float32', 4) as tf.Tensor1D;
-      const ref = reference(x, gamma, beta, dy, 1e-3);
-      const names = ['y', 'dx', 'dgamma', 'dbeta'];
-      for (const [path, bn] of [['kernels', batchNormTrain], ['ops', batchNormTrainOps]] as const) {
-        const got = ours(x, gamma, beta, dy, 1e-3, bn);
-        for (let i = 0; i < 4; i++) {
-          const e = maxRelErr(got[i]!, ref[i]!);
-          assert.ok(e <= 1e-4, `${backend} ${path} ${shape.join('x')} ${names[i]}: rel err ${e}`);
+test(
+  'batchNormTrain (kernels) and batchNormTrainOps (the webgpu path) match tfjs moments+batchNorm autodiff (wasm and cpu)',
+  { timeout: 10_000 },
+  async () => {
+    await initBackend({ requested: 'wasm' });
+    for (const backend of ['wasm', 'cpu']) {
+      await tf.setBackend(backend);
+      for (const shape of [
+        [4, 5, 3, 7],
+        [8, 6, 6, 16],
+      ] as const) {
+        const x = tf.add(tf.mul(tf.randomNormal([...shape], 0, 1, 'float32', 1), 3), 2) as tf.Tensor4D;
+        const dy = tf.randomNormal([...shape], 0, 1, 'float32', 2) as tf.Tensor4D;
+        const gamma = tf.randomUniform([shape[3]], 0.5, 1.5, 'float32', 3) as tf.Tensor1D;
+        const beta = tf.randomNormal([shape[3]], 0, 1, 'float32', 4) as tf.Tensor1D;
+        const ref = reference(x, gamma, beta, dy, 1e-3);
+        const names = ['y', 'dx', 'dgamma', 'dbeta'];
+        for (const [path, bn] of [
+          ['kernels', batchNormTrain],
+          ['ops', batchNormTrainOps],
+        ] as const) {
+          const got = ours(x, gamma, beta, dy, 1e-3, bn);
+          for (let i = 0; i < 4; i++) {
+            const e = maxRelErr(got[i]!, ref[i]!);
+            assert.ok(e <= 1e-4, `${backend} ${path} ${shape.join('x')} ${names[i]}: rel err ${e}`);
+          }
         }
       }
     }
-  }
-});
+  },
+);
 
 test('patched BatchNormalization layer: same output, gradients and moving stats as tfjs', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
@@ -70,7 +77,10 @@ test('patched BatchNormalization layer: same output, gradients and moving stats 
       layer.apply(x, { training: false }); // build
       layer.setWeights([tf.linspace(0.5, 1.5, 5), tf.linspace(-1, 1, 5), tf.zeros([5]), tf.ones([5])]);
       const dy = tf.randomNormal([6, 4, 4, 5], 0, 1, 'float32', 8);
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x, { training: true }) as tf.Tensor, dy)) as tf.Scalar, layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(tf.mul(layer.apply(x, { training: true }) as tf.Tensor, dy)) as tf.Scalar,
+        layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val),
+      );
       const out = [value, ...Object.values(grads), ...layer.getWeights().slice(2)].map((t) => Array.from(t.dataSync()));
       return out;
     } finally {

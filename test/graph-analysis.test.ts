@@ -40,8 +40,16 @@ function concatFlattenModel(seed = 1): tf.LayersModel {
   let s = seed;
   const k = () => tf.initializers.glorotUniform({ seed: s++ });
   const input = tf.input({ shape: [12, 12, 3], name: 'input' });
-  const conv = (x: tf.SymbolicTensor, name: string, filters: number, size: number, extra: { strides?: number; useBias?: boolean; activation?: 'sigmoid' } = {}) =>
-    tf.layers.conv2d({ name, filters, kernelSize: size, padding: 'same', kernelInitializer: k(), useBias: false, ...extra }).apply(x) as tf.SymbolicTensor;
+  const conv = (
+    x: tf.SymbolicTensor,
+    name: string,
+    filters: number,
+    size: number,
+    extra: { strides?: number; useBias?: boolean; activation?: 'sigmoid' } = {},
+  ) =>
+    tf.layers
+      .conv2d({ name, filters, kernelSize: size, padding: 'same', kernelInitializer: k(), useBias: false, ...extra })
+      .apply(x) as tf.SymbolicTensor;
   const bnRelu = (x: tf.SymbolicTensor, name: string) =>
     tf.layers.reLU({ name: `${name}_relu` }).apply(tf.layers.batchNormalization({ name: `${name}_bn` }).apply(x)) as tf.SymbolicTensor;
   const a = bnRelu(conv(input, 'a', 8, 3), 'a');
@@ -50,7 +58,9 @@ function concatFlattenModel(seed = 1): tf.LayersModel {
   const f = conv(input, 'f', 14, 1, { useBias: true });
   const sum = tf.layers.add({ name: 'sum' }).apply([cat, f]) as tf.SymbolicTensor;
   const c = bnRelu(conv(sum, 'c', 10, 3, { strides: 2 }), 'c');
-  const e = tf.layers.maxPooling2d({ name: 'e_pool', poolSize: 2 }).apply(conv(sum, 'e', 4, 1, { useBias: true, activation: 'sigmoid' })) as tf.SymbolicTensor;
+  const e = tf.layers
+    .maxPooling2d({ name: 'e_pool', poolSize: 2 })
+    .apply(conv(sum, 'e', 4, 1, { useBias: true, activation: 'sigmoid' })) as tf.SymbolicTensor;
   const cat2 = tf.layers.concatenate({ name: 'cat2' }).apply([c, e]) as tf.SymbolicTensor;
   const pool = tf.layers.averagePooling2d({ name: 'pool', poolSize: 2 }).apply(cat2) as tf.SymbolicTensor;
   const flat = tf.layers.flatten({ name: 'flat' }).apply(pool) as tf.SymbolicTensor;
@@ -65,21 +75,33 @@ function coverageModel(seed = 7): tf.LayersModel {
   let s = seed;
   const k = () => tf.initializers.glorotUniform({ seed: s++ });
   const input = tf.input({ shape: [8, 8, 4], name: 'input' });
-  let x = tf.layers.conv2d({ name: 'c0', filters: 6, kernelSize: 3, padding: 'same', kernelInitializer: k() }).apply(input) as tf.SymbolicTensor;
+  let x = tf.layers
+    .conv2d({ name: 'c0', filters: 6, kernelSize: 3, padding: 'same', kernelInitializer: k() })
+    .apply(input) as tf.SymbolicTensor;
   x = tf.layers.leakyReLU({ name: 'lrelu', alpha: 0.1 }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.zeroPadding2d({ name: 'pad', padding: 1 }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.depthwiseConv2d({ name: 'dw', kernelSize: 3, depthMultiplier: 2, depthwiseInitializer: k() }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ name: 'dw_bn' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.activation({ name: 'dw_act', activation: 'relu6' }).apply(x) as tf.SymbolicTensor;
   const sep = tf.layers
-    .separableConv2d({ name: 'sep', filters: 8, kernelSize: 3, depthMultiplier: 2, padding: 'same', depthwiseInitializer: k(), pointwiseInitializer: k() })
+    .separableConv2d({
+      name: 'sep',
+      filters: 8,
+      kernelSize: 3,
+      depthMultiplier: 2,
+      padding: 'same',
+      depthwiseInitializer: k(),
+      pointwiseInitializer: k(),
+    })
     .apply(x) as tf.SymbolicTensor;
   const sq = tf.layers.globalAveragePooling2d({ name: 'se_gap' }).apply(sep) as tf.SymbolicTensor;
   const e1 = tf.layers.dense({ name: 'se_fc1', units: 4, activation: 'relu', kernelInitializer: k() }).apply(sq) as tf.SymbolicTensor;
   const e2 = tf.layers.dense({ name: 'se_fc2', units: 8, activation: 'sigmoid', kernelInitializer: k() }).apply(e1) as tf.SymbolicTensor;
   const r = tf.layers.reshape({ name: 'se_rs', targetShape: [1, 1, 8] }).apply(e2) as tf.SymbolicTensor;
   const se = tf.layers.multiply({ name: 'se_mul' }).apply([sep, r]) as tf.SymbolicTensor;
-  const gate = tf.layers.conv2d({ name: 'gate', filters: 1, kernelSize: 1, activation: 'sigmoid', kernelInitializer: k() }).apply(se) as tf.SymbolicTensor;
+  const gate = tf.layers
+    .conv2d({ name: 'gate', filters: 1, kernelSize: 1, activation: 'sigmoid', kernelInitializer: k() })
+    .apply(se) as tf.SymbolicTensor;
   x = tf.layers.multiply({ name: 'gate_mul' }).apply([se, gate]) as tf.SymbolicTensor;
   x = tf.layers.averagePooling2d({ name: 'ap', poolSize: 2 }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
@@ -130,7 +152,9 @@ function randomizeWeights(model: tf.LayersModel, seed: number): void {
     const vals = layer.weights.map((w) => {
       const name = w.originalName ?? w.name;
       const shape = w.shape as number[];
-      return name.endsWith('moving_variance') ? tf.randomUniform(shape, 0.5, 1.5, 'float32', s++) : tf.randomUniform(shape, -1, 1, 'float32', s++);
+      return name.endsWith('moving_variance')
+        ? tf.randomUniform(shape, 0.5, 1.5, 'float32', s++)
+        : tf.randomUniform(shape, -1, 1, 'float32', s++);
     });
     layer.setWeights(vals);
     tf.dispose(vals);
@@ -232,7 +256,16 @@ async function slicedModel(model: tf.LayersModel, keepOut: KeepOut): Promise<tf.
       if (cls === 'Conv2D') return g(g(w, ik, 2), ok, 3);
       if (cls === 'Dense') return g(g(w, ik, 0), ok, 1);
       if (wn === 'depthwise_kernel') return g(w, ik, 2);
-      if (wn === 'pointwise_kernel') return g(g(w, ik.flatMap((c) => range(m).map((j) => c * m + j)), 2), ok, 3);
+      if (wn === 'pointwise_kernel')
+        return g(
+          g(
+            w,
+            ik.flatMap((c) => range(m).map((j) => c * m + j)),
+            2,
+          ),
+          ok,
+          3,
+        );
       throw new Error(`reference slicer: no rule for ${layer.name}/${wn}`);
     });
     sliced.getLayer(layer.name).setWeights(values);
@@ -245,7 +278,13 @@ function maxAbs(t: tf.Tensor): number {
 }
 
 /** Zeroes `sel` in `model` and compares with the physically sliced model, in inference mode. */
-async function checkExact(model: tf.LayersModel, graph: ChannelGraph, sel: Selection, keepOut: KeepOut, x: tf.Tensor): Promise<tf.LayersModel> {
+async function checkExact(
+  model: tf.LayersModel,
+  graph: ChannelGraph,
+  sel: Selection,
+  keepOut: KeepOut,
+  x: tf.Tensor,
+): Promise<tf.LayersModel> {
   const sliced = await slicedModel(model, keepOut);
   const report = applySelection(model, graph, sel);
   assert.ok(report.zeroed > 0, 'the random selection removes something');
@@ -270,82 +309,128 @@ async function checkExact(model: tf.LayersModel, graph: ChannelGraph, sel: Selec
 
 // ---------------------------------------------------------------- ResNet-20
 
-test('ResNet-20: 12 groups (3 stage residuals, 9 conv1), members as in the architecture, full selection = modelStats', { timeout: 10_000 }, () => {
-  const m = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
-  const g = analyzeModel(m);
-  assert.equal(g.groups.length, 12);
-  // Stage 1 residual: the stem plus every block's conv2 (identity shortcuts), read by all stage-1 conv1s
-  // and by stage 2's first block (conv1 and the downsampling shortcut).
-  expectGroup(g, 'stem_conv', 16, ['stem_conv', 's1_b0_conv2', 's1_b1_conv2', 's1_b2_conv2'], ['s1_b0_conv1', 's1_b1_conv1', 's1_b2_conv1', 's2_b0_conv1', 's2_b0_down_conv'], ['stem_bn', 's1_b0_bn2', 's1_b1_bn2', 's1_b2_bn2']);
-  expectGroup(g, 's2_b0_conv2', 32, ['s2_b0_conv2', 's2_b0_down_conv', 's2_b1_conv2', 's2_b2_conv2'], ['s2_b1_conv1', 's2_b2_conv1', 's3_b0_conv1', 's3_b0_down_conv'], ['s2_b0_bn2', 's2_b0_down_bn', 's2_b1_bn2', 's2_b2_bn2']);
-  expectGroup(g, 's3_b0_conv2', 64, ['s3_b0_conv2', 's3_b0_down_conv', 's3_b1_conv2', 's3_b2_conv2'], ['s3_b1_conv1', 's3_b2_conv1', 'fc'], ['s3_b0_bn2', 's3_b0_down_bn', 's3_b1_bn2', 's3_b2_bn2']);
-  for (const [s, w] of [[1, 16], [2, 32], [3, 64]] as const) {
-    for (const b of [0, 1, 2]) {
-      const p = `s${s}_b${b}_`;
-      expectGroup(g, `${p}conv1`, w, [`${p}conv1`], [`${p}conv2`], [`${p}bn1`]);
+test(
+  'ResNet-20: 12 groups (3 stage residuals, 9 conv1), members as in the architecture, full selection = modelStats',
+  { timeout: 10_000 },
+  () => {
+    const m = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
+    const g = analyzeModel(m);
+    assert.equal(g.groups.length, 12);
+    // Stage 1 residual: the stem plus every block's conv2 (identity shortcuts), read by all stage-1 conv1s
+    // and by stage 2's first block (conv1 and the downsampling shortcut).
+    expectGroup(
+      g,
+      'stem_conv',
+      16,
+      ['stem_conv', 's1_b0_conv2', 's1_b1_conv2', 's1_b2_conv2'],
+      ['s1_b0_conv1', 's1_b1_conv1', 's1_b2_conv1', 's2_b0_conv1', 's2_b0_down_conv'],
+      ['stem_bn', 's1_b0_bn2', 's1_b1_bn2', 's1_b2_bn2'],
+    );
+    expectGroup(
+      g,
+      's2_b0_conv2',
+      32,
+      ['s2_b0_conv2', 's2_b0_down_conv', 's2_b1_conv2', 's2_b2_conv2'],
+      ['s2_b1_conv1', 's2_b2_conv1', 's3_b0_conv1', 's3_b0_down_conv'],
+      ['s2_b0_bn2', 's2_b0_down_bn', 's2_b1_bn2', 's2_b2_bn2'],
+    );
+    expectGroup(
+      g,
+      's3_b0_conv2',
+      64,
+      ['s3_b0_conv2', 's3_b0_down_conv', 's3_b1_conv2', 's3_b2_conv2'],
+      ['s3_b1_conv1', 's3_b2_conv1', 'fc'],
+      ['s3_b0_bn2', 's3_b0_down_bn', 's3_b1_bn2', 's3_b2_bn2'],
+    );
+    for (const [s, w] of [
+      [1, 16],
+      [2, 32],
+      [3, 64],
+    ] as const) {
+      for (const b of [0, 1, 2]) {
+        const p = `s${s}_b${b}_`;
+        expectGroup(g, `${p}conv1`, w, [`${p}conv1`], [`${p}conv2`], [`${p}bn1`]);
+      }
     }
-  }
-  // The residual group's channel j is channel j of every member (no offsets); the classifier output is fixed.
-  const res3 = group(g, 's3_b0_conv2');
-  for (const mem of res3.members) assert.deepEqual(mem.groupChannels, mem.layerChannels, `${mem.layer} ${mem.role}`);
-  const fc = g.layers.find((l) => l.name === 'fc')!;
-  assert.ok(fc.outputs[0]!.group.every((x) => x === -1), 'logits are fixed');
-  assert.ok(g.layers.find((l) => l.name === 'input')!.outputs[0]!.group.every((x) => x === -1), 'input channels are fixed');
-  const full = selectionCost(g, fullSelection(g));
-  const stats = modelStats(m);
-  assert.deepEqual([full.macs, full.params, full.trainableParams], [stats.macs, stats.params, stats.trainableParams]);
-});
+    // The residual group's channel j is channel j of every member (no offsets); the classifier output is fixed.
+    const res3 = group(g, 's3_b0_conv2');
+    for (const mem of res3.members) assert.deepEqual(mem.groupChannels, mem.layerChannels, `${mem.layer} ${mem.role}`);
+    const fc = g.layers.find((l) => l.name === 'fc')!;
+    assert.ok(
+      fc.outputs[0]!.group.every((x) => x === -1),
+      'logits are fixed',
+    );
+    assert.ok(
+      g.layers.find((l) => l.name === 'input')!.outputs[0]!.group.every((x) => x === -1),
+      'input channels are fixed',
+    );
+    const full = selectionCost(g, fullSelection(g));
+    const stats = modelStats(m);
+    assert.deepEqual([full.macs, full.params, full.trainableParams], [stats.macs, stats.params, stats.trainableParams]);
+  },
+);
 
-test('ResNet-20: zeroing a random selection equals the physically pruned model (inference and training mode)', { timeout: 10_000 }, async () => {
-  const m = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 2 });
-  randomizeWeights(m, 100);
-  const g = analyzeModel(m);
-  const sel = randomSelection(g, 5);
-  const residual: Record<number, string> = { 1: 'stem_conv', 2: 's2_b0_conv2', 3: 's3_b0_conv2' };
-  const keepOut: KeepOut = (name) => {
-    const mm = /^s(\d)_b\d_(conv1|conv2|down_conv)$/.exec(name);
-    if (name === 'stem_conv') return [...sel['stem_conv']!];
-    if (mm && mm[2] === 'conv1') return [...sel[name]!];
-    if (mm) return [...sel[residual[Number(mm[1])]!]!];
-    throw new Error(`unexpected layer ${name}`);
-  };
-  const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 9);
-  const sliced = await checkExact(m, g, sel, keepOut, x);
-  // Training mode (batch statistics): a zeroed channel has batch mean 0 and variance 0, so BN emits beta,
-  // which is zeroed too; outputs still match.
-  const yt1 = m.apply(x, { training: true }) as tf.Tensor;
-  const yt2 = sliced.apply(x, { training: true }) as tf.Tensor;
-  const scale = maxAbs(yt2);
-  assert.ok(maxAbs(tf.sub(yt1, yt2)) <= 1e-4 * scale, 'training-mode outputs match');
-});
+test(
+  'ResNet-20: zeroing a random selection equals the physically pruned model (inference and training mode)',
+  { timeout: 10_000 },
+  async () => {
+    const m = buildZooModel('resnet20', { inputShape: [28, 28, 1], numClasses: 10, seed: 2 });
+    randomizeWeights(m, 100);
+    const g = analyzeModel(m);
+    const sel = randomSelection(g, 5);
+    const residual: Record<number, string> = { 1: 'stem_conv', 2: 's2_b0_conv2', 3: 's3_b0_conv2' };
+    const keepOut: KeepOut = (name) => {
+      const mm = /^s(\d)_b\d_(conv1|conv2|down_conv)$/.exec(name);
+      if (name === 'stem_conv') return [...sel['stem_conv']!];
+      if (mm && mm[2] === 'conv1') return [...sel[name]!];
+      if (mm) return [...sel[residual[Number(mm[1])]!]!];
+      throw new Error(`unexpected layer ${name}`);
+    };
+    const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 9);
+    const sliced = await checkExact(m, g, sel, keepOut, x);
+    // Training mode (batch statistics): a zeroed channel has batch mean 0 and variance 0, so BN emits beta,
+    // which is zeroed too; outputs still match.
+    const yt1 = m.apply(x, { training: true }) as tf.Tensor;
+    const yt2 = sliced.apply(x, { training: true }) as tf.Tensor;
+    const scale = maxAbs(yt2);
+    assert.ok(maxAbs(tf.sub(yt1, yt2)) <= 1e-4 * scale, 'training-mode outputs match');
+  },
+);
 
 // ---------------------------------------------------------------- ResNet-50
 
-test('ResNet-50: 37 groups (stem, 16 blocks x 2 internal, 4 stage residuals); the stem is not in stage 1 residual', { timeout: 10_000 }, () => {
-  const m = buildZooModel('resnet50', { inputShape: [32, 32, 3], numClasses: 10, width: 0.25, seed: 1 });
-  const g = analyzeModel(m);
-  assert.equal(g.groups.length, 1 + 16 * 2 + 4);
-  // The stem (conv, BN, ReLU, max-pool) feeds block s1_b0's conv1 and its projection shortcut only.
-  expectGroup(g, 'stem_conv', 16, ['stem_conv'], ['s1_b0_conv1', 's1_b0_down_conv'], ['stem_bn']);
-  assert.ok(group(g, 'stem_conv').members.some((x) => x.layer === 'stem_pool'));
-  const blocks = [3, 4, 6, 3];
-  blocks.forEach((n, si) => {
-    const s = si + 1;
-    const w = [16, 32, 64, 128][si]!;
-    const conv3 = range(n).map((b) => `s${s}_b${b}_conv3`);
-    const readers = [...range(n - 1, 1).map((b) => `s${s}_b${b}_conv1`), ...(s < 4 ? [`s${s + 1}_b0_conv1`, `s${s + 1}_b0_down_conv`] : ['fc'])];
-    const bns = [...range(n).map((b) => `s${s}_b${b}_bn3`), `s${s}_b0_down_bn`];
-    expectGroup(g, `s${s}_b0_conv3`, 4 * w, [...conv3, `s${s}_b0_down_conv`], readers, bns);
-    for (const b of range(n)) {
-      const p = `s${s}_b${b}_`;
-      expectGroup(g, `${p}conv1`, w, [`${p}conv1`], [`${p}conv2`], [`${p}bn1`]);
-      expectGroup(g, `${p}conv2`, w, [`${p}conv2`], [`${p}conv3`], [`${p}bn2`]);
-    }
-  });
-  const full = selectionCost(g, fullSelection(g));
-  const stats = modelStats(m);
-  assert.deepEqual([full.macs, full.params, full.trainableParams], [stats.macs, stats.params, stats.trainableParams]);
-});
+test(
+  'ResNet-50: 37 groups (stem, 16 blocks x 2 internal, 4 stage residuals); the stem is not in stage 1 residual',
+  { timeout: 10_000 },
+  () => {
+    const m = buildZooModel('resnet50', { inputShape: [32, 32, 3], numClasses: 10, width: 0.25, seed: 1 });
+    const g = analyzeModel(m);
+    assert.equal(g.groups.length, 1 + 16 * 2 + 4);
+    // The stem (conv, BN, ReLU, max-pool) feeds block s1_b0's conv1 and its projection shortcut only.
+    expectGroup(g, 'stem_conv', 16, ['stem_conv'], ['s1_b0_conv1', 's1_b0_down_conv'], ['stem_bn']);
+    assert.ok(group(g, 'stem_conv').members.some((x) => x.layer === 'stem_pool'));
+    const blocks = [3, 4, 6, 3];
+    blocks.forEach((n, si) => {
+      const s = si + 1;
+      const w = [16, 32, 64, 128][si]!;
+      const conv3 = range(n).map((b) => `s${s}_b${b}_conv3`);
+      const readers = [
+        ...range(n - 1, 1).map((b) => `s${s}_b${b}_conv1`),
+        ...(s < 4 ? [`s${s + 1}_b0_conv1`, `s${s + 1}_b0_down_conv`] : ['fc']),
+      ];
+      const bns = [...range(n).map((b) => `s${s}_b${b}_bn3`), `s${s}_b0_down_bn`];
+      expectGroup(g, `s${s}_b0_conv3`, 4 * w, [...conv3, `s${s}_b0_down_conv`], readers, bns);
+      for (const b of range(n)) {
+        const p = `s${s}_b${b}_`;
+        expectGroup(g, `${p}conv1`, w, [`${p}conv1`], [`${p}conv2`], [`${p}bn1`]);
+        expectGroup(g, `${p}conv2`, w, [`${p}conv2`], [`${p}conv3`], [`${p}bn2`]);
+      }
+    });
+    const full = selectionCost(g, fullSelection(g));
+    const stats = modelStats(m);
+    assert.deepEqual([full.macs, full.params, full.trainableParams], [stats.macs, stats.params, stats.trainableParams]);
+  },
+);
 
 // ---------------------------------------------------------------- MobileNet-V1
 
@@ -355,7 +440,14 @@ test('MobileNet-V1: 14 groups; each pointwise group carries the next depthwise c
   assert.equal(g.groups.length, 14);
   expectGroup(g, 'stem_conv', 8, ['stem_conv', 'b1_dw'], ['b1_dw', 'b1_pw'], ['stem_bn', 'b1_dw_bn']);
   for (let i = 1; i <= 12; i++) {
-    expectGroup(g, `b${i}_pw`, group(g, `b${i}_pw`).size, [`b${i}_pw`, `b${i + 1}_dw`], [`b${i + 1}_dw`, `b${i + 1}_pw`], [`b${i}_pw_bn`, `b${i + 1}_dw_bn`]);
+    expectGroup(
+      g,
+      `b${i}_pw`,
+      group(g, `b${i}_pw`).size,
+      [`b${i}_pw`, `b${i + 1}_dw`],
+      [`b${i + 1}_dw`, `b${i + 1}_pw`],
+      [`b${i}_pw_bn`, `b${i + 1}_dw_bn`],
+    );
     const dw = group(g, `b${i}_pw`).members.filter((x) => x.layer === `b${i + 1}_dw`);
     assert.deepEqual(dw.map((x) => x.role).sort(), ['input', 'output']);
   }
@@ -376,32 +468,59 @@ test('MobileNet-V1 (32x32, alpha 0.25): zeroing equals the physically pruned mod
 
 // ---------------------------------------------------------------- hand-made models
 
-test('Concatenate/Add/Flatten model: offsets through concat, Add merges both concat inputs with the conv, Dense rows p*C + c', { timeout: 10_000 }, () => {
-  const m = concatFlattenModel();
-  const g = analyzeModel(m);
-  assert.deepEqual(g.groups.map((x) => [x.id, x.size]), [['a', 14], ['c', 10], ['e', 4], ['fc1', 16]]);
-  expectGroup(g, 'a', 14, ['a', 'b', 'f'], ['c', 'e'], ['a_bn', 'b_bn']);
-  expectGroup(g, 'c', 10, ['c'], ['fc1'], ['c_bn']);
-  expectGroup(g, 'e', 4, ['e'], ['fc1'], []);
-  expectGroup(g, 'fc1', 16, ['fc1'], ['fc'], []);
-  const a = group(g, 'a');
-  const out = (layer: string) => a.members.find((x) => x.layer === layer && x.role === 'output')!;
-  assert.deepEqual(out('a').groupChannels, range(8));
-  assert.deepEqual(out('b').layerChannels, range(6));
-  assert.deepEqual(out('b').groupChannels, range(6, 8), 'b sits at offset 8 of the concat');
-  assert.deepEqual(out('f').groupChannels, range(14));
-  // fc1 reads the flattened 3x3x14 tensor: row p*14 + c carries channel c of cat2 (c: 0..9 from conv c, 10..13 from e).
-  const rowsC = group(g, 'c').members.find((x) => x.layer === 'fc1' && x.role === 'input')!;
-  const rowsE = group(g, 'e').members.find((x) => x.layer === 'fc1' && x.role === 'input')!;
-  assert.deepEqual(rowsC.layerChannels, range(9).flatMap((p) => range(10).map((c) => p * 14 + c)));
-  assert.deepEqual(rowsC.groupChannels, range(9).flatMap(() => range(10)));
-  assert.deepEqual(rowsE.layerChannels, range(9).flatMap((p) => range(4).map((c) => p * 14 + 10 + c)));
-  assert.deepEqual(rowsE.groupChannels, range(9).flatMap(() => range(4)));
-  assert.deepEqual(rowsC.weights.map((w) => [w.name, w.axis.axis]), [['kernel', 0]]);
-  const full = selectionCost(g, fullSelection(g));
-  const stats = modelStats(m);
-  assert.deepEqual([full.macs, full.params, full.trainableParams], [stats.macs, stats.params, stats.trainableParams]);
-});
+test(
+  'Concatenate/Add/Flatten model: offsets through concat, Add merges both concat inputs with the conv, Dense rows p*C + c',
+  { timeout: 10_000 },
+  () => {
+    const m = concatFlattenModel();
+    const g = analyzeModel(m);
+    assert.deepEqual(
+      g.groups.map((x) => [x.id, x.size]),
+      [
+        ['a', 14],
+        ['c', 10],
+        ['e', 4],
+        ['fc1', 16],
+      ],
+    );
+    expectGroup(g, 'a', 14, ['a', 'b', 'f'], ['c', 'e'], ['a_bn', 'b_bn']);
+    expectGroup(g, 'c', 10, ['c'], ['fc1'], ['c_bn']);
+    expectGroup(g, 'e', 4, ['e'], ['fc1'], []);
+    expectGroup(g, 'fc1', 16, ['fc1'], ['fc'], []);
+    const a = group(g, 'a');
+    const out = (layer: string) => a.members.find((x) => x.layer === layer && x.role === 'output')!;
+    assert.deepEqual(out('a').groupChannels, range(8));
+    assert.deepEqual(out('b').layerChannels, range(6));
+    assert.deepEqual(out('b').groupChannels, range(6, 8), 'b sits at offset 8 of the concat');
+    assert.deepEqual(out('f').groupChannels, range(14));
+    // fc1 reads the flattened 3x3x14 tensor: row p*14 + c carries channel c of cat2 (c: 0..9 from conv c, 10..13 from e).
+    const rowsC = group(g, 'c').members.find((x) => x.layer === 'fc1' && x.role === 'input')!;
+    const rowsE = group(g, 'e').members.find((x) => x.layer === 'fc1' && x.role === 'input')!;
+    assert.deepEqual(
+      rowsC.layerChannels,
+      range(9).flatMap((p) => range(10).map((c) => p * 14 + c)),
+    );
+    assert.deepEqual(
+      rowsC.groupChannels,
+      range(9).flatMap(() => range(10)),
+    );
+    assert.deepEqual(
+      rowsE.layerChannels,
+      range(9).flatMap((p) => range(4).map((c) => p * 14 + 10 + c)),
+    );
+    assert.deepEqual(
+      rowsE.groupChannels,
+      range(9).flatMap(() => range(4)),
+    );
+    assert.deepEqual(
+      rowsC.weights.map((w) => [w.name, w.axis.axis]),
+      [['kernel', 0]],
+    );
+    const full = selectionCost(g, fullSelection(g));
+    const stats = modelStats(m);
+    assert.deepEqual([full.macs, full.params, full.trainableParams], [stats.macs, stats.params, stats.trainableParams]);
+  },
+);
 
 test('Concatenate/Add/Flatten model: zeroing equals the physically pruned model', { timeout: 10_000 }, async () => {
   const m = concatFlattenModel(3);
@@ -422,15 +541,31 @@ test('Concatenate/Add/Flatten model: zeroing equals the physically pruned model'
 test('coverage model: depthwise x2, separable, SE multiply, broadcast gate pinned, softmax output', { timeout: 10_000 }, async () => {
   const m = coverageModel();
   const g = analyzeModel(m);
-  assert.deepEqual(g.groups.map((x) => [x.id, x.size]), [['c0', 6], ['sep', 8], ['se_fc1', 4]]);
+  assert.deepEqual(
+    g.groups.map((x) => [x.id, x.size]),
+    [
+      ['c0', 6],
+      ['sep', 8],
+      ['se_fc1', 4],
+    ],
+  );
   expectGroup(g, 'c0', 6, ['c0', 'dw'], ['dw', 'sep'], ['dw_bn']);
   expectGroup(g, 'sep', 8, ['sep', 'se_fc2'], ['se_fc1', 'gate', 'fc'], []);
   expectGroup(g, 'se_fc1', 4, ['se_fc1'], ['se_fc2'], []);
   // Depthwise multiplier 2: output channel 2c+k carries group channel c; BN follows the 12 outputs.
   const dwOut = group(g, 'c0').members.find((x) => x.layer === 'dw' && x.role === 'output')!;
-  assert.deepEqual(dwOut.groupChannels, range(12).map((o) => Math.floor(o / 2)));
+  assert.deepEqual(
+    dwOut.groupChannels,
+    range(12).map((o) => Math.floor(o / 2)),
+  );
   const sepIn = group(g, 'c0').members.find((x) => x.layer === 'sep' && x.role === 'input')!;
-  assert.deepEqual(sepIn.weights.map((w) => [w.name, w.axis.axis, w.axis.div]), [['depthwise_kernel', 2, 1], ['pointwise_kernel', 2, 2]]);
+  assert.deepEqual(
+    sepIn.weights.map((w) => [w.name, w.axis.axis, w.axis.div]),
+    [
+      ['depthwise_kernel', 2, 1],
+      ['pointwise_kernel', 2, 2],
+    ],
+  );
   // The 1-channel gate broadcasts over channels: fixed.
   assert.deepEqual(g.layers.find((l) => l.name === 'gate')!.outputs[0]!.group, [-1]);
   const full = selectionCost(g, fullSelection(g));
@@ -467,18 +602,29 @@ test('Sequential models are analysed like functional ones', { timeout: 10_000 },
   assert.equal(full.macs, modelStats(m).macs);
 });
 
-test('one table of layer classes: rules, weight axes, MACs, latency operator and folding come from LAYER_CLASSES', { timeout: 10_000 }, () => {
-  assert.equal(layerClass('toString'), undefined, 'no prototype keys');
-  assert.equal(layerClass('Conv3D'), undefined);
-  for (const [name, c] of Object.entries(LAYER_CLASSES)) {
-    // a class that costs MACs has a kernel among its channel-indexed weights
-    if (c.macs) assert.ok(c.weightAxes, `${name} has weight axes`);
-    if (c.latencyOp) assert.ok(c.macs, `${name} is timed, so it costs MACs`);
-  }
-  assert.deepEqual(
-    Object.entries(LAYER_CLASSES).filter(([, c]) => c.latencyOp).map(([n, c]) => `${n}:${c.latencyOp}`),
-    ['Conv2D:conv', 'Dense:gemm', 'DepthwiseConv2D:dwconv'],
-  );
-  assert.deepEqual(Object.entries(LAYER_CLASSES).filter(([, c]) => c.folded).map(([n]) => n), ['BatchNormalization', 'Dropout']);
-  assert.ok(layerClass('GroupedConv2D')?.macs, 'grouped convolutions (imported from ONNX) count their MACs');
-});
+test(
+  'one table of layer classes: rules, weight axes, MACs, latency operator and folding come from LAYER_CLASSES',
+  { timeout: 10_000 },
+  () => {
+    assert.equal(layerClass('toString'), undefined, 'no prototype keys');
+    assert.equal(layerClass('Conv3D'), undefined);
+    for (const [name, c] of Object.entries(LAYER_CLASSES)) {
+      // a class that costs MACs has a kernel among its channel-indexed weights
+      if (c.macs) assert.ok(c.weightAxes, `${name} has weight axes`);
+      if (c.latencyOp) assert.ok(c.macs, `${name} is timed, so it costs MACs`);
+    }
+    assert.deepEqual(
+      Object.entries(LAYER_CLASSES)
+        .filter(([, c]) => c.latencyOp)
+        .map(([n, c]) => `${n}:${c.latencyOp}`),
+      ['Conv2D:conv', 'Dense:gemm', 'DepthwiseConv2D:dwconv'],
+    );
+    assert.deepEqual(
+      Object.entries(LAYER_CLASSES)
+        .filter(([, c]) => c.folded)
+        .map(([n]) => n),
+      ['BatchNormalization', 'Dropout'],
+    );
+    assert.ok(layerClass('GroupedConv2D')?.macs, 'grouped convolutions (imported from ONNX) count their MACs');
+  },
+);

@@ -47,16 +47,25 @@ test('an unsupported layer names itself, its class and its path from the input',
       e.message.includes('ignoredLayers'),
   );
   const ln = modelWith((x) => tf.layers.layerNormalization({ name: 'ln' }).apply(x) as tf.SymbolicTensor);
-  assert.throws(() => analyzeModel(ln), (e: LatpruneError) => e.code === 'UNSUPPORTED_LAYER' && e.message.includes('input -> stem_conv -> ln (class LayerNormalization)'));
-  assert.throws(() => analyzeModel(m, { ignoredLayers: ['bar'] }), (e: LatpruneError) => e.code === 'BAD_ARGUMENT' && /no layer "bar"/.test(e.message));
+  assert.throws(
+    () => analyzeModel(ln),
+    (e: LatpruneError) => e.code === 'UNSUPPORTED_LAYER' && e.message.includes('input -> stem_conv -> ln (class LayerNormalization)'),
+  );
+  assert.throws(
+    () => analyzeModel(m, { ignoredLayers: ['bar'] }),
+    (e: LatpruneError) => e.code === 'BAD_ARGUMENT' && /no layer "bar"/.test(e.message),
+  );
 });
 
-test('ignoredLayers: the model becomes analysable; the ignored layer\'s input and output channels are fixed', { timeout: 10_000 }, () => {
+test("ignoredLayers: the model becomes analysable; the ignored layer's input and output channels are fixed", { timeout: 10_000 }, () => {
   const m = modelWith((x) => new Lambda({ name: 'foo' }).apply(x) as tf.SymbolicTensor);
   const g = analyzeModel(m, { ignoredLayers: ['foo'] });
   assert.deepEqual(g.ignoredLayers, ['foo']);
   // stem_conv feeds foo: fixed. head is prunable (it is read by fc through GAP).
-  assert.deepEqual(g.groups.map((x) => x.id), ['head']);
+  assert.deepEqual(
+    g.groups.map((x) => x.id),
+    ['head'],
+  );
   assert.deepEqual(g.groups[0]!.consumers, ['fc']);
   const layer = (n: string) => g.layers.find((l) => l.name === n)!;
   assert.ok(layer('stem_conv').outputs[0]!.group.every((x) => x === -1));
@@ -76,6 +85,12 @@ test('ignoredLayers: the model becomes analysable; the ignored layer\'s input an
 
 test('ignoring a supported layer fixes its channels too', { timeout: 10_000 }, () => {
   const m = modelWith((x) => tf.layers.reLU({ name: 'mid' }).apply(x) as tf.SymbolicTensor);
-  assert.deepEqual(analyzeModel(m).groups.map((x) => x.id), ['stem_conv', 'head']);
-  assert.deepEqual(analyzeModel(m, { ignoredLayers: ['head'] }).groups.map((x) => x.id), []);
+  assert.deepEqual(
+    analyzeModel(m).groups.map((x) => x.id),
+    ['stem_conv', 'head'],
+  );
+  assert.deepEqual(
+    analyzeModel(m, { ignoredLayers: ['head'] }).groups.map((x) => x.id),
+    [],
+  );
 });

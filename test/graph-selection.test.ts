@@ -21,7 +21,14 @@ import {
 import type { LatpruneError } from '../src/errors.js';
 
 const w = (layer: string, name: string, shape: number[], trainable = true) => ({ name, variable: `${layer}/${name}`, shape, trainable });
-const layer = (name: string, className: string, inbound: string[], out: number[], weights: LayerSpec['weights'] = [], config: Record<string, unknown> = {}): LayerSpec => ({
+const layer = (
+  name: string,
+  className: string,
+  inbound: string[],
+  out: number[],
+  weights: LayerSpec['weights'] = [],
+  config: Record<string, unknown> = {},
+): LayerSpec => ({
   name,
   className,
   config,
@@ -53,7 +60,13 @@ function spec(): ModelSpec {
 test('plain-data specs: groups, JSON round trip', { timeout: 10_000 }, () => {
   const s = spec();
   const g = analyzeGraph(s);
-  assert.deepEqual(g.groups.map((x) => [x.id, x.size, x.minKeep]), [['c1', 4, 1], ['c2', 5, 1]]);
+  assert.deepEqual(
+    g.groups.map((x) => [x.id, x.size, x.minKeep]),
+    [
+      ['c1', 4, 1],
+      ['c2', 5, 1],
+    ],
+  );
   assert.deepEqual(g.groups[0]!.producers, ['c1', 'dw']);
   assert.deepEqual(g.groups[0]!.consumers, ['dw', 'c2']);
   assert.deepEqual(analyzeGraph(JSON.parse(JSON.stringify(s)) as ModelSpec), g);
@@ -61,10 +74,16 @@ test('plain-data specs: groups, JSON round trip', { timeout: 10_000 }, () => {
 
 test('selections: validation names the group and the problem; top-k keeps the best channels', { timeout: 10_000 }, () => {
   const g = analyzeGraph(spec(), { minKeepFraction: 0.5 });
-  assert.deepEqual(g.groups.map((x) => x.minKeep), [2, 3]);
+  assert.deepEqual(
+    g.groups.map((x) => x.minKeep),
+    [2, 3],
+  );
   validateSelection(g, fullSelection(g));
   const bad = (sel: Record<string, number[]>, re: RegExp) =>
-    assert.throws(() => validateSelection(g, sel), (e: LatpruneError) => e.code === 'BAD_ARGUMENT' && re.test(e.message));
+    assert.throws(
+      () => validateSelection(g, sel),
+      (e: LatpruneError) => e.code === 'BAD_ARGUMENT' && re.test(e.message),
+    );
   bad({ c1: [0, 1] }, /no entry for group "c2"/);
   bad({ c1: [1, 0], c2: [0, 1, 2] }, /sorted/);
   bad({ c1: [0, 0], c2: [0, 1, 2] }, /sorted ascending without duplicates/);
@@ -75,7 +94,10 @@ test('selections: validation names the group and the problem; top-k keeps the be
   assert.deepEqual(sel, { c1: [1, 3], c2: [0, 2, 3] });
   assert.throws(() => topKSelection(g, { c1: 1 }, { c1: [1, 2, 3, 4], c2: [1, 2, 3, 4, 5] }), /outside \[2, 4\]/);
   const byLayer = analyzeGraph(spec(), { minKeepByLayer: { dw: 0.75 } });
-  assert.deepEqual(byLayer.groups.map((x) => x.minKeep), [3, 1]);
+  assert.deepEqual(
+    byLayer.groups.map((x) => x.minKeep),
+    [3, 1],
+  );
 });
 
 test('depthwise x2 compaction metadata, masks and costs follow the kept channels', { timeout: 10_000 }, () => {
@@ -85,19 +107,32 @@ test('depthwise x2 compaction metadata, masks and costs follow the kept channels
   const dw = plan.get('dw')!;
   assert.deepEqual(dw.inputs, [[0, 2]]);
   assert.deepEqual(dw.outputs, [[0, 1, 4, 5]]);
-  assert.deepEqual(dw.weights[0]!.axes, [{ axis: 2, keep: [0, 2] }, { axis: 3, keep: [0, 1] }]);
+  assert.deepEqual(dw.weights[0]!.axes, [
+    { axis: 2, keep: [0, 2] },
+    { axis: 3, keep: [0, 1] },
+  ]);
   assert.deepEqual(dw.weights[0]!.keptShape, [3, 3, 2, 2]);
   const c2 = plan.get('c2')!.weights[0]!;
-  assert.deepEqual(c2.axes, [{ axis: 2, keep: [0, 1, 4, 5] }, { axis: 3, keep: [1, 3, 4] }]);
-  assert.deepEqual(plan.get('fc')!.weights.map((x) => x.keptShape), [[3, 2], [2]]);
-  assert.deepEqual(plan.get('c1_bn')!.weights.map((x) => x.keptShape), [[2], [2], [2], [2]]);
+  assert.deepEqual(c2.axes, [
+    { axis: 2, keep: [0, 1, 4, 5] },
+    { axis: 3, keep: [1, 3, 4] },
+  ]);
+  assert.deepEqual(
+    plan.get('fc')!.weights.map((x) => x.keptShape),
+    [[3, 2], [2]],
+  );
+  assert.deepEqual(
+    plan.get('c1_bn')!.weights.map((x) => x.keptShape),
+    [[2], [2], [2], [2]],
+  );
   assert.deepEqual(layerWidths(g, sel)['c2'], { inputs: [4], outputs: [3] });
 
   const masks = new Map(selectionMasks(g, sel).map((m) => [m.variable, m]));
   const k2 = masks.get('c2/kernel')!;
   // c2 kernel [1,1,8,5]: element (i, o) kept iff input i in {0,1,4,5} and output o in {1,3,4}.
   for (let i = 0; i < 8; i++) {
-    for (let o = 0; o < 5; o++) assert.equal(k2.data[i * 5 + o], [0, 1, 4, 5].includes(i) && [1, 3, 4].includes(o) ? 1 : 0, `c2 kernel (${i}, ${o})`);
+    for (let o = 0; o < 5; o++)
+      assert.equal(k2.data[i * 5 + o], [0, 1, 4, 5].includes(i) && [1, 3, 4].includes(o) ? 1 : 0, `c2 kernel (${i}, ${o})`);
   }
   assert.equal(k2.removed, 40 - 12);
   assert.deepEqual([...masks.get('c1/bias')!.data], [1, 0, 1, 0]);
@@ -116,14 +151,29 @@ test('spec-level rejections: channels_first, channel-mixing reshape, shared laye
   const s = spec();
   const replace = (i: number, l: LayerSpec): ModelSpec => ({ ...s, layers: s.layers.map((x, j) => (j === i ? l : x)) });
   const cf = replace(1, { ...s.layers[1]!, config: { data_format: 'channels_first' } });
-  assert.throws(() => analyzeGraph(cf), (e: LatpruneError) => e.code === 'UNSUPPORTED_LAYER' && /channels_last/.test(e.message) && /input -> c1 \(class Conv2D\)/.test(e.message));
+  assert.throws(
+    () => analyzeGraph(cf),
+    (e: LatpruneError) =>
+      e.code === 'UNSUPPORTED_LAYER' && /channels_last/.test(e.message) && /input -> c1 \(class Conv2D\)/.test(e.message),
+  );
   const shared = replace(4, { ...s.layers[4]!, calls: 2 });
-  assert.throws(() => analyzeGraph(shared), (e: LatpruneError) => e.code === 'UNSUPPORTED_LAYER' && /shared layer called 2 times/.test(e.message));
+  assert.throws(
+    () => analyzeGraph(shared),
+    (e: LatpruneError) => e.code === 'UNSUPPORTED_LAYER' && /shared layer called 2 times/.test(e.message),
+  );
   // Reshape [4,4,8] -> [4,4,2,4] regroups channels: rejected; [4,4,8] -> [16,8] keeps them.
   const mk = (target: number[]): ModelSpec => ({
     ...s,
-    layers: [...s.layers.slice(0, 4), layer('rs', 'Reshape', ['dw'], target), { ...s.layers[4]!, inbound: [{ layer: 'rs', tensor: 0 }] }, ...s.layers.slice(5)],
+    layers: [
+      ...s.layers.slice(0, 4),
+      layer('rs', 'Reshape', ['dw'], target),
+      { ...s.layers[4]!, inbound: [{ layer: 'rs', tensor: 0 }] },
+      ...s.layers.slice(5),
+    ],
   });
-  assert.throws(() => analyzeGraph(mk([4, 4, 2, 4])), (e: LatpruneError) => e.code === 'UNSUPPORTED_LAYER' && /mixes channels/.test(e.message));
+  assert.throws(
+    () => analyzeGraph(mk([4, 4, 2, 4])),
+    (e: LatpruneError) => e.code === 'UNSUPPORTED_LAYER' && /mixes channels/.test(e.message),
+  );
   assert.equal(analyzeGraph(mk([16, 8])).groups.length, 2);
 });

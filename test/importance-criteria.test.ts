@@ -9,7 +9,13 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { analyzeGraph, analyzeModel, type LayerSpec, type ModelSpec } from '../src/graph/index.js';
-import { ImportanceAccumulator, magnitudeImportance, scoreGroups, taylorImportance, type ImportanceCriterion } from '../src/importance/index.js';
+import {
+  ImportanceAccumulator,
+  magnitudeImportance,
+  scoreGroups,
+  taylorImportance,
+  type ImportanceCriterion,
+} from '../src/importance/index.js';
 import type { LatpruneError } from '../src/errors.js';
 import { randomFloats } from '../src/util/random.js';
 
@@ -52,7 +58,15 @@ const SPEC: ModelSpec = {
 function data(seed: number): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   let s = seed;
-  for (const l of SPEC.layers) for (const x of l.weights) out.set(x.variable, randomFloats(x.shape.reduce((a, b) => a * b, 1), s++));
+  for (const l of SPEC.layers)
+    for (const x of l.weights)
+      out.set(
+        x.variable,
+        randomFloats(
+          x.shape.reduce((a, b) => a * b, 1),
+          s++,
+        ),
+      );
   return out;
 }
 
@@ -61,25 +75,35 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, msg: string) => {
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) <= 1e-5 * (1 + Math.abs(b[i]!)), `${msg}[${i}]: ${a[i]} vs ${b[i]}`);
 };
 
-test('Taylor, BN form: |sum over the group\'s BNs of gamma*dgamma + beta*dbeta|, signed terms summed before |.|', { timeout: 10_000 }, () => {
-  const g = analyzeGraph(SPEC);
-  assert.deepEqual(g.groups.map((x) => [x.id, x.batchNorms]), [['c1', ['bn1', 'bn2']], ['c3', []]]);
-  const v = new Map([
-    ['bn1/gamma', Float32Array.of(1, 2, 3)],
-    ['bn1/beta', Float32Array.of(0.5, -1, 0)],
-    ['bn2/gamma', Float32Array.of(-1, 1, 2)],
-    ['bn2/beta', Float32Array.of(0, 0, 1)],
-  ]);
-  const gr = new Map([
-    ['bn1/gamma', Float32Array.of(1, 1, 0)],
-    ['bn1/beta', Float32Array.of(2, 0, 0)],
-    ['bn2/gamma', Float32Array.of(2, 0, 0)],
-    ['bn2/beta', Float32Array.of(0, 0, 4)],
-  ]);
-  const s = scoreGroups(g, taylorImportance(), v, gr, ['c1']);
-  // ch0: 1*1 + 0.5*2 + (-1)*2 + 0 = 0; ch1: 2*1 + 0 + 0 + 0 = 2; ch2: 0 + 0 + 0 + 1*4 = 4 (beta term alone).
-  close(s['c1']!, [0, 2, 4], 'taylor bn');
-});
+test(
+  "Taylor, BN form: |sum over the group's BNs of gamma*dgamma + beta*dbeta|, signed terms summed before |.|",
+  { timeout: 10_000 },
+  () => {
+    const g = analyzeGraph(SPEC);
+    assert.deepEqual(
+      g.groups.map((x) => [x.id, x.batchNorms]),
+      [
+        ['c1', ['bn1', 'bn2']],
+        ['c3', []],
+      ],
+    );
+    const v = new Map([
+      ['bn1/gamma', Float32Array.of(1, 2, 3)],
+      ['bn1/beta', Float32Array.of(0.5, -1, 0)],
+      ['bn2/gamma', Float32Array.of(-1, 1, 2)],
+      ['bn2/beta', Float32Array.of(0, 0, 1)],
+    ]);
+    const gr = new Map([
+      ['bn1/gamma', Float32Array.of(1, 1, 0)],
+      ['bn1/beta', Float32Array.of(2, 0, 0)],
+      ['bn2/gamma', Float32Array.of(2, 0, 0)],
+      ['bn2/beta', Float32Array.of(0, 0, 4)],
+    ]);
+    const s = scoreGroups(g, taylorImportance(), v, gr, ['c1']);
+    // ch0: 1*1 + 0.5*2 + (-1)*2 + 0 = 0; ch1: 2*1 + 0 + 0 + 0 = 2; ch2: 0 + 0 + 0 + 1*4 = 4 (beta term alone).
+    close(s['c1']!, [0, 2, 4], 'taylor bn');
+  },
+);
 
 test('Taylor: only the BN term non-zero gives non-zero scores (kernel gradients all zero)', { timeout: 10_000 }, () => {
   const g = analyzeGraph(SPEC);
@@ -88,29 +112,43 @@ test('Taylor: only the BN term non-zero gives non-zero scores (kernel gradients 
   zeros.set('bn1/gamma', Float32Array.of(0.3, -0.2, 0.1));
   zeros.set('bn2/beta', Float32Array.of(0, 0.4, -0.5));
   const s = scoreGroups(g, taylorImportance(), v, zeros, ['c1'])['c1']!;
-  assert.ok(s.every((x) => x > 0), `BN-only gradients must score: ${[...s]}`);
+  assert.ok(
+    s.every((x) => x > 0),
+    `BN-only gradients must score: ${[...s]}`,
+  );
   const gamma1 = v.get('bn1/gamma')!;
   const beta2 = v.get('bn2/beta')!;
-  close(s, [0, 1, 2].map((j) => Math.abs(gamma1[j]! * zeros.get('bn1/gamma')![j]! + beta2[j]! * zeros.get('bn2/beta')![j]!)), 'bn-only');
+  close(
+    s,
+    [0, 1, 2].map((j) => Math.abs(gamma1[j]! * zeros.get('bn1/gamma')![j]! + beta2[j]! * zeros.get('bn2/beta')![j]!)),
+    'bn-only',
+  );
   // And with the BN gradients zero too, every score is zero.
   const none = new Map([...v].map(([k, x]) => [k, new Float32Array(x.length)]));
   assert.ok(scoreGroups(g, taylorImportance(), v, none, ['c1'])['c1']!.every((x) => x === 0));
 });
 
-test('Taylor, weight form for a group without BN: |sum of w*dL/dw over the kernel slice and bias computing the channel|', { timeout: 10_000 }, () => {
-  const g = analyzeGraph(SPEC);
-  const v = data(2);
-  const gr = data(3);
-  const s = scoreGroups(g, taylorImportance(), v, gr, ['c3'])['c3']!;
-  const k = v.get('c3/kernel')!;
-  const dk = gr.get('c3/kernel')!;
-  const b = v.get('c3/bias')!;
-  const db = gr.get('c3/bias')!;
-  // c3 kernel [1,1,3,2]: output channel o owns elements i*2 + o.
-  const expected = [0, 1].map((o) => Math.abs([0, 1, 2].reduce((a, i) => a + k[i * 2 + o]! * dk[i * 2 + o]!, 0) + b[o]! * db[o]!));
-  close(s, expected, 'taylor weight form');
-  assert.throws(() => scoreGroups(g, taylorImportance(), v, new Map(), ['c3']), (e: LatpruneError) => e.code === 'BAD_ARGUMENT' && /no gradient .* c3\/kernel/.test(e.message));
-});
+test(
+  'Taylor, weight form for a group without BN: |sum of w*dL/dw over the kernel slice and bias computing the channel|',
+  { timeout: 10_000 },
+  () => {
+    const g = analyzeGraph(SPEC);
+    const v = data(2);
+    const gr = data(3);
+    const s = scoreGroups(g, taylorImportance(), v, gr, ['c3'])['c3']!;
+    const k = v.get('c3/kernel')!;
+    const dk = gr.get('c3/kernel')!;
+    const b = v.get('c3/bias')!;
+    const db = gr.get('c3/bias')!;
+    // c3 kernel [1,1,3,2]: output channel o owns elements i*2 + o.
+    const expected = [0, 1].map((o) => Math.abs([0, 1, 2].reduce((a, i) => a + k[i * 2 + o]! * dk[i * 2 + o]!, 0) + b[o]! * db[o]!));
+    close(s, expected, 'taylor weight form');
+    assert.throws(
+      () => scoreGroups(g, taylorImportance(), v, new Map(), ['c3']),
+      (e: LatpruneError) => e.code === 'BAD_ARGUMENT' && /no gradient .* c3\/kernel/.test(e.message),
+    );
+  },
+);
 
 test('magnitude L1/L2: per member slice norms (producer filters and consumer input slices), summed', { timeout: 10_000 }, () => {
   const g = analyzeGraph(SPEC);
@@ -118,11 +156,7 @@ test('magnitude L1/L2: per member slice norms (producer filters and consumer inp
   const k1 = v.get('c1/kernel')!; // [1,1,2,3]: out j owns i*3 + j
   const k2 = v.get('c2/kernel')!;
   const k3 = v.get('c3/kernel')!; // [1,1,3,2]: in j owns j*2 + o
-  const slices = (j: number) => [
-    [0, 1].map((i) => k1[i * 3 + j]!),
-    [0, 1].map((i) => k2[i * 3 + j]!),
-    [0, 1].map((o) => k3[j * 2 + o]!),
-  ];
+  const slices = (j: number) => [[0, 1].map((i) => k1[i * 3 + j]!), [0, 1].map((i) => k2[i * 3 + j]!), [0, 1].map((o) => k3[j * 2 + o]!)];
   const l1 = [0, 1, 2].map((j) => slices(j).reduce((a, s) => a + s.reduce((x, y) => x + Math.abs(y), 0), 0));
   const l2 = [0, 1, 2].map((j) => slices(j).reduce((a, s) => a + Math.sqrt(s.reduce((x, y) => x + y * y, 0)), 0));
   close(scoreGroups(g, magnitudeImportance(), v, undefined, ['c1'])['c1']!, l1, 'L1');

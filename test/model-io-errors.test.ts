@@ -62,11 +62,15 @@ test('a truncated weights.bin is named with the expected and actual byte counts'
     const full = (await stat(bin)).size;
     // (100*400 + 400 + 400*10 + 10) float32 values
     assert.equal(full, (100 * 400 + 400 + 400 * 10 + 10) * 4);
-    const json = JSON.parse(await readFile(join(dir, 'm', 'model.json'), 'utf8')) as { weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }> };
+    const json = JSON.parse(await readFile(join(dir, 'm', 'model.json'), 'utf8')) as {
+      weightsManifest: Array<{ weights: tf.io.WeightsManifestEntry[] }>;
+    };
     assert.equal(manifestGroupBytes(json.weightsManifest[0]!.weights), full);
     await truncate(bin, full - 1000);
     await assert.rejects(loadModel(join(dir, 'm')), (e: unknown) => {
-      isNamed(/weights\.bin: weights file has \d+ bytes, but .*model\.json lists 4 weights that take \d+ bytes \(truncated\)\. Re-save the model, or download/)(e);
+      isNamed(
+        /weights\.bin: weights file has \d+ bytes, but .*model\.json lists 4 weights that take \d+ bytes \(truncated\)\. Re-save the model, or download/,
+      )(e);
       const msg = (e as Error).message;
       assert.ok(msg.includes(`${full - 1000} bytes`), msg);
       assert.ok(msg.includes(`${full} bytes`), msg);
@@ -76,7 +80,10 @@ test('a truncated weights.bin is named with the expected and actual byte counts'
     // too long (another model's weights file, or junk appended): named too
     await truncate(bin, full);
     await appendFile(bin, Buffer.alloc(16));
-    await assert.rejects(loadModel(join(dir, 'm')), isNamed(new RegExp(`weights\\.bin: weights file has ${full + 16} bytes, .* take ${full} bytes \\(too long\\)`)));
+    await assert.rejects(
+      loadModel(join(dir, 'm')),
+      isNamed(new RegExp(`weights\\.bin: weights file has ${full + 16} bytes, .* take ${full} bytes \\(too long\\)`)),
+    );
   });
 });
 
@@ -107,13 +114,20 @@ test('sharded weights: intact shards load as tfjs reads them; a truncated shard 
     await truncate(join(dir, 'm', paths[1]!), 60000);
     await assert.rejects(
       loadModel(join(dir, 'm')),
-      isNamed(new RegExp(`weights group 1 of .*model\\.json \\(4 weights\\) takes ${total} bytes, but its 3 shards hold ${total - 5536} bytes \\(truncated\\): .*group1-shard2of3\\.bin has 60000 bytes, expected 65536 \\(truncated\\)\\.`)),
+      isNamed(
+        new RegExp(
+          `weights group 1 of .*model\\.json \\(4 weights\\) takes ${total} bytes, but its 3 shards hold ${total - 5536} bytes \\(truncated\\): .*group1-shard2of3\\.bin has 60000 bytes, expected 65536 \\(truncated\\)\\.`,
+        ),
+      ),
     );
     // the last shard cut short instead
     await truncate(join(dir, 'm', paths[1]!), 0);
-    await writeFile(join(dir, 'm', paths[1]!), (await readFile(join(dir, 'm', paths[0]!))));
+    await writeFile(join(dir, 'm', paths[1]!), await readFile(join(dir, 'm', paths[0]!)));
     await truncate(join(dir, 'm', paths[2]!), 100);
-    await assert.rejects(loadModel(join(dir, 'm')), isNamed(new RegExp(`group1-shard3of3\\.bin has 100 bytes, expected ${total - 2 * 65536} \\(truncated\\)`)));
+    await assert.rejects(
+      loadModel(join(dir, 'm')),
+      isNamed(new RegExp(`group1-shard3of3\\.bin has 100 bytes, expected ${total - 2 * 65536} \\(truncated\\)`)),
+    );
   });
 });
 

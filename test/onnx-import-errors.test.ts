@@ -42,7 +42,13 @@ test('truncated and non-ONNX bytes are named BAD_FILE errors', { timeout: 30000 
 test('an unsupported op names the node, its op type, the path from the input and what to do', { timeout: 30000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const bytes = tiny((g, x) => g.addNode({ opType: 'Tanh', inputs: [x], name: 'my_tanh' })[0]!);
-  await rejects(bytes, 'UNSUPPORTED_LAYER', /node "my_tanh" \(op Tanh\)/, /Path: image -> conv1 \(Conv\) -> relu1 \(Relu\) -> my_tanh \(Tanh\)/, /Supported: Conv, BatchNormalization/);
+  await rejects(
+    bytes,
+    'UNSUPPORTED_LAYER',
+    /node "my_tanh" \(op Tanh\)/,
+    /Path: image -> conv1 \(Conv\) -> relu1 \(Relu\) -> my_tanh \(Tanh\)/,
+    /Supported: Conv, BatchNormalization/,
+  );
 });
 
 test('unsupported attributes and patterns are named with the node and a remedy', { timeout: 30000 }, async () => {
@@ -69,7 +75,16 @@ test('unsupported attributes and patterns are named with the node and a remedy',
   // max pool with padding tfjs cannot place on a possibly negative input
   const mp = tiny((g, x) => {
     const y = g.addNode({ opType: 'LeakyRelu', inputs: [x], name: 'leaky', attributes: { alpha: floatAttr(0.1) } })[0]!;
-    return g.addNode({ opType: 'MaxPool', inputs: [y], name: 'pool', attributes: { kernel_shape: { type: 'ints', value: [3, 3] }, strides: { type: 'ints', value: [2, 2] }, pads: { type: 'ints', value: [1, 1, 1, 1] } } })[0]!;
+    return g.addNode({
+      opType: 'MaxPool',
+      inputs: [y],
+      name: 'pool',
+      attributes: {
+        kernel_shape: { type: 'ints', value: [3, 3] },
+        strides: { type: 'ints', value: [2, 2] },
+        pads: { type: 'ints', value: [1, 1, 1, 1] },
+      },
+    })[0]!;
   });
   await rejects(mp, 'UNSUPPORTED_LAYER', /node "pool" \(op MaxPool\)/, /may be negative/, /after a ReLU/);
 });
@@ -80,11 +95,19 @@ test('dynamic spatial sizes need inputShape; the same file imports with it', { t
   await rejects(bytes, 'BAD_ARGUMENT', /input "image" has dims \[N, 3, H, W\]/, /pass inputShape/);
   await assert.rejects(importOnnx(bytes, { inputShape: [1, 8, 8] }), /inputShape \[1, 8, 8\] does not fit/);
   // a flattened feature map as output is refused (its element order differs between NCHW and NHWC)
-  await rejects(tiny((g, x) => g.addNode({ opType: 'Flatten', inputs: [x], name: 'flat' })[0]!), 'UNSUPPORTED_LAYER', /flattened feature map/, /End the model with a linear layer/);
-  const ok = tiny((g, x) => {
-    const p = g.addNode({ opType: 'GlobalAveragePool', inputs: [x], name: 'gap' })[0]!;
-    return g.addNode({ opType: 'Flatten', inputs: [p], name: 'flat' })[0]!;
-  }, ['N', 3, 'H', 'W']);
+  await rejects(
+    tiny((g, x) => g.addNode({ opType: 'Flatten', inputs: [x], name: 'flat' })[0]!),
+    'UNSUPPORTED_LAYER',
+    /flattened feature map/,
+    /End the model with a linear layer/,
+  );
+  const ok = tiny(
+    (g, x) => {
+      const p = g.addNode({ opType: 'GlobalAveragePool', inputs: [x], name: 'gap' })[0]!;
+      return g.addNode({ opType: 'Flatten', inputs: [p], name: 'flat' })[0]!;
+    },
+    ['N', 3, 'H', 'W'],
+  );
   const { model, info } = await importOnnx(ok, { inputShape: [3, 16, 12] });
   assert.deepEqual(model.inputs[0]!.shape, [null, 16, 12, 3]);
   assert.deepEqual(info.input.dynamicAxes, [0, 2, 3]);

@@ -30,7 +30,10 @@ const ZOO: Array<[string, number, boolean]> = [
 for (const [name, groups, compact] of ZOO) {
   test(`import ${name}: ORT parity${compact ? ', compact export parity' : ''}`, { timeout: 60000 }, async (t) => {
     const file = fixturePath(name);
-    if (!file) return t.skip(`${name}.onnx is not in .latprune-cache/onnx-fixtures; run /usr/bin/python3 scripts/fixtures/export_onnx_fixtures.py (needs python3-torch, python3-torchvision)`);
+    if (!file)
+      return t.skip(
+        `${name}.onnx is not in .latprune-cache/onnx-fixtures; run /usr/bin/python3 scripts/fixtures/export_onnx_fixtures.py (needs python3-torch, python3-torchvision)`,
+      );
     await initBackend({ requested: 'wasm' });
     const { model, info } = await importOnnx(readFileSync(file), { source: file });
     assert.deepEqual(info.input.dynamicAxes, [0]);

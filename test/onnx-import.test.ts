@@ -18,7 +18,16 @@ import { embeddedSubsetDir } from '../src/data/index.js';
 import { exportOnnx } from '../src/export/index.js';
 import { analyzeModel, type ChannelGraph } from '../src/graph/index.js';
 import { decodeModel, importOnnx, writeModelFile } from '../src/onnx/index.js';
-import { compactAndExport, fixturePath, manifestEntry, onnxCheck, onnxCheckerMissing, ortRun, relDiff, tfjsRun } from './helpers/onnx-import.js';
+import {
+  compactAndExport,
+  fixturePath,
+  manifestEntry,
+  onnxCheck,
+  onnxCheckerMissing,
+  ortRun,
+  relDiff,
+  tfjsRun,
+} from './helpers/onnx-import.js';
 
 const SMALL = ['resnet20_op11', 'resnet20_op11_nofold', 'resnet20_op17', 'opzoo_op11', 'opzoo_op17_nofold'];
 
@@ -42,7 +51,10 @@ for (const name of SMALL) {
     const entry = manifestEntry(name)!;
     assert.equal(info.sha256, entry.sha256);
     assert.equal(info.input.name, entry.input);
-    assert.deepEqual(info.outputs.map((o) => o.name), [entry.output]);
+    assert.deepEqual(
+      info.outputs.map((o) => o.name),
+      [entry.output],
+    );
     assert.deepEqual(info.input.dynamicAxes, [0]);
     assert.deepEqual(info.outputs[0]!.dynamicAxes, [0]);
     assert.deepEqual([...info.inputShape], entry.input_shape);
@@ -65,7 +77,10 @@ for (const name of SMALL) {
     assert.equal(summary.inputs[0]!.name, info.input.name);
     assert.equal(summary.inputs[0]!.shape![0], 'batch');
     assert.deepEqual(summary.inputs[0]!.shape!.slice(1), [...info.inputShape]);
-    assert.deepEqual(summary.outputs.map((o) => o.name), info.outputs.map((o) => o.name));
+    assert.deepEqual(
+      summary.outputs.map((o) => o.name),
+      info.outputs.map((o) => o.name),
+    );
     assert.equal(summary.outputs[0]!.shape![0], 'batch');
     assert.equal(summary.metadata['latprune.source_sha256'], info.sha256);
     assert.equal(summary.metadata['latprune.source_file'], file);
@@ -74,20 +89,35 @@ for (const name of SMALL) {
   });
 }
 
-test('coupling of an imported ResNet-20 (1x1-conv shortcuts): 12 groups, stage residuals join conv2s and the shortcut conv', { timeout: 30000 }, async () => {
-  const { model } = await load('resnet20_op11');
-  const g = analyzeModel(model);
-  assert.equal(g.groups.length, 12);
-  const stem = groupOf(g, 'conv1_Conv');
-  assert.deepEqual([...stem.producers].sort(), ['conv1_Conv', 'layers_layers.0_conv2_Conv', 'layers_layers.1_conv2_Conv', 'layers_layers.2_conv2_Conv'].sort());
-  const s2 = groupOf(g, 'layers_layers.3_shortcut_shortcut.0_Conv');
-  assert.equal(s2.size, 32);
-  assert.deepEqual([...s2.producers].sort(), ['layers_layers.3_conv2_Conv', 'layers_layers.3_shortcut_shortcut.0_Conv', 'layers_layers.4_conv2_Conv', 'layers_layers.5_conv2_Conv'].sort());
-  assert.ok(s2.consumers.includes('layers_layers.6_conv1_Conv'));
-  const fc = g.groups.find((gr) => gr.consumers.includes('linear_Gemm'));
-  assert.equal(fc?.size, 64, 'the stage-3 residual feeds the classifier');
-  model.dispose();
-});
+test(
+  'coupling of an imported ResNet-20 (1x1-conv shortcuts): 12 groups, stage residuals join conv2s and the shortcut conv',
+  { timeout: 30000 },
+  async () => {
+    const { model } = await load('resnet20_op11');
+    const g = analyzeModel(model);
+    assert.equal(g.groups.length, 12);
+    const stem = groupOf(g, 'conv1_Conv');
+    assert.deepEqual(
+      [...stem.producers].sort(),
+      ['conv1_Conv', 'layers_layers.0_conv2_Conv', 'layers_layers.1_conv2_Conv', 'layers_layers.2_conv2_Conv'].sort(),
+    );
+    const s2 = groupOf(g, 'layers_layers.3_shortcut_shortcut.0_Conv');
+    assert.equal(s2.size, 32);
+    assert.deepEqual(
+      [...s2.producers].sort(),
+      [
+        'layers_layers.3_conv2_Conv',
+        'layers_layers.3_shortcut_shortcut.0_Conv',
+        'layers_layers.4_conv2_Conv',
+        'layers_layers.5_conv2_Conv',
+      ].sort(),
+    );
+    assert.ok(s2.consumers.includes('layers_layers.6_conv1_Conv'));
+    const fc = g.groups.find((gr) => gr.consumers.includes('linear_Gemm'));
+    assert.equal(fc?.size, 64, 'the stage-3 residual feeds the classifier');
+    model.dispose();
+  },
+);
 
 test('coupling of grouped and depthwise convs, squeeze-excitation and concat (opzoo)', { timeout: 30000 }, async () => {
   const { model } = await load('opzoo_op17_nofold');
@@ -137,52 +167,63 @@ test('the exported compact model of an imported file passes onnx.checker', { tim
   }
 });
 
-test('latprune export --model x.onnx writes the original interface back (names, symbolic batch, source hash)', { timeout: 60_000 }, async () => {
-  await initBackend({ requested: 'wasm' });
-  const file = fixturePath('resnet20_op11')!;
-  const source = decodeModel(readFileSync(file), file);
-  const dir = await mkdtemp(join(tmpdir(), 'latprune-onnx-export-'));
-  try {
-    const out = join(dir, 'same.onnx');
-    const r = await exportOnnx({ model: file, out, dataDir: embeddedSubsetDir()! });
-    assert.ok(r.parity.relDiff <= 1e-4, `parity ${r.parity.relDiff}`);
-    const summary = decodeModel(readFileSync(out), out);
-    assert.equal(summary.inputs[0]!.name, source.inputs[0]!.name);
-    assert.equal(summary.inputs[0]!.shape![0], source.inputs[0]!.shape![0]);
-    assert.equal(typeof summary.inputs[0]!.shape![0], 'string', 'the batch dimension stays symbolic');
-    assert.deepEqual(summary.outputs.map((o) => o.name), source.outputs.map((o) => o.name));
-    assert.equal(summary.metadata['latprune.source_file'], file);
-    assert.match(summary.metadata['latprune.source_sha256'] ?? '', /^[0-9a-f]{64}$/);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
-
-test('deferred initializer decoding: same values as eager decoding; aligned weights are views of the file, unaligned ones copies', { timeout: 20000 }, () => {
-  const file = fixturePath('resnet20_op11');
-  assert.ok(file);
-  const original = readFileSync(file);
-  const eager = decodeModel(original, file);
-  let views = 0;
-  let copies = 0;
-  // the same file at the four byte offsets of a buffer: every weight is 4-byte aligned at one of them
-  for (let shift = 0; shift < 4; shift++) {
-    const bytes = new Uint8Array(original.length + shift).subarray(shift);
-    bytes.set(original);
-    const lazy = decodeModel(bytes, file, { deferInitializerData: true });
-    assert.equal(lazy.initializers.length, eager.initializers.length);
-    for (const [i, e] of eager.initializers.entries()) {
-      const l = lazy.initializers[i]!;
-      assert.equal(l.name, e.name);
-      assert.deepEqual(l.dims, e.dims);
-      const d = l.data;
-      assert.ok(d !== null && e.data !== null);
-      assert.deepEqual(Array.from(d as ArrayLike<number | bigint>), Array.from(e.data as ArrayLike<number | bigint>), e.name);
-      assert.notEqual(e.data.buffer, original.buffer, 'eager data never aliases the file');
-      if (d.buffer === bytes.buffer) views++;
-      else copies++;
-      assert.notEqual(l.data, d, 'each read decodes afresh: nothing is cached on the summary');
+test(
+  'latprune export --model x.onnx writes the original interface back (names, symbolic batch, source hash)',
+  { timeout: 60_000 },
+  async () => {
+    await initBackend({ requested: 'wasm' });
+    const file = fixturePath('resnet20_op11')!;
+    const source = decodeModel(readFileSync(file), file);
+    const dir = await mkdtemp(join(tmpdir(), 'latprune-onnx-export-'));
+    try {
+      const out = join(dir, 'same.onnx');
+      const r = await exportOnnx({ model: file, out, dataDir: embeddedSubsetDir()! });
+      assert.ok(r.parity.relDiff <= 1e-4, `parity ${r.parity.relDiff}`);
+      const summary = decodeModel(readFileSync(out), out);
+      assert.equal(summary.inputs[0]!.name, source.inputs[0]!.name);
+      assert.equal(summary.inputs[0]!.shape![0], source.inputs[0]!.shape![0]);
+      assert.equal(typeof summary.inputs[0]!.shape![0], 'string', 'the batch dimension stays symbolic');
+      assert.deepEqual(
+        summary.outputs.map((o) => o.name),
+        source.outputs.map((o) => o.name),
+      );
+      assert.equal(summary.metadata['latprune.source_file'], file);
+      assert.match(summary.metadata['latprune.source_sha256'] ?? '', /^[0-9a-f]{64}$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
-  }
-  assert.ok(views > 0 && copies > 0, `views ${views}, copies ${copies}`);
-});
+  },
+);
+
+test(
+  'deferred initializer decoding: same values as eager decoding; aligned weights are views of the file, unaligned ones copies',
+  { timeout: 20000 },
+  () => {
+    const file = fixturePath('resnet20_op11');
+    assert.ok(file);
+    const original = readFileSync(file);
+    const eager = decodeModel(original, file);
+    let views = 0;
+    let copies = 0;
+    // the same file at the four byte offsets of a buffer: every weight is 4-byte aligned at one of them
+    for (let shift = 0; shift < 4; shift++) {
+      const bytes = new Uint8Array(original.length + shift).subarray(shift);
+      bytes.set(original);
+      const lazy = decodeModel(bytes, file, { deferInitializerData: true });
+      assert.equal(lazy.initializers.length, eager.initializers.length);
+      for (const [i, e] of eager.initializers.entries()) {
+        const l = lazy.initializers[i]!;
+        assert.equal(l.name, e.name);
+        assert.deepEqual(l.dims, e.dims);
+        const d = l.data;
+        assert.ok(d !== null && e.data !== null);
+        assert.deepEqual(Array.from(d as ArrayLike<number | bigint>), Array.from(e.data as ArrayLike<number | bigint>), e.name);
+        assert.notEqual(e.data.buffer, original.buffer, 'eager data never aliases the file');
+        if (d.buffer === bytes.buffer) views++;
+        else copies++;
+        assert.notEqual(l.data, d, 'each read decodes afresh: nothing is cached on the summary');
+      }
+    }
+    assert.ok(views > 0 && copies > 0, `views ${views}, copies ${copies}`);
+  },
+);

@@ -63,9 +63,11 @@ test('transposeData permutes row-major data', { timeout: 10_000 }, () => {
   const r = transposeData(src, dims, [1, 2, 0]);
   assert.deepEqual(r.dims, [3, 4, 2]);
   for (let i = 0; i < 3; i++)
-    for (let j = 0; j < 4; j++)
-      for (let k = 0; k < 2; k++) assert.equal(r.data[(i * 4 + j) * 2 + k], src[(k * 3 + i) * 4 + j]);
-  assert.throws(() => transposeData(src, dims, [0, 0, 1]), (e: unknown) => e instanceof LatpruneError && /not a permutation/.test(e.message));
+    for (let j = 0; j < 4; j++) for (let k = 0; k < 2; k++) assert.equal(r.data[(i * 4 + j) * 2 + k], src[(k * 3 + i) * 4 + j]);
+  assert.throws(
+    () => transposeData(src, dims, [0, 0, 1]),
+    (e: unknown) => e instanceof LatpruneError && /not a permutation/.test(e.message),
+  );
   assert.throws(() => conv2dKernelToOnnx(src, [2, 3, 4]), /should be 4 non-negative integers/);
 });
 
@@ -83,7 +85,10 @@ test('Conv2D HWIO kernel → OIHW matches tfjs conv2d (stride 2, SAME, odd and e
     const kernel = randomF32(3 * 3 * 3 * 5);
     const bias = randomF32(5);
     const expected = tf.tidy(() =>
-      tf.add(tf.conv2d(tf.tensor4d(x, inDims as [number, number, number, number]), tf.tensor4d(kernel, [3, 3, 3, 5]), 2, 'same'), tf.tensor1d(bias)),
+      tf.add(
+        tf.conv2d(tf.tensor4d(x, inDims as [number, number, number, number]), tf.tensor4d(kernel, [3, 3, 3, 5]), 2, 'same'),
+        tf.tensor1d(bias),
+      ),
     );
     const w = conv2dKernelToOnnx(kernel, [3, 3, 3, 5]);
     assert.deepEqual(w.dims, [5, 3, 3, 3]);
@@ -132,80 +137,94 @@ test('Dense kernel [in,out] → Gemm B (transB true and false) matches tfjs matM
   expected.dispose();
 });
 
-test('foldBatchNorm: folded conv, depthwise conv and Gemm match tfjs conv + batchNorm; so does an explicit BatchNormalization node', { timeout: 10_000 }, async () => {
-  const eps = 1e-3;
-  const bnFor = (c: number) => ({
-    gamma: randomF32(c, 0.5, 1.5),
-    beta: randomF32(c, -0.5, 0.5),
-    mean: randomF32(c, -0.3, 0.3),
-    variance: randomF32(c, 0.2, 2),
-    epsilon: eps,
-  });
-  const tfBn = (y: tf.Tensor, bn: ReturnType<typeof bnFor>): tf.Tensor =>
-    tf.batchNorm(y, tf.tensor1d(bn.mean), tf.tensor1d(bn.variance), tf.tensor1d(bn.beta), tf.tensor1d(bn.gamma), eps);
+test(
+  'foldBatchNorm: folded conv, depthwise conv and Gemm match tfjs conv + batchNorm; so does an explicit BatchNormalization node',
+  { timeout: 10_000 },
+  async () => {
+    const eps = 1e-3;
+    const bnFor = (c: number) => ({
+      gamma: randomF32(c, 0.5, 1.5),
+      beta: randomF32(c, -0.5, 0.5),
+      mean: randomF32(c, -0.3, 0.3),
+      variance: randomF32(c, 0.2, 2),
+      epsilon: eps,
+    });
+    const tfBn = (y: tf.Tensor, bn: ReturnType<typeof bnFor>): tf.Tensor =>
+      tf.batchNorm(y, tf.tensor1d(bn.mean), tf.tensor1d(bn.variance), tf.tensor1d(bn.beta), tf.tensor1d(bn.gamma), eps);
 
-  // Regular conv with bias.
-  const inDims = [2, 5, 5, 3];
-  const x = randomF32(size(inDims));
-  const kernel = randomF32(3 * 3 * 3 * 4);
-  const bias = randomF32(4);
-  const bn = bnFor(4);
-  const expected = tf.tidy(() =>
-    tfBn(tf.add(tf.conv2d(tf.tensor4d(x, inDims as [number, number, number, number]), tf.tensor4d(kernel, [3, 3, 3, 4]), 1, 'same'), tf.tensor1d(bias)), bn),
-  );
-  const w = conv2dKernelToOnnx(kernel, [3, 3, 3, 4]);
-  const folded = foldBatchNorm(w.data, w.dims, bias, bn);
-  const pads = samePadding([5, 5], [3, 3], [1, 1]);
-  const foldedOut = await runOrt(nhwcGraph(inDims, (g, v) => addConv(g, v, { weight: folded.weight, bias: folded.bias, pads })), x, inDims);
-  assertClose(foldedOut.data, expected.dataSync() as Float32Array, 'folded conv');
-  const explicit = await runOrt(
-    nhwcGraph(inDims, (g, v) =>
-      addBatchNormalization(g, addConv(g, v, { weight: w, bias: { data: bias, dims: [4] }, pads }), {
-        scale: { data: bn.gamma, dims: [4] },
-        bias: { data: bn.beta, dims: [4] },
-        mean: { data: bn.mean, dims: [4] },
-        variance: { data: bn.variance, dims: [4] },
-        epsilon: eps,
-      }),
-    ),
-    x,
-    inDims,
-  );
-  assertClose(explicit.data, expected.dataSync() as Float32Array, 'conv + BatchNormalization');
-  expected.dispose();
+    // Regular conv with bias.
+    const inDims = [2, 5, 5, 3];
+    const x = randomF32(size(inDims));
+    const kernel = randomF32(3 * 3 * 3 * 4);
+    const bias = randomF32(4);
+    const bn = bnFor(4);
+    const expected = tf.tidy(() =>
+      tfBn(
+        tf.add(
+          tf.conv2d(tf.tensor4d(x, inDims as [number, number, number, number]), tf.tensor4d(kernel, [3, 3, 3, 4]), 1, 'same'),
+          tf.tensor1d(bias),
+        ),
+        bn,
+      ),
+    );
+    const w = conv2dKernelToOnnx(kernel, [3, 3, 3, 4]);
+    const folded = foldBatchNorm(w.data, w.dims, bias, bn);
+    const pads = samePadding([5, 5], [3, 3], [1, 1]);
+    const foldedOut = await runOrt(
+      nhwcGraph(inDims, (g, v) => addConv(g, v, { weight: folded.weight, bias: folded.bias, pads })),
+      x,
+      inDims,
+    );
+    assertClose(foldedOut.data, expected.dataSync() as Float32Array, 'folded conv');
+    const explicit = await runOrt(
+      nhwcGraph(inDims, (g, v) =>
+        addBatchNormalization(g, addConv(g, v, { weight: w, bias: { data: bias, dims: [4] }, pads }), {
+          scale: { data: bn.gamma, dims: [4] },
+          bias: { data: bn.beta, dims: [4] },
+          mean: { data: bn.mean, dims: [4] },
+          variance: { data: bn.variance, dims: [4] },
+          epsilon: eps,
+        }),
+      ),
+      x,
+      inDims,
+    );
+    assertClose(explicit.data, expected.dataSync() as Float32Array, 'conv + BatchNormalization');
+    expected.dispose();
 
-  // Depthwise conv (no bias), BN over C·mult channels.
-  const dInDims = [1, 5, 5, 3];
-  const dx = randomF32(size(dInDims));
-  const dk = randomF32(3 * 3 * 3 * 2);
-  const dbn = bnFor(6);
-  const dExpected = tf.tidy(() =>
-    tfBn(tf.depthwiseConv2d(tf.tensor4d(dx, dInDims as [number, number, number, number]), tf.tensor4d(dk, [3, 3, 3, 2]), 1, 'same'), dbn),
-  );
-  const dw = depthwiseKernelToOnnx(dk, [3, 3, 3, 2]);
-  const dFolded = foldBatchNorm(dw.data, dw.dims, undefined, dbn);
-  const dOut = await runOrt(
-    nhwcGraph(dInDims, (g, v) => addConv(g, v, { weight: dFolded.weight, bias: dFolded.bias, group: dw.group, pads })),
-    dx,
-    dInDims,
-  );
-  assertClose(dOut.data, dExpected.dataSync() as Float32Array, 'folded depthwise');
-  dExpected.dispose();
+    // Depthwise conv (no bias), BN over C·mult channels.
+    const dInDims = [1, 5, 5, 3];
+    const dx = randomF32(size(dInDims));
+    const dk = randomF32(3 * 3 * 3 * 2);
+    const dbn = bnFor(6);
+    const dExpected = tf.tidy(() =>
+      tfBn(tf.depthwiseConv2d(tf.tensor4d(dx, dInDims as [number, number, number, number]), tf.tensor4d(dk, [3, 3, 3, 2]), 1, 'same'), dbn),
+    );
+    const dw = depthwiseKernelToOnnx(dk, [3, 3, 3, 2]);
+    const dFolded = foldBatchNorm(dw.data, dw.dims, undefined, dbn);
+    const dOut = await runOrt(
+      nhwcGraph(dInDims, (g, v) => addConv(g, v, { weight: dFolded.weight, bias: dFolded.bias, group: dw.group, pads })),
+      dx,
+      dInDims,
+    );
+    assertClose(dOut.data, dExpected.dataSync() as Float32Array, 'folded depthwise');
+    dExpected.dispose();
 
-  // Dense + BN over output features, with B as [out, in] (transB).
-  const fx = randomF32(3 * 6);
-  const fk = randomF32(6 * 4);
-  const fbn = bnFor(4);
-  const fExpected = tf.tidy(() => tfBn(tf.matMul(tf.tensor2d(fx, [3, 6]), tf.tensor2d(fk, [6, 4])), fbn));
-  const fb = denseKernelToGemm(fk, [6, 4]);
-  const fFolded = foldBatchNorm(fb.data, fb.dims, undefined, fbn);
-  const g = new OnnxGraph({ producerVersion: 'test' });
-  const input = g.addInput('x', ['batch', 6]);
-  g.addOutput('y', ['batch', 4]);
-  addGemm(g, input, { weight: fFolded.weight, bias: fFolded.bias, transB: true, output: 'y' });
-  const fOut = await runOrt(g.encode(), fx, [3, 6]);
-  assertClose(fOut.data, fExpected.dataSync() as Float32Array, 'folded gemm');
-  fExpected.dispose();
+    // Dense + BN over output features, with B as [out, in] (transB).
+    const fx = randomF32(3 * 6);
+    const fk = randomF32(6 * 4);
+    const fbn = bnFor(4);
+    const fExpected = tf.tidy(() => tfBn(tf.matMul(tf.tensor2d(fx, [3, 6]), tf.tensor2d(fk, [6, 4])), fbn));
+    const fb = denseKernelToGemm(fk, [6, 4]);
+    const fFolded = foldBatchNorm(fb.data, fb.dims, undefined, fbn);
+    const g = new OnnxGraph({ producerVersion: 'test' });
+    const input = g.addInput('x', ['batch', 6]);
+    g.addOutput('y', ['batch', 4]);
+    addGemm(g, input, { weight: fFolded.weight, bias: fFolded.bias, transB: true, output: 'y' });
+    const fOut = await runOrt(g.encode(), fx, [3, 6]);
+    assertClose(fOut.data, fExpected.dataSync() as Float32Array, 'folded gemm');
+    fExpected.dispose();
 
-  assert.throws(() => foldBatchNorm(w.data, w.dims, undefined, bnFor(3)), /gamma has 3 values but the weight has 4 output channels/);
-});
+    assert.throws(() => foldBatchNorm(w.data, w.dims, undefined, bnFor(3)), /gamma has 3 values but the weight has 4 output channels/);
+  },
+);

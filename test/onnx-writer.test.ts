@@ -314,7 +314,10 @@ function buildModelA(opsetVersion = 13): ModelA {
     const rc1 = refConv(input, w1, [8, 3, 3, 3], b1, { ...same3, group: 1 });
     const rr1 = map(rc1, (v) => Math.max(v, 0));
     const rc2 = refConv(rr1, w2, [8, 8, 3, 3], b2, { ...same3, group: 1 });
-    const rr2 = map(refBinary(rc2, rr1, (p, q) => p + q), (v) => Math.max(v, 0));
+    const rr2 = map(
+      refBinary(rc2, rr1, (p, q) => p + q),
+      (v) => Math.max(v, 0),
+    );
     const clipped = rr2.data.filter((v) => v > 0.5).length;
     const rclip = map(rr2, (v) => Math.min(Math.max(v, 0), 0.5));
     const rpool = refPool(rclip, 'max', [3, 3], [2, 2], [1, 1, 1, 1]);
@@ -408,18 +411,22 @@ test('ORT runs model A at batch 1 and 3 and matches the TypeScript reference', {
   }
 });
 
-test('ORT runs model B (Pad, AveragePool, BatchNormalization, LeakyRelu, Mul, Transpose, Reshape, MatMul) at batch 2 and 5', { timeout: 10_000 }, async () => {
-  const { bytes, reference } = buildModelB();
-  const session = await ort.InferenceSession.create(bytes);
-  for (const batch of [2, 5]) {
-    const { f32, t } = randomInput(200 + batch, [batch, 4, 5, 4]);
-    const out = await session.run({ y: new ort.Tensor('float32', f32, [batch, 4, 5, 4]) });
-    const z = out['z'];
-    assert.ok(z !== undefined);
-    assert.deepEqual([...z.dims], [batch, 9, 6]);
-    assertClose(z.data as Float32Array, reference(t).data, `z (batch ${batch})`, 1e-4, 1e-5);
-  }
-});
+test(
+  'ORT runs model B (Pad, AveragePool, BatchNormalization, LeakyRelu, Mul, Transpose, Reshape, MatMul) at batch 2 and 5',
+  { timeout: 10_000 },
+  async () => {
+    const { bytes, reference } = buildModelB();
+    const session = await ort.InferenceSession.create(bytes);
+    for (const batch of [2, 5]) {
+      const { f32, t } = randomInput(200 + batch, [batch, 4, 5, 4]);
+      const out = await session.run({ y: new ort.Tensor('float32', f32, [batch, 4, 5, 4]) });
+      const z = out['z'];
+      assert.ok(z !== undefined);
+      assert.deepEqual([...z.dims], [batch, 9, 6]);
+      assertClose(z.data as Float32Array, reference(t).data, `z (batch ${batch})`, 1e-4, 1e-5);
+    }
+  },
+);
 
 test('read-back returns what was written', { timeout: 10_000 }, async (t) => {
   const { bytes, w1, fcW } = buildModelA();
@@ -472,7 +479,13 @@ test('read-back returns what was written', { timeout: 10_000 }, async (t) => {
   assert.deepEqual(init.get('conv1.weight')?.dims, [8, 3, 3, 3]);
   assert.deepEqual(init.get('conv1.weight')?.data, w1);
   assert.deepEqual(init.get('fc.weight')?.data, fcW);
-  assert.deepEqual(init.get('relu6ish.max'), { name: 'relu6ish.max', elemType: 'float32', dataType: 1, dims: [], data: new Float32Array([0.5]) });
+  assert.deepEqual(init.get('relu6ish.max'), {
+    name: 'relu6ish.max',
+    elemType: 'float32',
+    dataType: 1,
+    dims: [],
+    data: new Float32Array([0.5]),
+  });
 
   // Model B: int64 initializers, float and string attributes, opset default.
   const b = decodeModel(buildModelB().bytes);
@@ -493,22 +506,29 @@ test('read-back returns what was written', { timeout: 10_000 }, async (t) => {
   assert.deepEqual(await readModelFile(path), m);
 });
 
-test('the reader also decodes tensors stored in typed fields (float_data, int64_data) as other exporters write them', { timeout: 10_000 }, () => {
-  const { graph, w1 } = buildModelA();
-  const proto = graph.toModelProto();
-  const inits = proto.graph?.initializer ?? [];
-  const conv1 = inits.find((t) => t.name === 'conv1.weight');
-  assert.ok(conv1 !== undefined);
-  conv1.rawData = null;
-  conv1.floatData = Array.from(w1);
-  inits.push({ name: 'extra.shape', dataType: 7, dims: [3], int64Data: [-1, 4, 2] });
-  const m = decodeModel(onnx.ModelProto.encode(proto).finish());
-  const byName = new Map(m.initializers.map((t) => [t.name, t]));
-  assert.deepEqual(byName.get('conv1.weight')?.data, w1);
-  assert.deepEqual(byName.get('extra.shape')?.data, BigInt64Array.from([-1n, 4n, 2n]));
-  conv1.floatData = Array.from(w1.subarray(1));
-  assert.throws(() => decodeModel(onnx.ModelProto.encode(proto).finish(), 'short.onnx'), /short\.onnx is not a valid ONNX model .*holds 215 values/);
-});
+test(
+  'the reader also decodes tensors stored in typed fields (float_data, int64_data) as other exporters write them',
+  { timeout: 10_000 },
+  () => {
+    const { graph, w1 } = buildModelA();
+    const proto = graph.toModelProto();
+    const inits = proto.graph?.initializer ?? [];
+    const conv1 = inits.find((t) => t.name === 'conv1.weight');
+    assert.ok(conv1 !== undefined);
+    conv1.rawData = null;
+    conv1.floatData = Array.from(w1);
+    inits.push({ name: 'extra.shape', dataType: 7, dims: [3], int64Data: [-1, 4, 2] });
+    const m = decodeModel(onnx.ModelProto.encode(proto).finish());
+    const byName = new Map(m.initializers.map((t) => [t.name, t]));
+    assert.deepEqual(byName.get('conv1.weight')?.data, w1);
+    assert.deepEqual(byName.get('extra.shape')?.data, BigInt64Array.from([-1n, 4n, 2n]));
+    conv1.floatData = Array.from(w1.subarray(1));
+    assert.throws(
+      () => decodeModel(onnx.ModelProto.encode(proto).finish(), 'short.onnx'),
+      /short\.onnx is not a valid ONNX model .*holds 215 values/,
+    );
+  },
+);
 
 test('the builder rejects graphs that are not topologically valid, with the node named', { timeout: 10_000 }, () => {
   const g = new OnnxGraph({ producerVersion: '1' });
@@ -566,7 +586,11 @@ test('the official onnx checker (full_check) accepts the models', { timeout: 10_
   // A broken model must fail the checker, so the check above can fail.
   const broken = join(dir, 'broken.onnx');
   await writeFile(broken, buildModelA().bytes.slice(0, 100));
-  const bad = spawnSync('/usr/bin/python3', ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', broken]);
+  const bad = spawnSync('/usr/bin/python3', [
+    '-c',
+    'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)',
+    broken,
+  ]);
   assert.notEqual(bad.status, 0);
 });
 
@@ -594,7 +618,8 @@ test('corrupt or truncated bytes give a BAD_FILE error naming the file', { timeo
   ];
   for (const [name, data] of cases) assert.throws(() => decodeModel(data, name), isBadFile(name), name);
   // Every prefix that cuts the graph must fail too (the graph is the bulk of the file).
-  for (let n = 16; n < bytes.length - 200; n += 97) assert.throws(() => decodeModel(bytes.slice(0, n), `prefix ${n}`), isBadFile(`prefix ${n}`));
+  for (let n = 16; n < bytes.length - 200; n += 97)
+    assert.throws(() => decodeModel(bytes.slice(0, n), `prefix ${n}`), isBadFile(`prefix ${n}`));
 
   const dir = await tempDir(t, 'latprune-onnx-bad-');
   const path = join(dir, 'truncated.onnx');

@@ -12,7 +12,13 @@ import { RESUME_MUST_MATCH, parsePruneOptions, toRunOptions } from '../src/prune
 import { pruneHelpAll, pruneInputFromFlags } from '../src/cli/commands/prune.js';
 import { main } from '../src/cli/main.js';
 
-const minimal = { model: 'models/resnet20-fashion-mnist', method: 'iee', target: { speedup: 2 }, latency: { table: 't.json' }, run: { out: 'runs/x' } } as const;
+const minimal = {
+  model: 'models/resnet20-fashion-mnist',
+  method: 'iee',
+  target: { speedup: 2 },
+  latency: { table: 't.json' },
+  run: { out: 'runs/x' },
+} as const;
 
 test('defaults are filled in and flatten to what the engine takes', { timeout: 10_000 }, () => {
   const o = parsePruneOptions(minimal);
@@ -24,7 +30,11 @@ test('defaults are filled in and flatten to what the engine takes', { timeout: 1
   const r = toRunOptions(o, 'cmd');
   assert.equal(r.lut, 't.json');
   assert.equal(r.granularity, 0, "'auto' is the engine's 0");
-  assert.deepEqual(r.distill, { teacher: 'models/resnet20-fashion-mnist', alpha: 0.5, temperature: 4 }, 'a model file distils from itself by default');
+  assert.deepEqual(
+    r.distill,
+    { teacher: 'models/resnet20-fashion-mnist', alpha: 0.5, temperature: 4 },
+    'a model file distils from itself by default',
+  );
   assert.equal(toRunOptions(parsePruneOptions({ ...minimal, model: 'resnet20' }), 'cmd').distill, undefined, 'a zoo name has no teacher');
   const h = parsePruneOptions({ ...minimal, method: 'halp', halp: { steps: 10 } });
   assert.equal(toRunOptions(h, 'cmd').steps, 10);
@@ -32,7 +42,10 @@ test('defaults are filled in and flatten to what the engine takes', { timeout: 1
 
 test('bad options are named by flag and path before any work', { timeout: 10_000 }, () => {
   assert.throws(() => parsePruneOptions({ ...minimal, iee: { omega: 2 } }), /--omega \(iee\.omega\)/);
-  assert.throws(() => parsePruneOptions({ ...minimal, target: { speedup: 1 } }), /--speedup \(target\.speedup\): must be above 1 \(e\.g\. 2 for 2x\), got 1/);
+  assert.throws(
+    () => parsePruneOptions({ ...minimal, target: { speedup: 1 } }),
+    /--speedup \(target\.speedup\): must be above 1 \(e\.g\. 2 for 2x\), got 1/,
+  );
   assert.throws(() => parsePruneOptions({ ...minimal, target: {} }), /exactly one of --target-fps, --target-latency-ms, --speedup/);
   assert.throws(() => parsePruneOptions({ ...minimal, method: 'halp', iee: { omega: 0.1 } }), /unknown option iee/);
   assert.throws(() => parsePruneOptions({ ...minimal, method: 'magic' }), /--method must be one of iee, halp/);
@@ -42,7 +55,8 @@ test('bad options are named by flag and path before any work', { timeout: 10_000
 });
 
 test('resume keys come from the schema: every option but where the run lives', { timeout: 10_000 }, () => {
-  for (const k of ['model', 'method', 'omega', 'steps', 'margin', 'distill', 'trainSubset', 'granularity', 'checkLatency']) assert.ok(RESUME_MUST_MATCH.includes(k), k);
+  for (const k of ['model', 'method', 'omega', 'steps', 'margin', 'distill', 'trainSubset', 'granularity', 'checkLatency'])
+    assert.ok(RESUME_MUST_MATCH.includes(k), k);
   for (const k of ['out', 'resume', 'maxIterations', 'command', 'dataDir']) assert.ok(!RESUME_MUST_MATCH.includes(k), k);
 });
 
@@ -51,7 +65,16 @@ test('flags map onto the schema and win over a --config file', { timeout: 10_000
   t.after(() => rm(dir, { recursive: true, force: true }));
   const cfg = join(dir, 'run.json');
   await writeFile(cfg, JSON.stringify({ method: 'iee', iee: { omega: 0.1, H: 50 }, training: { epochs: 8 }, target: { fps: 100 } }));
-  const { input } = pruneInputFromFlags({ config: cfg, model: 'm', lut: 't.json', out: 'o', omega: '0.2', speedup: '2x', explore: true, checkLatency: false });
+  const { input } = pruneInputFromFlags({
+    config: cfg,
+    model: 'm',
+    lut: 't.json',
+    out: 'o',
+    omega: '0.2',
+    speedup: '2x',
+    explore: true,
+    checkLatency: false,
+  });
   const o = parsePruneOptions(input);
   assert.ok(o.method === 'iee');
   assert.equal(o.iee.omega, 0.2, 'the flag wins');
@@ -60,7 +83,10 @@ test('flags map onto the schema and win over a --config file', { timeout: 10_000
   assert.deepEqual(o.target, { speedup: 2 }, 'a target flag replaces the file target');
   assert.equal(o.latency.check, false);
   assert.equal(o.iee.explore, true);
-  assert.throws(() => pruneInputFromFlags({ model: 'm', method: 'halp', omega: '0.2' }), /--omega is an option of --method iee, but the run uses --method halp/);
+  assert.throws(
+    () => pruneInputFromFlags({ model: 'm', method: 'halp', omega: '0.2' }),
+    /--omega is an option of --method iee, but the run uses --method halp/,
+  );
   assert.throws(() => pruneInputFromFlags({ model: 'm', speedup: '2', targetFps: '10' }), /exactly one of/);
   await writeFile(cfg, '{ not json');
   assert.throws(() => pruneInputFromFlags({ config: cfg }), /--config .*run\.json: not valid JSON/);
@@ -74,8 +100,15 @@ test('prune --help fits on one screen; --help-all lists every flag with its conf
   assert.ok(lines.length <= 40, `prune --help has ${lines.length} lines`);
   assert.ok(!lines.some((l) => /--omega|--ramp|--zero-init/.test(l)), 'research knobs stay out of --help');
   const all = pruneHelpAll().join('\n');
-  for (const f of ['--omega', 'iee.omega', '--steps', 'halp.steps', '--distill-alpha', 'training.distill.alpha', '--max-iterations']) assert.ok(all.includes(f), f);
+  for (const f of ['--omega', 'iee.omega', '--steps', 'halp.steps', '--distill-alpha', 'training.distill.alpha', '--max-iterations'])
+    assert.ok(all.includes(f), f);
   const bad: string[] = [];
-  assert.equal(await main(['prune', '--model', 'resnet20', '--lut', 'x.json', '--out', '/tmp/never', '--omega', '3', '--speedup', '2'], { out: () => {}, err: (l) => bad.push(l) }), 2);
+  assert.equal(
+    await main(['prune', '--model', 'resnet20', '--lut', 'x.json', '--out', '/tmp/never', '--omega', '3', '--speedup', '2'], {
+      out: () => {},
+      err: (l) => bad.push(l),
+    }),
+    2,
+  );
   assert.match(bad.join('\n'), /--omega \(iee\.omega\)/);
 });

@@ -32,7 +32,9 @@ test('the README example compiles against the package types and runs by importin
   const runLine = /^const run = '[^']*';$/m;
   assert.match(source, lutLine);
   assert.match(source, runLine);
-  const code = source.replace(lutLine, `const lut = ${JSON.stringify(committedResnet20Table(deviceFingerprint()))};`).replace(runLine, `const run = ${JSON.stringify(join(runDir, 'run'))};`);
+  const code = source
+    .replace(lutLine, `const lut = ${JSON.stringify(committedResnet20Table(deviceFingerprint()))};`)
+    .replace(runLine, `const run = ${JSON.stringify(join(runDir, 'run'))};`);
   // inside the package, so that 'latprune' resolves to this checkout through package.json "exports"
   const dir = join(repoRoot, 'dist', 'readme-example');
   rmSync(dir, { recursive: true, force: true });
@@ -51,14 +53,27 @@ test('the README example compiles against the package types and runs by importin
       rootDir: dir,
     });
     const emitted = program.emit();
-    const diagnostics = [...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics].map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    const diagnostics = [...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics].map((d) =>
+      ts.flattenDiagnosticMessageText(d.messageText, '\n'),
+    );
     assert.deepEqual(diagnostics, [], 'the README example type-checks');
-    const r = spawnSync(process.execPath, [join(dir, 'example.mjs')], { cwd: repoRoot, encoding: 'utf8', timeout: 280_000, env: { ...process.env, LATPRUNE_BACKEND: process.env['LATPRUNE_BACKEND'] ?? 'wasm' } });
+    const r = spawnSync(process.execPath, [join(dir, 'example.mjs')], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 280_000,
+      env: { ...process.env, LATPRUNE_BACKEND: process.env['LATPRUNE_BACKEND'] ?? 'wasm' },
+    });
     assert.equal(r.status, 0, `example exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
     const out = r.stdout.split('\n');
     assert.match(out[0] ?? '', /^\d+ channel groups; dense: \d+ FPS \(estimate\)$/);
-    assert.ok(out.some((l) => /^PASS \(estimate\).* top-1 \d+\.\d%$/.test(l)), r.stdout);
-    assert.ok(out.some((l) => /^\d+ parameters, \d+ FPS at batch 1 on this machine$/.test(l)), r.stdout);
+    assert.ok(
+      out.some((l) => /^PASS \(estimate\).* top-1 \d+\.\d%$/.test(l)),
+      r.stdout,
+    );
+    assert.ok(
+      out.some((l) => /^\d+ parameters, \d+ FPS at batch 1 on this machine$/.test(l)),
+      r.stdout,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(runDir, { recursive: true, force: true });

@@ -71,12 +71,22 @@ test('infeasible budget: exit 1, the minimum reachable latency is reported', { t
 
 test('missing, corrupt and invalid files are errors naming the file', { timeout: 10_000 }, async () => {
   const missing = join(dir, 'nope.json');
-  await assert.rejects(solveCommand({ problem: missing, json: false, out: () => {} }), (e: unknown) => e instanceof LatpruneError && e.code === 'NOT_FOUND' && e.message.includes(missing));
+  await assert.rejects(
+    solveCommand({ problem: missing, json: false, out: () => {} }),
+    (e: unknown) => e instanceof LatpruneError && e.code === 'NOT_FOUND' && e.message.includes(missing),
+  );
   const corrupt = write('corrupt.json', '{"budget": 3, "groups": [');
-  await assert.rejects(solveCommand({ problem: corrupt, json: true, out: () => {} }), (e: unknown) => e instanceof LatpruneError && e.code === 'BAD_FILE' && e.message.includes(corrupt));
-  const invalid = write('invalid.json', JSON.stringify({ budget: 3, groups: [{ id: 'x', values: [1], domain: { min: 0, max: 1, step: 1 }, costs: [1] }] }));
+  await assert.rejects(
+    solveCommand({ problem: corrupt, json: true, out: () => {} }),
+    (e: unknown) => e instanceof LatpruneError && e.code === 'BAD_FILE' && e.message.includes(corrupt),
+  );
+  const invalid = write(
+    'invalid.json',
+    JSON.stringify({ budget: 3, groups: [{ id: 'x', values: [1], domain: { min: 0, max: 1, step: 1 }, costs: [1] }] }),
+  );
   await assert.rejects(
     solveCommand({ problem: invalid, json: false, out: () => {} }),
-    (e: unknown) => e instanceof LatpruneError && e.code === 'SCHEMA' && e.message.startsWith(`${invalid}: groups[0].costs: expected 2 entries`),
+    (e: unknown) =>
+      e instanceof LatpruneError && e.code === 'SCHEMA' && e.message.startsWith(`${invalid}: groups[0].costs: expected 2 entries`),
   );
 });

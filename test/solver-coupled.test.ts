@@ -65,7 +65,13 @@ function bruteForce(groups: readonly CoupledGroup[], model: CoupledLatencyModel,
 }
 
 test('synthetic latency has cliffs off multiples of 8, and delta agrees with total', { timeout: 10_000 }, () => {
-  const net: SyntheticNet = { groups: [{ id: 'a', width: 32 }, { id: 'b', width: 32 }], layers: [{ name: 'c', cin: 'a', cout: 'b', fmap: 8, kernel: 3 }] };
+  const net: SyntheticNet = {
+    groups: [
+      { id: 'a', width: 32 },
+      { id: 'b', width: 32 },
+    ],
+    layers: [{ name: 'c', cin: 'a', cout: 'b', fmap: 8, kernel: 3 }],
+  };
   const m = new SyntheticLatencyModel(net);
   const l = net.layers[0]!;
   assert.ok(m.layerLatency(l, 16, 17) > m.layerLatency(l, 16, 16), '17 slower than 16');
@@ -84,49 +90,53 @@ test('synthetic latency has cliffs off multiples of 8, and delta agrees with tot
   }
 });
 
-test('coupled fixed point terminates and meets the budget under the true coupled latency (random small nets vs brute force)', { timeout: 10_000 }, () => {
-  const rnd = seededRandom(424242);
-  let feasibleCases = 0;
-  let infeasibleCases = 0;
-  let ratioSum = 0;
-  let worst = 1;
-  for (let it = 0; it < 150; it++) {
-    const net = randomNet(rnd);
-    const model = new SyntheticLatencyModel(net, { msPerMac: 1e-4, msPerElement: 1e-3, overheadMs: 0.01 });
-    const gran = rnd() < 0.5 ? 1 : 4;
-    const groups: CoupledGroup[] = net.groups.map((g) => ({
-      id: g.id,
-      values: Array.from({ length: g.width }, () => rnd()).sort((a, b) => b - a),
-      domain: { min: gran, max: g.width - ((g.width - gran) % gran), step: gran },
-    }));
-    const size = groups.reduce((s, g) => s * domainValues(g.domain).length, 1);
-    if (size > 60000) continue;
-    const full = model.fullLatency();
-    const { minLatency } = bruteForce(groups, model, -Infinity);
-    // budgets from below the fastest selection to above the full net
-    const budget = minLatency + (rnd() * 1.1 - 0.1) * (full - minLatency);
-    const bf = bruteForce(groups, model, budget);
-    const r = solveCoupled({ budget, groups }, model, { maxIterations: 40 });
-    assert.ok(r.iterations <= 40, `case ${it}: ${r.iterations} iterations`);
-    assert.equal(model.total(r.keep), r.latency, 'reported latency is the true coupled total');
-    if (bf.value === -Infinity) {
-      infeasibleCases++;
-      assert.equal(r.status, 'infeasible', `case ${it}: budget ${budget} below the true minimum ${minLatency}`);
-      assert.ok(r.latency > budget);
-      continue;
+test(
+  'coupled fixed point terminates and meets the budget under the true coupled latency (random small nets vs brute force)',
+  { timeout: 10_000 },
+  () => {
+    const rnd = seededRandom(424242);
+    let feasibleCases = 0;
+    let infeasibleCases = 0;
+    let ratioSum = 0;
+    let worst = 1;
+    for (let it = 0; it < 150; it++) {
+      const net = randomNet(rnd);
+      const model = new SyntheticLatencyModel(net, { msPerMac: 1e-4, msPerElement: 1e-3, overheadMs: 0.01 });
+      const gran = rnd() < 0.5 ? 1 : 4;
+      const groups: CoupledGroup[] = net.groups.map((g) => ({
+        id: g.id,
+        values: Array.from({ length: g.width }, () => rnd()).sort((a, b) => b - a),
+        domain: { min: gran, max: g.width - ((g.width - gran) % gran), step: gran },
+      }));
+      const size = groups.reduce((s, g) => s * domainValues(g.domain).length, 1);
+      if (size > 60000) continue;
+      const full = model.fullLatency();
+      const { minLatency } = bruteForce(groups, model, -Infinity);
+      // budgets from below the fastest selection to above the full net
+      const budget = minLatency + (rnd() * 1.1 - 0.1) * (full - minLatency);
+      const bf = bruteForce(groups, model, budget);
+      const r = solveCoupled({ budget, groups }, model, { maxIterations: 40 });
+      assert.ok(r.iterations <= 40, `case ${it}: ${r.iterations} iterations`);
+      assert.equal(model.total(r.keep), r.latency, 'reported latency is the true coupled total');
+      if (bf.value === -Infinity) {
+        infeasibleCases++;
+        assert.equal(r.status, 'infeasible', `case ${it}: budget ${budget} below the true minimum ${minLatency}`);
+        assert.ok(r.latency > budget);
+        continue;
+      }
+      feasibleCases++;
+      assert.equal(r.status, 'feasible', `case ${it}: a feasible selection exists (brute force) but none was found`);
+      assert.ok(r.latency <= budget + 1e-9 * Math.max(1, budget), `case ${it}: true latency ${r.latency} > budget ${budget}`);
+      assert.ok(r.value <= bf.value + 1e-9, `case ${it}: value above the exhaustive optimum`);
+      const ratio = r.value / bf.value;
+      ratioSum += ratio;
+      worst = Math.min(worst, ratio);
     }
-    feasibleCases++;
-    assert.equal(r.status, 'feasible', `case ${it}: a feasible selection exists (brute force) but none was found`);
-    assert.ok(r.latency <= budget + 1e-9 * Math.max(1, budget), `case ${it}: true latency ${r.latency} > budget ${budget}`);
-    assert.ok(r.value <= bf.value + 1e-9, `case ${it}: value above the exhaustive optimum`);
-    const ratio = r.value / bf.value;
-    ratioSum += ratio;
-    worst = Math.min(worst, ratio);
-  }
-  assert.ok(feasibleCases > 80 && infeasibleCases > 3, `${feasibleCases} feasible / ${infeasibleCases} infeasible cases`);
-  assert.ok(ratioSum / feasibleCases > 0.995, `mean value ratio to the exhaustive optimum: ${ratioSum / feasibleCases}`);
-  assert.ok(worst > 0.95, `worst value ratio: ${worst}`);
-});
+    assert.ok(feasibleCases > 80 && infeasibleCases > 3, `${feasibleCases} feasible / ${infeasibleCases} infeasible cases`);
+    assert.ok(ratioSum / feasibleCases > 0.995, `mean value ratio to the exhaustive optimum: ${ratioSum / feasibleCases}`);
+    assert.ok(worst > 0.95, `worst value ratio: ${worst}`);
+  },
+);
 
 test('ResNet-50 structure: 37 groups over 53 convs; coupled solve meets budgets at granularity 8', { timeout: 10_000 }, () => {
   const net = syntheticResNet50Net();
@@ -162,26 +172,30 @@ test('MobileNet-V1 per channel: depthwise convs share the preceding group; coupl
   assert.ok(r.latency > 0.99 * budget);
 });
 
-test('without delta (total only) the solver gives the same quality; infeasible budgets report the fastest selection', { timeout: 10_000 }, () => {
-  const net = syntheticMobileNetV1Net();
-  const model = new SyntheticLatencyModel(net);
-  const totalOnly: CoupledLatencyModel = { total: (k: KeepCounts) => model.total(k) };
-  const groups = syntheticGroups(net, 8, 5);
-  const budget = 0.5 * model.fullLatency();
-  const a = solveCoupled({ budget, groups }, model);
-  const b = solveCoupled({ budget, groups }, totalOnly);
-  // same method; float noise in the costs may only flip near-ties
-  assert.equal(b.status, 'feasible');
-  assert.ok(model.total(b.keep) <= budget);
-  assert.ok(Math.abs(a.value - b.value) <= 1e-3 * a.value, `${a.value} vs ${b.value}`);
-  // every group at its minimum is the fastest selection here; ask for less
-  const minKeep = Object.fromEntries(groups.map((g) => [g.id, g.domain.min]));
-  const floor = model.total(minKeep);
-  const r = solveCoupled({ budget: 0.9 * floor, groups }, model);
-  assert.equal(r.status, 'infeasible');
-  assert.ok(Math.abs(r.minLatencySeen - floor) <= 1e-9 * floor, `fastest seen ${r.minLatencySeen} vs ${floor}`);
-  assert.deepEqual(r.keep, minKeep);
-});
+test(
+  'without delta (total only) the solver gives the same quality; infeasible budgets report the fastest selection',
+  { timeout: 10_000 },
+  () => {
+    const net = syntheticMobileNetV1Net();
+    const model = new SyntheticLatencyModel(net);
+    const totalOnly: CoupledLatencyModel = { total: (k: KeepCounts) => model.total(k) };
+    const groups = syntheticGroups(net, 8, 5);
+    const budget = 0.5 * model.fullLatency();
+    const a = solveCoupled({ budget, groups }, model);
+    const b = solveCoupled({ budget, groups }, totalOnly);
+    // same method; float noise in the costs may only flip near-ties
+    assert.equal(b.status, 'feasible');
+    assert.ok(model.total(b.keep) <= budget);
+    assert.ok(Math.abs(a.value - b.value) <= 1e-3 * a.value, `${a.value} vs ${b.value}`);
+    // every group at its minimum is the fastest selection here; ask for less
+    const minKeep = Object.fromEntries(groups.map((g) => [g.id, g.domain.min]));
+    const floor = model.total(minKeep);
+    const r = solveCoupled({ budget: 0.9 * floor, groups }, model);
+    assert.equal(r.status, 'infeasible');
+    assert.ok(Math.abs(r.minLatencySeen - floor) <= 1e-9 * floor, `fastest seen ${r.minLatencySeen} vs ${floor}`);
+    assert.deepEqual(r.keep, minKeep);
+  },
+);
 
 test('grow: linearising keeps fixed channels and a trust region limits each group to ± radius steps', { timeout: 10_000 }, () => {
   const net = syntheticResNet50Net();
@@ -199,7 +213,10 @@ test('grow: linearising keeps fixed channels and a trust region limits each grou
   const r = solveCoupled({ budget: 0.4 * model.fullLatency(), groups }, model, { start: at });
   assert.equal(r.status, 'feasible');
   for (const g of groups) assert.ok(r.keep[g.id]! >= 16, 'fixed channels stay');
-  assert.throws(() => solveCoupled({ budget: 1, groups }, model, { start: { ...at, stem: 33 } }), /start\["stem"\] = 33 is not in the group's domain/);
+  assert.throws(
+    () => solveCoupled({ budget: 1, groups }, model, { start: { ...at, stem: 33 } }),
+    /start\["stem"\] = 33 is not in the group's domain/,
+  );
 });
 
 test('grow from a small selection under coupled costs: feasible, and several groups grow', { timeout: 10_000 }, () => {
@@ -207,18 +224,28 @@ test('grow from a small selection under coupled costs: feasible, and several gro
   // the sum of growing each alone
   const n = 6;
   const ids = Array.from({ length: n }, (_, i) => `g${i}`);
-  const model = { total: (keep: Record<string, number>) => ids.reduce((a, id, i) => a + keep[id]! * (i + 1 < n ? keep[ids[i + 1]!]! : 8), 0) / 1000 };
+  const model = {
+    total: (keep: Record<string, number>) => ids.reduce((a, id, i) => a + keep[id]! * (i + 1 < n ? keep[ids[i + 1]!]! : 8), 0) / 1000,
+  };
   const start = Object.fromEntries(ids.map((id) => [id, 8]));
   // room for the sum of the one-at-a-time costs of one step in every group, less 10%
   const alone = ids.reduce((a, id) => a + model.total({ ...start, [id]: 12 }) - model.total(start), 0);
   const budget = model.total(start) + 0.9 * alone;
   const p = {
     budget,
-    groups: ids.map((id) => ({ id, fixed: 8, values: Array.from({ length: 8 }, (_, j) => 1 / (j + 1)), domain: { min: 8, max: 16, step: 4 } })),
+    groups: ids.map((id) => ({
+      id,
+      fixed: 8,
+      values: Array.from({ length: 8 }, (_, j) => 1 / (j + 1)),
+      domain: { min: 8, max: 16, step: 4 },
+    })),
   };
   const sol = solveCoupled(p, model, { start });
   assert.equal(sol.status, 'feasible');
   assert.ok(sol.latency <= budget * (1 + 1e-9));
   const grown = ids.filter((id) => sol.keep[id]! > 8).length;
-  assert.ok(grown >= 3, `grew ${grown} groups to ${sol.latency.toFixed(4)} of a ${budget.toFixed(4)} budget (from ${model.total(start).toFixed(4)})`);
+  assert.ok(
+    grown >= 3,
+    `grew ${grown} groups to ${sol.latency.toFixed(4)} of a ${budget.toFixed(4)} budget (from ${model.total(start).toFixed(4)})`,
+  );
 });

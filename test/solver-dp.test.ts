@@ -108,22 +108,34 @@ test('DP optimum equals the MILP optimum within the discretisation bound on 200 
     assert.equal(milp.status, 'optimal');
     assert.equal(dp.status, 'optimal', `instance ${it}: MILP feasible but DP ${dp.status}`);
     // feasible on exact costs, never better than the exact optimum
-    assert.ok(dp.latency <= p.budget + 1e-9 * Math.max(1, Math.abs(p.budget)), `instance ${it}: DP latency ${dp.latency} > budget ${p.budget}`);
+    assert.ok(
+      dp.latency <= p.budget + 1e-9 * Math.max(1, Math.abs(p.budget)),
+      `instance ${it}: DP latency ${dp.latency} > budget ${p.budget}`,
+    );
     assert.ok(dp.value <= milp.value + 1e-7 * Math.max(1, Math.abs(milp.value)), `instance ${it}: DP ${dp.value} above MILP ${milp.value}`);
-    assert.ok(dp.upperBound >= milp.value - 1e-7 * Math.max(1, Math.abs(milp.value)), `instance ${it}: upper bound ${dp.upperBound} below MILP ${milp.value}`);
+    assert.ok(
+      dp.upperBound >= milp.value - 1e-7 * Math.max(1, Math.abs(milp.value)),
+      `instance ${it}: upper bound ${dp.upperBound} below MILP ${milp.value}`,
+    );
     if (dp.exact) assert.ok(close(dp.value, milp.value), `instance ${it}: certified exact ${dp.value} but MILP ${milp.value}`);
     if (close(dp.value, milp.value)) {
       exactTies++;
     } else {
       // at least the exact optimum of the budget reduced by the stated bound
       const tighter = solveMilp({ ...p, budget: p.budget - dp.discretisationBound });
-      assert.ok(tighter.status === 'infeasible' || dp.value >= tighter.value - 1e-7 * Math.max(1, Math.abs(tighter.value)), `instance ${it}: DP ${dp.value} below MILP(budget - δ) ${tighter.value}`);
+      assert.ok(
+        tighter.status === 'infeasible' || dp.value >= tighter.value - 1e-7 * Math.max(1, Math.abs(tighter.value)),
+        `instance ${it}: DP ${dp.value} below MILP(budget - δ) ${tighter.value}`,
+      );
     }
     // the LP bound is an upper bound
     assert.ok(lpBound(p).bound >= milp.value - 1e-7 * Math.max(1, Math.abs(milp.value)));
   }
   assert.ok(feasible > 100 && infeasible > 5, `mix of cases: ${feasible} feasible, ${infeasible} infeasible`);
-  assert.ok(exactTies > feasible * 0.9, `the default grid is fine enough to hit the exact optimum in most cases (${exactTies}/${feasible})`);
+  assert.ok(
+    exactTies > feasible * 0.9,
+    `the default grid is fine enough to hit the exact optimum in most cases (${exactTies}/${feasible})`,
+  );
 });
 
 test('with integer costs and resolution 1 the DP is exact: equals brute force', { timeout: 10_000 }, () => {
@@ -184,7 +196,10 @@ test('LP bound (convex-hull greedy) equals javascript-lp-solver LP relaxation', 
     if (ref.status === 'feasible') {
       compared++;
       // the library rounds its result to ~1e-8
-      assert.ok(Math.abs(mine.bound - ref.bound) <= 1e-6 * Math.max(1, Math.abs(ref.bound)), `instance ${it}: ${mine.bound} vs ${ref.bound}`);
+      assert.ok(
+        Math.abs(mine.bound - ref.bound) <= 1e-6 * Math.max(1, Math.abs(ref.bound)),
+        `instance ${it}: ${mine.bound} vs ${ref.bound}`,
+      );
       assert.ok(mine.integralValue <= mine.bound + 1e-12);
     }
   }

@@ -65,7 +65,11 @@ test('validator accepts a good problem and names the field of a bad one', { time
 test('parseProblem: invalid JSON is BAD_FILE naming the file; JSON round trip is lossless', { timeout: 10_000 }, () => {
   assert.throws(
     () => parseProblem('{"budget": 1,', 'runs/x/step7.json'),
-    (e: unknown) => e instanceof LatpruneError && e.code === 'BAD_FILE' && e.message.includes('runs/x/step7.json') && e.message.includes('not valid JSON'),
+    (e: unknown) =>
+      e instanceof LatpruneError &&
+      e.code === 'BAD_FILE' &&
+      e.message.includes('runs/x/step7.json') &&
+      e.message.includes('not valid JSON'),
   );
   const p = validateProblem({ ...good(), baseLatency: 1.25, meta: { step: 3, phase: 'prune' } });
   const text = problemToJson(p);
@@ -91,8 +95,10 @@ test('JSON cases in test/cases/solver give the expected selections (DP and MILP 
     const dp = solveMckp(p);
     assert.equal(dp.status, c.expect['status'], f);
     assert.deepEqual(dp.keep, c.expect['keep'], f);
-    if (typeof c.expect['value'] === 'number') assert.ok(Math.abs(dp.value - (c.expect['value'] as number)) < 1e-9, `${f}: value ${dp.value}`);
-    if (typeof c.expect['latency'] === 'number') assert.ok(Math.abs(dp.latency - (c.expect['latency'] as number)) < 1e-9, `${f}: latency ${dp.latency}`);
+    if (typeof c.expect['value'] === 'number')
+      assert.ok(Math.abs(dp.value - (c.expect['value'] as number)) < 1e-9, `${f}: value ${dp.value}`);
+    if (typeof c.expect['latency'] === 'number')
+      assert.ok(Math.abs(dp.latency - (c.expect['latency'] as number)) < 1e-9, `${f}: latency ${dp.latency}`);
     if (typeof c.expect['minLatency'] === 'number') assert.ok(Math.abs(dp.minLatency - (c.expect['minLatency'] as number)) < 1e-9, f);
     const milp = solveMilp(p);
     if (dp.status === 'optimal') {

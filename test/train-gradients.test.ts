@@ -11,10 +11,14 @@ import { maxRelErr } from './helpers/numeric.js';
 
 function net(withBn: boolean): tf.LayersModel {
   const input = tf.input({ shape: [8, 8, 2] });
-  let x = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+  let x = tf.layers
+    .conv2d({ filters: 6, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })
+    .apply(input) as tf.SymbolicTensor;
   if (withBn) x = tf.layers.batchNormalization().apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
-  x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) })
+    .apply(x) as tf.SymbolicTensor;
   x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
   const out = tf.layers.dense({ units: 5, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out });
@@ -29,10 +33,19 @@ function batch(n: number): HostBatch {
 test('shardBatch splits into near-equal contiguous shards covering the batch', { timeout: 10_000 }, () => {
   const b = batch(7);
   const shards = shardBatch(b, 3);
-  assert.deepEqual(shards.map((s) => s.shape[0]), [3, 2, 2]);
+  assert.deepEqual(
+    shards.map((s) => s.shape[0]),
+    [3, 2, 2],
+  );
   assert.deepEqual(Array.from(shards.flatMap((s) => Array.from(s.labels))), Array.from(b.labels));
-  assert.equal(shards.reduce((a, s) => a + s.x.length, 0), b.x.length);
-  assert.deepEqual(shardBatch(batch(1), 4).map((s) => s.shape[0]), [1]);
+  assert.equal(
+    shards.reduce((a, s) => a + s.x.length, 0),
+    b.x.length,
+  );
+  assert.deepEqual(
+    shardBatch(batch(1), 4).map((s) => s.shape[0]),
+    [1],
+  );
 });
 
 test('data-parallel gradients (2 and 3 threads) equal the single-thread full-batch gradient', { timeout: 10_000 }, async () => {
@@ -87,7 +100,10 @@ test('with batch norm, each shard normalises with its own statistics (ghost batc
 
 test('bad worker count is a clear error', { timeout: 10_000 }, async () => {
   const info = await initBackend({ requested: 'wasm' });
-  await assert.rejects(createGradientEngine(net(false), { numClasses: 5, labelSmoothing: 0 }, 0, info.tfjsName), /--workers must be a positive integer/);
+  await assert.rejects(
+    createGradientEngine(net(false), { numClasses: 5, labelSmoothing: 0 }, 0, info.tfjsName),
+    /--workers must be a positive integer/,
+  );
 });
 
 /** Reference distillation loss in plain JS: (1 - a) CE + a T^2 KL(softmax(t/T) || softmax(s/T)), batch mean. */
@@ -111,37 +127,61 @@ function refDistill(s: Float32Array, t: Float32Array, labels: ArrayLike<number>,
   return total / n;
 }
 
-test('distillation: the loss matches a plain-JS reference, and data-parallel threads each distil their shard (same loss and gradients as one thread)', { timeout: 10_000 }, async () => {
-  const info = await initBackend({ requested: 'wasm' });
-  const student = net(false);
-  const teacher = net(true);
-  // a teacher that differs from the student and is not at its initial BN statistics
-  teacher.setWeights(teacher.getWeights().map((w, i) => tf.tidy(() => tf.add(w, tf.mul(tf.sin(tf.range(0, w.size).reshape(w.shape).mul(0.7 + i)), 0.3)))));
-  const b = batch(9);
-  const loss = { numClasses: 5, labelSmoothing: 0, distill: { alpha: 0.7, temperature: 3 } };
-  const x = tf.tensor4d(b.x, b.shape as [number, number, number, number]);
-  const s = (student.apply(x, { training: true }) as tf.Tensor).dataSync() as Float32Array;
-  const t = (teacher.apply(x, { training: false }) as tf.Tensor).dataSync() as Float32Array;
-  x.dispose();
-  const want = refDistill(s, t, b.labels, 5, 0.7, 3);
-  const local = await createGradientEngine(student, loss, 1, info.tfjsName, teacher);
-  const ref = await local.compute(b);
-  assert.ok(Math.abs(ref.loss - want) <= 1e-5 * Math.abs(want), `loss ${ref.loss} vs reference ${want}`);
-  const plain = await (await createGradientEngine(student, { numClasses: 5, labelSmoothing: 0 }, 1, info.tfjsName)).compute(b);
-  assert.ok(Math.abs(plain.loss - ref.loss) > 1e-3, 'the teacher changes the loss');
-  tf.dispose(plain.grads);
-  const dp = await createGradientEngine(student, loss, 2, info.tfjsName, teacher);
-  try {
-    const got = await dp.compute(b);
-    assert.ok(Math.abs(got.loss - ref.loss) <= 1e-5 * Math.abs(ref.loss), `2 threads: loss ${got.loss} vs ${ref.loss}`);
-    for (const k of Object.keys(ref.grads)) {
-      const e = maxRelErr(got.grads[k]!.dataSync(), ref.grads[k]!.dataSync());
-      assert.ok(e <= 1e-5, `${k}: rel err ${e}`);
+test(
+  'distillation: the loss matches a plain-JS reference, and data-parallel threads each distil their shard (same loss and gradients as one thread)',
+  { timeout: 10_000 },
+  async () => {
+    const info = await initBackend({ requested: 'wasm' });
+    const student = net(false);
+    const teacher = net(true);
+    // a teacher that differs from the student and is not at its initial BN statistics
+    teacher.setWeights(
+      teacher.getWeights().map((w, i) =>
+        tf.tidy(() =>
+          tf.add(
+            w,
+            tf.mul(
+              tf.sin(
+                tf
+                  .range(0, w.size)
+                  .reshape(w.shape)
+                  .mul(0.7 + i),
+              ),
+              0.3,
+            ),
+          ),
+        ),
+      ),
+    );
+    const b = batch(9);
+    const loss = { numClasses: 5, labelSmoothing: 0, distill: { alpha: 0.7, temperature: 3 } };
+    const x = tf.tensor4d(b.x, b.shape as [number, number, number, number]);
+    const s = (student.apply(x, { training: true }) as tf.Tensor).dataSync() as Float32Array;
+    const t = (teacher.apply(x, { training: false }) as tf.Tensor).dataSync() as Float32Array;
+    x.dispose();
+    const want = refDistill(s, t, b.labels, 5, 0.7, 3);
+    const local = await createGradientEngine(student, loss, 1, info.tfjsName, teacher);
+    const ref = await local.compute(b);
+    assert.ok(Math.abs(ref.loss - want) <= 1e-5 * Math.abs(want), `loss ${ref.loss} vs reference ${want}`);
+    const plain = await (await createGradientEngine(student, { numClasses: 5, labelSmoothing: 0 }, 1, info.tfjsName)).compute(b);
+    assert.ok(Math.abs(plain.loss - ref.loss) > 1e-3, 'the teacher changes the loss');
+    tf.dispose(plain.grads);
+    const dp = await createGradientEngine(student, loss, 2, info.tfjsName, teacher);
+    try {
+      const got = await dp.compute(b);
+      assert.ok(Math.abs(got.loss - ref.loss) <= 1e-5 * Math.abs(ref.loss), `2 threads: loss ${got.loss} vs ${ref.loss}`);
+      for (const k of Object.keys(ref.grads)) {
+        const e = maxRelErr(got.grads[k]!.dataSync(), ref.grads[k]!.dataSync());
+        assert.ok(e <= 1e-5, `${k}: rel err ${e}`);
+      }
+      tf.dispose(got.grads);
+    } finally {
+      await dp.dispose();
     }
-    tf.dispose(got.grads);
-  } finally {
-    await dp.dispose();
-  }
-  tf.dispose(ref.grads);
-  await assert.rejects(createGradientEngine(student, loss, 1, info.tfjsName), /distillation is configured but no teacher model was given/);
-});
+    tf.dispose(ref.grads);
+    await assert.rejects(
+      createGradientEngine(student, loss, 1, info.tfjsName),
+      /distillation is configured but no teacher model was given/,
+    );
+  },
+);

@@ -43,7 +43,9 @@ test('SgdMomentum matches the reference (momentum, Nesterov, weight decay, decay
     const wantDecay = referenceSgd(w0, grads, lrs, 0.9, 0.01, nesterov);
     const wantNoDecay = referenceSgd(w0, grads, lrs, 0.9, 0, nesterov);
     Array.from(kernel.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - wantDecay[i]!) < 1e-6, `kernel[${i}] nesterov=${nesterov}`));
-    Array.from(gamma.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - wantNoDecay[i]!) < 1e-6, `gamma[${i}] (no decay) nesterov=${nesterov}`));
+    Array.from(gamma.dataSync()).forEach((v, i) =>
+      assert.ok(Math.abs(v - wantNoDecay[i]!) < 1e-6, `gamma[${i}] (no decay) nesterov=${nesterov}`),
+    );
     opt.dispose();
   }
 });

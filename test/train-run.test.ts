@@ -29,8 +29,14 @@ test('resume from a mid-run checkpoint continues bit-identically', { timeout: 20
   const b = join(dir, 'b');
   await runTraining(opts(a, { maxSteps: 6 }), info.tfjsName, () => {});
   await runTraining(opts(b, { maxSteps: 3 }), info.tfjsName, () => {});
-  await assert.rejects(runTraining(opts(b, { maxSteps: 3 }), info.tfjsName, () => {}), /already holds a run.*--resume/);
-  await assert.rejects(runTraining(opts(b, { maxSteps: 3, resume: true, lr: 0.1 }), info.tfjsName, () => {}), /--lr is 0.1 but the run .* used 0.05/);
+  await assert.rejects(
+    runTraining(opts(b, { maxSteps: 3 }), info.tfjsName, () => {}),
+    /already holds a run.*--resume/,
+  );
+  await assert.rejects(
+    runTraining(opts(b, { maxSteps: 3, resume: true, lr: 0.1 }), info.tfjsName, () => {}),
+    /--lr is 0.1 but the run .* used 0.05/,
+  );
   const r = await runTraining(opts(b, { maxSteps: 3, resume: true }), info.tfjsName, () => {});
   assert.equal(r.steps, 6);
   const ca = decodeCheckpoint<{ step: number }>(new Uint8Array(await readFile(join(a, 'checkpoint.ckpt'))), 'a');
@@ -39,7 +45,8 @@ test('resume from a mid-run checkpoint continues bit-identically', { timeout: 20
   assert.equal(cb.meta.step, 6);
   assert.equal(ca.weights.size, cb.weights.size);
   for (const [name, w] of ca.weights) assert.deepEqual(cb.weights.get(name)!.data, w.data, `weight ${name} differs after resume`);
-  for (const [name, v] of Object.entries(ca.optimizer.velocities)) assert.deepEqual(cb.optimizer.velocities[name]!.data, v.data, `velocity ${name}`);
+  for (const [name, v] of Object.entries(ca.optimizer.velocities))
+    assert.deepEqual(cb.optimizer.velocities[name]!.data, v.data, `velocity ${name}`);
   const ma = (await readMetrics(a)).filter((m) => m['kind'] === 'train');
   const mb = (await readMetrics(b)).filter((m) => m['kind'] === 'train');
   assert.equal(ma.at(-1)!['step'], 6);
@@ -48,25 +55,35 @@ test('resume from a mid-run checkpoint continues bit-identically', { timeout: 20
   assert.ok(Number.isFinite(mb.at(-1)!['loss'] as number));
 });
 
-test('resume: an option a run saved before it existed stands for its default; any other difference is named', { timeout: 10_000 }, async (t) => {
-  await initBackend({ requested: 'wasm' });
-  const dir = await tempDir(t, 'latprune-train-');
-  const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
-  try {
-    const path = join(dir, 'checkpoint.ckpt');
-    // a run from before --grow and --ramp: its options lack them
-    await saveCheckpoint(path, model, { velocities: {} }, { options: { lr: 0.05 } });
-    const keys = ['lr', 'grow', 'ramp'];
-    const defaults = { grow: 'explored', ramp: 1 };
-    assert.ok(await openRunCheckpoint(path, dir, true, { lr: 0.05, grow: 'explored', ramp: 1 }, keys, defaults));
-    assert.ok(await openRunCheckpoint(path, dir, true, { lr: 0.05 }, keys, defaults));
-    await assert.rejects(openRunCheckpoint(path, dir, true, { lr: 0.05, grow: 'joint' }, keys, defaults), /--grow is "joint" but the run in .* used "explored"/);
-    await assert.rejects(openRunCheckpoint(path, dir, true, { lr: 0.05, grow: 'explored' }, keys), /--grow is "explored" but the run in .* used undefined/);
-    await assert.rejects(openRunCheckpoint(path, dir, false, { lr: 0.05 }, keys, defaults), /already holds a run/);
-  } finally {
-    model.dispose();
-  }
-});
+test(
+  'resume: an option a run saved before it existed stands for its default; any other difference is named',
+  { timeout: 10_000 },
+  async (t) => {
+    await initBackend({ requested: 'wasm' });
+    const dir = await tempDir(t, 'latprune-train-');
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
+    try {
+      const path = join(dir, 'checkpoint.ckpt');
+      // a run from before --grow and --ramp: its options lack them
+      await saveCheckpoint(path, model, { velocities: {} }, { options: { lr: 0.05 } });
+      const keys = ['lr', 'grow', 'ramp'];
+      const defaults = { grow: 'explored', ramp: 1 };
+      assert.ok(await openRunCheckpoint(path, dir, true, { lr: 0.05, grow: 'explored', ramp: 1 }, keys, defaults));
+      assert.ok(await openRunCheckpoint(path, dir, true, { lr: 0.05 }, keys, defaults));
+      await assert.rejects(
+        openRunCheckpoint(path, dir, true, { lr: 0.05, grow: 'joint' }, keys, defaults),
+        /--grow is "joint" but the run in .* used "explored"/,
+      );
+      await assert.rejects(
+        openRunCheckpoint(path, dir, true, { lr: 0.05, grow: 'explored' }, keys),
+        /--grow is "explored" but the run in .* used undefined/,
+      );
+      await assert.rejects(openRunCheckpoint(path, dir, false, { lr: 0.05 }, keys, defaults), /already holds a run/);
+    } finally {
+      model.dispose();
+    }
+  },
+);
 
 test('checkpoint encoding round-trips and corrupt files are named errors', { timeout: 10_000 }, async () => {
   await initBackend({ requested: 'wasm' });
@@ -77,16 +94,31 @@ test('checkpoint encoding round-trips and corrupt files are named errors', { tim
   assert.deepEqual(Array.from(c.optimizer.velocities['x/kernel']!.data), [1, 2]);
   const w = model.weights[0]!;
   assert.deepEqual(c.weights.get(weightKey(w))!.data, w.read().dataSync());
-  assert.throws(() => decodeCheckpoint(bytes.subarray(0, bytes.length - 8), 'cut.ckpt'), (e: unknown) => e instanceof LatpruneError && /cut\.ckpt: .*truncated payload/.test(e.message));
-  assert.throws(() => decodeCheckpoint(new TextEncoder().encode('hello world, not a checkpoint'), 'x.ckpt'), /x\.ckpt: not a valid latprune checkpoint \(wrong magic\)/);
+  assert.throws(
+    () => decodeCheckpoint(bytes.subarray(0, bytes.length - 8), 'cut.ckpt'),
+    (e: unknown) => e instanceof LatpruneError && /cut\.ckpt: .*truncated payload/.test(e.message),
+  );
+  assert.throws(
+    () => decodeCheckpoint(new TextEncoder().encode('hello world, not a checkpoint'), 'x.ckpt'),
+    /x\.ckpt: not a valid latprune checkpoint \(wrong magic\)/,
+  );
   model.dispose();
 });
 
 test('a NaN loss stops with DIVERGED and leaves the weights untouched', { timeout: 10_000 }, async () => {
   const info = await initBackend({ requested: 'wasm' });
-  const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [8, 8, 1] }), tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })] });
+  const model = tf.sequential({
+    layers: [
+      tf.layers.flatten({ inputShape: [8, 8, 1] }),
+      tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+    ],
+  });
   // an absurd learning rate: the first update blows the weights up, the next loss is not finite
-  const trainer = await Trainer.create(model, { loss: { numClasses: 3, labelSmoothing: 0 }, sgd: { momentum: 0.9 }, schedule: { baseLr: 1e38, totalSteps: 10 }, workers: 1 }, info.tfjsName);
+  const trainer = await Trainer.create(
+    model,
+    { loss: { numClasses: 3, labelSmoothing: 0 }, sgd: { momentum: 0.9 }, schedule: { baseLr: 1e38, totalSteps: 10 }, workers: 1 },
+    info.tfjsName,
+  );
   const x = new Float32Array(4 * 64);
   for (let i = 0; i < x.length; i++) x[i] = Math.sin(i);
   const batch = { x, shape: [4, 8, 8, 1] as const, labels: new Int32Array([0, 1, 2, 0]) };
@@ -142,7 +174,11 @@ test('evaluate: top-1 equals a hand count of argmax hits', { timeout: 10_000 }, 
   const sub = { ...data.test, count: 64, images: data.test.images.subarray(0, 64 * 784), labels: data.test.labels.subarray(0, 64) };
   const r = await evaluate(model, sub, { batchSize: 20 });
   const { assembleBatch, defaultNormalization } = await import('../src/data/index.js');
-  const b = assembleBatch(sub, Uint32Array.from({ length: 64 }, (_, i) => i), defaultNormalization('fashion-mnist'));
+  const b = assembleBatch(
+    sub,
+    Uint32Array.from({ length: 64 }, (_, i) => i),
+    defaultNormalization('fashion-mnist'),
+  );
   const pred = (model.predict(tf.tensor4d(b.x, [64, 28, 28, 1])) as tf.Tensor2D).argMax(1).dataSync();
   let hits = 0;
   for (let i = 0; i < 64; i++) if (pred[i] === sub.labels[i]) hits++;

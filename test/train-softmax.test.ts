@@ -48,10 +48,20 @@ function batchAt(step: number, n = 40): HostBatch {
 }
 
 function config(workers: number, steps: number): TrainerConfig {
-  return { loss: { numClasses: CLASSES, labelSmoothing: 0 }, sgd: { momentum: 0.9, weightDecay: 0 }, schedule: { baseLr: 0.5, totalSteps: steps }, workers };
+  return {
+    loss: { numClasses: CLASSES, labelSmoothing: 0 },
+    sgd: { momentum: 0.9, weightDecay: 0 },
+    schedule: { baseLr: 0.5, totalSteps: steps },
+    workers,
+  };
 }
 
-async function train(model: tf.LayersModel, backend: string, workers: number, steps: number): Promise<{ losses: number[]; notes: readonly string[] }> {
+async function train(
+  model: tf.LayersModel,
+  backend: string,
+  workers: number,
+  steps: number,
+): Promise<{ losses: number[]; notes: readonly string[] }> {
   const trainer = await Trainer.create(model, config(workers, steps), backend);
   try {
     const losses: number[] = [];
@@ -63,20 +73,24 @@ async function train(model: tf.LayersModel, backend: string, workers: number, st
 }
 
 for (const ending of ['dense', 'activation', 'softmax-layer'] as const) {
-  test(`a model ending in softmax (${ending}) trains on its logits, far below the double-softmax floor, and keeps its softmax`, { timeout: 60_000 }, async () => {
-    const info = await initBackend({ requested: 'wasm' });
-    const model = softmaxModel(ending);
-    const { losses, notes } = await train(model, info.tfjsName, 1, 60);
-    assert.equal(notes.length, 1);
-    assert.match(notes[0]!, /the model ends in softmax .*: training on its pre-softmax logits/);
-    assert.ok(losses[0]! > 1.5, `first loss ${losses[0]}`);
-    const last = losses.at(-1)!;
-    assert.ok(last < 0.8, `loss ${last} should fall far below the double-softmax floor ${DOUBLE_SOFTMAX_FLOOR.toFixed(3)}`);
-    // the model itself still gives probabilities
-    const p = (model.predict(tf.tensor4d(batchAt(0).x, [40, 4, 4, 1])) as tf.Tensor2D).sum(1).dataSync();
-    for (const s of p) assert.ok(Math.abs(s - 1) < 1e-4, `row sums to ${s}`);
-    model.dispose();
-  });
+  test(
+    `a model ending in softmax (${ending}) trains on its logits, far below the double-softmax floor, and keeps its softmax`,
+    { timeout: 60_000 },
+    async () => {
+      const info = await initBackend({ requested: 'wasm' });
+      const model = softmaxModel(ending);
+      const { losses, notes } = await train(model, info.tfjsName, 1, 60);
+      assert.equal(notes.length, 1);
+      assert.match(notes[0]!, /the model ends in softmax .*: training on its pre-softmax logits/);
+      assert.ok(losses[0]! > 1.5, `first loss ${losses[0]}`);
+      const last = losses.at(-1)!;
+      assert.ok(last < 0.8, `loss ${last} should fall far below the double-softmax floor ${DOUBLE_SOFTMAX_FLOOR.toFixed(3)}`);
+      // the model itself still gives probabilities
+      const p = (model.predict(tf.tensor4d(batchAt(0).x, [40, 4, 4, 1])) as tf.Tensor2D).sum(1).dataSync();
+      for (const s of p) assert.ok(Math.abs(s - 1) < 1e-4, `row sums to ${s}`);
+      model.dispose();
+    },
+  );
 }
 
 test('without the logits view the same model floors at the double-softmax loss (what the fix avoids)', { timeout: 60_000 }, async () => {
@@ -112,7 +126,7 @@ test('gradient workers rebuild the model from its topology and train on the same
   b.dispose();
 });
 
-test('distillation reads the teacher\'s pre-softmax logits too', { timeout: 60_000 }, async () => {
+test("distillation reads the teacher's pre-softmax logits too", { timeout: 60_000 }, async () => {
   await initBackend({ requested: 'wasm' });
   const student = softmaxModel('dense', 5);
   const teacher = softmaxModel('softmax-layer', 6);
@@ -130,58 +144,84 @@ test('distillation reads the teacher\'s pre-softmax logits too', { timeout: 60_0
 
 test('a final softmax over another axis is refused before training, naming the layer', { timeout: 60_000 }, async () => {
   const info = await initBackend({ requested: 'wasm' });
-  const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [4, 4, 1] }), tf.layers.dense({ units: CLASSES }), tf.layers.softmax({ axis: 0, name: 'odd_softmax' })] });
+  const model = tf.sequential({
+    layers: [
+      tf.layers.flatten({ inputShape: [4, 4, 1] }),
+      tf.layers.dense({ units: CLASSES }),
+      tf.layers.softmax({ axis: 0, name: 'odd_softmax' }),
+    ],
+  });
   await assert.rejects(Trainer.create(model, config(1, 10), info.tfjsName), (e: unknown) => {
     assert.ok(e instanceof LatpruneError && e.code === 'UNSUPPORTED_LAYER', String(e));
-    assert.match(e.message, /the model ends in softmax \(layer "odd_softmax", Softmax\), and its softmax runs over axis 0.*Make the last layer linear/);
+    assert.match(
+      e.message,
+      /the model ends in softmax \(layer "odd_softmax", Softmax\), and its softmax runs over axis 0.*Make the last layer linear/,
+    );
     return true;
   });
   model.dispose();
 });
 
-test('train --max-steps with --save-model saves the partly trained model (a user model ending in softmax)', { timeout: 60_000 }, async (t) => {
-  const info = await initBackend({ requested: 'wasm' });
-  const dir = await tempDir(t, 'latprune-softmax-');
-  const user = tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
-    ],
-  });
-  await saveModel(user, join(dir, 'user'));
-  user.dispose();
-  const lines: string[] = [];
-  const opts = trainRunOptions(join(dir, 'run'), {
-    model: join(dir, 'user'),
-    labelSmoothing: 0,
-    seed: 1,
-    maxSteps: 3,
-    saveModel: join(dir, 'saved'),
-    command: 'latprune train --max-steps 3 --save-model saved',
-  });
-  const r = await runTraining(opts, info.tfjsName, (l) => lines.push(l));
-  assert.equal(r.steps, 3);
-  assert.equal(r.finished, false);
-  assert.ok((await stat(join(dir, 'saved', 'model.json'))).isFile());
-  assert.equal(r.savedModel, join(dir, 'saved'));
-  const log = lines.join('\n');
-  assert.match(log, /the model ends in softmax \(its last layer "dense_\w+" \(Dense\) has activation 'softmax'\): training on its pre-softmax logits/);
-  assert.match(log, /saved the partly trained model \(step 3 of \d+, stopped by --max-steps\) to /);
-  const card = await readFile(join(dir, 'saved', 'MODEL_CARD.md'), 'utf8');
-  assert.match(card, /stopped at step 3 of \d+ \(--max-steps\): partly trained/);
-  assert.match(card, /test top-1 \| \d+\.\d\d%/);
-  // saved unchanged: it still ends in softmax
-  const back = await loadModel(join(dir, 'saved'));
-  const cfg = back.layers.at(-1)!.getConfig() as { activation?: string };
-  assert.equal(cfg.activation, 'softmax');
-  back.dispose();
-});
+test(
+  'train --max-steps with --save-model saves the partly trained model (a user model ending in softmax)',
+  { timeout: 60_000 },
+  async (t) => {
+    const info = await initBackend({ requested: 'wasm' });
+    const dir = await tempDir(t, 'latprune-softmax-');
+    const user = tf.sequential({
+      layers: [
+        tf.layers.conv2d({
+          inputShape: [28, 28, 1],
+          filters: 4,
+          kernelSize: 3,
+          strides: 2,
+          activation: 'relu',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+        }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+      ],
+    });
+    await saveModel(user, join(dir, 'user'));
+    user.dispose();
+    const lines: string[] = [];
+    const opts = trainRunOptions(join(dir, 'run'), {
+      model: join(dir, 'user'),
+      labelSmoothing: 0,
+      seed: 1,
+      maxSteps: 3,
+      saveModel: join(dir, 'saved'),
+      command: 'latprune train --max-steps 3 --save-model saved',
+    });
+    const r = await runTraining(opts, info.tfjsName, (l) => lines.push(l));
+    assert.equal(r.steps, 3);
+    assert.equal(r.finished, false);
+    assert.ok((await stat(join(dir, 'saved', 'model.json'))).isFile());
+    assert.equal(r.savedModel, join(dir, 'saved'));
+    const log = lines.join('\n');
+    assert.match(
+      log,
+      /the model ends in softmax \(its last layer "dense_\w+" \(Dense\) has activation 'softmax'\): training on its pre-softmax logits/,
+    );
+    assert.match(log, /saved the partly trained model \(step 3 of \d+, stopped by --max-steps\) to /);
+    const card = await readFile(join(dir, 'saved', 'MODEL_CARD.md'), 'utf8');
+    assert.match(card, /stopped at step 3 of \d+ \(--max-steps\): partly trained/);
+    assert.match(card, /test top-1 \| \d+\.\d\d%/);
+    // saved unchanged: it still ends in softmax
+    const back = await loadModel(join(dir, 'saved'));
+    const cfg = back.layers.at(-1)!.getConfig() as { activation?: string };
+    assert.equal(cfg.activation, 'softmax');
+    back.dispose();
+  },
+);
 
-test('an error after the trainer started its gradient workers (a checkpoint that does not fit) stops them: the process exits', { timeout: 60_000 }, async (t) => {
-  const dir = await tempDir(t, 'latprune-softmax-');
-  // run in a child: with a worker thread left alive it would never exit
-  const script = `
+test(
+  'an error after the trainer started its gradient workers (a checkpoint that does not fit) stops them: the process exits',
+  { timeout: 60_000 },
+  async (t) => {
+    const dir = await tempDir(t, 'latprune-softmax-');
+    // run in a child: with a worker thread left alive it would never exit
+    const script = `
     const { initBackend } = await import(${JSON.stringify(new URL('../src/backend/index.js', import.meta.url).href)});
     const { runTraining } = await import(${JSON.stringify(new URL('../src/train/index.js', import.meta.url).href)});
     const { saveModel } = await import(${JSON.stringify(new URL('../src/model/index.js', import.meta.url).href)});
@@ -201,22 +241,23 @@ test('an error after the trainer started its gradient workers (a checkpoint that
       console.log('ERROR ' + e.message);
     }
   `;
-  const { spawn } = await import('node:child_process');
-  await writeFile(join(dir, 'child.mjs'), script);
-  const child = spawn(process.execPath, [join(dir, 'child.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | string>((res) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      res('hung');
-    }, 40_000);
-    child.on('exit', (c) => {
-      clearTimeout(timer);
-      res(c ?? 'signal');
+    const { spawn } = await import('node:child_process');
+    await writeFile(join(dir, 'child.mjs'), script);
+    const child = spawn(process.execPath, [join(dir, 'child.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | string>((res) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        res('hung');
+      }, 40_000);
+      child.on('exit', (c) => {
+        clearTimeout(timer);
+        res(c ?? 'signal');
+      });
     });
-  });
-  assert.equal(code, 0, `child ${code}: ${out}`);
-  assert.match(out, /ERROR .*checkpoint\.ckpt: checkpoint has no weight '.*'; it belongs to a different model/);
-});
+    assert.equal(code, 0, `child ${code}: ${out}`);
+    assert.match(out, /ERROR .*checkpoint\.ckpt: checkpoint has no weight '.*'; it belongs to a different model/);
+  },
+);

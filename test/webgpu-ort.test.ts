@@ -13,7 +13,17 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiTimesPerRun, gpuSamplesSettled, isFast, parseProbeOutput, programVectorWidth, regimeOf, channelMultiple, validateTable, warmUpUntilStable } from '../src/latency/index.js';
+import {
+  apiTimesPerRun,
+  gpuSamplesSettled,
+  isFast,
+  parseProbeOutput,
+  programVectorWidth,
+  regimeOf,
+  channelMultiple,
+  validateTable,
+  warmUpUntilStable,
+} from '../src/latency/index.js';
 import { repoRoot } from './helpers/cli.js';
 import { vulkanEnv } from './helpers/vulkan.js';
 
@@ -39,7 +49,11 @@ test('webgpu: GPU kernel times per run come from the Api events, split by model_
 
 test('webgpu: vector width of a program from its cache key; the vec4 rule (inputs and outputs in fours)', () => {
   assert.equal(programVectorWidth('Conv2dMM[ActivationKind: 1;|1|4,1,1,1,0,32,32,32,4,]:8,8,1:1|1|1|4|2|2|1|1|1||:2;4|2;4|2;1:2;4'), 4);
-  assert.equal(programVectorWidth('Conv2dMM[ActivationKind: 1;|1|3,1,1,1,0,32,32,24,4,]:8,8,1:1|1|1|4|2|2|1|1|1||:0;4|2;4|2;1:2;4'), 1, 'one scalar input makes the kernel scalar');
+  assert.equal(
+    programVectorWidth('Conv2dMM[ActivationKind: 1;|1|3,1,1,1,0,32,32,24,4,]:8,8,1:1|1|1|4|2|2|1|1|1||:0;4|2;4|2;1:2;4'),
+    1,
+    'one scalar input makes the kernel scalar',
+  );
   assert.equal(programVectorWidth('MatMul[ActivationKind: 1;|4-4-1|1|4|1|1]:8,8,1:1|1|1|1|1|1|1||:2;3|2;2|1:3:1'), 4);
   assert.equal(programVectorWidth('GroupedConv[ActivationKind: 1;|1|1]:1|2|2|2|1|1||:0;4|0;4|0;1:0;4'), 1);
   assert.equal(programVectorWidth('no key'), undefined);
@@ -73,7 +87,10 @@ test('webgpu: the loader and ORT logs name the GPU', () => {
     'latprune-gpu-probe: ok',
   ].join('\n');
   assert.deepEqual(parseProbeOutput(text), { ok: true, vulkanDevices: ['NVIDIA H200'], pciIds: ['10de:2335'] });
-  assert.equal(parseProbeOutput('latprune-gpu-probe: error ... was false. Failed to get a WebGPU adapter: No supported adapters').error, 'Failed to get a WebGPU adapter: No supported adapters');
+  assert.equal(
+    parseProbeOutput('latprune-gpu-probe: error ... was false. Failed to get a WebGPU adapter: No supported adapters').error,
+    'Failed to get a WebGPU adapter: No supported adapters',
+  );
 });
 
 test('webgpu: table, verify and CPU parity on a Vulkan driver (lavapipe in CI)', async (t) => {
@@ -84,7 +101,12 @@ test('webgpu: table, verify and CPU parity on a Vulkan driver (lavapipe in CI)',
   }
   const dir = mkdtempSync(join(tmpdir(), 'latprune-webgpu-'));
   try {
-    const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'test', 'helpers', 'webgpu-e2e.js'), dir], { env: v.env, encoding: 'utf8', timeout: 280000, maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'test', 'helpers', 'webgpu-e2e.js'), dir], {
+      env: v.env,
+      encoding: 'utf8',
+      timeout: 280000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('webgpu-e2e: '));
     if (!line && /could not open a WebGPU device/.test(r.stderr ?? '')) {
       // the message's last occurrence (an uncaught error's report also quotes the throwing source line)
@@ -96,11 +118,19 @@ test('webgpu: table, verify and CPU parity on a Vulkan driver (lavapipe in CI)',
     const res = JSON.parse(line.slice('webgpu-e2e: '.length)) as {
       gpu: { available: boolean; vendor: string; device: string };
       probe: { layout: Record<string, { align: number; outAlign?: number }>; seconds: number };
-      table: { seconds: number; entries: number; device: { fingerprint: string; gpu?: { device: string } }; runtime: { ep: string }; points: number[][] };
+      table: {
+        seconds: number;
+        entries: number;
+        device: { fingerprint: string; gpu?: { device: string } };
+        runtime: { ep: string };
+        points: number[][];
+      };
       verify: { ep: string; runs: number; fps: number; verdict: string };
       parity: { elements: number; maxAbsDiff: number; maxAbsCpu: number };
     };
-    t.diagnostic(`GPU ${res.gpu.device}; probe ${JSON.stringify(res.probe.layout)} in ${res.probe.seconds.toFixed(1)} s; table ${res.table.entries} entries in ${res.table.seconds.toFixed(1)} s; verify ${res.verify.verdict}; parity max |diff| ${res.parity.maxAbsDiff.toExponential(2)}`);
+    t.diagnostic(
+      `GPU ${res.gpu.device}; probe ${JSON.stringify(res.probe.layout)} in ${res.probe.seconds.toFixed(1)} s; table ${res.table.entries} entries in ${res.table.seconds.toFixed(1)} s; verify ${res.verify.verdict}; parity max |diff| ${res.parity.maxAbsDiff.toExponential(2)}`,
+    );
     assert.equal(res.gpu.available, true);
     // table format: a WebGPU table of this GPU, named by its fingerprint, valid under the schema
     assert.equal(res.table.runtime.ep, 'webgpu');
@@ -113,7 +143,10 @@ test('webgpu: table, verify and CPU parity on a Vulkan driver (lavapipe in CI)',
     assert.ok(res.probe.layout['conv'], `no conv rule probed: ${JSON.stringify(res.probe.layout)}`);
     assert.equal(res.verify.ep, 'webgpu');
     assert.ok(res.verify.runs >= 3 && res.verify.fps > 0);
-    assert.ok(res.parity.maxAbsDiff <= 1e-4 * Math.max(1, res.parity.maxAbsCpu), `WebGPU outputs differ from the CPU's by ${res.parity.maxAbsDiff}`);
+    assert.ok(
+      res.parity.maxAbsDiff <= 1e-4 * Math.max(1, res.parity.maxAbsCpu),
+      `WebGPU outputs differ from the CPU's by ${res.parity.maxAbsDiff}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

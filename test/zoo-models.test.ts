@@ -18,7 +18,10 @@ test('registry lists the models and rejects unknown names with the valid list', 
     () => buildZooModel('resnet18'),
     (e: LatpruneError) => e.code === 'NOT_FOUND' && e.message.includes('"resnet18"') && e.message.includes('resnet20, resnet32'),
   );
-  assert.throws(() => buildResNetCifar({ depth: 21 }), (e: LatpruneError) => e.code === 'BAD_ARGUMENT' && /6n\+2/.test(e.message));
+  assert.throws(
+    () => buildResNetCifar({ depth: 21 }),
+    (e: LatpruneError) => e.code === 'BAD_ARGUMENT' && /6n\+2/.test(e.message),
+  );
   assert.throws(() => buildZooModel('vgg_small', { numClasses: 0 }), /numClasses/);
 });
 
@@ -45,7 +48,22 @@ test('ResNet-20 (1x28x28 input, 10 classes): hand-computed params and MACs, name
   // stage 3 at 7x7: 49*(18,432 + 36,864 + 2048 + 4*36,864) = 10,035,200; fc 640.
   assert.equal(s.macs, 112_896 + 10_838_016 + 10_035_200 + 10_035_200 + 640);
   const names = layerNames(m);
-  for (const n of ['input', 'stem_conv', 'stem_bn', 'stem_relu', 's1_b0_conv1', 's1_b0_bn1', 's1_b0_relu1', 's1_b0_add', 's1_b0_out', 's2_b0_down_conv', 's2_b0_down_bn', 's3_b2_add', 'gap', 'fc']) {
+  for (const n of [
+    'input',
+    'stem_conv',
+    'stem_bn',
+    'stem_relu',
+    's1_b0_conv1',
+    's1_b0_bn1',
+    's1_b0_relu1',
+    's1_b0_add',
+    's1_b0_out',
+    's2_b0_down_conv',
+    's2_b0_down_bn',
+    's3_b2_add',
+    'gap',
+    'fc',
+  ]) {
     assert.ok(names.includes(n), `missing layer ${n}`);
   }
   assert.ok(!names.includes('s1_b0_down_conv'), 'stage 1 block 0 keeps an identity shortcut');

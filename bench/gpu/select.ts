@@ -57,15 +57,28 @@ const problem: CoupledProblem = {
   budget,
   groups: graph.groups.map((g) => {
     const min = Math.min(g.size, Math.max(granularity, Math.ceil(Math.max(1, g.minKeep) / granularity) * granularity));
-    return { id: g.id, values: Array.from({ length: g.size }, () => rnd()).sort((a, b) => b - a), domain: domainOf(min, g.size, granularity) };
+    return {
+      id: g.id,
+      values: Array.from({ length: g.size }, () => rnd()).sort((a, b) => b - a),
+      domain: domainOf(min, g.size, granularity),
+    };
   }),
 };
 const sol = solveCoupled(problem, est, { start: full });
 await mkdir(values.out, { recursive: true });
 await writeFile(join(values.out, 'problem.json'), problemToJson(linearise(problem, est, sol.keep)));
-const meta = (keep: Record<string, number>) => ({ 'latprune.source_model': values.model!, 'latprune.kept': JSON.stringify(keep), 'latprune.table_batch': String(table.batch) });
+const meta = (keep: Record<string, number>) => ({
+  'latprune.source_model': values.model!,
+  'latprune.kept': JSON.stringify(keep),
+  'latprune.table_batch': String(table.batch),
+});
 const exportAt = async (name: string, keep: Record<string, number>) => {
-  const bytes = modelToOnnx(model, { producerVersion: 'latprune', batch: table.batch, synthetic: { coutOf: coutOfKeep(graph, keep) }, metadata: meta(keep) });
+  const bytes = modelToOnnx(model, {
+    producerVersion: 'latprune',
+    batch: table.batch,
+    synthetic: { coutOf: coutOfKeep(graph, keep) },
+    metadata: meta(keep),
+  });
   await writeFile(join(values.out!, name), bytes);
 };
 await exportAt('dense.onnx', full);

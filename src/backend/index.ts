@@ -11,5 +11,14 @@ export {
   type BackendName,
   type InitBackendOptions,
 } from './select.js';
-export { WEBGPU_HINT, adapterSummary, gpuDeviceNode, isSoftwareAdapter, probeWebGpu, webGpuRefusal, type WebGpuAdapterInfo, type WebGpuProbe } from './webgpu.js';
+export {
+  WEBGPU_HINT,
+  adapterSummary,
+  gpuDeviceNode,
+  isSoftwareAdapter,
+  probeWebGpu,
+  webGpuRefusal,
+  type WebGpuAdapterInfo,
+  type WebGpuProbe,
+} from './webgpu.js';
 export { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './wasm/register.js';

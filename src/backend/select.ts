@@ -64,10 +64,7 @@ export function activeBackend(): BackendInfo | undefined {
 export function parseBackendName(value: string, source: string): BackendName {
   const v = value.trim().toLowerCase();
   if ((BACKEND_NAMES as readonly string[]).includes(v)) return v as BackendName;
-  throw new LatpruneError(
-    'BAD_ARGUMENT',
-    `${source}: unknown backend '${value}'. Valid backends: ${BACKEND_NAMES.join(', ')}.`,
-  );
+  throw new LatpruneError('BAD_ARGUMENT', `${source}: unknown backend '${value}'. Valid backends: ${BACKEND_NAMES.join(', ')}.`);
 }
 
 function silenceCpuBanner(): void {
@@ -194,10 +191,15 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     try {
       const { tfjsName, adapter } = await activate(name, false);
       silenceCpuBanner();
-      const why = skipped.length
-        ? ` (skipped ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`
-        : ' (fastest available)';
-      active = { name, tfjsName, ...(adapter ? { adapter } : {}), explicit: false, skipped, summary: `latprune: tfjs backend '${name}'${adapter ? ` on ${adapterSummary(adapter)}` : ''}${why}` };
+      const why = skipped.length ? ` (skipped ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ' (fastest available)';
+      active = {
+        name,
+        tfjsName,
+        ...(adapter ? { adapter } : {}),
+        explicit: false,
+        skipped,
+        summary: `latprune: tfjs backend '${name}'${adapter ? ` on ${adapterSummary(adapter)}` : ''}${why}`,
+      };
       return active;
     } catch (err) {
       skipped.push({ name, reason: reasonOf(err) });

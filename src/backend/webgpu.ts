@@ -44,7 +44,7 @@ export interface WebGpuProbe {
 export const WEBGPU_HINT =
   'WebGPU in Node needs the optional packages `webgpu` (Dawn) and `@tensorflow/tfjs-backend-webgpu` ' +
   '(`npm install webgpu @tensorflow/tfjs-backend-webgpu`) and a Vulkan driver Dawn accepts: a GPU driver, ' +
-  "or for tests on a machine without a GPU Mesa >= 25's lavapipe (`eval \"$(bench/gpu/lavapipe.sh)\"`)";
+  'or for tests on a machine without a GPU Mesa >= 25\'s lavapipe (`eval "$(bench/gpu/lavapipe.sh)"`)';
 
 /** The parts of Dawn's module used here. */
 interface DawnModule {
@@ -111,7 +111,13 @@ async function probeOnce(): Promise<WebGpuProbe> {
     dawn = (await import(spec)) as DawnModule;
   } catch (err) {
     const m = message(err);
-    return { available: false, software: false, reason: /Cannot find (package|module)/.test(m) ? 'the optional package `webgpu` (Dawn) is not installed' : `Dawn's dawn.node did not load: ${m}` };
+    return {
+      available: false,
+      software: false,
+      reason: /Cannot find (package|module)/.test(m)
+        ? 'the optional package `webgpu` (Dawn) is not installed'
+        : `Dawn's dawn.node did not load: ${m}`,
+    };
   }
   let gpu: DawnGpu;
   try {
@@ -131,7 +137,13 @@ async function probeOnce(): Promise<WebGpuProbe> {
     await import(spec);
   } catch (err) {
     const m = message(err);
-    return { available: false, software: false, reason: /Cannot find (package|module)/.test(m) ? 'the optional package `@tensorflow/tfjs-backend-webgpu` is not installed' : `@tensorflow/tfjs-backend-webgpu did not load: ${m}` };
+    return {
+      available: false,
+      software: false,
+      reason: /Cannot find (package|module)/.test(m)
+        ? 'the optional package `@tensorflow/tfjs-backend-webgpu` is not installed'
+        : `@tensorflow/tfjs-backend-webgpu did not load: ${m}`,
+    };
   }
   let adapter: DawnAdapter | null;
   try {
@@ -140,7 +152,11 @@ async function probeOnce(): Promise<WebGpuProbe> {
     return { available: false, software: false, reason: `navigator.gpu.requestAdapter() failed: ${message(err)}` };
   }
   if (!adapter) {
-    return { available: false, software: false, reason: 'Dawn found no WebGPU adapter (no Vulkan device it accepts; its warnings on stderr, if any, say why: Mesa < 25 is rejected)' };
+    return {
+      available: false,
+      software: false,
+      reason: 'Dawn found no WebGPU adapter (no Vulkan device it accepts; its warnings on stderr, if any, say why: Mesa < 25 is rejected)',
+    };
   }
   const i = adapter.info ?? {};
   const info: WebGpuAdapterInfo = {
@@ -159,7 +175,8 @@ async function probeOnce(): Promise<WebGpuProbe> {
  */
 export function webGpuRefusal(probe: WebGpuProbe, forced: boolean): string | undefined {
   if (!probe.available || !probe.adapter) return probe.reason ?? 'no WebGPU adapter';
-  if (probe.software && !forced) return `only a software adapter, ${adapterSummary(probe.adapter)}, slower than wasm (use it with --backend webgpu)`;
+  if (probe.software && !forced)
+    return `only a software adapter, ${adapterSummary(probe.adapter)}, slower than wasm (use it with --backend webgpu)`;
   return undefined;
 }
 

@@ -36,7 +36,8 @@ export function commandContext(io: CliIO, setExit: (code: number) => void, argv:
       io.err(info.summary);
       return info;
     },
-    backendOption: () => new Option('--backend <name>', `tfjs backend (${BACKEND_NAMES.join(', ')}); default: fastest available, or LATPRUNE_BACKEND`),
+    backendOption: () =>
+      new Option('--backend <name>', `tfjs backend (${BACKEND_NAMES.join(', ')}); default: fastest available, or LATPRUNE_BACKEND`),
     num: (v) => Number(v),
     command: ['latprune', ...argv].join(' '),
   };

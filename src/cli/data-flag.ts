@@ -25,24 +25,48 @@ export interface DataChoice {
 /** Interprets `--data` (a dataset name or a directory) and `--dataset`. */
 export function parseDataFlag(data: string | undefined, dataset: string | undefined): DataChoice {
   if (data && (DATASET_NAMES as readonly string[]).includes(data)) {
-    if (dataset !== undefined && dataset !== data) throw new LatpruneError('BAD_ARGUMENT', `--data ${data} names a dataset, but --dataset says ${dataset}; give one of them.`);
+    if (dataset !== undefined && dataset !== data)
+      throw new LatpruneError('BAD_ARGUMENT', `--data ${data} names a dataset, but --dataset says ${dataset}; give one of them.`);
     return { dataset: data };
   }
   if (dataset !== undefined && !([...DATASET_NAMES, IMAGE_FOLDER_DATASET] as readonly string[]).includes(dataset)) {
-    throw new LatpruneError('BAD_ARGUMENT', `--dataset must be one of ${[...DATASET_NAMES, IMAGE_FOLDER_DATASET].join(', ')}, got "${dataset}".`);
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `--dataset must be one of ${[...DATASET_NAMES, IMAGE_FOLDER_DATASET].join(', ')}, got "${dataset}".`,
+    );
   }
   return { ...(dataset !== undefined ? { dataset } : {}), ...(data ? { dir: data } : {}) };
 }
 
 /** Help of the data flags (one table for every command, and for `prune`'s flag list). */
 export const DATA_FLAGS = [
-  { flags: '--data <name|dir>', help: 'dataset name, a folder holding one, or an image folder (DIR/train/<class>/*); default as `latprune doctor` says', advanced: false },
-  { flags: '--dataset <name>', help: 'what --data DIR holds: fashion-mnist, mnist, cifar10 or folder (default: guessed from its files)', advanced: true },
+  {
+    flags: '--data <name|dir>',
+    help: 'dataset name, a folder holding one, or an image folder (DIR/train/<class>/*); default as `latprune doctor` says',
+    advanced: false,
+  },
+  {
+    flags: '--dataset <name>',
+    help: 'what --data DIR holds: fashion-mnist, mnist, cifar10 or folder (default: guessed from its files)',
+    advanced: true,
+  },
   { flags: '--input <HxW>', help: "image folders: model input HxW (default: the model's)", advanced: false },
-  { flags: '--mean <list>', help: "per-channel mean, 0-1 units, e.g. 0.485,0.456,0.406 (default: the model's .preprocess.json, else the data's)", advanced: false },
+  {
+    flags: '--mean <list>',
+    help: "per-channel mean, 0-1 units, e.g. 0.485,0.456,0.406 (default: the model's .preprocess.json, else the data's)",
+    advanced: false,
+  },
   { flags: '--std <list>', help: 'per-channel std, with --mean', advanced: false },
-  { flags: '--preprocess <file>', help: 'preprocessing JSON {"input", "channels", "mean", "std", "classes"} (default: <model>.preprocess.json next to the model)', advanced: true },
-  { flags: '--augment <kind>', help: `training augmentation: ${AUGMENT_NAMES.join(', ')} (auto: the dataset's; image folders: rrc from 96 px, else none)`, advanced: true },
+  {
+    flags: '--preprocess <file>',
+    help: 'preprocessing JSON {"input", "channels", "mean", "std", "classes"} (default: <model>.preprocess.json next to the model)',
+    advanced: true,
+  },
+  {
+    flags: '--augment <kind>',
+    help: `training augmentation: ${AUGMENT_NAMES.join(', ')} (auto: the dataset's; image folders: rrc from 96 px, else none)`,
+    advanced: true,
+  },
   { flags: '--val-fraction <x>', help: 'image folders without val/: fraction held out for validation (default 0.1)', advanced: true },
   { flags: '--data-order <order>', help: 'image folders: torchvision (default, class by class) or file-name', advanced: true },
   { flags: '--data-workers <n>', help: 'image folders: decode threads (default 1)', advanced: true },
@@ -85,7 +109,8 @@ export interface DataFlagValues {
  */
 export function dataSpecFromFlags(o: DataFlagValues): { spec: DataSpec; preprocessFile?: string } {
   const choice = parseDataFlag(o.data, o.dataset);
-  if ((o.mean === undefined) !== (o.std === undefined)) throw new LatpruneError('BAD_ARGUMENT', `give --mean and --std together (got only ${o.mean !== undefined ? '--mean' : '--std'}).`);
+  if ((o.mean === undefined) !== (o.std === undefined))
+    throw new LatpruneError('BAD_ARGUMENT', `give --mean and --std together (got only ${o.mean !== undefined ? '--mean' : '--std'}).`);
   if (o.augment !== undefined && !(AUGMENT_NAMES as readonly string[]).includes(o.augment)) {
     throw new LatpruneError('BAD_ARGUMENT', `--augment must be one of ${AUGMENT_NAMES.join(', ')}, got "${o.augment}".`);
   }
@@ -103,7 +128,9 @@ export function dataSpecFromFlags(o: DataFlagValues): { spec: DataSpec; preproce
   const spec: DataSpec = {
     ...choice,
     ...(o.input !== undefined ? { input: parseInputSize(o.input) } : {}),
-    ...(o.mean !== undefined && o.std !== undefined ? { normalization: { mean: parseChannelList(o.mean, '--mean'), std: parseChannelList(o.std, '--std', true) } } : {}),
+    ...(o.mean !== undefined && o.std !== undefined
+      ? { normalization: { mean: parseChannelList(o.mean, '--mean'), std: parseChannelList(o.std, '--std', true) } }
+      : {}),
     ...(o.augment !== undefined ? { augment: o.augment as AugmentName } : {}),
     ...(valFraction !== undefined ? { valFraction } : {}),
     ...(o.dataOrder !== undefined ? { order: o.dataOrder as 'torchvision' | 'file-name' } : {}),

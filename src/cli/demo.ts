@@ -74,24 +74,62 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void, out: (l:
   } else {
     lut = join(demo, 'lut-resnet20-b128.json');
     log(`[2/6] latency table: none committed for ${deviceFingerprint()}; profiling into ${lut} (coarse grid)`);
-    await profileCommand({ model: modelDir, batch: 128, runtime: 'ort', ep: 'cpu', step: 8, points: 5, refine: 1, calibrate: 8, out: lut, tablesRoot: join(root, 'latency-tables') }, log);
+    await profileCommand(
+      {
+        model: modelDir,
+        batch: 128,
+        runtime: 'ort',
+        ep: 'cpu',
+        step: 8,
+        points: 5,
+        refine: 1,
+        calibrate: 8,
+        out: lut,
+        tablesRoot: join(root, 'latency-tables'),
+      },
+      log,
+    );
   }
   const table = await loadTable(lut);
 
   const runDir = join(demo, 'pruned');
   const finished = existsSync(join(runDir, 'result.json')) && existsSync(join(runDir, 'model', 'model.json'));
-  log(`[3/6] prune: HALP with distillation to 2x the dense model's FPS, ${o.iterations} iterations of batch 128 (${finished ? 'reusing the finished run' : existsSync(join(runDir, 'checkpoint.ckpt')) ? 'resuming' : 'new run'})`);
+  log(
+    `[3/6] prune: HALP with distillation to 2x the dense model's FPS, ${o.iterations} iterations of batch 128 (${finished ? 'reusing the finished run' : existsSync(join(runDir, 'checkpoint.ckpt')) ? 'resuming' : 'new run'})`,
+  );
   const result = finished
     ? undefined
     : await runPrune(
         {
           // HALP's descent early (planned: about a third of the run), fine-tuning the rest, distilled from the
           // dense model: at this budget the best setting of bench/RESULTS.md (HALP+KD ahead of IEE+KD)
-          model: modelDir, fromScratch: false, dataset: 'fashion-mnist', lut, target: { speedup: 2 }, method: 'halp', criterion: 'taylor',
-          epochs: 1, iterations: o.iterations, batchSize: 128, lr: 0.01, weightDecay: 5e-4, seed: 1, workers: o.workers, omega: 0.05, minKeepFraction: 0.25,
-          schedule: 'cosine', explore: true, freeze: true, zeroInit: false, granularity: 0, checkLatency: true,
-          distill: { teacher: modelDir, alpha: 0.5, temperature: 4 }, margin: DEMO_MARGIN,
-          out: runDir, resume: existsSync(join(runDir, 'checkpoint.ckpt')), command: 'latprune demo',
+          model: modelDir,
+          fromScratch: false,
+          dataset: 'fashion-mnist',
+          lut,
+          target: { speedup: 2 },
+          method: 'halp',
+          criterion: 'taylor',
+          epochs: 1,
+          iterations: o.iterations,
+          batchSize: 128,
+          lr: 0.01,
+          weightDecay: 5e-4,
+          seed: 1,
+          workers: o.workers,
+          omega: 0.05,
+          minKeepFraction: 0.25,
+          schedule: 'cosine',
+          explore: true,
+          freeze: true,
+          zeroInit: false,
+          granularity: 0,
+          checkLatency: true,
+          distill: { teacher: modelDir, alpha: 0.5, temperature: 4 },
+          margin: DEMO_MARGIN,
+          out: runDir,
+          resume: existsSync(join(runDir, 'checkpoint.ckpt')),
+          command: 'latprune demo',
         },
         o.backend,
         log,
@@ -105,7 +143,9 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void, out: (l:
   log('[4/6] export: compact ONNX with a parity check on real images');
   const onnx = join(runDir, 'model.onnx');
   const ex = await exportOnnx({ run: runDir, out: onnx, producerVersion: latpruneVersion() });
-  log(`      ${onnx}: ${ex.params} parameters, parity ${ex.parity.relDiff.toExponential(1)} relative, top-1 agreement ${(100 * ex.parity.top1Agreement).toFixed(0)}%`);
+  log(
+    `      ${onnx}: ${ex.params} parameters, parity ${ex.parity.relDiff.toExponential(1)} relative, top-1 agreement ${(100 * ex.parity.top1Agreement).toFixed(0)}%`,
+  );
 
   log('[5/6] verify: ONNX Runtime speed-up over the dense model (timed in alternation), FPS against the target and the table');
   const model = await loadModel(modelDir);
@@ -121,18 +161,49 @@ export async function runDemo(o: DemoOptions, log: (l: string) => void, out: (l:
   const v = await verifyOnnx({ model: onnx, baseline: denseOnnx, targetSpeedup: 2, batch: table.batch, lut, threads: os.cpus().length });
   await writeFile(join(runDir, 'verify.json'), JSON.stringify(v, null, 2));
   log(`      ${v.verdict}`);
-  log(`      absolute: ${v.fps.toFixed(0)} FPS measured, target ${targetFps.toFixed(0)} FPS (2x the table's dense estimate): ${v.fps >= targetFps ? 'met' : 'missed'} in this measurement`);
-  const dv = { model: denseOnnx, batch: v.batch, ep: v.ep, threads: v.threads, runs: v.runs, median_ms: v.baseline_median_ms!, fps: (table.batch * 1000) / v.baseline_median_ms!, timed_with: onnx };
+  log(
+    `      absolute: ${v.fps.toFixed(0)} FPS measured, target ${targetFps.toFixed(0)} FPS (2x the table's dense estimate): ${v.fps >= targetFps ? 'met' : 'missed'} in this measurement`,
+  );
+  const dv = {
+    model: denseOnnx,
+    batch: v.batch,
+    ep: v.ep,
+    threads: v.threads,
+    runs: v.runs,
+    median_ms: v.baseline_median_ms!,
+    fps: (table.batch * 1000) / v.baseline_median_ms!,
+    timed_with: onnx,
+  };
   await writeFile(join(denseDir, 'verify.json'), JSON.stringify(dv, null, 2));
   // the dense model on the same test split as the pruned one (the shipped subset has its own 1,000 images)
   const pruned = JSON.parse(await readFile(join(runDir, 'result.json'), 'utf8')) as { dense_top1?: number | null };
   const top1 = pruned.dense_top1 ?? (await evaluate(model, data.test, { normalization: defaultNormalization(data.name) })).top1;
   const cost = selectionCost(graph, fullSelection(graph));
-  await writeFile(join(denseDir, 'result.json'), JSON.stringify({ method: 'dense', dense: true, top1, latency_ms: denseMs, fps: (table.batch * 1000) / denseMs, dense_latency_ms: denseMs, params: cost.params, macs: cost.macs, train_seconds: 0, images_seen: 0 }, null, 2));
+  await writeFile(
+    join(denseDir, 'result.json'),
+    JSON.stringify(
+      {
+        method: 'dense',
+        dense: true,
+        top1,
+        latency_ms: denseMs,
+        fps: (table.batch * 1000) / denseMs,
+        dense_latency_ms: denseMs,
+        params: cost.params,
+        macs: cost.macs,
+        train_seconds: 0,
+        images_seen: 0,
+      },
+      null,
+      2,
+    ),
+  );
   model.dispose();
 
   log(`[6/6] compare -> ${join(demo, 'report')}`);
   out(await compareRuns([denseDir, runDir], join(demo, 'report')));
-  out(`measured speed-up ${v.speedup!.toFixed(2)}x over the dense model (target 2x; ${v.fps.toFixed(0)} FPS, ${targetFps.toFixed(0)} FPS = 2x the table's dense estimate); ${v.verdict}`);
+  out(
+    `measured speed-up ${v.speedup!.toFixed(2)}x over the dense model (target 2x; ${v.fps.toFixed(0)} FPS, ${targetFps.toFixed(0)} FPS = 2x the table's dense estimate); ${v.verdict}`,
+  );
   return v.met === false ? 1 : 0;
 }

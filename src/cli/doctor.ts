@@ -35,7 +35,6 @@ export interface DoctorReport {
   readonly gpu?: GpuDescription & { readonly fingerprint: string };
 }
 
-
 /** Version of this package (read from package.json). */
 export { latpruneVersion };
 
@@ -75,18 +74,27 @@ export async function doctorReport(): Promise<DoctorReport> {
     onnxruntime: ort0,
     device,
     fingerprint: deviceFingerprint(device),
-    ...(ort0 && 'executionProviders' in ort0 && ort0.executionProviders.includes('webgpu') ? { gpu: { ...describeGpu(), fingerprint: gpuFingerprint() } } : {}),
+    ...(ort0 && 'executionProviders' in ort0 && ort0.executionProviders.includes('webgpu')
+      ? { gpu: { ...describeGpu(), fingerprint: gpuFingerprint() } }
+      : {}),
   };
 }
 
 /** Human-readable lines for a report. */
 export function formatDoctor(r: DoctorReport): string[] {
-  const ort = 'error' in r.onnxruntime ? `unavailable (${r.onnxruntime.error})` : `${r.onnxruntime.version}, execution providers: ${r.onnxruntime.executionProviders.join(', ')}`;
+  const ort =
+    'error' in r.onnxruntime
+      ? `unavailable (${r.onnxruntime.error})`
+      : `${r.onnxruntime.version}, execution providers: ${r.onnxruntime.executionProviders.join(', ')}`;
   return [
     `latprune        ${r.latprune}`,
     `node            ${r.node}`,
     `tfjs            ${r.tfjs.version}, backend '${r.tfjs.backend}'`,
-    ...(r.wasm ? [`wasm            SIMD ${r.wasm.simd ? 'yes' : 'no'}, threads ${r.wasm.threads ? 'yes' : 'no (tfjs disables the threaded build in Node)'}`] : []),
+    ...(r.wasm
+      ? [
+          `wasm            SIMD ${r.wasm.simd ? 'yes' : 'no'}, threads ${r.wasm.threads ? 'yes' : 'no (tfjs disables the threaded build in Node)'}`,
+        ]
+      : []),
     r.webgpu.adapter
       ? `tfjs webgpu     ${adapterSummary(r.webgpu.adapter)}${r.webgpu.autoRefusal ? `; not auto-selected: ${r.webgpu.autoRefusal}` : '; auto-selected when no native backend loads'}`
       : `tfjs webgpu     unavailable: ${r.webgpu.reason ?? 'no adapter'}`,
@@ -94,6 +102,12 @@ export function formatDoctor(r: DoctorReport): string[] {
     `cpu             ${r.device.cpuModel} (${r.device.arch}), ${r.device.cores} cores, flags ${r.device.cpuFlags.join(' ') || '-'}`,
     `memory          ${r.device.memoryGiB} GiB`,
     `fingerprint     ${r.fingerprint}`,
-    ...(r.gpu ? [r.gpu.available ? `gpu (webgpu)    ${gpuSummary(r.gpu)}, fingerprint ${r.gpu.fingerprint}` : `gpu (webgpu)    unavailable: ${r.gpu.reason} (Vulkan devices: ${r.gpu.vulkanDevices.join(', ') || 'none'})`] : []),
+    ...(r.gpu
+      ? [
+          r.gpu.available
+            ? `gpu (webgpu)    ${gpuSummary(r.gpu)}, fingerprint ${r.gpu.fingerprint}`
+            : `gpu (webgpu)    unavailable: ${r.gpu.reason} (Vulkan devices: ${r.gpu.vulkanDevices.join(', ') || 'none'})`,
+        ]
+      : []),
   ];
 }

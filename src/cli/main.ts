@@ -33,7 +33,19 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void, argvFor
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
   const ctx = commandContext(io, setExit, argvForCard);
-  for (const register of [registerDoctor, registerTrain, registerEval, registerZoo, registerSolve, registerProfile, registerPrune, registerExport, registerVerify, registerCompare, registerDemo]) {
+  for (const register of [
+    registerDoctor,
+    registerTrain,
+    registerEval,
+    registerZoo,
+    registerSolve,
+    registerProfile,
+    registerPrune,
+    registerExport,
+    registerVerify,
+    registerCompare,
+    registerDemo,
+  ]) {
     register(program, ctx);
   }
   return program;
@@ -58,7 +70,9 @@ export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
     }
     // not one of ours (a runtime, the file system, a bug): still a prompt, non-zero exit
     const e = err instanceof Error ? err : new Error(String(err));
-    io.err(`latprune: error: ${e.message}${process.env['LATPRUNE_DEBUG'] ? `\n${e.stack ?? ''}` : ' (set LATPRUNE_DEBUG=1 for the stack)'}`);
+    io.err(
+      `latprune: error: ${e.message}${process.env['LATPRUNE_DEBUG'] ? `\n${e.stack ?? ''}` : ' (set LATPRUNE_DEBUG=1 for the stack)'}`,
+    );
     return 2;
   }
 }

@@ -2,7 +2,16 @@
  * `latprune profile` and `latprune lut merge|show`.
  */
 import { LatpruneError } from '../errors.js';
-import { calibrationWarning, deviceMismatchWarning, describeCalibration, loadTable, mergeTables, parseRuntimeKind, profile, saveTable } from '../latency/index.js';
+import {
+  calibrationWarning,
+  deviceMismatchWarning,
+  describeCalibration,
+  loadTable,
+  mergeTables,
+  parseRuntimeKind,
+  profile,
+  saveTable,
+} from '../latency/index.js';
 
 export { tableModelName } from '../latency/index.js';
 
@@ -31,7 +40,8 @@ export interface ProfileFlags {
 /** Parses `HxWxC`. */
 export function parseInput(v: string, flag = '--input'): [number, number, number] {
   const p = v.split('x').map(Number);
-  if (p.length !== 3 || p.some((n) => !Number.isInteger(n) || n <= 0)) throw new LatpruneError('BAD_ARGUMENT', `${flag} must look like 28x28x1 (height x width x channels), got '${v}'.`);
+  if (p.length !== 3 || p.some((n) => !Number.isInteger(n) || n <= 0))
+    throw new LatpruneError('BAD_ARGUMENT', `${flag} must look like 28x28x1 (height x width x channels), got '${v}'.`);
   return p as [number, number, number];
 }
 
@@ -40,7 +50,8 @@ export function parseShard(v: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(v);
   const index = Number(m?.[1]);
   const count = Number(m?.[2]);
-  if (!m || count < 1 || index >= count) throw new LatpruneError('BAD_ARGUMENT', `--shard must be i/n with 0 <= i < n (e.g. 0/2), got '${v}'.`);
+  if (!m || count < 1 || index >= count)
+    throw new LatpruneError('BAD_ARGUMENT', `--shard must be i/n with 0 <= i < n (e.g. 0/2), got '${v}'.`);
   return { index, count };
 }
 
@@ -75,7 +86,9 @@ export async function mergeCommand(out: string, shards: readonly string[], log: 
   for (const p of shards) loaded.push({ path: p, table: await loadTable(p) });
   const merged = mergeTables(loaded);
   await saveTable(out, merged);
-  log(`merged ${shards.length} shards into ${out}: ${Object.values(merged.signatures).reduce((a, s) => a + s.points.length, 0)} points, ${merged.complete ? 'complete' : 'incomplete'}; run \`latprune profile\` with --out ${out} to calibrate it.`);
+  log(
+    `merged ${shards.length} shards into ${out}: ${Object.values(merged.signatures).reduce((a, s) => a + s.points.length, 0)} points, ${merged.complete ? 'complete' : 'incomplete'}; run \`latprune profile\` with --out ${out} to calibrate it.`,
+  );
   return 0;
 }
 
@@ -84,12 +97,18 @@ export async function showCommand(path: string, log: (l: string) => void, out: (
   const t = await loadTable(path);
   const warn = deviceMismatchWarning(t, path);
   if (warn) log(warn);
-  out(`${path}: ${t.model}, batch ${t.batch}, input ${t.input.join('x')}, ${t.runtime.name} ${t.runtime.version} (${t.runtime.ep}, ${t.runtime.threads} threads)`);
+  out(
+    `${path}: ${t.model}, batch ${t.batch}, input ${t.input.join('x')}, ${t.runtime.name} ${t.runtime.version} (${t.runtime.ep}, ${t.runtime.threads} threads)`,
+  );
   out(`device ${t.device.fingerprint}: ${t.device.description}`);
-  out(`layout ${JSON.stringify(t.layout)}; ${Object.keys(t.signatures).length} signatures, ${Object.values(t.signatures).reduce((a, s) => a + s.points.length, 0)} points; ${t.complete ? 'complete' : 'INCOMPLETE'}`);
+  out(
+    `layout ${JSON.stringify(t.layout)}; ${Object.keys(t.signatures).length} signatures, ${Object.values(t.signatures).reduce((a, s) => a + s.points.length, 0)} points; ${t.complete ? 'complete' : 'INCOMPLETE'}`,
+  );
   if (t.reference) {
     const r = t.reference;
-    out(`drift reference ${r.signature} at ${r.cin}->${r.cout}: ${r.ms.toFixed(4)} ms, timed ${r.n} times (every ${r.every} entries), ${r.minFactor.toFixed(2)}-${r.maxFactor.toFixed(2)}x of that during the build`);
+    out(
+      `drift reference ${r.signature} at ${r.cin}->${r.cout}: ${r.ms.toFixed(4)} ms, timed ${r.n} times (every ${r.every} entries), ${r.minFactor.toFixed(2)}-${r.maxFactor.toFixed(2)}x of that during the build`,
+    );
   }
   if (t.calibration) out(describeCalibration(t.calibration));
   const unreliable = calibrationWarning(t, path);

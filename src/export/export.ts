@@ -42,7 +42,12 @@ export interface ParityReport {
  * Runs `onnx` with ORT and `model` with tfjs on `images` (NHWC, normalised)
  * and compares the outputs.
  */
-export async function checkParity(model: tf.LayersModel, onnx: Uint8Array, images: Float32Array, shape: readonly [number, number, number, number]): Promise<ParityReport> {
+export async function checkParity(
+  model: tf.LayersModel,
+  onnx: Uint8Array,
+  images: Float32Array,
+  shape: readonly [number, number, number, number],
+): Promise<ParityReport> {
   const [n, h, w, c] = shape;
   // asynchronous reads, as a GPU backend needs
   const read = async (f: () => tf.Tensor): Promise<Float32Array> => {
@@ -63,7 +68,11 @@ export async function checkParity(model: tf.LayersModel, onnx: Uint8Array, image
   } finally {
     await session.release();
   }
-  if (out.length !== ref.length) throw new LatpruneError('RUNTIME', `ONNX output has ${out.length} values, tfjs ${ref.length}: the export is wrong; please report this model.`);
+  if (out.length !== ref.length)
+    throw new LatpruneError(
+      'RUNTIME',
+      `ONNX output has ${out.length} values, tfjs ${ref.length}: the export is wrong; please report this model.`,
+    );
   let maxAbs = 0;
   let scale = 0;
   for (let i = 0; i < ref.length; i++) {
@@ -125,7 +134,13 @@ export interface ExportResult {
  * normal noise (parity compares two runtimes on the same inputs; real images are better
  * because they exercise realistic activations).
  */
-async function parityImages(model: tf.LayersModel, spec: DataSpec, pre: PreprocessSpec | undefined, explicit: boolean, count: number): Promise<{ x: Float32Array; shape: readonly [number, number, number, number]; what: string }> {
+async function parityImages(
+  model: tf.LayersModel,
+  spec: DataSpec,
+  pre: PreprocessSpec | undefined,
+  explicit: boolean,
+  count: number,
+): Promise<{ x: Float32Array; shape: readonly [number, number, number, number]; what: string }> {
   const s = model.inputs[0]!.shape;
   const [h, w, c] = [s[1]!, s[2]!, s[3]!];
   const kind = await dataKind(spec);
@@ -145,7 +160,10 @@ async function parityImages(model: tf.LayersModel, spec: DataSpec, pre: Preproce
   });
   const [dh, dw, dc] = data.imageShape;
   if (dh !== h || dw !== w || dc !== c) {
-    throw new LatpruneError('BAD_ARGUMENT', `the model takes ${h}x${w}x${c} images but ${data.name} has ${dh}x${dw}x${dc}; pass --data for the model's dataset.`);
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `the model takes ${h}x${w}x${c} images but ${data.name} has ${dh}x${dw}x${dc}; pass --data for the model's dataset.`,
+    );
   }
   const src = data.openTest(Math.min(count, data.testCount));
   try {
@@ -178,10 +196,24 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
   if (o.run) {
     const need = ['config.json', 'selection.json', join('model', 'model.json')];
     for (const f of need) {
-      if (!existsSync(join(o.run, f))) throw new LatpruneError('NOT_FOUND', `--run ${o.run}: ${f} is missing; the run has no finished selection (finish it with \`latprune prune --resume\`).`);
+      if (!existsSync(join(o.run, f)))
+        throw new LatpruneError(
+          'NOT_FOUND',
+          `--run ${o.run}: ${f} is missing; the run has no finished selection (finish it with \`latprune prune --resume\`).`,
+        );
     }
-    const cfg = JSON.parse(await readFile(join(o.run, 'config.json'), 'utf8')) as RunDataOptions & { model: string; lut: string; targetMs: number; tableBatch: number };
-    const selFile = JSON.parse(await readFile(join(o.run, 'selection.json'), 'utf8')) as { selection: Selection; kept: Record<string, number>; latency_ms: number; target_ms: number };
+    const cfg = JSON.parse(await readFile(join(o.run, 'config.json'), 'utf8')) as RunDataOptions & {
+      model: string;
+      lut: string;
+      targetMs: number;
+      tableBatch: number;
+    };
+    const selFile = JSON.parse(await readFile(join(o.run, 'selection.json'), 'utf8')) as {
+      selection: Selection;
+      kept: Record<string, number>;
+      latency_ms: number;
+      target_ms: number;
+    };
     spec = runDataSpec(cfg);
     preprocess = preprocessFromMetadata(await readModelMetadata(join(o.run, 'model')).catch(() => ({})), join(o.run, 'model'));
     source = cfg.model;
@@ -205,10 +237,20 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
   } else {
     model = await loadModel(o.model!);
     metadata['latprune.source_model'] = o.model!;
-    const isDir = await stat(o.model!).then((st) => st.isDirectory(), () => false);
-    preprocess = (await findPreprocessSidecar(o.model!, isDir))?.spec ?? preprocessFromMetadata(await readModelMetadata(o.model!).catch(() => ({})), o.model!);
+    const isDir = await stat(o.model!).then(
+      (st) => st.isDirectory(),
+      () => false,
+    );
+    preprocess =
+      (await findPreprocessSidecar(o.model!, isDir))?.spec ??
+      preprocessFromMetadata(await readModelMetadata(o.model!).catch(() => ({})), o.model!);
   }
-  spec = { ...spec, ...o.data, ...(o.dataset !== undefined ? { dataset: o.dataset } : {}), ...(o.dataDir !== undefined ? { dir: o.dataDir } : {}) };
+  spec = {
+    ...spec,
+    ...o.data,
+    ...(o.dataset !== undefined ? { dataset: o.dataset } : {}),
+    ...(o.dataDir !== undefined ? { dir: o.dataDir } : {}),
+  };
   const explicitData = o.dataset !== undefined || o.dataDir !== undefined || o.data !== undefined || o.run !== undefined;
   try {
     metadata['latprune.version'] = o.producerVersion ?? latpruneVersion();
@@ -226,7 +268,13 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
       io = iface.io;
       Object.assign(metadata, iface.metadata);
     }
-    const bytes = await modelToOnnxAsync(model, { producerVersion: o.producerVersion ?? latpruneVersion(), opset: o.opset ?? 13, foldBn: o.foldBn ?? true, metadata, ...(io ? { io } : {}) });
+    const bytes = await modelToOnnxAsync(model, {
+      producerVersion: o.producerVersion ?? latpruneVersion(),
+      opset: o.opset ?? 13,
+      foldBn: o.foldBn ?? true,
+      metadata,
+      ...(io ? { io } : {}),
+    });
     const inShape = model.inputs[0]!.shape;
     const [h, w, c] = [inShape[1]!, inShape[2]!, inShape[3]!];
     const parityInput = await parityImages(model, spec, preprocess, explicitData, o.parityImages ?? 64);
@@ -234,13 +282,23 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
     const parity = await checkParity(model, bytes, parityInput.x, [n, h, w, c]);
     const tol = o.tolerance ?? 1e-4;
     if (!(parity.relDiff <= tol)) {
-      throw new LatpruneError('RUNTIME', `parity check failed: ONNX Runtime differs from tfjs by ${parity.relDiff.toExponential(2)} relative (max abs ${parity.maxAbsDiff.toExponential(2)}, top-1 agreement ${(100 * parity.top1Agreement).toFixed(1)}%) on ${n} ${parityInput.what}, above ${tol}; ${o.out} was not written.`);
+      throw new LatpruneError(
+        'RUNTIME',
+        `parity check failed: ONNX Runtime differs from tfjs by ${parity.relDiff.toExponential(2)} relative (max abs ${parity.maxAbsDiff.toExponential(2)}, top-1 agreement ${(100 * parity.top1Agreement).toFixed(1)}%) on ${n} ${parityInput.what}, above ${tol}; ${o.out} was not written.`,
+      );
     }
     await writeModelFile(o.out, bytes);
     // what the model expects travels with it: the next eval/verify/prune of the file reads it
     const sidecar = preprocess ? sidecarPathFor(o.out, false) : undefined;
     if (preprocess && sidecar) await writeFileAtomic(sidecar, `${JSON.stringify(preprocess, null, 1)}\n`);
-    return { out: o.out, parity, params: model.countParams(), metadata, parityData: parityInput.what, ...(sidecar ? { preprocessFile: sidecar } : {}) };
+    return {
+      out: o.out,
+      parity,
+      params: model.countParams(),
+      metadata,
+      parityData: parityInput.what,
+      ...(sidecar ? { preprocessFile: sidecar } : {}),
+    };
   } finally {
     model.dispose();
   }

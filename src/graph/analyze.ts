@@ -86,7 +86,10 @@ export function analyzeGraph(spec: ModelSpec, opts: AnalyzeOptions = {}): Channe
   const ignored = new Set(opts.ignoredLayers ?? []);
   for (const n of ignored) {
     if (!byName.has(n)) {
-      throw new LatpruneError('BAD_ARGUMENT', `ignoredLayers: model ${spec.name} has no layer "${n}"; layer names: ${[...byName.keys()].slice(0, 12).join(', ')}${byName.size > 12 ? ', ...' : ''}.`);
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `ignoredLayers: model ${spec.name} has no layer "${n}"; layer names: ${[...byName.keys()].slice(0, 12).join(', ')}${byName.size > 12 ? ', ...' : ''}.`,
+      );
     }
   }
   checkFraction(opts.minKeepFraction ?? 0, 'minKeepFraction');
@@ -100,7 +103,8 @@ export function analyzeGraph(spec: ModelSpec, opts: AnalyzeOptions = {}): Channe
   for (const l of spec.layers) {
     const ins = l.inbound.map((r) => {
       const m = tensors.get(key(r));
-      if (m === undefined) throw new LatpruneError('BAD_FILE', `layer ${l.name}: input ${r.layer}[${r.tensor}] is unknown or comes later in the layer list.`);
+      if (m === undefined)
+        throw new LatpruneError('BAD_FILE', `layer ${l.name}: input ${r.layer}[${r.tensor}] is unknown or comes later in the layer list.`);
       return m;
     });
     const inShape = (i: number): readonly number[] => shapes.get(key(l.inbound[i]!))!;
@@ -121,7 +125,11 @@ export function analyzeGraph(spec: ModelSpec, opts: AnalyzeOptions = {}): Channe
         return ins[0]!;
       };
       const checkWidth = (got: number, what: string): void => {
-        if (got !== C) throw new LatpruneError('BAD_FILE', `layer ${l.name}: ${what} gives ${got} channels but its output shape [${outShape.join(', ')}] has ${C}.`);
+        if (got !== C)
+          throw new LatpruneError(
+            'BAD_FILE',
+            `layer ${l.name}: ${what} gives ${got} channels but its output shape [${outShape.join(', ')}] has ${C}.`,
+          );
       };
       let out: Int32Array;
       switch (rule.kind) {
@@ -136,7 +144,8 @@ export function analyzeGraph(spec: ModelSpec, opts: AnalyzeOptions = {}): Channe
         case 'grouped': {
           const inp = needOneInput();
           const G = rule.groups;
-          if (inp.length % G !== 0 || C % G !== 0) throw unsupported(spec, l, `${inp.length} input and ${C} output channels are not divisible by groups ${G}`);
+          if (inp.length % G !== 0 || C % G !== 0)
+            throw unsupported(spec, l, `${inp.length} input and ${C} output channels are not divisible by groups ${G}`);
           const cin = inp.length / G;
           for (let g = 1; g < G; g++) for (let j = 0; j < cin; j++) atoms.union(inp[j]!, inp[g * cin + j]!);
           out = atoms.fresh(C, l.name);
@@ -172,7 +181,10 @@ export function analyzeGraph(spec: ModelSpec, opts: AnalyzeOptions = {}): Channe
           const rank = outShape.length + 1;
           const axis = rule.axis < 0 ? rule.axis + rank : rule.axis;
           if (axis === rank - 1) {
-            checkWidth(ins.reduce((a, m) => a + m.length, 0), 'the concatenated inputs');
+            checkWidth(
+              ins.reduce((a, m) => a + m.length, 0),
+              'the concatenated inputs',
+            );
             out = new Int32Array(C);
             let off = 0;
             for (const m of ins) {
@@ -205,7 +217,11 @@ export function analyzeGraph(spec: ModelSpec, opts: AnalyzeOptions = {}): Channe
             const i = e % C;
             if (out[i] === -1) out[i] = a;
             else if (atoms.find(out[i]!) !== atoms.find(a)) {
-              throw unsupported(spec, l, `it mixes channels (last axis ${inp.length} -> ${C}); only reshapes that keep each element's channel are supported`);
+              throw unsupported(
+                spec,
+                l,
+                `it mixes channels (last axis ${inp.length} -> ${C}); only reshapes that keep each element's channel are supported`,
+              );
             }
           }
           break;
@@ -220,7 +236,10 @@ export function analyzeGraph(spec: ModelSpec, opts: AnalyzeOptions = {}): Channe
         const width = ax.role === 'input' ? ins[0]?.length : outs[0]?.length;
         const merged = prod(w.shape.slice(ax.axis, ax.axis + ax.span));
         if (width === undefined || merged * (ax.groups ?? 1) !== width * ax.div) {
-          throw new LatpruneError('BAD_FILE', `layer ${l.name}: weight ${w.name} of shape [${w.shape.join(', ')}] does not match ${width ?? 0} ${ax.role} channels.`);
+          throw new LatpruneError(
+            'BAD_FILE',
+            `layer ${l.name}: weight ${w.name} of shape [${w.shape.join(', ')}] does not match ${width ?? 0} ${ax.role} channels.`,
+          );
         }
       }
     }
@@ -317,9 +336,21 @@ function assemble(
         for (const [g, b] of buckets) {
           const mw: MemberWeight[] =
             t === 0
-              ? weights.flatMap((w) => w.axes.filter((ax) => ax.role === role).map((ax) => ({ name: w.name, variable: w.variable, shape: w.shape, trainable: w.trainable, axis: ax })))
+              ? weights.flatMap((w) =>
+                  w.axes
+                    .filter((ax) => ax.role === role)
+                    .map((ax) => ({ name: w.name, variable: w.variable, shape: w.shape, trainable: w.trainable, axis: ax })),
+                )
               : [];
-          members[g]!.push({ layer: l.name, className: l.className, role, tensor: t, layerChannels: b.lc, groupChannels: b.gc, weights: mw });
+          members[g]!.push({
+            layer: l.name,
+            className: l.className,
+            role,
+            tensor: t,
+            layerChannels: b.lc,
+            groupChannels: b.gc,
+            weights: mw,
+          });
           memberNames[g]!.add(l.name);
           if (mw.some((w) => isKernelWeight(w.name))) (role === 'output' ? producers : consumers)[g]!.add(l.name);
           if (role === 'output' && l.className === 'BatchNormalization') batchNorms[g]!.add(l.name);

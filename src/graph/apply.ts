@@ -10,10 +10,12 @@ import type { Selection } from './selection.js';
 import type { ChannelGraph } from './types.js';
 
 function variablesByName(model: tf.LayersModel): Map<string, tf.Variable> {
-  return new Map(model.weights.map((w) => {
-    const v = (w as unknown as { val: tf.Variable }).val;
-    return [v.name, v];
-  }));
+  return new Map(
+    model.weights.map((w) => {
+      const v = (w as unknown as { val: tf.Variable }).val;
+      return [v.name, v];
+    }),
+  );
 }
 
 /** What {@link applySelection} changed. */
@@ -61,7 +63,10 @@ export function applySelection(model: tf.LayersModel, graph: ChannelGraph, sel: 
     if (m.name === 'moving_variance') continue;
     const v = vars.get(m.variable);
     if (v === undefined) {
-      throw new LatpruneError('BAD_ARGUMENT', `variable ${m.variable} (layer ${m.layer}) is not in model ${model.name}; analyse this model instance (analyzeModel(model)) and use its graph.`);
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `variable ${m.variable} (layer ${m.layer}) is not in model ${model.name}; analyse this model instance (analyzeModel(model)) and use its graph.`,
+      );
     }
     tf.tidy(() => v.assign(tf.mul(v, tf.tensor(m.data, [...m.shape]))));
     variables.push(m.variable);

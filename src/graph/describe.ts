@@ -38,14 +38,18 @@ function outputShapes(layer: tf.layers.Layer): number[][] {
   } catch {
     // A shared layer whose calls have different shapes: use the first call.
     const node = (layer as unknown as { inboundNodes: { outputShapes: tf.Shape | tf.Shape[] }[] }).inboundNodes[0];
-    if (node === undefined) throw new LatpruneError('BAD_ARGUMENT', `layer ${layer.name}: has no output shape; build the model before analysing it.`);
+    if (node === undefined)
+      throw new LatpruneError('BAD_ARGUMENT', `layer ${layer.name}: has no output shape; build the model before analysing it.`);
     s = node.outputShapes;
   }
   const list = (Array.isArray(s[0]) || s.length === 0 ? s : [s]) as (number | null)[][];
   return list.map((shape) => {
     const dims = shape.slice(1);
     if (dims.some((d) => d === null)) {
-      throw new LatpruneError('BAD_ARGUMENT', `layer ${layer.name}: output shape [${shape.join(', ')}] has unknown dimensions; build the model with a fixed input size.`);
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `layer ${layer.name}: output shape [${shape.join(', ')}] has unknown dimensions; build the model with a fixed input size.`,
+      );
     }
     return dims as number[];
   });
@@ -63,7 +67,8 @@ function weightSpecs(layer: tf.layers.Layer): WeightSpec[] {
 function parseInbound(layerName: string, nodes: unknown): { inbound: TensorRef[]; calls: number } {
   if (!Array.isArray(nodes) || nodes.length === 0) return { inbound: [], calls: 1 };
   const first = nodes[0] as unknown;
-  if (!Array.isArray(first)) throw new LatpruneError('BAD_FILE', `layer ${layerName}: inbound_nodes has an unexpected form in the model JSON.`);
+  if (!Array.isArray(first))
+    throw new LatpruneError('BAD_FILE', `layer ${layerName}: inbound_nodes has an unexpected form in the model JSON.`);
   const inbound = first.map((entry: unknown) => {
     if (!Array.isArray(entry) || typeof entry[0] !== 'string') {
       throw new LatpruneError('BAD_FILE', `layer ${layerName}: inbound_nodes has an unexpected form in the model JSON.`);

@@ -73,7 +73,11 @@ function weightKeep(layer: string, w: LayerWeight, ins: Uint8Array | undefined, 
   const restrict = (axis: number, flags: Uint8Array): void => {
     const prev = perAxis.get(axis);
     if (prev === undefined) perAxis.set(axis, flags);
-    else perAxis.set(axis, prev.map((v, i) => v & flags[i]!));
+    else
+      perAxis.set(
+        axis,
+        prev.map((v, i) => v & flags[i]!),
+      );
   };
   for (const ax of w.axes) {
     const side = ax.role === 'input' ? ins : outs;
@@ -94,7 +98,10 @@ function weightKeep(layer: string, w: LayerWeight, ins: Uint8Array | undefined, 
     }
     const product = proj.reduce((a, p) => a * p.reduce((s, v) => s + v, 0), 1);
     if (product !== count) {
-      throw new LatpruneError('RUNTIME', `layer ${layer}: kept channels of weight ${w.name} do not form a box over axes ${ax.axis}..${ax.axis + ax.span - 1}; this is a latprune bug, please report it.`);
+      throw new LatpruneError(
+        'RUNTIME',
+        `layer ${layer}: kept channels of weight ${w.name} do not form a box over axes ${ax.axis}..${ax.axis + ax.span - 1}; this is a latprune bug, please report it.`,
+      );
     }
     proj.forEach((p, k) => restrict(ax.axis + k, p));
   }

@@ -110,7 +110,8 @@ const fusedActivation = (c: LayerSpec['config']): LayerRule | undefined => {
   const act = activationKind(c['activation']);
   return act === 'unknown' ? { kind: 'unsupported', reason: `unknown fused activation ${JSON.stringify(c['activation'])}` } : undefined;
 };
-const creates = (l: LayerSpec): LayerRule => fusedActivation(l.config) ?? { kind: 'create', mixingActivation: activationKind(l.config['activation']) === 'mixing' };
+const creates = (l: LayerSpec): LayerRule =>
+  fusedActivation(l.config) ?? { kind: 'create', mixingActivation: activationKind(l.config['activation']) === 'mixing' };
 const channelwise = (): LayerRule => ({ kind: 'channelwise' });
 const merge = (): LayerRule => ({ kind: 'merge' });
 const CHANNELWISE: LayerClass = { rule: channelwise };
@@ -121,30 +122,52 @@ const MERGE: LayerClass = { rule: merge };
 export const LAYER_CLASSES: Readonly<Record<string, LayerClass>> = {
   InputLayer: { rule: () => ({ kind: 'input' }) },
   Conv2D: {
-    rule: (l) => (typeof l.config['groups'] === 'number' && l.config['groups'] !== 1 ? { kind: 'unsupported', reason: `grouped convolution (groups ${l.config['groups']})` } : creates(l)),
-    weightAxes: () => new Map([['kernel', [ax('input', 2), ax('output', 3)]], ['bias', [ax('output', 0)]]]),
+    rule: (l) =>
+      typeof l.config['groups'] === 'number' && l.config['groups'] !== 1
+        ? { kind: 'unsupported', reason: `grouped convolution (groups ${l.config['groups']})` }
+        : creates(l),
+    weightAxes: () =>
+      new Map([
+        ['kernel', [ax('input', 2), ax('output', 3)]],
+        ['bias', [ax('output', 0)]],
+      ]),
     macs: true,
     latencyOp: 'conv',
     dataFormat: true,
   },
   Dense: {
     rule: creates,
-    weightAxes: () => new Map([['kernel', [ax('input', 0), ax('output', 1)]], ['bias', [ax('output', 0)]]]),
+    weightAxes: () =>
+      new Map([
+        ['kernel', [ax('input', 0), ax('output', 1)]],
+        ['bias', [ax('output', 0)]],
+      ]),
     macs: true,
     latencyOp: 'gemm',
   },
   SeparableConv2D: {
     rule: creates,
-    weightAxes: (l) => new Map([['depthwise_kernel', [ax('input', 2)]], ['pointwise_kernel', [ax('input', 2, 1, depthMultiplier(l)), ax('output', 3)]], ['bias', [ax('output', 0)]]]),
+    weightAxes: (l) =>
+      new Map([
+        ['depthwise_kernel', [ax('input', 2)]],
+        ['pointwise_kernel', [ax('input', 2, 1, depthMultiplier(l)), ax('output', 3)]],
+        ['bias', [ax('output', 0)]],
+      ]),
     macs: true,
     dataFormat: true,
   },
   GroupedConv2D: {
     rule: (l) => {
       const groups = Number(l.config['groups']);
-      return Number.isInteger(groups) && groups >= 1 ? { kind: 'grouped', groups } : { kind: 'unsupported', reason: `groups ${String(l.config['groups'])}` };
+      return Number.isInteger(groups) && groups >= 1
+        ? { kind: 'grouped', groups }
+        : { kind: 'unsupported', reason: `groups ${String(l.config['groups'])}` };
     },
-    weightAxes: (l) => new Map([['kernel', [{ role: 'input', axis: 2, span: 1, div: 1, groups: Number(l.config['groups']) }, ax('output', 3)]], ['bias', [ax('output', 0)]]]),
+    weightAxes: (l) =>
+      new Map([
+        ['kernel', [{ role: 'input', axis: 2, span: 1, div: 1, groups: Number(l.config['groups']) }, ax('output', 3)]],
+        ['bias', [ax('output', 0)]],
+      ]),
     macs: true,
   },
   DepthwiseConv2D: {
@@ -155,7 +178,11 @@ export const LAYER_CLASSES: Readonly<Record<string, LayerClass>> = {
       if (!Number.isInteger(m) || m < 1) return { kind: 'unsupported', reason: `depth_multiplier ${String(l.config['depth_multiplier'])}` };
       return { kind: 'depthwise', multiplier: m, mixingActivation: activationKind(l.config['activation']) === 'mixing' };
     },
-    weightAxes: () => new Map([['depthwise_kernel', [ax('input', 2), ax('output', 2, 2)]], ['bias', [ax('output', 0)]]]),
+    weightAxes: () =>
+      new Map([
+        ['depthwise_kernel', [ax('input', 2), ax('output', 2, 2)]],
+        ['bias', [ax('output', 0)]],
+      ]),
     macs: true,
     latencyOp: 'dwconv',
     dataFormat: true,
@@ -163,7 +190,11 @@ export const LAYER_CLASSES: Readonly<Record<string, LayerClass>> = {
   BatchNormalization: {
     rule: (l) => {
       const rank = (l.outputShapes[0]?.length ?? 0) + 1;
-      if (!channelAxisIsLast(l.config['axis'], rank)) return { kind: 'unsupported', reason: `normalisation axis ${JSON.stringify(l.config['axis'])}; only the last (channel) axis is supported` };
+      if (!channelAxisIsLast(l.config['axis'], rank))
+        return {
+          kind: 'unsupported',
+          reason: `normalisation axis ${JSON.stringify(l.config['axis'])}; only the last (channel) axis is supported`,
+        };
       return { kind: 'channelwise' };
     },
     weightAxes: () => new Map(['gamma', 'beta', 'moving_mean', 'moving_variance'].map((w) => [w, [ax('output', 0)]])),

@@ -30,16 +30,24 @@ export function validateSelection(graph: ChannelGraph, sel: Selection): void {
   }
   for (const g of graph.groups) {
     const kept = sel[g.id];
-    if (kept === undefined) throw new LatpruneError('BAD_ARGUMENT', `selection has no entry for group "${g.id}" (${g.size} channels); list its kept channels.`);
+    if (kept === undefined)
+      throw new LatpruneError('BAD_ARGUMENT', `selection has no entry for group "${g.id}" (${g.size} channels); list its kept channels.`);
     for (let i = 0; i < kept.length; i++) {
       const c = kept[i]!;
       if (!Number.isInteger(c) || c < 0 || c >= g.size) {
         throw new LatpruneError('BAD_ARGUMENT', `selection["${g.id}"]: channel ${c} is out of range 0..${g.size - 1}.`);
       }
-      if (i > 0 && c <= kept[i - 1]!) throw new LatpruneError('BAD_ARGUMENT', `selection["${g.id}"] must be sorted ascending without duplicates (at position ${i}: ${kept[i - 1]}, ${c}).`);
+      if (i > 0 && c <= kept[i - 1]!)
+        throw new LatpruneError(
+          'BAD_ARGUMENT',
+          `selection["${g.id}"] must be sorted ascending without duplicates (at position ${i}: ${kept[i - 1]}, ${c}).`,
+        );
     }
     if (kept.length < g.minKeep) {
-      throw new LatpruneError('BAD_ARGUMENT', `selection["${g.id}"] keeps ${kept.length} of ${g.size} channels; the group must keep at least ${g.minKeep}.`);
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `selection["${g.id}"] keeps ${kept.length} of ${g.size} channels; the group must keep at least ${g.minKeep}.`,
+      );
     }
   }
 }
@@ -73,7 +81,11 @@ export function keptChannelFlags(map: ChannelMap, flags: readonly Uint8Array[]):
  * @param scores - importance per group id, one score per group channel
  * @throws LatpruneError `BAD_ARGUMENT` for a count outside [minKeep, size] or a score list of the wrong length
  */
-export function topKSelection(graph: ChannelGraph, keep: Readonly<Record<string, number>>, scores: Readonly<Record<string, ArrayLike<number>>>): Selection {
+export function topKSelection(
+  graph: ChannelGraph,
+  keep: Readonly<Record<string, number>>,
+  scores: Readonly<Record<string, ArrayLike<number>>>,
+): Selection {
   const out: Record<string, number[]> = {};
   for (const g of graph.groups) {
     const k = keep[g.id] ?? g.size;

@@ -41,14 +41,19 @@ export class ImportanceAccumulator {
     private readonly criterion: ImportanceCriterion,
     private readonly opts: AccumulatorOptions = {},
   ) {
-    this.vars = new Map(model.weights.map((w) => {
-      const v = (w as unknown as { val: tf.Variable }).val;
-      return [v.name, v];
-    }));
+    this.vars = new Map(
+      model.weights.map((w) => {
+        const v = (w as unknown as { val: tf.Variable }).val;
+        return [v.name, v];
+      }),
+    );
     this.needed = criterionVariables(graph, criterion, opts.groups);
     for (const name of this.needed) {
       if (!this.vars.has(name)) {
-        throw new LatpruneError('BAD_ARGUMENT', `importance: variable ${name} is not in model ${model.name}; analyse this model instance and pass its graph.`);
+        throw new LatpruneError(
+          'BAD_ARGUMENT',
+          `importance: variable ${name} is not in model ${model.name}; analyse this model instance and pass its graph.`,
+        );
       }
     }
     this.sums = this.emptySums();
@@ -75,7 +80,12 @@ export class ImportanceAccumulator {
     const g = new Map<string, Float32Array>();
     const reads: Array<Promise<void>> = [];
     for (const name of this.needed) {
-      reads.push(this.vars.get(name)!.data().then((d) => void values.set(name, d as Float32Array)));
+      reads.push(
+        this.vars
+          .get(name)!
+          .data()
+          .then((d) => void values.set(name, d as Float32Array)),
+      );
       if (this.criterion.needsGradients) {
         const t = grads[name];
         if (t !== undefined) reads.push(t.data().then((d) => void g.set(name, d as Float32Array)));
@@ -106,7 +116,11 @@ export class ImportanceAccumulator {
    * @throws LatpruneError `BAD_ARGUMENT` when nothing was accumulated
    */
   scores(): GroupScores {
-    if (this.n === 0) throw new LatpruneError('BAD_ARGUMENT', `importance ${this.criterion.name}: no steps accumulated since the last reset; train some steps with hooks() first.`);
+    if (this.n === 0)
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `importance ${this.criterion.name}: no steps accumulated since the last reset; train some steps with hooks() first.`,
+      );
     const out: GroupScores = {};
     for (const [id, acc] of this.sums) out[id] = Float32Array.from(acc, (v) => v / this.n);
     return out;

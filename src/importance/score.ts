@@ -14,7 +14,11 @@ export type GroupScores = Record<string, Float32Array>;
 export type VariableData = ReadonlyMap<string, Float32Array> | Readonly<Record<string, Float32Array>>;
 
 const lookup = (d: VariableData | undefined, name: string): Float32Array | undefined =>
-  d === undefined ? undefined : d instanceof Map ? (d as ReadonlyMap<string, Float32Array>).get(name) : (d as Readonly<Record<string, Float32Array>>)[name];
+  d === undefined
+    ? undefined
+    : d instanceof Map
+      ? (d as ReadonlyMap<string, Float32Array>).get(name)
+      : (d as Readonly<Record<string, Float32Array>>)[name];
 
 /** The variables `criterion` reads for the groups of `graph` (restricted to `groups` ids when given). */
 export function criterionVariables(graph: ChannelGraph, criterion: ImportanceCriterion, groups?: readonly string[]): string[] {
@@ -53,20 +57,29 @@ export function scoreGroups(
       const v = lookup(values, weight.variable);
       const n = weight.shape.reduce((a, b) => a * b, 1);
       if (v === undefined || v.length !== n) {
-        throw new LatpruneError('BAD_ARGUMENT', `importance ${criterion.name}: no values of length ${n} for ${weight.variable} (layer ${member.layer}).`);
+        throw new LatpruneError(
+          'BAD_ARGUMENT',
+          `importance ${criterion.name}: no values of length ${n} for ${weight.variable} (layer ${member.layer}).`,
+        );
       }
       let grad: Float32Array | undefined;
       if (criterion.needsGradients) {
         grad = lookup(grads, weight.variable);
         if (grad === undefined || grad.length !== n) {
-          throw new LatpruneError('BAD_ARGUMENT', `importance ${criterion.name}: no gradient of length ${n} for ${weight.variable} (layer ${member.layer}); is it trainable?`);
+          throw new LatpruneError(
+            'BAD_ARGUMENT',
+            `importance ${criterion.name}: no gradient of length ${n} for ${weight.variable} (layer ${member.layer}); is it trainable?`,
+          );
         }
       }
       return { member, weight, values: v, grad };
     });
     const s = criterion.score({ group: g, slices });
     if (s.length !== g.size) {
-      throw new LatpruneError('BAD_ARGUMENT', `importance ${criterion.name} returned ${s.length} scores for group ${g.id} of ${g.size} channels.`);
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `importance ${criterion.name} returned ${s.length} scores for group ${g.id} of ${g.size} channels.`,
+      );
     }
     out[g.id] = s;
   }

@@ -16,7 +16,9 @@ function taylorSlices(group: ChannelGroup): SliceRef[] {
   );
   if (bn.length > 0) return bn;
   return group.members.flatMap((member) =>
-    member.role === 'output' ? member.weights.filter((w) => isKernelWeight(w.name) || w.name === 'bias').map((weight) => ({ member, weight })) : [],
+    member.role === 'output'
+      ? member.weights.filter((w) => isKernelWeight(w.name) || w.name === 'bias').map((weight) => ({ member, weight }))
+      : [],
   );
 }
 
@@ -42,7 +44,10 @@ export function taylorImportance(): ImportanceCriterion {
       const acc = new Float64Array(t.group.size);
       for (const s of t.slices) {
         if (s.grad === undefined) {
-          throw new LatpruneError('BAD_ARGUMENT', `taylor importance: no gradient for ${s.weight.variable} (layer ${s.member.layer}); is the weight trainable?`);
+          throw new LatpruneError(
+            'BAD_ARGUMENT',
+            `taylor importance: no gradient for ${s.weight.variable} (layer ${s.member.layer}); is the weight trainable?`,
+          );
         }
         const part = sumPerChannel(s, t.group.size, (v, g) => v * g);
         for (let j = 0; j < acc.length; j++) acc[j] += part[j]!;

@@ -118,7 +118,11 @@ export async function profile(o: ProfileTableOptions, log: (line: string) => voi
   let modelSource: string | undefined;
   let owned = false;
   if (typeof o.model === 'string') {
-    const r = await resolveModel(o.model, { ...(o.input ? { inputShape: [...o.input] as [number, number, number] } : {}), ...(o.classes ? { numClasses: o.classes } : {}), seed: 1 });
+    const r = await resolveModel(o.model, {
+      ...(o.input ? { inputShape: [...o.input] as [number, number, number] } : {}),
+      ...(o.classes ? { numClasses: o.classes } : {}),
+      seed: 1,
+    });
     model = r.model;
     owned = true;
     modelName = o.modelName ?? tableModelName(o.model, r.fromZoo, o.input);
@@ -135,9 +139,15 @@ export async function profile(o: ProfileTableOptions, log: (line: string) => voi
     runtime = kind === 'ort' ? await OrtRuntime.create({ ep, threads, producerVersion: latpruneVersion() }) : new TfjsRuntime();
     // a GPU table lives under the GPU's fingerprint, a CPU table under the machine's
     const device = runtime.gpu ? gpuFingerprint(runtime.gpu) : deviceFingerprint();
-    const out = resolve(o.out ?? defaultTablePath(o.tablesRoot ?? 'latency-tables', device, modelName, batch, tag) + (shard ? `.shard${shard.index}of${shard.count}` : ''));
+    const out = resolve(
+      o.out ??
+        defaultTablePath(o.tablesRoot ?? 'latency-tables', device, modelName, batch, tag) +
+          (shard ? `.shard${shard.index}of${shard.count}` : ''),
+    );
     const inShape = model.inputs[0]!.shape;
-    log(`profiling ${modelName} (input ${inShape.slice(1).join('x')}, batch ${batch}) with ${runtime.name} ${runtime.version} (${runtime.ep}, ${runtime.threads} threads) into ${out}`);
+    log(
+      `profiling ${modelName} (input ${inShape.slice(1).join('x')}, batch ${batch}) with ${runtime.name} ${runtime.version} (${runtime.ep}, ${runtime.threads} threads) into ${out}`,
+    );
     const grid = { step: 8, points: 8, refine: 2, ...o.grid };
     let table = await profileModel(model, {
       modelName,
@@ -151,7 +161,9 @@ export async function profile(o: ProfileTableOptions, log: (line: string) => voi
     });
     log(
       `table: ${table.stats.entries} entries, ${table.stats.seconds.toFixed(0)} s measuring, layout ${JSON.stringify(table.layout)}, rule violations ${table.stats.ruleViolations}` +
-        (table.reference ? `, drift reference timed ${table.reference.n} times at ${table.reference.minFactor.toFixed(2)}-${table.reference.maxFactor.toFixed(2)}x its first time` : ''),
+        (table.reference
+          ? `, drift reference timed ${table.reference.n} times at ${table.reference.minFactor.toFixed(2)}-${table.reference.maxFactor.toFixed(2)}x its first time`
+          : ''),
     );
     const samples = o.calibrate ?? 32;
     if (!shard && samples > 0 && (!table.calibration || o.recalibrate)) {

@@ -12,7 +12,15 @@
 import type * as tf from '@tensorflow/tfjs';
 import { analyzeModel, layerWidths, type ChannelGraph } from '../graph/index.js';
 import { seededRandom } from '../util/random.js';
-import { applyCalibration, plainShare, LatencyEstimator, type CalibrationFit, type CalibrationParts, type CalibrationSample, type LatencyBreakdown } from './estimate.js';
+import {
+  applyCalibration,
+  plainShare,
+  LatencyEstimator,
+  type CalibrationFit,
+  type CalibrationParts,
+  type CalibrationSample,
+  type LatencyBreakdown,
+} from './estimate.js';
 import { median, type LatencyRuntime, type TimingOptions } from './runtime.js';
 import { profileCommandLine, type CalibrationCoefficients, type LatencyTable } from './table.js';
 
@@ -87,7 +95,12 @@ export function fitCalibration(x1: readonly number[], x2: readonly number[], y: 
     const two = leastSquares([x1, ones], y);
     if (two && two[0]! > 0) return { a: two[0]!, b: 0, c: two[1]! };
   }
-  const ratio = y.reduce((s, v) => s + v, 0) / Math.max(1e-9, x1.reduce((s, v) => s + v, 0));
+  const ratio =
+    y.reduce((s, v) => s + v, 0) /
+    Math.max(
+      1e-9,
+      x1.reduce((s, v) => s + v, 0),
+    );
   return { a: ratio, b: 0, c: 0 };
 }
 
@@ -101,16 +114,28 @@ const hasPlain = (s: CalibrationSample) => (s.plainMs ?? 0) > 0;
 const CANDIDATES: ReadonlyArray<(s: readonly CalibrationSample[]) => CalibrationCoefficients | undefined> = [
   (s) => {
     if (s.length < 3 || !s.some(hasPlain)) return undefined;
-    const w = leastSquares([s.map((x) => x.partsMs - (x.plainMs ?? 0)), s.map((x) => x.plainMs ?? 0)], s.map((x) => x.measuredMs));
+    const w = leastSquares(
+      [s.map((x) => x.partsMs - (x.plainMs ?? 0)), s.map((x) => x.plainMs ?? 0)],
+      s.map((x) => x.measuredMs),
+    );
     return w && w[0]! > 0 && w[1]! > 0 ? { scale: w[0]!, plainScale: w[1]!, otherMsPerMElem: 0, overheadMs: 0 } : undefined;
   },
   (s) => {
     if (s.length < 8 || !s.some(hasPlain)) return undefined;
-    const w = leastSquares([s.map((x) => x.partsMs - (x.plainMs ?? 0)), s.map((x) => x.plainMs ?? 0), s.map((x) => x.otherMElems), s.map(() => 1)], s.map((x) => x.measuredMs));
-    return w && w[0]! > 0 && w[1]! > 0 && w[2]! >= 0 ? { scale: w[0]!, plainScale: w[1]!, otherMsPerMElem: w[2]!, overheadMs: w[3]! } : undefined;
+    const w = leastSquares(
+      [s.map((x) => x.partsMs - (x.plainMs ?? 0)), s.map((x) => x.plainMs ?? 0), s.map((x) => x.otherMElems), s.map(() => 1)],
+      s.map((x) => x.measuredMs),
+    );
+    return w && w[0]! > 0 && w[1]! > 0 && w[2]! >= 0
+      ? { scale: w[0]!, plainScale: w[1]!, otherMsPerMElem: w[2]!, overheadMs: w[3]! }
+      : undefined;
   },
   (s) => {
-    const f = fitCalibration(s.map((x) => x.partsMs), s.map((x) => x.otherMElems), s.map((x) => x.measuredMs));
+    const f = fitCalibration(
+      s.map((x) => x.partsMs),
+      s.map((x) => x.otherMElems),
+      s.map((x) => x.measuredMs),
+    );
     return { scale: f.a, otherMsPerMElem: f.b, overheadMs: f.c };
   },
   (s) => ({ scale: median(s.map((x) => x.measuredMs / Math.max(1e-9, x.partsMs))), otherMsPerMElem: 0, overheadMs: 0 }),
@@ -124,7 +149,11 @@ const CANDIDATES: ReadonlyArray<(s: readonly CalibrationSample[]) => Calibration
  */
 function fitBest(samples: readonly CalibrationSample[]): CalibrationCoefficients {
   const meas = samples.map((s) => s.measuredMs);
-  const ratio = (): CalibrationCoefficients => ({ scale: median(samples.map((x) => x.measuredMs / Math.max(1e-9, x.partsMs))) || 1, otherMsPerMElem: 0, overheadMs: 0 });
+  const ratio = (): CalibrationCoefficients => ({
+    scale: median(samples.map((x) => x.measuredMs / Math.max(1e-9, x.partsMs))) || 1,
+    otherMsPerMElem: 0,
+    overheadMs: 0,
+  });
   if (samples.length < 3) return samples.length ? ratio() : { scale: 1, otherMsPerMElem: 0, overheadMs: 0 };
   let best: CalibrationCoefficients | undefined;
   let bestScore = Infinity;
@@ -133,7 +162,10 @@ function fitBest(samples: readonly CalibrationSample[]): CalibrationCoefficients
     if (!fit) continue;
     const folds = samples.map((_, i) => cand(samples.filter((_, j) => j !== i)));
     if (folds.some((f) => f === undefined)) continue;
-    const score = looScore(samples.map((s, i) => applyCalibration(folds[i]!, s)), meas);
+    const score = looScore(
+      samples.map((s, i) => applyCalibration(folds[i]!, s)),
+      meas,
+    );
     if (score < bestScore - 1e-12) {
       bestScore = score;
       best = fit;
@@ -168,7 +200,9 @@ function fitSplit(samples: readonly CalibrationSample[], minEach: number): Calib
  * fitted without it, so that the split (two choices of model) is not
  * favoured for having more chances to fit noise.
  */
-export function chooseCalibration(samples: readonly CalibrationSample[]): CalibrationFit & { readonly looMedian: number; readonly looP90: number } {
+export function chooseCalibration(
+  samples: readonly CalibrationSample[],
+): CalibrationFit & { readonly looMedian: number; readonly looP90: number } {
   const meas = samples.map((s) => s.measuredMs);
   const without = (i: number) => samples.filter((_, j) => j !== i);
   let fit: CalibrationFit = fitBest(samples);
@@ -205,7 +239,13 @@ export interface CalibrateOptions {
 }
 
 /** Measures whole networks and stores the fitted calibration in `table` (returned). */
-export async function calibrateTable(model: tf.LayersModel, graph: ChannelGraph, table: LatencyTable, runtime: LatencyRuntime, o: CalibrateOptions): Promise<LatencyTable> {
+export async function calibrateTable(
+  model: tf.LayersModel,
+  graph: ChannelGraph,
+  table: LatencyTable,
+  runtime: LatencyRuntime,
+  o: CalibrateOptions,
+): Promise<LatencyTable> {
   const uncal: LatencyTable = { ...table, calibration: undefined };
   const est = LatencyEstimator.create(model, uncal, graph);
   const rnd = seededRandom(o.seed ?? 7);
@@ -239,7 +279,10 @@ function partsOf(b: LatencyBreakdown): CalibrationParts {
 /** The table calibration chosen and fitted on `samples`, with its in-sample errors. */
 function calibrationFrom(samples: NonNullable<LatencyTable['calibration']>['samples']): NonNullable<LatencyTable['calibration']> {
   const { looMedian: _m, looP90: _p, ...fit } = chooseCalibration(samples);
-  const err = errorStats(samples.map((s) => applyCalibration(fit, s)), samples.map((s) => s.measuredMs));
+  const err = errorStats(
+    samples.map((s) => applyCalibration(fit, s)),
+    samples.map((s) => s.measuredMs),
+  );
   return { ...fit, medianError: err.median, p90Error: err.p90, samples };
 }
 

@@ -24,7 +24,15 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
-import { analyzeModel, describeModel, layerWidths, type ChannelGraph, type ChannelMap, type LayerWidths, type Selection } from '../graph/index.js';
+import {
+  analyzeModel,
+  describeModel,
+  layerWidths,
+  type ChannelGraph,
+  type ChannelMap,
+  type LayerWidths,
+  type Selection,
+} from '../graph/index.js';
 import { isFast, roundUp, type LayoutRule } from './layout.js';
 import { makeLookup, type SignatureLookup } from './interpolate.js';
 import { signedLayers, type SignedLayer } from './signature.js';
@@ -121,8 +129,16 @@ export class LatencyEstimator {
     const lookups = new Map<string, SignatureLookup>();
     for (const l of signed.values()) {
       const sig = table.signatures[l.key];
-      if (!sig) throw new LatpruneError('SCHEMA', `latency table for '${table.model}' has no entry for layer '${l.layer}' (signature ${l.key}); it was built for another model or input size. Re-run \`latprune profile\`.`);
-      if (!sig.points.length) throw new LatpruneError('SCHEMA', `latency table for '${table.model}' has no measured points for signature ${l.key} (layer '${l.layer}'); finish the table with \`latprune profile\` (it resumes).`);
+      if (!sig)
+        throw new LatpruneError(
+          'SCHEMA',
+          `latency table for '${table.model}' has no entry for layer '${l.layer}' (signature ${l.key}); it was built for another model or input size. Re-run \`latprune profile\`.`,
+        );
+      if (!sig.points.length)
+        throw new LatpruneError(
+          'SCHEMA',
+          `latency table for '${table.model}' has no measured points for signature ${l.key} (layer '${l.layer}'); finish the table with \`latprune profile\` (it resumes).`,
+        );
       if (!lookups.has(l.key)) lookups.set(l.key, makeLookup(sig.op, sig.points, table.layout));
     }
     return new LatencyEstimator(table, graph, signed, lookups, tensorNodes(model));
@@ -177,7 +193,8 @@ export class LatencyEstimator {
       if (!have || !needs) continue;
       // a conversion costs by the elements it writes (what the table's reorder samples were fitted on):
       // to the blocked layout, padded channels; back to plain, the tensor's own
-      for (const l of needs) if (l !== have) reorderMs += reorderCost(t, batch * (l === 'c' ? roundUp(channels(n.name), pad) : channels(n.name)) * n.hw);
+      for (const l of needs)
+        if (l !== have) reorderMs += reorderCost(t, batch * (l === 'c' ? roundUp(channels(n.name), pad) : channels(n.name)) * n.hw);
     }
     const parts = layersMs + reorderMs;
     const totalMs = t.calibration ? applyCalibration(t.calibration, { partsMs: parts, plainMs, otherMElems }) : parts;
@@ -196,7 +213,11 @@ export class LatencyEstimator {
    */
   widthsForKeep(keep: Readonly<Record<string, number>>): Record<string, LayerWidths> {
     const sizes = this.graph.groups.map((g) => g.size);
-    this.prefix ??= this.graph.layers.map((l) => ({ name: l.name, inputs: l.inputs.map((m) => prefixCounts(m, sizes)), outputs: l.outputs.map((m) => prefixCounts(m, sizes)) }));
+    this.prefix ??= this.graph.layers.map((l) => ({
+      name: l.name,
+      inputs: l.inputs.map((m) => prefixCounts(m, sizes)),
+      outputs: l.outputs.map((m) => prefixCounts(m, sizes)),
+    }));
     const k = this.graph.groups.map((g) => Math.max(0, Math.min(g.size, keep[g.id] ?? g.size)));
     const width = (p: PrefixCounts) => p.fixed + p.groups.reduce((a, [gi, counts]) => a + counts[k[gi]!]!, 0);
     const out: Record<string, LayerWidths> = {};
@@ -264,7 +285,11 @@ function tensorNodes(model: tf.LayersModel): Node[] {
  * @param keep - kept channels per group id (default: all)
  * @throws LatpruneError when the model has layers the table has no entries for (names the layer and the profile command)
  */
-export function estimate(model: tf.LayersModel, table: LatencyTable, keep: Readonly<Record<string, number>> = {}): { readonly ms: number; readonly fps: number } {
+export function estimate(
+  model: tf.LayersModel,
+  table: LatencyTable,
+  keep: Readonly<Record<string, number>> = {},
+): { readonly ms: number; readonly fps: number } {
   const graph = analyzeModel(model);
   const est = LatencyEstimator.create(model, table, graph);
   const full = Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));

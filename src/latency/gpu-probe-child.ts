@@ -12,7 +12,14 @@ import { OnnxGraph, addConv } from '../onnx/index.js';
 const g = new OnnxGraph({ producerVersion: 'latprune', graphName: 'latprune_gpu_probe' });
 const x = g.addInput('x', [1, 4, 2, 2]);
 g.addOutput('y', [1, 4, 2, 2]);
-addConv(g, x, { output: 'y', weight: { data: new Float32Array(16).fill(0.25), dims: [4, 4, 1, 1] }, bias: { data: new Float32Array(4), dims: [4] }, strides: [1, 1], pads: [0, 0, 0, 0], group: 1 });
+addConv(g, x, {
+  output: 'y',
+  weight: { data: new Float32Array(16).fill(0.25), dims: [4, 4, 1, 1] },
+  bias: { data: new Float32Array(4), dims: [4] },
+  strides: [1, 1],
+  pads: [0, 0, 0, 0],
+  group: 1,
+});
 try {
   ort.env.logLevel = 'verbose';
   const s = await ort.InferenceSession.create(g.encode(), { executionProviders: ['webgpu'], logSeverityLevel: 0, logVerbosityLevel: 0 });

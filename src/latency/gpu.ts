@@ -70,7 +70,12 @@ function icdFiles(): string[] {
   const env = process.env['VK_DRIVER_FILES'] || process.env['VK_ICD_FILENAMES'];
   if (env) return env.split(':').filter(Boolean);
   const out: string[] = [];
-  for (const dir of ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d', '/usr/local/nvidia/share/vulkan/icd.d']) {
+  for (const dir of [
+    '/usr/share/vulkan/icd.d',
+    '/etc/vulkan/icd.d',
+    '/usr/local/share/vulkan/icd.d',
+    '/usr/local/nvidia/share/vulkan/icd.d',
+  ]) {
     try {
       for (const f of readdirSync(dir)) if (f.endsWith('.json')) out.push(join(dir, f));
     } catch {
@@ -129,7 +134,18 @@ export function parseProbeOutput(text: string): { ok: boolean; error?: string; v
   }
   const last = lines.filter((l) => l.startsWith('latprune-gpu-probe: ')).at(-1);
   const ok = last === 'latprune-gpu-probe: ok';
-  return { ok, ...(ok ? {} : { error: last ? last.replace(/^latprune-gpu-probe: error /, '').replace(/^.* was false\. /, '') : 'the probe process printed no result' }), vulkanDevices, pciIds: [...pciIds] };
+  return {
+    ok,
+    ...(ok
+      ? {}
+      : {
+          error: last
+            ? last.replace(/^latprune-gpu-probe: error /, '').replace(/^.* was false\. /, '')
+            : 'the probe process printed no result',
+        }),
+    vulkanDevices,
+    pciIds: [...pciIds],
+  };
 }
 
 /**
@@ -139,18 +155,26 @@ export function parseProbeOutput(text: string): { ok: boolean; error?: string; v
 export function describeGpu(): GpuDescription {
   if (cached) return cached;
   const sources: string[] = [];
-  const child = spawnSync(process.execPath, [CHILD], { encoding: 'utf8', timeout: 120000, env: { ...process.env, VK_LOADER_DEBUG: 'driver' }, maxBuffer: 64 * 1024 * 1024 });
+  const child = spawnSync(process.execPath, [CHILD], {
+    encoding: 'utf8',
+    timeout: 120000,
+    env: { ...process.env, VK_LOADER_DEBUG: 'driver' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const text = `${child.stdout ?? ''}\n${child.stderr ?? ''}`;
   const probe = parseProbeOutput(text);
   const icds = icdFiles();
-  const icd = icds.length === 1 ? icds[0] : icds.find((f) => /nvidia/i.test(f)) ?? icds[0];
+  const icd = icds.length === 1 ? icds[0] : (icds.find((f) => /nvidia/i.test(f)) ?? icds[0]);
   const lib = icd ? icdLibrary(icd) : undefined;
   let device = probe.vulkanDevices[0] ?? '';
   if (device) sources.push('device: Vulkan loader (VK_LOADER_DEBUG=driver)');
   let vendor = 'unknown';
   let architecture = '';
   let driver = '';
-  const smi = existsSync('/proc/driver/nvidia/version') || /nvidia/i.test(device) ? run('nvidia-smi', ['--query-gpu=name,driver_version,compute_cap', '--format=csv,noheader']) : undefined;
+  const smi =
+    existsSync('/proc/driver/nvidia/version') || /nvidia/i.test(device)
+      ? run('nvidia-smi', ['--query-gpu=name,driver_version,compute_cap', '--format=csv,noheader'])
+      : undefined;
   if (/nvidia/i.test(device) || smi || probe.pciIds.some((p) => p.startsWith('10de:'))) {
     vendor = 'nvidia';
     const [name, ver, cc] = (smi?.split('\n')[0] ?? '').split(',').map((s) => s.trim());

@@ -87,8 +87,18 @@ export function baseGrid(ext: SignatureExtent, rules: LayoutRules, g: GridOption
     for (const cin of cins) for (const cout of couts) add(cin, cout);
     // WebGPU's rule: an output width off the vector multiple makes the layer plain too, at fast input widths
     if (cls === 'plain' && rule?.outAlign !== undefined && rule.outAlign > 1 && !ext.coutFixed) {
-      const fastCins = ext.cinFixed ? (isFast(rule, ext.native[0]![0]) ? [ext.native[0]![0]] : []) : axis(rules, ext.op, ext.cinMax, g, 'fast', true);
-      const off = [...new Set(spread(1, ext.coutMax, Math.max(2, Math.ceil(g.points / 2)), 1).map((v) => (v % rule.outAlign! === 0 ? (v + 1 <= ext.coutMax ? v + 1 : v - 1) : v)))].filter((v) => v >= 1 && v % rule.outAlign! !== 0);
+      const fastCins = ext.cinFixed
+        ? isFast(rule, ext.native[0]![0])
+          ? [ext.native[0]![0]]
+          : []
+        : axis(rules, ext.op, ext.cinMax, g, 'fast', true);
+      const off = [
+        ...new Set(
+          spread(1, ext.coutMax, Math.max(2, Math.ceil(g.points / 2)), 1).map((v) =>
+            v % rule.outAlign! === 0 ? (v + 1 <= ext.coutMax ? v + 1 : v - 1) : v,
+          ),
+        ),
+      ].filter((v) => v >= 1 && v % rule.outAlign! !== 0);
       for (const cin of fastCins) for (const cout of off) add(cin, cout);
     }
   }
@@ -100,7 +110,12 @@ export function baseGrid(ext: SignatureExtent, rules: LayoutRules, g: GridOption
  * latency ratio departs from the work ratio by more than `tolerance`, the
  * midpoint (on the regime's lattice) is proposed. Returns new points only.
  */
-export function refinePoints(op: OpKind, measured: ReadonlyArray<readonly [number, number, number]>, rules: LayoutRules, tolerance = 0.25): Array<[number, number]> {
+export function refinePoints(
+  op: OpKind,
+  measured: ReadonlyArray<readonly [number, number, number]>,
+  rules: LayoutRules,
+  tolerance = 0.25,
+): Array<[number, number]> {
   const have = new Set(measured.map(([a, b]) => `${a},${b}`));
   const proposals = new Map<string, [number, number]>();
   const lines = new Map<string, Array<readonly [number, number, number]>>();

@@ -86,7 +86,11 @@ function lookupIn(g: ClassGrid, op: OpKind, x: number, y: number): number {
  * `rules`. Queries of a regime with no measured points fall back to the
  * other regime's points (flagged by `missingRegimes`).
  */
-export function makeLookup(op: OpKind, points: ReadonlyArray<readonly [number, number, number]>, rules: LayoutRules): SignatureLookup & { missingRegimes: Set<string> } {
+export function makeLookup(
+  op: OpKind,
+  points: ReadonlyArray<readonly [number, number, number]>,
+  rules: LayoutRules,
+): SignatureLookup & { missingRegimes: Set<string> } {
   const byClass = new Map<string, Array<[number, number, number]>>();
   for (const [cin, cout, ms] of points) {
     const r = regimeOf(rules, op, cin, cout);

@@ -41,13 +41,25 @@ export function buildMicroGraph(sig: LayerSignature, cin: number, cout: number, 
   if (sig.op === 'gemm') {
     const x = g.addInput('x', [batch, cin]);
     g.addOutput('y', [batch, cout]);
-    addGemm(g, x, { name: `${L}gemm`, output: 'y', weight: { data: weights(cout * cin, 1), dims: [cout, cin] }, bias: { data: weights(cout, 2), dims: [cout] }, transB: true });
+    addGemm(g, x, {
+      name: `${L}gemm`,
+      output: 'y',
+      weight: { data: weights(cout * cin, 1), dims: [cout, cin] },
+      bias: { data: weights(cout, 2), dims: [cout] },
+      transB: true,
+    });
     return { bytes: g.encode(), inputs: [{ name: 'x', shape: [batch, cin] }] };
   }
   const c0 = CONTEXT_CHANNELS;
   const x = g.addInput('x', [batch, c0, sig.inH, sig.inW]);
   const conv1x1 = (input: string, ci: number, co: number, name: string, output: string, stride: [number, number] = [1, 1]) =>
-    addConv(g, input, { name, output, weight: { data: weights(co * ci, ci + co), dims: [co, ci, 1, 1] }, bias: { data: weights(co, 3), dims: [co] }, strides: stride });
+    addConv(g, input, {
+      name,
+      output,
+      weight: { data: weights(co * ci, ci + co), dims: [co, ci, 1, 1] },
+      bias: { data: weights(co, 3), dims: [co] },
+      strides: stride,
+    });
   // producer: its output is L's input, in whatever layout the runtime keeps between convs
   const p = addRelu(g, conv1x1(x, c0, cin, 'P_conv', 'P_pre'), { name: 'P_relu', output: 'P_y' });
   const depthwise = sig.op === 'dwconv';
@@ -56,7 +68,10 @@ export function buildMicroGraph(sig: LayerSignature, cin: number, cout: number, 
   let y = addConv(g, p, {
     name: `${L}conv`,
     output: `${L}conv_y`,
-    weight: { data: weights(cout * (cin / group) * sig.kernel[0] * sig.kernel[1], 4), dims: [cout, cin / group, sig.kernel[0], sig.kernel[1]] },
+    weight: {
+      data: weights(cout * (cin / group) * sig.kernel[0] * sig.kernel[1], 4),
+      dims: [cout, cin / group, sig.kernel[0], sig.kernel[1]],
+    },
     bias: { data: weights(cout, 5), dims: [cout] },
     strides: sig.stride,
     pads: [pt, pl, pb, pr],

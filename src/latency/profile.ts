@@ -65,7 +65,13 @@ export const DEFAULT_REFERENCE_EVERY = 4;
  * its own widths (long enough to time precisely, short enough to repeat).
  */
 export function referenceEntry(model: tf.LayersModel): { signature: string; cin: number; cout: number } | undefined {
-  const work = (l: SignedLayer) => l.cin * (l.signature.op === 'dwconv' ? 1 : l.cout) * l.signature.kernel[0] * l.signature.kernel[1] * l.signature.outH * l.signature.outW;
+  const work = (l: SignedLayer) =>
+    l.cin *
+    (l.signature.op === 'dwconv' ? 1 : l.cout) *
+    l.signature.kernel[0] *
+    l.signature.kernel[1] *
+    l.signature.outH *
+    l.signature.outW;
   const ls = signedLayers(model)
     .filter((l) => l.signature.op !== 'gemm')
     .sort((a, b) => work(a) - work(b) || a.key.localeCompare(b.key));
@@ -86,7 +92,12 @@ class DriftScale {
     private before: number,
   ) {}
 
-  static async start(table: LatencyTable, o: ProfileOptions, every: number, entry: { signature: string; cin: number; cout: number }): Promise<DriftScale> {
+  static async start(
+    table: LatencyTable,
+    o: ProfileOptions,
+    every: number,
+    entry: { signature: string; cin: number; cout: number },
+  ): Promise<DriftScale> {
     const sig = table.signatures[entry.signature]!;
     const measureRef = async () => (await o.runtime.measureLayer(sig, entry.cin, entry.cout, o.batch, o.timing)).ms;
     const first = await measureRef();
@@ -144,7 +155,15 @@ export function deviceRecord(d: DeviceDescription, gpu?: GpuDescription): Latenc
     description: `${gpuSummary(gpu)}; host ${cpu}`,
     cpuModel: d.cpuModel,
     cores: d.cores,
-    gpu: { vendor: gpu.vendor, architecture: gpu.architecture, device: gpu.device, driver: gpu.driver, backend: gpu.backend, ...(gpu.icd ? { icd: gpu.icd } : {}), pciIds: [...gpu.pciIds] },
+    gpu: {
+      vendor: gpu.vendor,
+      architecture: gpu.architecture,
+      device: gpu.device,
+      driver: gpu.driver,
+      backend: gpu.backend,
+      ...(gpu.icd ? { icd: gpu.icd } : {}),
+      pciIds: [...gpu.pciIds],
+    },
   };
 }
 
@@ -174,12 +193,18 @@ function checkResumable(t: LatencyTable, o: ProfileOptions, grid: GridOptions): 
   const have = { model: t.model, batch: t.batch, runtime: t.runtime.name, ep: t.runtime.ep, threads: t.runtime.threads, grid: t.grid };
   for (const k of Object.keys(want) as Array<keyof typeof want>) {
     if (JSON.stringify(want[k]) !== JSON.stringify(have[k])) {
-      throw new LatpruneError('BAD_ARGUMENT', `${o.out} holds a table with ${k} ${JSON.stringify(have[k])}, but this run asks for ${JSON.stringify(want[k])}; use the same flags to continue it, or another --out.`);
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `${o.out} holds a table with ${k} ${JSON.stringify(have[k])}, but this run asks for ${JSON.stringify(want[k])}; use the same flags to continue it, or another --out.`,
+      );
     }
   }
   const here = currentFingerprint(t);
   if (t.device.fingerprint !== here) {
-    throw new LatpruneError('BAD_ARGUMENT', `${o.out} was profiled on device '${t.device.fingerprint}', not this one ('${here}'); profile into another --out.`);
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `${o.out} was profiled on device '${t.device.fingerprint}', not this one ('${here}'); profile into another --out.`,
+    );
   }
 }
 
@@ -191,7 +216,8 @@ function checkResumable(t: LatencyTable, o: ProfileOptions, grid: GridOptions): 
 export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Promise<LatencyTable> {
   const grid = o.grid ?? DEFAULT_GRID;
   const every = o.referenceEvery ?? DEFAULT_REFERENCE_EVERY;
-  if (!(Number.isInteger(every) && every >= 0)) throw new LatpruneError('BAD_ARGUMENT', `--reference-every must be a whole number of entries (0: no drift reference), got ${every}.`);
+  if (!(Number.isInteger(every) && every >= 0))
+    throw new LatpruneError('BAD_ARGUMENT', `--reference-every must be a whole number of entries (0: no drift reference), got ${every}.`);
   const now = o.now ?? (() => new Date());
   const layers = signedLayers(model);
   const inputShape = model.inputs[0]!.shape as number[];
@@ -227,7 +253,9 @@ export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Pr
   const spec = describeModel(model);
   const outputLayers = new Set(spec.outputs.map((t) => t.layer));
   const inputLayers = new Set(spec.inputs.map((t) => t.layer));
-  const readsInput = new Set(spec.layers.filter((l) => l.inbound.length > 0 && l.inbound.every((t) => inputLayers.has(t.layer))).map((l) => l.name));
+  const readsInput = new Set(
+    spec.layers.filter((l) => l.inbound.length > 0 && l.inbound.every((t) => inputLayers.has(t.layer))).map((l) => l.name),
+  );
 
   const todo: Array<{ key: string; cin: number; cout: number }> = [];
   const plan = (key: string, pts: ReadonlyArray<readonly [number, number]>) => {
@@ -301,7 +329,10 @@ export async function profileModel(model: tf.LayersModel, o: ProfileOptions): Pr
         if (interrupted) {
           await drift?.close();
           await save();
-          throw new LatpruneError('RUNTIME', `interrupted: ${o.out} holds ${table.stats.entries} entries; run the same command again to continue.`);
+          throw new LatpruneError(
+            'RUNTIME',
+            `interrupted: ${o.out} holds ${table.stats.entries} entries; run the same command again to continue.`,
+          );
         }
       }
     }
@@ -350,12 +381,21 @@ export function mergeTables(shards: ReadonlyArray<{ readonly path: string; reado
       ['layout rules', JSON.stringify(table.layout), JSON.stringify(base.layout)],
     ];
     for (const [what, a, b] of checks) {
-      if (a !== b) throw new LatpruneError('BAD_ARGUMENT', `lut merge: ${path} has ${what} ${String(a)}, but ${first!.path} has ${String(b)}; only shards of one build on one kind of device can be merged.`);
+      if (a !== b)
+        throw new LatpruneError(
+          'BAD_ARGUMENT',
+          `lut merge: ${path} has ${what} ${String(a)}, but ${first!.path} has ${String(b)}; only shards of one build on one kind of device can be merged.`,
+        );
     }
   }
   // shards that timed the same drift reference are put on the first shard's scale
   const ref = base.reference;
-  const sameRef = !!ref && shards.every(({ table: t }) => t.reference && t.reference.signature === ref.signature && t.reference.cin === ref.cin && t.reference.cout === ref.cout);
+  const sameRef =
+    !!ref &&
+    shards.every(
+      ({ table: t }) =>
+        t.reference && t.reference.signature === ref.signature && t.reference.cin === ref.cin && t.reference.cout === ref.cout,
+    );
   const scaleOf = (t: LatencyTable) => (sameRef ? ref!.ms / t.reference!.ms : 1);
   const signatures = JSON.parse(JSON.stringify(base.signatures)) as LatencyTable['signatures'];
   for (const { table } of rest) {
@@ -380,9 +420,21 @@ export function mergeTables(shards: ReadonlyArray<{ readonly path: string; reado
     return { n: acc.n + r.n, sx: acc.sx + r.sx, sy: acc.sy + r.sy, sxx: acc.sxx + r.sxx, sxy: acc.sxy + r.sxy };
   }, undefined);
   const reference: LatencyTable['reference'] = sameRef
-    ? { ...ref!, n: shards.reduce((a, { table: t }) => a + t.reference!.n, 0), minFactor: Math.min(...shards.map(({ table: t }) => t.reference!.minFactor)), maxFactor: Math.max(...shards.map(({ table: t }) => t.reference!.maxFactor)) }
+    ? {
+        ...ref!,
+        n: shards.reduce((a, { table: t }) => a + t.reference!.n, 0),
+        minFactor: Math.min(...shards.map(({ table: t }) => t.reference!.minFactor)),
+        maxFactor: Math.max(...shards.map(({ table: t }) => t.reference!.maxFactor)),
+      }
     : undefined;
-  const stats = shards.reduce((acc, { table }) => ({ entries: acc.entries + table.stats.entries, seconds: acc.seconds + table.stats.seconds, ruleViolations: acc.ruleViolations + table.stats.ruleViolations }), { entries: 0, seconds: 0, ruleViolations: 0 });
+  const stats = shards.reduce(
+    (acc, { table }) => ({
+      entries: acc.entries + table.stats.entries,
+      seconds: acc.seconds + table.stats.seconds,
+      ruleViolations: acc.ruleViolations + table.stats.ruleViolations,
+    }),
+    { entries: 0, seconds: 0, ruleViolations: 0 },
+  );
   const { shard: _shard, calibration: _cal, reference: _ref, ...rest0 } = base;
   return {
     ...rest0,

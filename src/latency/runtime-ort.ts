@@ -22,7 +22,18 @@ import { randomFloats } from '../util/random.js';
 import { describeGpu, isWebGpu, type GpuDescription } from './gpu.js';
 import { inferRule, type LayoutRules } from './layout.js';
 import { LAYER_PREFIX, buildMicroGraph } from './micrograph.js';
-import { alternatingSpeedup, median, medianCiRel, timeAlternating, timeRepeated, type TimedWorkload, type LatencyRuntime, type LayerMeasurement, type NetworkSpec, type TimingOptions } from './runtime.js';
+import {
+  alternatingSpeedup,
+  median,
+  medianCiRel,
+  timeAlternating,
+  timeRepeated,
+  type TimedWorkload,
+  type LatencyRuntime,
+  type LayerMeasurement,
+  type NetworkSpec,
+  type TimingOptions,
+} from './runtime.js';
 import { modelToOnnx } from '../onnx/index.js';
 import { OnnxGraph, addConv, addGemm, decodeModel } from '../onnx/index.js';
 import type { LayerSignature } from './signature.js';
@@ -42,7 +53,12 @@ interface ProfileEvent {
   readonly name: string;
   readonly ts: number;
   readonly dur: number;
-  readonly args?: { readonly op_name?: string; readonly output_type_shape?: Array<Record<string, number[]>>; readonly cache_key?: string; readonly shapes?: string };
+  readonly args?: {
+    readonly op_name?: string;
+    readonly output_type_shape?: Array<Record<string, number[]>>;
+    readonly cache_key?: string;
+    readonly shapes?: string;
+  };
 }
 
 /**
@@ -52,7 +68,14 @@ interface ProfileEvent {
  * continue past `warmup` until shader compilation is over (see
  * {@link warmUpUntilStable}).
  */
-export const GPU_TIMING: Readonly<Required<Pick<TimingOptions, 'warmup' | 'minRuns' | 'maxRuns' | 'relCi' | 'capSeconds' | 'sessions'>>> = { warmup: 3, minRuns: 8, maxRuns: 32, relCi: 0.02, capSeconds: 1, sessions: 2 };
+export const GPU_TIMING: Readonly<Required<Pick<TimingOptions, 'warmup' | 'minRuns' | 'maxRuns' | 'relCi' | 'capSeconds' | 'sessions'>>> = {
+  warmup: 3,
+  minRuns: 8,
+  maxRuns: 32,
+  relCi: 0.02,
+  capSeconds: 1,
+  sessions: 2,
+};
 
 /** Resolution of the GPU kernel times in ORT's profile (ms): its `Api` events are whole microseconds. */
 export const GPU_RESOLUTION_MS = 0.001;
@@ -150,7 +173,7 @@ export function nodeTimesPerRun(events: readonly ProfileEvent[]): Array<Map<stri
     const i = runs.findIndex((r) => e.ts >= r.ts && e.ts <= r.ts + r.dur);
     if (i < 0) continue;
     const shape = e.args?.output_type_shape?.[0];
-    const dims = shape ? Object.values(shape)[0] ?? [] : [];
+    const dims = shape ? (Object.values(shape)[0] ?? []) : [];
     const node = e.name.slice(0, -KERNEL_SUFFIX.length);
     out[i]!.set(node, { ms: e.dur / 1000, op: e.args?.op_name ?? '', elems: dims.reduce((a, b) => a * b, 1) });
   }
@@ -162,7 +185,12 @@ export function nodeTimesPerRun(events: readonly ProfileEvent[]): Array<Map<stri
  * on `input`, releases it. `gpu`: opening also warms the session up until
  * its runs are stable (shader compilation; see {@link warmUpUntilStable}).
  */
-export function sessionWorkload(bytes: Uint8Array, options: ort.InferenceSession.SessionOptions, input: ort.Tensor, gpu = false): TimedWorkload {
+export function sessionWorkload(
+  bytes: Uint8Array,
+  options: ort.InferenceSession.SessionOptions,
+  input: ort.Tensor,
+  gpu = false,
+): TimedWorkload {
   return {
     open: async () => {
       const s = await ort.InferenceSession.create(bytes, options);
@@ -178,7 +206,10 @@ function inputShapeOf(bytes: Uint8Array): number[] {
   const m = decodeModel(bytes, 'model');
   const dims = m.inputs[0]?.shape ?? [];
   if (!dims.every((d) => typeof d === 'number')) {
-    throw new LatpruneError('BAD_ARGUMENT', `the model's input shape [${dims.join(', ')}] is not fixed; pass the input shape (batch) explicitly.`);
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `the model's input shape [${dims.join(', ')}] is not fixed; pass the input shape (batch) explicitly.`,
+    );
   }
   return dims as number[];
 }
@@ -208,19 +239,27 @@ export class OrtRuntime implements LatencyRuntime {
    */
   static async create(opts: OrtRuntimeOptions = {}): Promise<OrtRuntime> {
     const ep = opts.ep ?? 'cpu';
-    const available = ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
+    const available = ort
+      .listSupportedBackends()
+      .filter((b) => b.bundled)
+      .map((b) => b.name);
     if (!available.includes(ep)) {
       throw new LatpruneError(
         'RUNTIME',
         `--ep ${ep}: this onnxruntime-node build has no '${ep}' execution provider (available: ${available.join(', ')}). ` +
-          (ep === 'cuda' ? 'Install onnxruntime-node with its CUDA binaries (without onnxruntime-node-install=skip) on a machine with CUDA.' : 'Choose one of the available providers.'),
+          (ep === 'cuda'
+            ? 'Install onnxruntime-node with its CUDA binaries (without onnxruntime-node-install=skip) on a machine with CUDA.'
+            : 'Choose one of the available providers.'),
       );
     }
     let gpu: GpuDescription | undefined;
     if (isWebGpu(ep)) {
       gpu = describeGpu();
       if (!gpu.available) {
-        throw new LatpruneError('RUNTIME', `--ep webgpu: ONNX Runtime could not open a WebGPU device (${gpu.reason}). It needs a Vulkan driver Dawn accepts (an NVIDIA/AMD/Intel GPU driver, or Mesa >= 25: \`eval "$(bench/gpu/lavapipe.sh)"\` sets up software Vulkan for tests); Vulkan devices seen: ${gpu.vulkanDevices.join(', ') || 'none'}.`);
+        throw new LatpruneError(
+          'RUNTIME',
+          `--ep webgpu: ONNX Runtime could not open a WebGPU device (${gpu.reason}). It needs a Vulkan driver Dawn accepts (an NVIDIA/AMD/Intel GPU driver, or Mesa >= 25: \`eval "$(bench/gpu/lavapipe.sh)"\` sets up software Vulkan for tests); Vulkan devices seen: ${gpu.vulkanDevices.join(', ') || 'none'}.`,
+        );
       }
     }
     const dir = await mkdtemp(join(tmpdir(), 'latprune-ortprof-'));
@@ -264,7 +303,12 @@ export class OrtRuntime implements LatencyRuntime {
    * counted from its timed runs) are reached. `warmup: 0` with `maxRuns: 1`
    * is a single untimed-warm-up run (probes).
    */
-  private async profiledGpu(bytes: Uint8Array, feeds: Record<string, ort.Tensor>, t: TimingOptions, sample: (run: Map<string, GpuNodeTime>) => number): Promise<Array<Map<string, GpuNodeTime>>> {
+  private async profiledGpu(
+    bytes: Uint8Array,
+    feeds: Record<string, ort.Tensor>,
+    t: TimingOptions,
+    sample: (run: Map<string, GpuNodeTime>) => number,
+  ): Promise<Array<Map<string, GpuNodeTime>>> {
     const tt = { ...GPU_TIMING, ...t };
     const out: Array<Map<string, GpuNodeTime>> = [];
     const started = performance.now();
@@ -291,7 +335,11 @@ export class OrtRuntime implements LatencyRuntime {
   }
 
   /** Runs a profiled session and returns per-run node times (warm-up runs dropped). */
-  private async profiled(bytes: Uint8Array, feeds: Record<string, ort.Tensor>, t: TimingOptions): Promise<Array<Map<string, { ms: number; op: string; elems: number }>>> {
+  private async profiled(
+    bytes: Uint8Array,
+    feeds: Record<string, ort.Tensor>,
+    t: TimingOptions,
+  ): Promise<Array<Map<string, { ms: number; op: string; elems: number }>>> {
     const opts = this.options(true);
     const prefix = (opts.profileFilePrefix as string).split('/').pop()!;
     const session = await ort.InferenceSession.create(bytes, opts);
@@ -335,14 +383,25 @@ export class OrtRuntime implements LatencyRuntime {
       layerMs.push(ms);
     }
     if (!layerMs.length || layerMs.every((v) => v === 0)) {
-      throw new LatpruneError('RUNTIME', `onnxruntime profile has no node of the timed layer (${LAYER_PREFIX}*) for ${JSON.stringify(sig)} at ${cin}->${cout}`);
+      throw new LatpruneError(
+        'RUNTIME',
+        `onnxruntime profile has no node of the timed layer (${LAYER_PREFIX}*) for ${JSON.stringify(sig)} at ${cin}->${cout}`,
+      );
     }
     return { ms: median(layerMs), runs: layerMs.length, ...(fast !== undefined ? { fast } : {}), reorders };
   }
 
   /** {@link measureLayer} on the GPU: the layer's kernels' `Api` times; `fast` when every one of them runs on vec4 data. */
-  private async measureLayerGpu(sig: LayerSignature, cin: number, cout: number, bytes: Uint8Array, feeds: Record<string, ort.Tensor>, t: TimingOptions): Promise<LayerMeasurement> {
-    const layerOf = (run: Map<string, GpuNodeTime>) => [...run.entries()].filter(([node]) => node.startsWith(LAYER_PREFIX)).map(([, v]) => v);
+  private async measureLayerGpu(
+    sig: LayerSignature,
+    cin: number,
+    cout: number,
+    bytes: Uint8Array,
+    feeds: Record<string, ort.Tensor>,
+    t: TimingOptions,
+  ): Promise<LayerMeasurement> {
+    const layerOf = (run: Map<string, GpuNodeTime>) =>
+      [...run.entries()].filter(([node]) => node.startsWith(LAYER_PREFIX)).map(([, v]) => v);
     const runs = await this.profiledGpu(bytes, feeds, t, (run) => layerOf(run).reduce((a, v) => a + v.ms, 0));
     const layerMs: number[] = [];
     let fast: boolean | undefined;
@@ -356,10 +415,18 @@ export class OrtRuntime implements LatencyRuntime {
       }
     }
     if (!layerMs.length) {
-      throw new LatpruneError('RUNTIME', `onnxruntime's WebGPU profile has no GPU kernel ('Api' event) of the timed layer (${LAYER_PREFIX}*) for ${JSON.stringify(sig)} at ${cin}->${cout}`);
+      throw new LatpruneError(
+        'RUNTIME',
+        `onnxruntime's WebGPU profile has no GPU kernel ('Api' event) of the timed layer (${LAYER_PREFIX}*) for ${JSON.stringify(sig)} at ${cin}->${cout}`,
+      );
     }
     // a kernel under the profiler's 1 us resolution reads 0: count it as half of that
-    return { ms: Math.max(median(layerMs), GPU_RESOLUTION_MS / 2), runs: layerMs.length, ...(fast !== undefined ? { fast } : {}), reorders: [] };
+    return {
+      ms: Math.max(median(layerMs), GPU_RESOLUTION_MS / 2),
+      runs: layerMs.length,
+      ...(fast !== undefined ? { fast } : {}),
+      reorders: [],
+    };
   }
 
   /**
@@ -373,7 +440,17 @@ export class OrtRuntime implements LatencyRuntime {
   private async probeGpuLayout(maxWidth: number): Promise<LayoutRules> {
     const rules: LayoutRules = {};
     const quick: TimingOptions = { warmup: 0, minRuns: 1, maxRuns: 1 };
-    const sigOf = (op: 'conv' | 'dwconv', k: number): LayerSignature => ({ op, kernel: [k, k], stride: [1, 1], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0], inH: 8, inW: 8, outH: 8, outW: 8, epilogue: 'relu' });
+    const sigOf = (op: 'conv' | 'dwconv', k: number): LayerSignature => ({
+      op,
+      kernel: [k, k],
+      stride: [1, 1],
+      pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0],
+      inH: 8,
+      inW: 8,
+      outH: 8,
+      outW: 8,
+      epilogue: 'relu',
+    });
     const fastAt = async (op: 'conv' | 'dwconv', cin: number, cout: number): Promise<boolean> => {
       let all = true;
       for (const k of op === 'conv' ? [3, 1] : [3]) all = (await this.measureLayer(sigOf(op, k), cin, cout, 1, quick)).fast === true && all;
@@ -386,7 +463,11 @@ export class OrtRuntime implements LatencyRuntime {
       for (const c of widths) fastIn.push(await fastAt(op, c, op === 'dwconv' ? c : 32));
       if (fastIn.every((f) => !f)) continue; // scalar kernels only: one regime
       const rule = inferRule(fastIn, 1);
-      if (!rule) throw new LatpruneError('RUNTIME', `could not infer WebGPU's vec4 rule for ${op} inputs from probes ${describe(fastIn)}; please report this device.`);
+      if (!rule)
+        throw new LatpruneError(
+          'RUNTIME',
+          `could not infer WebGPU's vec4 rule for ${op} inputs from probes ${describe(fastIn)}; please report this device.`,
+        );
       if (op === 'dwconv') {
         rules[op] = rule;
         continue;
@@ -394,7 +475,11 @@ export class OrtRuntime implements LatencyRuntime {
       const fastOut: boolean[] = [];
       for (const c of widths) fastOut.push(await fastAt(op, 32, c));
       const out = inferRule(fastOut, 1);
-      if (!out || out.below !== 1) throw new LatpruneError('RUNTIME', `could not infer WebGPU's vec4 rule for ${op} outputs from probes ${describe(fastOut)}; please report this device.`);
+      if (!out || out.below !== 1)
+        throw new LatpruneError(
+          'RUNTIME',
+          `could not infer WebGPU's vec4 rule for ${op} outputs from probes ${describe(fastOut)}; please report this device.`,
+        );
       rules[op] = { ...rule, outAlign: out.align };
     }
     return rules;
@@ -410,14 +495,27 @@ export class OrtRuntime implements LatencyRuntime {
     const rules: LayoutRules = {};
     const quick: TimingOptions = { warmup: 0, minRuns: 1, maxRuns: 1 };
     for (const op of ['conv', 'dwconv'] as const) {
-      const sig: LayerSignature = { op, kernel: [3, 3], stride: [1, 1], pads: [1, 1, 1, 1], inH: 8, inW: 8, outH: 8, outW: 8, epilogue: 'relu' };
+      const sig: LayerSignature = {
+        op,
+        kernel: [3, 3],
+        stride: [1, 1],
+        pads: [1, 1, 1, 1],
+        inH: 8,
+        inW: 8,
+        outH: 8,
+        outW: 8,
+        epilogue: 'relu',
+      };
       const fast: boolean[] = [];
       for (let c = 1; c <= maxWidth; c++) fast.push((await this.measureLayer(sig, c, op === 'dwconv' ? c : 32, 1, quick)).fast === true);
       if (fast.every((f) => !f)) continue; // one regime: nothing to record
       const outPad = await this.probeOutputBlock();
       const rule = inferRule(fast, outPad);
       if (!rule) {
-        throw new LatpruneError('RUNTIME', `could not infer ORT's blocked-layout rule for ${op} from probes ${fast.map((f, i) => `${i + 1}:${f ? 'B' : '-'}`).join(' ')}; please report this device.`);
+        throw new LatpruneError(
+          'RUNTIME',
+          `could not infer ORT's blocked-layout rule for ${op} from probes ${fast.map((f, i) => `${i + 1}:${f ? 'B' : '-'}`).join(' ')}; please report this device.`,
+        );
       }
       rules[op] = rule;
     }
@@ -426,7 +524,17 @@ export class OrtRuntime implements LatencyRuntime {
 
   /** The channel block of ORT's blocked layout: the padded width of a 1-channel blocked tensor. */
   private async probeOutputBlock(): Promise<number> {
-    const sig: LayerSignature = { op: 'conv', kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], inH: 4, inW: 4, outH: 4, outW: 4, epilogue: 'relu' };
+    const sig: LayerSignature = {
+      op: 'conv',
+      kernel: [1, 1],
+      stride: [1, 1],
+      pads: [0, 0, 0, 0],
+      inH: 4,
+      inW: 4,
+      outH: 4,
+      outW: 4,
+      epilogue: 'relu',
+    };
     // the consumer Q of a 1-output conv reads the padded blocked tensor: its input shape shows the block
     const g = buildMicroGraph(sig, 16, 1, 1, this.producerVersion);
     const feeds = { x: new ort.Tensor('float32', randomFloats(16 * 16, 5), [1, 16, 4, 4]) };
@@ -449,14 +557,22 @@ export class OrtRuntime implements LatencyRuntime {
       inputShape = [batch, cin];
       const x = g.addInput('x', inputShape);
       g.addOutput('y', [batch, cout]);
-      addGemm(g, x, { output: 'y', weight: { data: randomFloats(cout * cin, 1), dims: [cout, cin] }, bias: { data: randomFloats(cout, 2), dims: [cout] }, transB: true });
+      addGemm(g, x, {
+        output: 'y',
+        weight: { data: randomFloats(cout * cin, 1), dims: [cout, cin] },
+        bias: { data: randomFloats(cout, 2), dims: [cout] },
+        transB: true,
+      });
     } else {
       inputShape = [batch, cin, sig.inH, sig.inW];
       const x = g.addInput('x', inputShape);
       g.addOutput('y', [batch, cout, sig.outH, sig.outW]);
       addConv(g, x, {
         output: 'y',
-        weight: { data: randomFloats((cout * cin * sig.kernel[0] * sig.kernel[1]) / group, 3), dims: [cout, cin / group, sig.kernel[0], sig.kernel[1]] },
+        weight: {
+          data: randomFloats((cout * cin * sig.kernel[0] * sig.kernel[1]) / group, 3),
+          dims: [cout, cin / group, sig.kernel[0], sig.kernel[1]],
+        },
         bias: { data: randomFloats(cout, 4), dims: [cout] },
         strides: sig.stride,
         pads: sig.pads,
@@ -479,17 +595,34 @@ export class OrtRuntime implements LatencyRuntime {
    * runs. Returns each one's median latency and `ratio`, the median over the
    * pairs of `b / a`: how many times faster `a` runs than `b` at the same time.
    */
-  async measureNetworkPair(a: NetworkSpec, b: NetworkSpec, t: TimingOptions = {}): Promise<{ aMs: number; bMs: number; ratio: number; pairs: number }> {
+  async measureNetworkPair(
+    a: NetworkSpec,
+    b: NetworkSpec,
+    t: TimingOptions = {},
+  ): Promise<{ aMs: number; bMs: number; ratio: number; pairs: number }> {
     if (a.batch !== b.batch) throw new LatpruneError('BAD_ARGUMENT', `paired timing needs one batch size (got ${a.batch} and ${b.batch}).`);
     const bytesA = this.networkBytes(a);
     const bytesB = this.networkBytes(b);
     const input = inputShapeOf(bytesA);
-    if (inputShapeOf(bytesB).join('x') !== input.join('x')) throw new LatpruneError('BAD_ARGUMENT', 'paired timing needs networks of the same input shape.');
-    const x = new ort.Tensor('float32', randomFloats(input.reduce((p, q) => p * q, 1), 13), input);
+    if (inputShapeOf(bytesB).join('x') !== input.join('x'))
+      throw new LatpruneError('BAD_ARGUMENT', 'paired timing needs networks of the same input shape.');
+    const x = new ort.Tensor(
+      'float32',
+      randomFloats(
+        input.reduce((p, q) => p * q, 1),
+        13,
+      ),
+      input,
+    );
     const opts = this.options(false);
     const wa = sessionWorkload(bytesA, opts, x, this.onGpu);
     const wb = sessionWorkload(bytesB, opts, x, this.onGpu);
-    const r = await timeAlternating(wa, wb, { pairs: t.sessions ?? 3, blockMs: (t.capSeconds ?? 1.5) * 1000, minRuns: t.minRuns ?? 5, warmup: t.warmup ?? 3 });
+    const r = await timeAlternating(wa, wb, {
+      pairs: t.sessions ?? 3,
+      blockMs: (t.capSeconds ?? 1.5) * 1000,
+      minRuns: t.minRuns ?? 5,
+      warmup: t.warmup ?? 3,
+    });
     return { aMs: median(r.a.map(median)), bMs: median(r.b.map(median)), ratio: alternatingSpeedup(r), pairs: r.a.length };
   }
 
@@ -505,9 +638,21 @@ export class OrtRuntime implements LatencyRuntime {
    * to 2x between sessions (measured: a pruned ResNet-20 at 60-77 ms in six
    * sessions, 120 ms in another process), far more than within one session.
    */
-  async measureOnnx(bytes: Uint8Array, t: TimingOptions = {}, inputShape?: readonly number[], sessions = 3): Promise<{ ms: number; runs: number }> {
+  async measureOnnx(
+    bytes: Uint8Array,
+    t: TimingOptions = {},
+    inputShape?: readonly number[],
+    sessions = 3,
+  ): Promise<{ ms: number; runs: number }> {
     const input = inputShape ?? inputShapeOf(bytes);
-    const x = new ort.Tensor('float32', randomFloats(input.reduce((a, b) => a * b, 1), 13), input as number[]);
+    const x = new ort.Tensor(
+      'float32',
+      randomFloats(
+        input.reduce((a, b) => a * b, 1),
+        13,
+      ),
+      input as number[],
+    );
     const medians: number[] = [];
     let runs = 0;
     for (let k = 0; k < sessions; k++) {

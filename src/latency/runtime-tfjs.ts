@@ -20,7 +20,12 @@ export class TfjsRuntime implements LatencyRuntime {
   /** {@inheritDoc LatencyRuntime.measureLayer} */
   async measureLayer(sig: LayerSignature, cin: number, cout: number, batch: number, t: TimingOptions = {}): Promise<LayerMeasurement> {
     const [pt, pl, pb, pr] = sig.pads;
-    const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [pt, pb], [pl, pr], [0, 0]];
+    const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+      [0, 0],
+      [pt, pb],
+      [pl, pr],
+      [0, 0],
+    ];
     const act = sig.epilogue === 'relu' ? 'relu' : sig.epilogue === 'relu6' ? 'relu6' : 'linear';
     const held: tf.Tensor[] = [];
     const keep = <T extends tf.Tensor>(x: T): T => (held.push(x), x);
@@ -33,14 +38,16 @@ export class TfjsRuntime implements LatencyRuntime {
     } else {
       const x = keep(tf.randomNormal([batch, sig.inH, sig.inW, cin])) as tf.Tensor4D;
       const b = keep(tf.randomNormal([cout])) as tf.Tensor1D;
-      const res = sig.epilogue === 'add' || sig.epilogue === 'add_relu' ? keep(tf.randomNormal([batch, sig.outH, sig.outW, cout])) : undefined;
+      const res =
+        sig.epilogue === 'add' || sig.epilogue === 'add_relu' ? keep(tf.randomNormal([batch, sig.outH, sig.outW, cout])) : undefined;
       const conv =
         sig.op === 'dwconv'
           ? (() => {
               const f = keep(tf.randomNormal([sig.kernel[0], sig.kernel[1], cin, 1])) as tf.Tensor4D;
               // depthwise takes only 'same'/'valid' (the signature's pads come from one of them)
               const dwPad = sig.pads.every((p) => p === 0) ? 'valid' : 'same';
-              return () => tf.fused.depthwiseConv2d({ x, filter: f, strides: sig.stride, pad: dwPad, bias: b, activation: res ? 'linear' : act });
+              return () =>
+                tf.fused.depthwiseConv2d({ x, filter: f, strides: sig.stride, pad: dwPad, bias: b, activation: res ? 'linear' : act });
             })()
           : (() => {
               const f = keep(tf.randomNormal([sig.kernel[0], sig.kernel[1], cin, cout])) as tf.Tensor4D;

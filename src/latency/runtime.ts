@@ -121,7 +121,11 @@ export interface TimedWorkload {
  * second session run right after a first one here ran 1.7x slower), and
  * releasing the session stops them.
  */
-export async function timeAlternating(a: TimedWorkload, b: TimedWorkload, o: { readonly pairs: number; readonly blockMs: number; readonly minRuns: number; readonly warmup?: number }): Promise<{ a: number[][]; b: number[][] }> {
+export async function timeAlternating(
+  a: TimedWorkload,
+  b: TimedWorkload,
+  o: { readonly pairs: number; readonly blockMs: number; readonly minRuns: number; readonly warmup?: number },
+): Promise<{ a: number[][]; b: number[][] }> {
   const block = async (w: TimedWorkload): Promise<number[]> => {
     const h = await w.open();
     try {

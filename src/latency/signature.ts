@@ -89,7 +89,17 @@ export function signedLayers(model: tf.LayersModel): SignedLayer[] {
       if (inS.length !== 1) continue; // Dense on 4-D tensors is not a classifier head
       out.push({
         layer: l.name,
-        signature: { op: 'gemm', kernel: [1, 1], stride: [1, 1], pads: [0, 0, 0, 0], inH: 1, inW: 1, outH: 1, outW: 1, epilogue: epilogueOf(l.name) },
+        signature: {
+          op: 'gemm',
+          kernel: [1, 1],
+          stride: [1, 1],
+          pads: [0, 0, 0, 0],
+          inH: 1,
+          inW: 1,
+          outH: 1,
+          outW: 1,
+          epilogue: epilogueOf(l.name),
+        },
         key: '',
         cin: inS[0]!,
         cout: outS[0]!,
@@ -105,11 +115,24 @@ export function signedLayers(model: tf.LayersModel): SignedLayer[] {
     const pads = cfg['padding'] === 'same' ? samePadding([inH, inW], k, s) : [0, 0, 0, 0];
     const op: OpKind = timedAs;
     if (op === 'dwconv' && (cfg['depth_multiplier'] ?? 1) !== 1) {
-      throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${l.name}' is a depthwise convolution with multiplier ${String(cfg['depth_multiplier'])}; latency tables cover multiplier 1.`);
+      throw new LatpruneError(
+        'UNSUPPORTED_LAYER',
+        `layer '${l.name}' is a depthwise convolution with multiplier ${String(cfg['depth_multiplier'])}; latency tables cover multiplier 1.`,
+      );
     }
     out.push({
       layer: l.name,
-      signature: { op, kernel: k, stride: s, pads: [pads[0]!, pads[1]!, pads[2]!, pads[3]!], inH, inW, outH: outS[0]!, outW: outS[1]!, epilogue: epilogueOf(l.name) },
+      signature: {
+        op,
+        kernel: k,
+        stride: s,
+        pads: [pads[0]!, pads[1]!, pads[2]!, pads[3]!],
+        inH,
+        inW,
+        outH: outS[0]!,
+        outW: outS[1]!,
+        epilogue: epilogueOf(l.name),
+      },
       key: '',
       cin,
       cout: outS[2]!,

@@ -26,13 +26,19 @@ const opKind = z.enum(['conv', 'dwconv', 'gemm']);
  */
 
 /** A finite number; `rule` words the message of every failure ("must be <rule>"). */
-const finite = (rule = 'a finite number') => z.number({ invalid_type_error: `must be ${rule}`, required_error: `is missing (must be ${rule})` }).finite({ message: `must be ${rule}` });
+const finite = (rule = 'a finite number') =>
+  z
+    .number({ invalid_type_error: `must be ${rule}`, required_error: `is missing (must be ${rule})` })
+    .finite({ message: `must be ${rule}` });
 /** A finite number > 0. */
 const positive = (rule = 'a finite number > 0') => finite(rule).positive({ message: `must be ${rule}` });
 /** A finite number >= 0. */
 const nonnegative = (rule = 'a finite number >= 0') => finite(rule).nonnegative({ message: `must be ${rule}` });
 /** A whole number >= `min`. */
-const whole = (min: number, rule = `a whole number >= ${min}`) => finite(rule).int({ message: `must be ${rule}` }).min(min, { message: `must be ${rule}` });
+const whole = (min: number, rule = `a whole number >= ${min}`) =>
+  finite(rule)
+    .int({ message: `must be ${rule}` })
+    .min(min, { message: `must be ${rule}` });
 /** A latency or measured time in ms: positive and finite. */
 const latencyMs = () => positive('a positive, finite time in ms');
 
@@ -56,7 +62,9 @@ const signatureSchema = z.object({
   /** Model layers with this signature. */
   layers: z.array(z.string()).min(1),
   /** Measured points [cin, cout, ms]. */
-  points: z.array(z.tuple([whole(1, 'a whole number of input channels >= 1'), whole(1, 'a whole number of output channels >= 1'), latencyMs()])),
+  points: z.array(
+    z.tuple([whole(1, 'a whole number of input channels >= 1'), whole(1, 'a whole number of output channels >= 1'), latencyMs()]),
+  ),
 });
 
 /** Coefficients of one calibration model (see `calibration` below). */
@@ -76,7 +84,11 @@ const coefficientsSchema = z.object({
  * coefficients to these, so one small plain layer does not switch a
  * network's pricing.
  */
-const mixedSchema = coefficientsSchema.extend({ fromPlainShare: finite('a share between 0 and 1').min(0, { message: 'must be a share between 0 and 1' }).max(1, { message: 'must be a share between 0 and 1' }) });
+const mixedSchema = coefficientsSchema.extend({
+  fromPlainShare: finite('a share between 0 and 1')
+    .min(0, { message: 'must be a share between 0 and 1' })
+    .max(1, { message: 'must be a share between 0 and 1' }),
+});
 
 /** One measured network of the calibration. */
 const sampleSchema = z
@@ -90,7 +102,12 @@ const sampleSchema = z
   })
   .superRefine((s, ctx) => {
     // the plain-kernel look-ups are a part of partsMs (allow rounding)
-    if (s.plainMs !== undefined && s.plainMs > s.partsMs * (1 + 1e-6) + 1e-9) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['plainMs'], message: `must be at most partsMs (${s.partsMs}): plain-kernel layers are a part of all layers` });
+    if (s.plainMs !== undefined && s.plainMs > s.partsMs * (1 + 1e-6) + 1e-9)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['plainMs'],
+        message: `must be at most partsMs (${s.partsMs}): plain-kernel layers are a part of all layers`,
+      });
   });
 
 const tableSchema = z.object({
@@ -99,7 +116,11 @@ const tableSchema = z.object({
   /** The model file the table was profiled from (a path as given to `--model`); absent for zoo models, whose name is `model`. */
   source: z.string().min(1).optional(),
   batch: whole(1, 'a whole batch size >= 1'),
-  input: z.tuple([whole(1, 'a whole input height >= 1'), whole(1, 'a whole input width >= 1'), whole(1, 'a whole number of input channels >= 1')]),
+  input: z.tuple([
+    whole(1, 'a whole input height >= 1'),
+    whole(1, 'a whole input width >= 1'),
+    whole(1, 'a whole number of input channels >= 1'),
+  ]),
   precision: z.literal('fp32'),
   device: z.object({
     fingerprint: z.string().min(1),
@@ -133,7 +154,8 @@ const tableSchema = z.object({
   shard: z
     .object({ index: whole(0), count: whole(1) })
     .superRefine((s, ctx) => {
-      if (s.index >= s.count) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['index'], message: `must be below the shard count ${s.count}` });
+      if (s.index >= s.count)
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['index'], message: `must be below the shard count ${s.count}` });
     })
     .optional(),
   layout: z.record(opKind, layoutRule),
@@ -184,7 +206,8 @@ const tableSchema = z.object({
       maxFactor: positive(),
     })
     .superRefine((r, ctx) => {
-      if (r.minFactor > r.maxFactor) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['minFactor'], message: `must not exceed maxFactor (${r.maxFactor})` });
+      if (r.minFactor > r.maxFactor)
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['minFactor'], message: `must not exceed maxFactor (${r.maxFactor})` });
     })
     .optional(),
   /** Profiling statistics. */
@@ -216,10 +239,17 @@ export function validateTable(data: unknown, source: string): LatencyTable {
     const field = issue.path.length ? issue.path.join('.') : '(root)';
     const entry = describeEntry(data, issue.path);
     const others = new Set(r.error.issues.map((i) => i.path.join('.'))).size - 1;
-    const got = issue.code === z.ZodIssueCode.invalid_type && issue.received === 'undefined' ? '' : `, got ${formatValue(valueAt(data, issue.path))}`;
+    const got =
+      issue.code === z.ZodIssueCode.invalid_type && issue.received === 'undefined' ? '' : `, got ${formatValue(valueAt(data, issue.path))}`;
     const more = others > 0 ? ` (${others} more field${others > 1 ? 's are' : ' is'} invalid)` : '';
-    const how = issue.path[0] === 'calibration' ? `Delete its "calibration" field and run \`${profileCommandLine(data, source)}\` to measure a new one (the layer entries are kept), or delete the file and rebuild it with that command.` : `Delete it and rebuild it with \`${profileCommandLine(data, source)}\`.`;
-    throw new LatpruneError('SCHEMA', `${source}: invalid latency table at '${field}'${entry ? ` (${entry})` : ''}: ${issue.message}${got}${more}. ${how}`);
+    const how =
+      issue.path[0] === 'calibration'
+        ? `Delete its "calibration" field and run \`${profileCommandLine(data, source)}\` to measure a new one (the layer entries are kept), or delete the file and rebuild it with that command.`
+        : `Delete it and rebuild it with \`${profileCommandLine(data, source)}\`.`;
+    throw new LatpruneError(
+      'SCHEMA',
+      `${source}: invalid latency table at '${field}'${entry ? ` (${entry})` : ''}: ${issue.message}${got}${more}. ${how}`,
+    );
   }
   return r.data;
 }
@@ -250,7 +280,10 @@ function describeEntry(data: unknown, path: readonly PathKey[]): string | undefi
   const rest = (from: number) => path.slice(from).join('.');
   if (top === 'signatures' && a !== undefined) {
     const layers = valueAt(data, ['signatures', a, 'layers']);
-    const of = Array.isArray(layers) && layers.length ? ` (layer${layers.length > 1 ? 's' : ''} ${layers.slice(0, 3).join(', ')}${layers.length > 3 ? ', ...' : ''})` : '';
+    const of =
+      Array.isArray(layers) && layers.length
+        ? ` (layer${layers.length > 1 ? 's' : ''} ${layers.slice(0, 3).join(', ')}${layers.length > 3 ? ', ...' : ''})`
+        : '';
     if (b === 'points' && typeof c === 'number') {
       const p = valueAt(data, ['signatures', a, 'points', c]);
       const at = Array.isArray(p) ? ` at cin ${formatValue(p[0])}, cout ${formatValue(p[1])}` : '';
@@ -319,7 +352,10 @@ export async function loadTable(path: string): Promise<LatencyTable> {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new LatpruneError('BAD_FILE', `${path}: not JSON (${err instanceof Error ? err.message : String(err)}); regenerate it with \`latprune profile\`.`);
+    throw new LatpruneError(
+      'BAD_FILE',
+      `${path}: not JSON (${err instanceof Error ? err.message : String(err)}); regenerate it with \`latprune profile\`.`,
+    );
   }
   return validateTable(data, path);
 }

@@ -9,7 +9,10 @@ import { LatpruneError } from '../errors.js';
 import { layerKeep, type ChannelGraph, type Selection } from '../graph/index.js';
 
 /** Slices `t` along each listed axis at the kept indices. */
-async function sliceAxes(t: tf.Tensor, axes: ReadonlyArray<{ readonly axis: number; readonly keep: readonly number[] }>): Promise<tf.Tensor> {
+async function sliceAxes(
+  t: tf.Tensor,
+  axes: ReadonlyArray<{ readonly axis: number; readonly keep: readonly number[] }>,
+): Promise<tf.Tensor> {
   let gathered = false;
   const out = tf.tidy(() => {
     let o = t;
@@ -38,8 +41,14 @@ async function sliceAxes(t: tf.Tensor, axes: ReadonlyArray<{ readonly axis: numb
  * their inputs). Used by compaction and by latency measurements at chosen
  * widths.
  */
-export async function modelAtWidths(model: tf.LayersModel, coutOf: (layer: string) => number | undefined, name = model.name): Promise<tf.LayersModel> {
-  const topo = model.toJSON(undefined, false) as unknown as { config: { name: string; layers: Array<{ class_name: string; config: Record<string, unknown> & { name: string } }> } };
+export async function modelAtWidths(
+  model: tf.LayersModel,
+  coutOf: (layer: string) => number | undefined,
+  name = model.name,
+): Promise<tf.LayersModel> {
+  const topo = model.toJSON(undefined, false) as unknown as {
+    config: { name: string; layers: Array<{ class_name: string; config: Record<string, unknown> & { name: string } }> };
+  };
   for (const l of topo.config.layers) {
     const w = coutOf(l.config.name);
     if (w === undefined) continue;
@@ -76,7 +85,10 @@ export async function compactModel(model: tf.LayersModel, graph: ChannelGraph, s
     const have = sliced.map((t) => t.shape.join('x'));
     if (want.join(',') !== have.join(',')) {
       tf.dispose(sliced);
-      throw new LatpruneError('RUNTIME', `compaction of layer '${layer.name}': sliced weights [${have.join(', ')}] do not fit the rebuilt layer [${want.join(', ')}]; please report this model.`);
+      throw new LatpruneError(
+        'RUNTIME',
+        `compaction of layer '${layer.name}': sliced weights [${have.join(', ')}] do not fit the rebuilt layer [${want.join(', ')}]; please report this model.`,
+      );
     }
     target.setWeights(sliced);
     tf.dispose(sliced);

@@ -72,7 +72,10 @@ async function modelJsonPath(path: string): Promise<string> {
   try {
     st = await stat(path);
   } catch {
-    throw new LatpruneError('NOT_FOUND', `model file ${path} does not exist. Give a zoo name (${zooNames().join(', ')}), an ONNX file, or the path of a tfjs model.json (or its folder).`);
+    throw new LatpruneError(
+      'NOT_FOUND',
+      `model file ${path} does not exist. Give a zoo name (${zooNames().join(', ')}), an ONNX file, or the path of a tfjs model.json (or its folder).`,
+    );
   }
   return st.isDirectory() ? join(path, 'model.json') : path;
 }
@@ -94,7 +97,10 @@ async function readModelJson(file: string): Promise<ModelJsonFile> {
     json = JSON.parse(text) as ModelJsonFile;
   } catch (err) {
     const what = text.trim() === '' ? 'the file is empty' : `it is not valid JSON: ${err instanceof Error ? err.message : String(err)}`;
-    throw new LatpruneError('BAD_FILE', `${file}: cannot read a tfjs model.json (${what}; ${text.length} bytes, possibly truncated). ${REDO}`);
+    throw new LatpruneError(
+      'BAD_FILE',
+      `${file}: cannot read a tfjs model.json (${what}; ${text.length} bytes, possibly truncated). ${REDO}`,
+    );
   }
   if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
     throw new LatpruneError('BAD_FILE', `${file}: not a tfjs LayersModel model.json (needs "modelTopology" and "weightsManifest").`);
@@ -103,12 +109,24 @@ async function readModelJson(file: string): Promise<ModelJsonFile> {
     const g = (entry ?? {}) as { paths?: unknown; weights?: unknown };
     const isWeight = (x: unknown): boolean => {
       const w = (x ?? {}) as { name?: unknown; shape?: unknown; dtype?: unknown };
-      return typeof w.name === 'string' && typeof w.dtype === 'string' && Array.isArray(w.shape) && w.shape.every((d: unknown) => Number.isInteger(d) && (d as number) >= 0);
+      return (
+        typeof w.name === 'string' &&
+        typeof w.dtype === 'string' &&
+        Array.isArray(w.shape) &&
+        w.shape.every((d: unknown) => Number.isInteger(d) && (d as number) >= 0)
+      );
     };
     const ok =
-      typeof entry === 'object' && Array.isArray(g.paths) && g.paths.every((p: unknown) => typeof p === 'string' && p !== '') &&
-      Array.isArray(g.weights) && g.weights.every(isWeight);
-    if (!ok) throw new LatpruneError('BAD_FILE', `${file}: weightsManifest[${i}] is malformed (each group needs "paths": [file names] and "weights": [{name, shape, dtype}]). ${REDO}`);
+      typeof entry === 'object' &&
+      Array.isArray(g.paths) &&
+      g.paths.every((p: unknown) => typeof p === 'string' && p !== '') &&
+      Array.isArray(g.weights) &&
+      g.weights.every(isWeight);
+    if (!ok)
+      throw new LatpruneError(
+        'BAD_FILE',
+        `${file}: weightsManifest[${i}] is malformed (each group needs "paths": [file names] and "weights": [{name, shape, dtype}]). ${REDO}`,
+      );
   });
   return json;
 }
@@ -140,7 +158,14 @@ export function manifestGroupBytes(weights: readonly tf.io.WeightsManifestEntry[
  *
  * @throws LatpruneError `BAD_FILE` naming the shard(s) and the byte counts
  */
-function checkGroupSizes(file: string, group: number, paths: readonly string[], sizes: readonly number[], nWeights: number, expected: number): void {
+function checkGroupSizes(
+  file: string,
+  group: number,
+  paths: readonly string[],
+  sizes: readonly number[],
+  nWeights: number,
+  expected: number,
+): void {
   const actual = sizes.reduce((a, b) => a + b, 0);
   if (actual === expected) return;
   const n = paths.length;
@@ -192,8 +217,12 @@ export async function loadModel(path: string): Promise<tf.LayersModel> {
       try {
         b = await readFile(wf);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new LatpruneError('NOT_FOUND', `${wf}: weights file listed in ${file} is missing. ${REDO}`);
-        throw new LatpruneError('BAD_FILE', `${wf}: cannot read this weights file listed in ${file} (${err instanceof Error ? err.message : String(err)}).`);
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new LatpruneError('NOT_FOUND', `${wf}: weights file listed in ${file} is missing. ${REDO}`);
+        throw new LatpruneError(
+          'BAD_FILE',
+          `${wf}: cannot read this weights file listed in ${file} (${err instanceof Error ? err.message : String(err)}).`,
+        );
       }
       sizes.push(b.byteLength);
       buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
@@ -202,9 +231,13 @@ export async function loadModel(path: string): Promise<tf.LayersModel> {
     if (expected !== undefined) checkGroupSizes(file, gi, files, sizes, group.weights.length, expected);
   }
   try {
-    return await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: tf.io.concatenateArrayBuffers(buffers) }));
+    return await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: tf.io.concatenateArrayBuffers(buffers) }),
+    );
   } catch (err) {
-    throw new LatpruneError('BAD_FILE', `${file}: tfjs could not build the model (${err instanceof Error ? err.message : String(err)}).`, { cause: err });
+    throw new LatpruneError('BAD_FILE', `${file}: tfjs could not build the model (${err instanceof Error ? err.message : String(err)}).`, {
+      cause: err,
+    });
   }
 }
 
@@ -218,7 +251,10 @@ export async function readModelMetadata(path: string): Promise<Record<string, un
  * A zoo name (built with `zoo` options, e.g. the dataset's input shape and
  * classes) or a path to a saved model.
  */
-export async function resolveModel(spec: string, zoo: ZooOptions = {}): Promise<{ model: tf.LayersModel; source: string; fromZoo: boolean; onnx?: ImportInfo }> {
+export async function resolveModel(
+  spec: string,
+  zoo: ZooOptions = {},
+): Promise<{ model: tf.LayersModel; source: string; fromZoo: boolean; onnx?: ImportInfo }> {
   if (zooNames().includes(spec)) return { model: buildZooModel(spec, zoo), source: `zoo:${spec}`, fromZoo: true };
   if (isOnnxPath(spec)) {
     const { model, info } = await loadOnnxModel(spec);

@@ -92,7 +92,12 @@ type LayerWeights = ReadonlyArray<{ readonly data: Float32Array; readonly dims: 
  * @throws LatpruneError `UNSUPPORTED_LAYER` naming a layer the converter does not handle
  */
 export function modelToOnnx(model: tf.LayersModel, o: ToOnnxOptions): Uint8Array {
-  return convert(model, o, (name) => model.getLayer(name).getWeights().map((w) => ({ data: w.dataSync() as Float32Array, dims: w.shape })));
+  return convert(model, o, (name) =>
+    model
+      .getLayer(name)
+      .getWeights()
+      .map((w) => ({ data: w.dataSync() as Float32Array, dims: w.shape })),
+  );
 }
 
 /**
@@ -107,7 +112,8 @@ export async function modelToOnnxAsync(model: tf.LayersModel, o: ToOnnxOptions):
   if (!o.synthetic) {
     for (const layer of model.layers) {
       const ws = layer.getWeights();
-      if (ws.length) read.set(layer.name, await Promise.all(ws.map(async (w) => ({ data: (await w.data()) as Float32Array, dims: w.shape }))));
+      if (ws.length)
+        read.set(layer.name, await Promise.all(ws.map(async (w) => ({ data: (await w.data()) as Float32Array, dims: w.shape }))));
     }
   }
   // a layer without weights reads as [] here as in the synchronous path
@@ -119,10 +125,18 @@ function convert(model: tf.LayersModel, o: ToOnnxOptions, weightsOf: (layer: str
   const layers = spec.layers;
   const consumers = new Map<string, string[]>();
   for (const l of layers) for (const t of l.inbound) consumers.set(t.layer, [...(consumers.get(t.layer) ?? []), l.name]);
-  const g = new OnnxGraph({ producerVersion: o.producerVersion, opsetVersion: o.opset ?? 13, graphName: model.name, metadata: o.metadata ?? {} });
+  const g = new OnnxGraph({
+    producerVersion: o.producerVersion,
+    opsetVersion: o.opset ?? 13,
+    graphName: model.name,
+    metadata: o.metadata ?? {},
+  });
   const batchDim: number | string = o.batch ?? o.io?.batchDim ?? 'batch';
   if (o.io !== undefined && o.io.outputs.length !== spec.outputs.length) {
-    throw new LatpruneError('BAD_ARGUMENT', `io.outputs names ${o.io.outputs.length} outputs but model ${model.name} has ${spec.outputs.length}; pass one name per model output.`);
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `io.outputs names ${o.io.outputs.length} outputs but model ${model.name} has ${spec.outputs.length}; pass one name per model output.`,
+    );
   }
   const values = new Map<string, Value>();
   const foldBn = o.foldBn ?? true;
@@ -184,7 +198,7 @@ function convert(model: tf.LayersModel, o: ToOnnxOptions, weightsOf: (layer: str
         let bias: Float32Array | undefined;
         let group: number;
         if (synthetic) {
-          const cout = depthwise ? cin * Number(cfg['depth_multiplier'] ?? 1) : synthetic.coutOf?.(name) ?? Number(cfg['filters']);
+          const cout = depthwise ? cin * Number(cfg['depth_multiplier'] ?? 1) : (synthetic.coutOf?.(name) ?? Number(cfg['filters']));
           group = depthwise ? cin : groups;
           weight = { data: randomFloats((cout * cin * kh * kw) / group, seed++, -0.1, 0.1), dims: [cout, cin / group, kh, kw] };
           bias = randomFloats(cout, seed++, -0.1, 0.1);
@@ -207,7 +221,15 @@ function convert(model: tf.LayersModel, o: ToOnnxOptions, weightsOf: (layer: str
           const f = foldBatchNorm(weight.data, weight.dims, bias, bnParams(bn));
           y = addConv(g, x.name, { name, weight: f.weight, bias: f.bias, strides: [sh, sw], pads, dilations: dil, group });
         } else {
-          y = addConv(g, x.name, { name, weight, ...(bias ? { bias: { data: bias, dims: [weight.dims[0]!] } } : {}), strides: [sh, sw], pads, dilations: dil, group });
+          y = addConv(g, x.name, {
+            name,
+            weight,
+            ...(bias ? { bias: { data: bias, dims: [weight.dims[0]!] } } : {}),
+            strides: [sh, sw],
+            pads,
+            dilations: dil,
+            group,
+          });
         }
         if (bn) folded.add(bn);
         const cout = weight.dims[0]!;
@@ -222,7 +244,13 @@ function convert(model: tf.LayersModel, o: ToOnnxOptions, weightsOf: (layer: str
         if (folded.has(name)) break;
         const c = x.shape[0]!;
         const p = synthetic
-          ? { gamma: randomFloats(c, seed++, 0.5, 1.5), beta: randomFloats(c, seed++), mean: randomFloats(c, seed++), variance: randomFloats(c, seed++, 0.5, 1.5), epsilon: 1e-3 }
+          ? {
+              gamma: randomFloats(c, seed++, 0.5, 1.5),
+              beta: randomFloats(c, seed++),
+              mean: randomFloats(c, seed++),
+              variance: randomFloats(c, seed++, 0.5, 1.5),
+              epsilon: 1e-3,
+            }
           : bnParams(name);
         const y = addBatchNormalization(g, x.name, {
           name,
@@ -238,13 +266,22 @@ function convert(model: tf.LayersModel, o: ToOnnxOptions, weightsOf: (layer: str
       case 'ReLU': {
         const max = cfg['max_value'] as number | null | undefined;
         const slope = Number(cfg['negative_slope'] ?? 0);
-        if (slope !== 0) throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}': ReLU with negative_slope is not supported by the ONNX exporter.`);
+        if (slope !== 0)
+          throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}': ReLU with negative_slope is not supported by the ONNX exporter.`);
         const y = max === null || max === undefined ? addRelu(g, x.name, { name }) : addClip(g, x.name, { name, min: 0, max });
         set({ ...x, name: y });
         break;
       }
       case 'HardSigmoid':
-        set({ ...x, name: g.addNode({ opType: 'HardSigmoid', inputs: [x.name], name, attributes: { alpha: floatAttr(Number(cfg['alpha'])), beta: floatAttr(Number(cfg['beta'])) } })[0]! });
+        set({
+          ...x,
+          name: g.addNode({
+            opType: 'HardSigmoid',
+            inputs: [x.name],
+            name,
+            attributes: { alpha: floatAttr(Number(cfg['alpha'])), beta: floatAttr(Number(cfg['beta'])) },
+          })[0]!,
+        });
         break;
       case 'LeakyReLU':
         set({ ...x, name: addLeakyRelu(g, x.name, { name, alpha: Number(cfg['alpha'] ?? 0.3) }) });
@@ -269,9 +306,17 @@ function convert(model: tf.LayersModel, o: ToOnnxOptions, weightsOf: (layer: str
       }
       case 'Concatenate': {
         const axis = Number(cfg['axis'] ?? -1);
-        if (axis !== -1 && axis !== 3) throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}': Concatenate on axis ${axis}; only the channel axis is supported.`);
+        if (axis !== -1 && axis !== 3)
+          throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}': Concatenate on axis ${axis}; only the channel axis is supported.`);
         const c = ins.reduce((a, v) => a + v.shape[0]!, 0);
-        set({ name: addConcat(g, ins.map((v) => v.name), { name, axis: 1 }), shape: [c, x.shape[1]!, x.shape[2]!] });
+        set({
+          name: addConcat(
+            g,
+            ins.map((v) => v.name),
+            { name, axis: 1 },
+          ),
+          shape: [c, x.shape[1]!, x.shape[2]!],
+        });
         break;
       }
       case 'MaxPooling2D':
@@ -301,13 +346,20 @@ function convert(model: tf.LayersModel, o: ToOnnxOptions, weightsOf: (layer: str
       }
       case 'ZeroPadding2D': {
         const p = cfg['padding'] as number[][] | number[] | number;
-        const [[t, b], [lft, r]] = Array.isArray(p) && Array.isArray(p[0]) ? (p as number[][]) as [[number, number], [number, number]] : [pair(p), pair(p)].map((v, i) => (i === 0 ? [v[0], v[0]] : [v[1], v[1]])) as [[number, number], [number, number]];
+        const [[t, b], [lft, r]] =
+          Array.isArray(p) && Array.isArray(p[0])
+            ? (p as number[][] as [[number, number], [number, number]])
+            : ([pair(p), pair(p)].map((v, i) => (i === 0 ? [v[0], v[0]] : [v[1], v[1]])) as [[number, number], [number, number]]);
         const y = addPad(g, x.name, { name, pads: [0, 0, t, lft, 0, 0, b, r] });
         set({ name: y, shape: [x.shape[0]!, x.shape[1]! + t + b, x.shape[2]! + lft + r] });
         break;
       }
       case 'Dense': {
-        if (x.shape.length !== 1) throw new LatpruneError('UNSUPPORTED_LAYER', `layer '${name}': Dense on a ${x.shape.length + 1}-D tensor; add Flatten or GlobalAveragePooling2D before it.`);
+        if (x.shape.length !== 1)
+          throw new LatpruneError(
+            'UNSUPPORTED_LAYER',
+            `layer '${name}': Dense on a ${x.shape.length + 1}-D tensor; add Flatten or GlobalAveragePooling2D before it.`,
+          );
         const cin = x.shape[0]!;
         let weight: { data: Float32Array; dims: number[] };
         let bias: Float32Array | undefined;
@@ -348,7 +400,10 @@ function convert(model: tf.LayersModel, o: ToOnnxOptions, weightsOf: (layer: str
   spec.outputs.forEach((out, i) => {
     const v = values.get(out.layer)!;
     const want = o.io?.outputs[i];
-    const name = want === undefined || want === v.name ? v.name : g.addNode({ opType: 'Identity', inputs: [v.name], outputs: [want], name: g.uniqueNodeName(`${want}_identity`) })[0]!;
+    const name =
+      want === undefined || want === v.name
+        ? v.name
+        : g.addNode({ opType: 'Identity', inputs: [v.name], outputs: [want], name: g.uniqueNodeName(`${want}_identity`) })[0]!;
     g.addOutput(name, [batchDim, ...v.shape]);
   });
   return g.encode();

@@ -126,10 +126,7 @@ export class OnnxGraph {
     this.opsetVersion = options.opsetVersion ?? DEFAULT_OPSET;
     this.irVersion = irVersionForOpset(this.opsetVersion);
     if (options.modelVersion !== undefined && !(Number.isSafeInteger(options.modelVersion) && options.modelVersion >= 0)) {
-      throw new LatpruneError(
-        'BAD_ARGUMENT',
-        `ONNX modelVersion ${String(options.modelVersion)} is invalid; pass a non-negative integer.`,
-      );
+      throw new LatpruneError('BAD_ARGUMENT', `ONNX modelVersion ${String(options.modelVersion)} is invalid; pass a non-negative integer.`);
     }
     for (const [k, v] of Object.entries(options.metadata ?? {})) this.setMetadata(k, v);
   }

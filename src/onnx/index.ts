@@ -57,26 +57,12 @@ export {
   addSoftmax,
   addTranspose,
 } from './ops.js';
-export type {
-  OnnxModelSummary,
-  OnnxNodeSummary,
-  OnnxReadAttribute,
-  OnnxTensorSummary,
-  OnnxValueSummary,
-  ReadElemType,
-} from './read.js';
+export type { OnnxModelSummary, OnnxNodeSummary, OnnxReadAttribute, OnnxTensorSummary, OnnxValueSummary, ReadElemType } from './read.js';
 export type { DecodedTensor } from './tensor.js';
 export { decodeModel, readModelFile } from './read.js';
 export { writeModelFile } from './write-file.js';
 export type { BatchNormParams, DepthwiseWeight, Float32Tensor, FoldedConv, GemmWeight } from './layout.js';
-export {
-  conv2dKernelToOnnx,
-  denseKernelToGemm,
-  depthwiseKernelToOnnx,
-  foldBatchNorm,
-  samePadding,
-  transposeData,
-} from './layout.js';
+export { conv2dKernelToOnnx, denseKernelToGemm, depthwiseKernelToOnnx, foldBatchNorm, samePadding, transposeData } from './layout.js';
 export { type OnnxInterface, type ToOnnxOptions, modelToOnnx, modelToOnnxAsync } from './from-tfjs.js';
 export type { ExportInterface, ImportInfo, ImportOptions, ImportResult, ImportedValue } from './import/index.js';
 export { GroupedConv2D, HardSigmoid, exportInterfaceOf, importOnnx } from './import/index.js';

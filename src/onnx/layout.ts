@@ -166,10 +166,7 @@ export function foldBatchNorm(
   ];
   for (const [label, v] of vectors) {
     if (v !== undefined && v.length !== c) {
-      throw new LatpruneError(
-        'BAD_ARGUMENT',
-        `foldBatchNorm: ${label} has ${v.length} values but the weight has ${c} output channels.`,
-      );
+      throw new LatpruneError('BAD_ARGUMENT', `foldBatchNorm: ${label} has ${v.length} values but the weight has ${c} output channels.`);
     }
   }
   if (!(bn.epsilon >= 0)) throw new LatpruneError('BAD_ARGUMENT', `foldBatchNorm: epsilon ${bn.epsilon} must be >= 0.`);

@@ -203,10 +203,7 @@ function emit(
 
 function checkInts(what: string, values: readonly number[], length: number, min: number): void {
   if (values.length !== length || values.some((v) => !Number.isSafeInteger(v) || v < min)) {
-    throw new LatpruneError(
-      'BAD_ARGUMENT',
-      `${what} is [${values.join(', ')}]; expected ${length} integers >= ${min}.`,
-    );
+    throw new LatpruneError('BAD_ARGUMENT', `${what} is [${values.join(', ')}]; expected ${length} integers >= ${min}.`);
   }
 }
 
@@ -429,7 +426,10 @@ export function addTranspose(g: OnnxGraph, x: string, o: TransposeOptions): stri
   const name = nodeName(g, 'Transpose', o);
   const sorted = [...o.perm].sort((p, q) => p - q);
   if (sorted.some((v, i) => v !== i)) {
-    throw new LatpruneError('BAD_ARGUMENT', `Transpose "${name}": perm [${o.perm.join(', ')}] is not a permutation of 0..${o.perm.length - 1}.`);
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `Transpose "${name}": perm [${o.perm.join(', ')}] is not a permutation of 0..${o.perm.length - 1}.`,
+    );
   }
   return emit(g, 'Transpose', name, [x], o, { perm: intsAttr(o.perm) });
 }

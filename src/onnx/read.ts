@@ -193,7 +193,9 @@ function summarise(m: OnnxProto.IModelProto, source: string, opts: DecodeOptions
     inputs: (graph.input ?? []).map(valueSummary),
     outputs: (graph.output ?? []).map(valueSummary),
     nodes,
-    initializers: (graph.initializer ?? []).map((t) => (opts.deferInitializerData ? deferredTensorSummary : tensorSummary)(t, `${source}: initializer "${t.name ?? ''}"`)),
+    initializers: (graph.initializer ?? []).map((t) =>
+      (opts.deferInitializerData ? deferredTensorSummary : tensorSummary)(t, `${source}: initializer "${t.name ?? ''}"`),
+    ),
   };
 }
 

@@ -53,8 +53,7 @@ export function resolveTensor(t: OnnxTensorInit, what: string): ResolvedTensor {
     if (t.elemType !== undefined && t.elemType !== actual) {
       throw new LatpruneError(
         'BAD_ARGUMENT',
-        `${what}: elemType '${t.elemType}' contradicts its ${t.data.constructor.name} data; ` +
-          `drop elemType or pass a number[].`,
+        `${what}: elemType '${t.elemType}' contradicts its ${t.data.constructor.name} data; ` + `drop elemType or pass a number[].`,
       );
     }
     return { elemType: actual, dims: [...t.dims], data: t.data };
@@ -171,10 +170,7 @@ export function tensorFromProto(t: OnnxProto.ITensorProto, what: string, share =
   const size = dimsSize(dims);
   if (elemType === 'unsupported') return { elemType, dataType, dims, data: null };
   if (t.dataLocation === 1) {
-    throw new LatpruneError(
-      'BAD_FILE',
-      `${what}: data is stored externally; latprune reads only self-contained models.`,
-    );
+    throw new LatpruneError('BAD_FILE', `${what}: data is stored externally; latprune reads only self-contained models.`);
   }
   const width = elemType === 'float32' || elemType === 'int32' ? 4 : 8;
   const raw = t.rawData;
@@ -220,10 +216,7 @@ export function tensorFromProto(t: OnnxProto.ITensorProto, what: string, share =
     else if (elemType === 'int64') values = t.int64Data ?? [];
     else values = t.doubleData ?? [];
     if (values.length !== size) {
-      throw new LatpruneError(
-        'BAD_FILE',
-        `${what}: holds ${values.length} values but dims [${dims.join(', ')}] need ${size}.`,
-      );
+      throw new LatpruneError('BAD_FILE', `${what}: holds ${values.length} values but dims [${dims.join(', ')}] need ${size}.`);
     }
     if (elemType === 'float32') data = Float32Array.from(values as number[]);
     else if (elemType === 'int32') data = Int32Array.from(values as number[]);

@@ -63,7 +63,13 @@ function scoreFloor(scores: GroupScores): number {
 }
 
 /** Knapsack problem pruning the active sets to `budget` (ms). */
-export function pruneProblem(graph: ChannelGraph, active: ActiveSets, scores: GroupScores, budget: number, granularity = 1): CoupledProblem {
+export function pruneProblem(
+  graph: ChannelGraph,
+  active: ActiveSets,
+  scores: GroupScores,
+  budget: number,
+  granularity = 1,
+): CoupledProblem {
   const value = valueOf(scoreFloor(scores));
   return {
     budget,
@@ -81,21 +87,36 @@ export function pruneProblem(graph: ChannelGraph, active: ActiveSets, scores: Gr
  * Knapsack problem growing inactive channels back under `budget` (active ones
  * fixed). Channels flagged in `blocked` are not candidates.
  */
-export function growProblem(graph: ChannelGraph, active: ActiveSets, scores: GroupScores, budget: number, granularity = 1, blocked?: ActiveSets): CoupledProblem {
+export function growProblem(
+  graph: ChannelGraph,
+  active: ActiveSets,
+  scores: GroupScores,
+  budget: number,
+  granularity = 1,
+  blocked?: ActiveSets,
+): CoupledProblem {
   const value = valueOf(scoreFloor(scores));
   return {
     budget,
     groups: graph.groups.map((g) => {
       const fixed = active[g.id]!.reduce((a, v) => a + v, 0);
       const cand = growCandidates(active[g.id]!, blocked?.[g.id], scores[g.id] ?? []);
-      return { id: g.id, fixed, values: cand.map((i) => value(scores[g.id]?.[i])), domain: domainOf(fixed, fixed + cand.length, granularity) };
+      return {
+        id: g.id,
+        fixed,
+        values: cand.map((i) => value(scores[g.id]?.[i])),
+        domain: domainOf(fixed, fixed + cand.length, granularity),
+      };
     }),
   };
 }
 
 /** A group's inactive, unblocked channels, best first. */
 function growCandidates(active: Uint8Array, blocked: Uint8Array | undefined, s: ArrayLike<number>): number[] {
-  return byScore(indicesWhere(active, 0).filter((i) => blocked?.[i] !== 1), s);
+  return byScore(
+    indicesWhere(active, 0).filter((i) => blocked?.[i] !== 1),
+    s,
+  );
 }
 
 /** Channels active in `before` and not in `after` (what a prune removed). */
@@ -166,6 +187,7 @@ export function maskIoU(a: ActiveSets, b: ActiveSets): number {
 export function solve(p: CoupledProblem, model: CoupledLatencyModel, start: Record<string, number>): CoupledSolution {
   // the solver starts inside every group's domain (a grow with a group fixed at full width starts it there)
   const inDomain = { ...start };
-  for (const g of p.groups) if (inDomain[g.id] !== undefined) inDomain[g.id] = Math.min(g.domain.max, Math.max(g.domain.min, inDomain[g.id]!));
+  for (const g of p.groups)
+    if (inDomain[g.id] !== undefined) inDomain[g.id] = Math.min(g.domain.max, Math.max(g.domain.min, inDomain[g.id]!));
   return solveCoupled(p, model, { start: inDomain });
 }

@@ -42,7 +42,10 @@ export interface CheckProbe {
 }
 
 /** What the check does next (see {@link nextCheckStep}). */
-export type CheckStep = { readonly kind: 'accept' } | { readonly kind: 'resolve'; readonly budgetMs: number } | { readonly kind: 'stop'; readonly reason: string };
+export type CheckStep =
+  | { readonly kind: 'accept' }
+  | { readonly kind: 'resolve'; readonly budgetMs: number }
+  | { readonly kind: 'stop'; readonly reason: string };
 
 /** Aim of a check: `(1 - margin) x target`. */
 const aimOf = (targetMs: number, margin: number) => targetMs * (1 - margin);
@@ -59,9 +62,15 @@ export function meetsTarget(targetMs: number, measuredMs: number): boolean {
  * undefined). Otherwise returns the estimator budget that moves the measured
  * latency onto the aim, assuming the measured/estimated ratio holds nearby.
  */
-export function latencyCheck(targetMs: number, estimatedMs: number, measuredMs: number, margin = DEFAULT_LATENCY_MARGIN): number | undefined {
+export function latencyCheck(
+  targetMs: number,
+  estimatedMs: number,
+  measuredMs: number,
+  margin = DEFAULT_LATENCY_MARGIN,
+): number | undefined {
   const aim = aimOf(targetMs, margin);
-  if (measuredMs <= Math.min(0.995 * targetMs, aim * (1 + LATENCY_CHECK_TOLERANCE)) && measuredMs >= aim * (1 - LATENCY_CHECK_TOLERANCE)) return undefined;
+  if (measuredMs <= Math.min(0.995 * targetMs, aim * (1 + LATENCY_CHECK_TOLERANCE)) && measuredMs >= aim * (1 - LATENCY_CHECK_TOLERANCE))
+    return undefined;
   return (estimatedMs * aim) / measuredMs;
 }
 
@@ -96,7 +105,14 @@ export function nextCheckStep(probes: readonly CheckProbe[], targetMs: number, m
   }
   if (proposal > lo && proposal < hi) return { kind: 'resolve', budgetMs: proposal };
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) return { kind: 'resolve', budgetMs: proposal };
-  if (hi - lo <= 0.005 * aim) return { kind: 'stop', reason: lo < hi ? `the budgets left, ${lo.toFixed(3)}-${hi.toFixed(3)} ms, are too close` : `the selections measured too fast and too slow overlap under the estimator (${hi.toFixed(3)} <= ${lo.toFixed(3)} ms)` };
+  if (hi - lo <= 0.005 * aim)
+    return {
+      kind: 'stop',
+      reason:
+        lo < hi
+          ? `the budgets left, ${lo.toFixed(3)}-${hi.toFixed(3)} ms, are too close`
+          : `the selections measured too fast and too slow overlap under the estimator (${hi.toFixed(3)} <= ${lo.toFixed(3)} ms)`,
+    };
   return { kind: 'resolve', budgetMs: (lo + hi) / 2 };
 }
 
@@ -174,7 +190,11 @@ export interface BusyGuard {
 export const DEFAULT_BUSY_GUARD: BusyGuard = { factor: 1.5, retries: 3, pauseMs: 30_000 };
 
 /** Whether the dense network's measurement shows a busy machine (see {@link BusyGuard}). */
-export function machineBusy(denseMeasuredMs: number, denseEstimatedMs: number, guard: Pick<BusyGuard, 'factor'> = DEFAULT_BUSY_GUARD): boolean {
+export function machineBusy(
+  denseMeasuredMs: number,
+  denseEstimatedMs: number,
+  guard: Pick<BusyGuard, 'factor'> = DEFAULT_BUSY_GUARD,
+): boolean {
   return denseMeasuredMs > guard.factor * denseEstimatedMs;
 }
 
@@ -207,7 +227,11 @@ export interface CheckConfirm {
 export const DEFAULT_CHECK_CONFIRM: CheckConfirm = { disagreement: 0.1, repeats: 2, pauseMs: 20_000 };
 
 /** Whether a measurement is far enough from its estimate to be confirmed (see {@link CheckConfirm}). */
-export function needsConfirmation(estimatedMs: number, measuredMs: number, confirm: Pick<CheckConfirm, 'disagreement'> = DEFAULT_CHECK_CONFIRM): boolean {
+export function needsConfirmation(
+  estimatedMs: number,
+  measuredMs: number,
+  confirm: Pick<CheckConfirm, 'disagreement'> = DEFAULT_CHECK_CONFIRM,
+): boolean {
   return Math.abs(measuredMs - estimatedMs) > confirm.disagreement * estimatedMs;
 }
 

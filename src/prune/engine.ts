@@ -211,7 +211,8 @@ export interface MethodHost {
 
 const copySets = (a: ActiveSets): ActiveSets => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v.slice()]));
 
-const toArrays = (a: ActiveSets | GroupScores) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)]));
+const toArrays = (a: ActiveSets | GroupScores) =>
+  Object.fromEntries(Object.entries(a).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)]));
 
 /** Runs a pruning method. Create with {@link PruneEngine.start}. */
 export class PruneEngine implements MethodHost {
@@ -244,7 +245,8 @@ export class PruneEngine implements MethodHost {
 
   /** @internal The live/dead bookkeeping and MRU store (after {@link PruneEngine.ready}). */
   get weights(): ChannelWeights {
-    if (!this.channelWeights) throw new Error('PruneEngine: weights read before ready() (run(), create() and the methods that move channels call it)');
+    if (!this.channelWeights)
+      throw new Error('PruneEngine: weights read before ready() (run(), create() and the methods that move channels call it)');
     return this.channelWeights;
   }
 
@@ -267,13 +269,32 @@ export class PruneEngine implements MethodHost {
    * MRU store, passed in `mru`). The model's weights are read when the run
    * starts ({@link PruneEngine.ready}); {@link PruneEngine.create} reads them now.
    */
-  static start(cfg: PruneConfig, trainer: Trainer, graph: ChannelGraph, latency: CoupledLatencyModel, acc: ImportanceAccumulator, method: PruneMethod, state?: EngineState, mru?: ReadonlyMap<string, Float32Array>): PruneEngine {
-    if (method.name !== cfg.method) throw new Error(`PruneEngine: the configuration is for method '${cfg.method}' but method '${method.name}' was given`);
+  static start(
+    cfg: PruneConfig,
+    trainer: Trainer,
+    graph: ChannelGraph,
+    latency: CoupledLatencyModel,
+    acc: ImportanceAccumulator,
+    method: PruneMethod,
+    state?: EngineState,
+    mru?: ReadonlyMap<string, Float32Array>,
+  ): PruneEngine {
+    if (method.name !== cfg.method)
+      throw new Error(`PruneEngine: the configuration is for method '${cfg.method}' but method '${method.name}' was given`);
     return new PruneEngine(cfg, trainer, graph, latency, acc, method, state, mru);
   }
 
   /** {@link PruneEngine.start}, then {@link PruneEngine.ready}: the MRU store is filled when it resolves. */
-  static async create(cfg: PruneConfig, trainer: Trainer, graph: ChannelGraph, latency: CoupledLatencyModel, acc: ImportanceAccumulator, method: PruneMethod, state?: EngineState, mru?: ReadonlyMap<string, Float32Array>): Promise<PruneEngine> {
+  static async create(
+    cfg: PruneConfig,
+    trainer: Trainer,
+    graph: ChannelGraph,
+    latency: CoupledLatencyModel,
+    acc: ImportanceAccumulator,
+    method: PruneMethod,
+    state?: EngineState,
+    mru?: ReadonlyMap<string, Float32Array>,
+  ): Promise<PruneEngine> {
     const e = PruneEngine.start(cfg, trainer, graph, latency, acc, method, state, mru);
     await e.ready();
     return e;
@@ -388,11 +409,21 @@ export class PruneEngine implements MethodHost {
   }
 
   /** @internal */
-  async solveAndApply(p: CoupledProblem, phase: 'prune' | 'grow', scores: GroupScores, io: EngineIO, how: ApplyOptions = {}): Promise<void> {
+  async solveAndApply(
+    p: CoupledProblem,
+    phase: 'prune' | 'grow',
+    scores: GroupScores,
+    io: EngineIO,
+    how: ApplyOptions = {},
+  ): Promise<void> {
     const before = this.active;
     const start = counts(before);
     const sol = solve(p, this.latency, start);
-    const next = how.pruneFrom ? applyPrune(how.pruneFrom, scores, sol.keep) : phase === 'prune' ? applyPrune(before, scores, sol.keep) : applyGrow(before, scores, sol.keep, how.blocked);
+    const next = how.pruneFrom
+      ? applyPrune(how.pruneFrom, scores, sol.keep)
+      : phase === 'prune'
+        ? applyPrune(before, scores, sol.keep)
+        : applyGrow(before, scores, sol.keep, how.blocked);
     let grownSurvived: number | undefined;
     let grownPrevious: number | undefined;
     if (phase === 'prune' && this.grownLast) {
@@ -404,7 +435,9 @@ export class PruneEngine implements MethodHost {
       }
     }
     if (phase === 'grow') {
-      this.grownLast = Object.fromEntries(Object.entries(next).map(([id, f]) => [id, Array.from(f.keys()).filter((i) => f[i] === 1 && before[id]![i] === 0)]));
+      this.grownLast = Object.fromEntries(
+        Object.entries(next).map(([id, f]) => [id, Array.from(f.keys()).filter((i) => f[i] === 1 && before[id]![i] === 0)]),
+      );
     }
     const iou = maskIoU(before, next);
     await this.setActive(next);
@@ -432,7 +465,10 @@ export class PruneEngine implements MethodHost {
   private async rebudget(budget: number, io: EngineIO): Promise<void> {
     const phase = this.latencyMs() > budget ? 'prune' : 'grow';
     const g = this.cfg.granularity;
-    const p = phase === 'prune' ? pruneProblem(this.graph, this.active, this.lastScores, budget, g) : growProblem(this.graph, this.active, this.lastScores, budget, g);
+    const p =
+      phase === 'prune'
+        ? pruneProblem(this.graph, this.active, this.lastScores, budget, g)
+        : growProblem(this.graph, this.active, this.lastScores, budget, g);
     await this.solveAndApply(p, phase, this.lastScores, io);
   }
 

@@ -27,7 +27,18 @@
  */
 import type { GroupScores } from '../importance/index.js';
 import type { CoupledProblem } from '../solver/index.js';
-import { allActive, applyGrow, applyPrune, counts, fullKeep, growProblem, pruneProblem, removed, solve, type ActiveSets } from './channels.js';
+import {
+  allActive,
+  applyGrow,
+  applyPrune,
+  counts,
+  fullKeep,
+  growProblem,
+  pruneProblem,
+  removed,
+  solve,
+  type ActiveSets,
+} from './channels.js';
 import type { EngineIO, MethodHost, PruneConfig } from './engine.js';
 import type { PruneMethod } from './method.js';
 import { LatpruneError } from '../errors.js';
@@ -39,21 +50,32 @@ export function ieeInitialIterations(c: Pick<PruneConfig, 'H' | 'ramp' | 'rampIn
 }
 
 /** Iterations of one IEE step and the fine-tuning an IEE run keeps after its last grow. */
-export function ieeBudget(c: Pick<PruneConfig, 'H' | 'J' | 'Q' | 'explore' | 'totalIterations'>): { stepLength: number; finetuneMin: number } {
+export function ieeBudget(c: Pick<PruneConfig, 'H' | 'J' | 'Q' | 'explore' | 'totalIterations'>): {
+  stepLength: number;
+  finetuneMin: number;
+} {
   return { stepLength: c.H + c.J + (c.explore ? c.Q : 0), finetuneMin: Math.max(c.J, Math.round(0.1 * c.totalIterations)) };
 }
 
 /** How many of the T steps fit in the run's iterations (after the initial H). */
-export function ieeStepsThatFit(c: Pick<PruneConfig, 'H' | 'J' | 'Q' | 'T' | 'explore' | 'totalIterations' | 'ramp' | 'rampInterval'>): number {
+export function ieeStepsThatFit(
+  c: Pick<PruneConfig, 'H' | 'J' | 'Q' | 'T' | 'explore' | 'totalIterations' | 'ramp' | 'rampInterval'>,
+): number {
   const { stepLength, finetuneMin } = ieeBudget(c);
   return Math.max(0, Math.min(c.T, Math.floor((c.totalIterations - ieeInitialIterations(c) - finetuneMin) / stepLength)));
 }
 
 /** Refuses a grow rule the other options rule out (`joint` needs the exploration scores). */
 export function checkGrowRule(c: Pick<PruneConfig, 'grow' | 'explore' | 'evalBatches' | 'evaluatePrune'>): void {
-  if (c.grow === 'joint' && !c.explore) throw new LatpruneError('BAD_ARGUMENT', '--grow joint re-selects by the exploration scores: it cannot be combined with --no-explore.');
-  if (c.evaluatePrune && c.grow !== 'evaluated') throw new LatpruneError('BAD_ARGUMENT', '--evaluate-prune weighs the prune like --grow evaluated weighs the grow: use it with --grow evaluated.');
-  if (c.evalBatches !== undefined && !(Number.isInteger(c.evalBatches) && c.evalBatches >= 1)) throw new LatpruneError('BAD_ARGUMENT', `--eval-batches must be a positive integer, got ${c.evalBatches}.`);
+  if (c.grow === 'joint' && !c.explore)
+    throw new LatpruneError('BAD_ARGUMENT', '--grow joint re-selects by the exploration scores: it cannot be combined with --no-explore.');
+  if (c.evaluatePrune && c.grow !== 'evaluated')
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      '--evaluate-prune weighs the prune like --grow evaluated weighs the grow: use it with --grow evaluated.',
+    );
+  if (c.evalBatches !== undefined && !(Number.isInteger(c.evalBatches) && c.evalBatches >= 1))
+    throw new LatpruneError('BAD_ARGUMENT', `--eval-batches must be a positive integer, got ${c.evalBatches}.`);
 }
 
 /** Runs (or continues, from `e.step`) IEE's prune/explore/grow steps. */
@@ -65,8 +87,13 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
   if (e.step === 0) {
     const k = c.ramp ?? 1;
     const every = c.rampInterval;
-    if (every !== undefined && !(Number.isInteger(every) && every >= 1)) throw new LatpruneError('BAD_ARGUMENT', `--ramp-interval must be a positive integer, got ${every}.`);
-    if (!Number.isInteger(k) || k < 1 || (every === undefined && k > c.H)) throw new LatpruneError('BAD_ARGUMENT', `--ramp must be an integer from 1 to --H (${c.H}) (or any positive integer with --ramp-interval), got ${k}.`);
+    if (every !== undefined && !(Number.isInteger(every) && every >= 1))
+      throw new LatpruneError('BAD_ARGUMENT', `--ramp-interval must be a positive integer, got ${every}.`);
+    if (!Number.isInteger(k) || k < 1 || (every === undefined && k > c.H))
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `--ramp must be an integer from 1 to --H (${c.H}) (or any positive integer with --ramp-interval), got ${k}.`,
+      );
     // one-shot (k = 1) or HALP's geometric path from the starting latency to B in k prunes
     const targets = k === 1 ? [B] : halpTargets(e.latency.total(fullKeep(e.graph)), B, k);
     for (let i = 0; i < k; i++) {
@@ -125,7 +152,13 @@ export async function runIee(e: MethodHost, io: EngineIO): Promise<void> {
       const everyone = allActive(e.graph);
       await e.solveAndApply(pruneProblem(e.graph, everyone, all, B, c.granularity), 'grow', all, io, { pruneFrom: everyone });
     } else {
-      await e.solveAndApply(growProblem(e.graph, e.active, explored, B, c.granularity, justPruned), 'grow', explored, io, justPruned ? { blocked: justPruned } : {});
+      await e.solveAndApply(
+        growProblem(e.graph, e.active, explored, B, c.granularity, justPruned),
+        'grow',
+        explored,
+        io,
+        justPruned ? { blocked: justPruned } : {},
+      );
     }
     e.completeStep();
     await io.onBoundary?.(e.state());
@@ -142,13 +175,19 @@ export const IEE: PruneMethod = { name: 'iee', prune: runIee };
  * group fixed there and the others re-solved under the same budget (skipped
  * when infeasible or when it repeats an earlier candidate).
  */
-export function evaluatedCandidates(base: CoupledProblem, solveFor: (p: CoupledProblem) => { keep: Record<string, number>; status: string }): Array<{ problem: CoupledProblem; keep: Record<string, number> }> {
+export function evaluatedCandidates(
+  base: CoupledProblem,
+  solveFor: (p: CoupledProblem) => { keep: Record<string, number>; status: string },
+): Array<{ problem: CoupledProblem; keep: Record<string, number> }> {
   const first = solveFor(base);
   const out = [{ problem: base, keep: first.keep }];
   const seen = new Set([JSON.stringify(first.keep)]);
   for (const g of base.groups) {
     if ((first.keep[g.id] ?? g.fixed) >= g.domain.max) continue;
-    const problem: CoupledProblem = { ...base, groups: base.groups.map((h) => (h.id === g.id ? { ...h, domain: { min: h.domain.max, max: h.domain.max, step: 1 } } : h)) };
+    const problem: CoupledProblem = {
+      ...base,
+      groups: base.groups.map((h) => (h.id === g.id ? { ...h, domain: { min: h.domain.max, max: h.domain.max, step: 1 } } : h)),
+    };
     const sol = solveFor(problem);
     const key = JSON.stringify(sol.keep);
     if (sol.status !== 'feasible' || seen.has(key)) continue;
@@ -162,7 +201,13 @@ export function evaluatedCandidates(base: CoupledProblem, solveFor: (p: CoupledP
  * Solves `base` with `grow: 'evaluated'`: the candidate (see
  * {@link evaluatedCandidates}) with the lowest measured training loss is applied.
  */
-async function applyEvaluated(e: MethodHost, io: EngineIO, base: CoupledProblem, phase: 'prune' | 'grow', scores: GroupScores): Promise<void> {
+async function applyEvaluated(
+  e: MethodHost,
+  io: EngineIO,
+  base: CoupledProblem,
+  phase: 'prune' | 'grow',
+  scores: GroupScores,
+): Promise<void> {
   const start = counts(e.active);
   const cands = evaluatedCandidates(base, (p) => solve(p, e.latency, start));
   const batches = [];

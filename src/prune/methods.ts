@@ -21,6 +21,10 @@ export const BUILTIN_METHODS: Readonly<Record<MethodName, PruneMethod>> = { iee:
  */
 export function pruneMethod(name: string): PruneMethod {
   const m = (BUILTIN_METHODS as Record<string, PruneMethod | undefined>)[name];
-  if (!m) throw new LatpruneError('BAD_ARGUMENT', `--method: unknown pruning method "${name}"; use one of ${Object.keys(BUILTIN_METHODS).join(', ')}.`);
+  if (!m)
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `--method: unknown pruning method "${name}"; use one of ${Object.keys(BUILTIN_METHODS).join(', ')}.`,
+    );
   return m;
 }

@@ -268,7 +268,8 @@ function issueText(issue: z.ZodIssue, input: unknown): string {
     return 'give exactly one of --target-fps, --target-latency-ms, --speedup (target: { "fps" | "latencyMs" | "speedup": number })';
   }
   if (issue.code === 'invalid_union_discriminator') return `--method must be one of iee, halp`;
-  if (issue.code === 'unrecognized_keys') return `${optionName(issue.path)}: unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `${optionName(issue.path)}: unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
   if (issue.code === 'invalid_type' && issue.received === 'undefined') {
     // a missing section is named by the field it needs
     const need = ({ latency: ['latency', 'table'], run: ['run', 'out'] } as Record<string, string[]>)[issue.path.join('.')];
@@ -309,7 +310,10 @@ export function distillTeacher(o: PruneOptions, explicit: boolean): PruneRunOpti
   if (d.teacher !== undefined) return { teacher: d.teacher, alpha: d.alpha, temperature: d.temperature };
   if (o.fromScratch || !isModelFile(o.model)) {
     if (!explicit) return undefined;
-    throw new LatpruneError('BAD_ARGUMENT', `--distill needs a teacher model file when --model is a zoo architecture (${o.model}); give it as --distill <model.json or directory>.`);
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `--distill needs a teacher model file when --model is a zoo architecture (${o.model}); give it as --distill <model.json or directory>.`,
+    );
   }
   return { teacher: o.model, alpha: d.alpha, temperature: d.temperature };
 }

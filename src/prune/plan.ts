@@ -55,7 +55,8 @@ const MAX_DESCENT = 1200;
 const FINETUNE_SHARE = 0.28;
 
 const positiveInt = (flag: string, v: number | undefined): void => {
-  if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new LatpruneError('BAD_ARGUMENT', `--${flag} must be a positive integer, got ${v}.`);
+  if (v !== undefined && !(Number.isInteger(v) && v >= 1))
+    throw new LatpruneError('BAD_ARGUMENT', `--${flag} must be a positive integer, got ${v}.`);
 };
 
 /**
@@ -65,10 +66,14 @@ const positiveInt = (flag: string, v: number | undefined): void => {
  * or, for IEE, no step.
  */
 export function planSchedule(method: 'iee' | 'halp', total: number, flags: ScheduleFlags, explore = true): SchedulePlan {
-  for (const k of ['H', 'J', 'Q', 'T', 'ramp', 'rampInterval', 'steps', 'interval'] as const) positiveInt(k === 'rampInterval' ? 'ramp-interval' : k, flags[k]);
+  for (const k of ['H', 'J', 'Q', 'T', 'ramp', 'rampInterval', 'steps', 'interval'] as const)
+    positiveInt(k === 'rampInterval' ? 'ramp-interval' : k, flags[k]);
   const more = '; raise --epochs (or --iterations), or use more training images';
   if (total < MIN_PRUNE_ITERATIONS) {
-    throw new LatpruneError('BAD_ARGUMENT', `the run has ${total} training iterations; pruning needs at least ${MIN_PRUNE_ITERATIONS} (a descent to the budget, then fine-tuning), or the model ends near chance${more}.`);
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `the run has ${total} training iterations; pruning needs at least ${MIN_PRUNE_ITERATIONS} (a descent to the budget, then fine-tuning), or the model ends near chance${more}.`,
+    );
   }
   const planned: string[] = [];
   // the descent: HALP's steps x interval, IEE's ramp x rampInterval
@@ -97,9 +102,24 @@ export function planSchedule(method: 'iee' | 'halp', total: number, flags: Sched
     const finetune = total - descent;
     const need = Math.max(MIN_FINETUNE, Math.round(0.1 * total));
     if (finetune < need) {
-      throw new LatpruneError('BAD_ARGUMENT', `HALP's ${k} prunes ${every} iterations apart take ${descent} of the run's ${total} iterations, leaving ${Math.max(0, finetune)} to fine-tune (at least ${need} needed): lower --steps or --interval${more}.`);
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `HALP's ${k} prunes ${every} iterations apart take ${descent} of the run's ${total} iterations, leaving ${Math.max(0, finetune)} to fine-tune (at least ${need} needed): lower --steps or --interval${more}.`,
+      );
     }
-    return { H: flags.H ?? 100, J: flags.J ?? 100, Q: flags.Q ?? 100, T: flags.T ?? 5, ramp: 1, steps: k, interval: every, descent, stepsIterations: 0, finetune, planned };
+    return {
+      H: flags.H ?? 100,
+      J: flags.J ?? 100,
+      Q: flags.Q ?? 100,
+      T: flags.T ?? 5,
+      ramp: 1,
+      steps: k,
+      interval: every,
+      descent,
+      stepsIterations: 0,
+      finetune,
+      planned,
+    };
   }
   // IEE: T steps of H + J (+ Q) after the descent, then fine-tuning
   const stageCount = explore ? 3 : 2;
@@ -131,7 +151,20 @@ export function planSchedule(method: 'iee' | 'halp', total: number, flags: Sched
   const T2 = fit;
   if (T2 < T && !planned.includes('T')) planned.push('T');
   const stepsIterations = T2 * stepLength;
-  return { H, J, Q, T: T2, ramp: k, ...(k > 1 ? { rampInterval: every } : {}), steps: flags.steps ?? 30, interval: flags.interval ?? 40, descent, stepsIterations, finetune: total - descent - stepsIterations, planned };
+  return {
+    H,
+    J,
+    Q,
+    T: T2,
+    ramp: k,
+    ...(k > 1 ? { rampInterval: every } : {}),
+    steps: flags.steps ?? 30,
+    interval: flags.interval ?? 40,
+    descent,
+    stepsIterations,
+    finetune: total - descent - stepsIterations,
+    planned,
+  };
 }
 
 /** One line describing a plan (printed by `prune` before training). */

@@ -12,14 +12,50 @@ import { LatpruneError } from '../errors.js';
 import { runDataSpec, type BatchCursor, type BatchSource, type RunDataOptions } from '../data/index.js';
 import { analyzeModel, selectionCost } from '../graph/index.js';
 import { ImportanceAccumulator, magnitudeImportance, taylorImportance } from '../importance/index.js';
-import { LatencyEstimator, OrtRuntime, channelMultiple, coutOfKeep, deviceMismatchWarning, loadTable, refittedCalibrationNote, refreshCalibration, type TimingOptions } from '../latency/index.js';
+import {
+  LatencyEstimator,
+  OrtRuntime,
+  channelMultiple,
+  coutOfKeep,
+  deviceMismatchWarning,
+  loadTable,
+  refittedCalibrationNote,
+  refreshCalibration,
+  type TimingOptions,
+} from '../latency/index.js';
 import { problemToJson } from '../solver/index.js';
-import { Trainer, aboutChance, describePreprocess, evaluateTestSplit, noBatchNormAdvice, openModelAndData, recalibrateBatchNorm, openRunCheckpoint, restoreWeights, saveCheckpoint, weightKey, type TrainerConfig } from '../train/index.js';
+import {
+  Trainer,
+  aboutChance,
+  describePreprocess,
+  evaluateTestSplit,
+  noBatchNormAdvice,
+  openModelAndData,
+  recalibrateBatchNorm,
+  openRunCheckpoint,
+  restoreWeights,
+  saveCheckpoint,
+  weightKey,
+  type TrainerConfig,
+} from '../train/index.js';
 import { resolveModel, saveModel } from '../model/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { startProgress } from '../util/progress.js';
 import { fullKeep, toSelection } from './channels.js';
-import { DEFAULT_BUSY_GUARD, DEFAULT_CHECK_CONFIRM, DEFAULT_LATENCY_MARGIN, bestCheckProbe, confirmedMeasurement, machineBusy, meetsTarget, needsConfirmation, nextCheckStep, type BusyGuard, type CheckConfirm, type CheckProbe } from './check.js';
+import {
+  DEFAULT_BUSY_GUARD,
+  DEFAULT_CHECK_CONFIRM,
+  DEFAULT_LATENCY_MARGIN,
+  bestCheckProbe,
+  confirmedMeasurement,
+  machineBusy,
+  meetsTarget,
+  needsConfirmation,
+  nextCheckStep,
+  type BusyGuard,
+  type CheckConfirm,
+  type CheckProbe,
+} from './check.js';
 import { LATENCY_CHECK_ROUNDS, PruneEngine, type CheckDecision, type EngineState, type PruneConfig } from './engine.js';
 import { checkGrowRule } from './iee.js';
 import { pruneMethod, type MethodName } from './methods.js';
@@ -36,10 +72,11 @@ export type LatencyTarget = { readonly latencyMs: number } | { readonly fps: num
  * and length come from the run); schedule knobs left undefined are planned
  * for the run's length ({@link planSchedule}).
  */
-export type MethodOptions = Omit<PruneConfig, 'method' | 'budgetMs' | 'totalIterations' | keyof ScheduleFlags> & ScheduleFlags & {
-  /** A built-in method (the schedule planner knows their phases). */
-  readonly method: MethodName;
-};
+export type MethodOptions = Omit<PruneConfig, 'method' | 'budgetMs' | 'totalIterations' | keyof ScheduleFlags> &
+  ScheduleFlags & {
+    /** A built-in method (the schedule planner knows their phases). */
+    readonly method: MethodName;
+  };
 
 /** Options of {@link runPrune} (the CLI flags). */
 export interface PruneRunOptions extends MethodOptions, RunDataOptions {
@@ -148,7 +185,6 @@ interface Meta {
   readonly trainSeconds: number;
 }
 
-
 /** What a run saved before these options existed used (they resume as such). */
 const OPTION_DEFAULTS: Readonly<Record<string, unknown>> = { ramp: 1, grow: 'explored', evalBatches: 2, evaluatePrune: false };
 
@@ -159,7 +195,8 @@ export function targetLatency(t: LatencyTarget, denseMs: number, batch: number):
   return denseMs / t.speedup;
 }
 
-const sameKept = (a: Record<string, number>, b: Record<string, number>): boolean => Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+const sameKept = (a: Record<string, number>, b: Record<string, number>): boolean =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
 
 /** Refuses option values no model, data or table can make valid (named by their flags). */
 function checkScalarOptions(o: PruneRunOptions): void {
@@ -168,17 +205,24 @@ function checkScalarOptions(o: PruneRunOptions): void {
   if (!posInt(o.batchSize)) throw bad('--batch', 'a positive integer', o.batchSize);
   if (o.iterations === undefined && !posInt(o.epochs)) throw bad('--epochs', 'a positive integer', o.epochs);
   if (o.iterations !== undefined && !posInt(o.iterations)) throw bad('--iterations', 'a positive integer', o.iterations);
-  if (o.trainSubset !== undefined && !(Number.isInteger(o.trainSubset) && o.trainSubset >= o.batchSize)) throw bad('--train-subset', `an integer of at least --batch (${o.batchSize})`, o.trainSubset);
+  if (o.trainSubset !== undefined && !(Number.isInteger(o.trainSubset) && o.trainSubset >= o.batchSize))
+    throw bad('--train-subset', `an integer of at least --batch (${o.batchSize})`, o.trainSubset);
   if (!posInt(o.workers)) throw bad('--workers', 'a positive integer', o.workers);
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw bad('--lr', 'a positive number', o.lr);
   if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw bad('--weight-decay', 'a non-negative number', o.weightDecay);
   if (!Number.isInteger(o.seed)) throw bad('--seed', 'an integer', o.seed);
   if (o.method === 'iee' && !(o.omega >= 0 && o.omega < 1)) throw bad('--omega', 'in [0, 1)', o.omega);
-  if (o.minKeepFraction !== undefined && !(o.minKeepFraction >= 0 && o.minKeepFraction <= 1)) throw bad('--min-keep-fraction', 'in [0, 1]', o.minKeepFraction);
+  if (o.minKeepFraction !== undefined && !(o.minKeepFraction >= 0 && o.minKeepFraction <= 1))
+    throw bad('--min-keep-fraction', 'in [0, 1]', o.minKeepFraction);
   if (o.margin !== undefined && !(o.margin >= 0 && o.margin < 0.5)) throw bad('--margin', 'a fraction in [0, 0.5)', o.margin);
   const t = o.target;
   const v = 'latencyMs' in t ? t.latencyMs : 'fps' in t ? t.fps : t.speedup;
-  if (!(Number.isFinite(v) && v > 0) || ('speedup' in t && !(t.speedup > 1))) throw bad('latencyMs' in t ? '--target-latency-ms' : 'fps' in t ? '--target-fps' : '--speedup', 'speedup' in t ? 'a number above 1' : 'a positive number', v);
+  if (!(Number.isFinite(v) && v > 0) || ('speedup' in t && !(t.speedup > 1)))
+    throw bad(
+      'latencyMs' in t ? '--target-latency-ms' : 'fps' in t ? '--target-fps' : '--speedup',
+      'speedup' in t ? 'a number above 1' : 'a positive number',
+      v,
+    );
 }
 
 /** Runs or resumes a pruning run. */
@@ -187,21 +231,35 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   // before anything is read, trained or written
   checkScalarOptions(o);
   if (o.method === 'iee') checkGrowRule(o);
-  const resumed = await openRunCheckpoint<Meta>(ckpt, o.out, o.resume, o as unknown as Record<string, unknown>, RESUME_MUST_MATCH, OPTION_DEFAULTS);
+  const resumed = await openRunCheckpoint<Meta>(
+    ckpt,
+    o.out,
+    o.resume,
+    o as unknown as Record<string, unknown>,
+    RESUME_MUST_MATCH,
+    OPTION_DEFAULTS,
+  );
 
   const loaded = await loadTable(o.lut);
   const warn = deviceMismatchWarning(loaded, o.lut);
   if (warn) log(warn);
-  const opened = await openModelAndData(o.model, runDataSpec(o), { seed: o.seed, ...(o.preprocess !== undefined ? { preprocessFile: o.preprocess } : {}) });
+  const opened = await openModelAndData(o.model, runDataSpec(o), {
+    seed: o.seed,
+    ...(o.preprocess !== undefined ? { preprocessFile: o.preprocess } : {}),
+  });
   const { model, fromZoo, data } = opened;
   log(data.describe());
   log(describePreprocess(opened));
   const numClasses = data.classNames.length;
   const zoo = { inputShape: [...data.imageShape] as [number, number, number], numClasses, seed: o.seed };
-  if (o.fromScratch && !fromZoo) throw new LatpruneError('BAD_ARGUMENT', `--from-scratch needs a zoo architecture name, not a model file (${o.model}).`);
+  if (o.fromScratch && !fromZoo)
+    throw new LatpruneError('BAD_ARGUMENT', `--from-scratch needs a zoo architecture name, not a model file (${o.model}).`);
   const inShape = model.inputs[0]!.shape;
   if (inShape[1] !== loaded.input[0] || inShape[2] !== loaded.input[1] || inShape[3] !== loaded.input[2]) {
-    throw new LatpruneError('BAD_ARGUMENT', `--lut ${o.lut} was built for input ${loaded.input.join('x')}, but the model takes ${inShape.slice(1).join('x')}; profile this model's input size.`);
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `--lut ${o.lut} was built for input ${loaded.input.join('x')}, but the model takes ${inShape.slice(1).join('x')}; profile this model's input size.`,
+    );
   }
   const graph = analyzeModel(model, { minKeepFraction: o.minKeepFraction ?? 0 });
   const bnAdvice = noBatchNormAdvice(model, o.lr);
@@ -217,12 +275,18 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
   const target = targetLatency(o.target, denseMs, table.batch);
   // 0 = auto: the table's channel multiple (kept widths stay on the runtime's fast kernels)
   const granularity = o.granularity > 0 ? o.granularity : channelMultiple(table.layout);
-  const floorMs = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, Math.min(g.size, Math.ceil(Math.max(1, g.minKeep) / granularity) * granularity)])));
+  const floorMs = est.total(
+    Object.fromEntries(graph.groups.map((g) => [g.id, Math.min(g.size, Math.ceil(Math.max(1, g.minKeep) / granularity) * granularity)])),
+  );
   if (!(target > 0) || target < floorMs) {
-    throw new LatpruneError('INFEASIBLE', `target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS) is below the fastest the table allows with minimum channels: ${floorMs.toFixed(3)} ms (${((table.batch * 1000) / floorMs).toFixed(1)} FPS). Choose a lower FPS or speed-up.`);
+    throw new LatpruneError(
+      'INFEASIBLE',
+      `target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS) is below the fastest the table allows with minimum channels: ${floorMs.toFixed(3)} ms (${((table.batch * 1000) / floorMs).toFixed(1)} FPS). Choose a lower FPS or speed-up.`,
+    );
   }
   const margin = o.margin ?? DEFAULT_LATENCY_MARGIN;
-  if (!(margin >= 0 && margin < 0.5)) throw new LatpruneError('BAD_ARGUMENT', `--margin must be a fraction in [0, 0.5), got ${String(o.margin)}.`);
+  if (!(margin >= 0 && margin < 0.5))
+    throw new LatpruneError('BAD_ARGUMENT', `--margin must be a fraction in [0, 0.5), got ${String(o.margin)}.`);
   // the estimator budget: the target less the safety margin, but never below what the table allows
   const budget = Math.max(target * (1 - margin), floorMs);
   // the on-device latency check (policy in check.ts): the selections it timed, the estimator budget
@@ -263,7 +327,9 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
       const m = await timeOnce(kept);
       const busy = m.denseMs !== undefined && machineBusy(m.denseMs, denseMs, guard);
       if (!busy || attempt >= guard.retries) return { ms: m.ms, paired: m.paired, busy };
-      log(`latency check: the dense network measured ${m.denseMs!.toFixed(3)} ms, ${(m.denseMs! / denseMs).toFixed(2)}x the table's ${denseMs.toFixed(3)} ms: the machine looks busy; measuring again in ${Math.round(guard.pauseMs / 1000)} s (${attempt + 1}/${guard.retries})`);
+      log(
+        `latency check: the dense network measured ${m.denseMs!.toFixed(3)} ms, ${(m.denseMs! / denseMs).toFixed(2)}x the table's ${denseMs.toFixed(3)} ms: the machine looks busy; measuring again in ${Math.round(guard.pauseMs / 1000)} s (${attempt + 1}/${guard.retries})`,
+      );
       await sleep(guard.pauseMs);
     }
   };
@@ -272,20 +338,34 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
    * Times a selection, confirming a measurement far from the estimate (see
    * {@link CheckConfirm}): `measurements` lists every non-busy one taken.
    */
-  const timeConfirmed = async (kept: Record<string, number>, estimatedMs: number): Promise<{ ms: number; paired: Paired | undefined; busy: boolean; measurements: number[] }> => {
+  const timeConfirmed = async (
+    kept: Record<string, number>,
+    estimatedMs: number,
+  ): Promise<{ ms: number; paired: Paired | undefined; busy: boolean; measurements: number[] }> => {
     const first = await timeSelection(kept);
     if (first.busy || !needsConfirmation(estimatedMs, first.ms, confirm)) return { ...first, measurements: [first.ms] };
     const all = [first];
     for (let i = 0; i < confirm.repeats; i++) {
-      log(`latency check: measured ${first.ms.toFixed(3)} ms for an estimate of ${estimatedMs.toFixed(3)} ms (${((100 * (first.ms - estimatedMs)) / estimatedMs).toFixed(1)}%, more than the ${(100 * confirm.disagreement).toFixed(0)}% that calls for a confirmation): measuring again in ${Math.round(confirm.pauseMs / 1000)} s (${i + 1}/${confirm.repeats})`);
+      log(
+        `latency check: measured ${first.ms.toFixed(3)} ms for an estimate of ${estimatedMs.toFixed(3)} ms (${((100 * (first.ms - estimatedMs)) / estimatedMs).toFixed(1)}%, more than the ${(100 * confirm.disagreement).toFixed(0)}% that calls for a confirmation): measuring again in ${Math.round(confirm.pauseMs / 1000)} s (${i + 1}/${confirm.repeats})`,
+      );
       await sleep(confirm.pauseMs);
       const m = await timeSelection(kept);
       if (!m.busy) all.push(m);
     }
-    const pick = all[confirmedMeasurement(estimatedMs, all.map((m) => m.ms))]!;
+    const pick =
+      all[
+        confirmedMeasurement(
+          estimatedMs,
+          all.map((m) => m.ms),
+        )
+      ]!;
     return { ...pick, measurements: all.map((m) => m.ms) };
   };
-  if (budget > target * (1 - margin)) log(`warning: the table's floor ${floorMs.toFixed(3)} ms leaves only a ${(aimMargin * 100).toFixed(1)}% margin below the target (asked ${(margin * 100).toFixed(1)}%).`);
+  if (budget > target * (1 - margin))
+    log(
+      `warning: the table's floor ${floorMs.toFixed(3)} ms leaves only a ${(aimMargin * 100).toFixed(1)}% margin below the target (asked ${(margin * 100).toFixed(1)}%).`,
+    );
   const iter: BatchSource = data.openTrain({ batchSize: o.batchSize, seed: o.seed, ...(resumed ? { cursor: resumed.meta.cursor } : {}) });
   const totalIterations = o.iterations ?? o.epochs * iter.batchesPerEpoch;
   // laid out (or refused) before any training or output
@@ -298,16 +378,22 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     // loaded after the student, so the student's variable names (checkpoint keys) do not change
     teacher = (await resolveModel(d.teacher, zoo)).model;
     const io = (m: tf.LayersModel) => `takes ${m.inputs[0]!.shape.slice(1).join('x')} and gives ${m.outputs[0]!.shape[1]} classes`;
-    if (io(teacher) !== io(model)) throw new LatpruneError('BAD_ARGUMENT', `--distill teacher ${d.teacher} ${io(teacher)}; the student ${io(model)}.`);
+    if (io(teacher) !== io(model))
+      throw new LatpruneError('BAD_ARGUMENT', `--distill teacher ${d.teacher} ${io(teacher)}; the student ${io(model)}.`);
   }
   const trainerCfg: TrainerConfig = {
-    loss: { numClasses, labelSmoothing: 0, ...(o.distill ? { distill: { alpha: o.distill.alpha, temperature: o.distill.temperature } } : {}) },
+    loss: {
+      numClasses,
+      labelSmoothing: 0,
+      ...(o.distill ? { distill: { alpha: o.distill.alpha, temperature: o.distill.temperature } } : {}),
+    },
     sgd: { momentum: 0.9, nesterov: false, weightDecay: o.weightDecay },
     schedule: { baseLr: o.lr, totalSteps: totalIterations, warmupSteps: o.fromScratch ? Math.round(0.5 * iter.batchesPerEpoch) : 0 },
     // gradient worker threads split a batch over CPU cores; on the GPU one thread feeds the whole batch
     workers: backend === 'webgpu' ? 1 : o.workers,
   };
-  if (backend === 'webgpu' && o.workers > 1) log(`note: --workers ${o.workers} is for the CPU backends; on webgpu the GPU takes the whole batch from one thread (--workers 1)`);
+  if (backend === 'webgpu' && o.workers > 1)
+    log(`note: --workers ${o.workers} is for the CPU backends; on webgpu the GPU takes the whole batch from one thread (--workers 1)`);
   const trainer = await Trainer.create(model, trainerCfg, backend, teacher);
   for (const n of trainer.notes) log(n);
   let bar: ReturnType<typeof startProgress> | undefined;
@@ -331,16 +417,58 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
         denseTop1 = (await evaluateTestSplit(model, data)).top1;
         log(`starting model: top-1 ${(100 * denseTop1).toFixed(2)}% on the ${data.testCount} test images`);
         if (aboutChance(denseTop1, numClasses)) {
-          log(`WARNING: the starting model scores about chance (${(100 / numClasses).toFixed(0)}%) on ${data.dir}: it has not learned this data (untrained, trained on other data, or other preprocessing). Pruning keeps what a model knows; train it first (\`latprune train\`) or check --data.`);
+          log(
+            `WARNING: the starting model scores about chance (${(100 / numClasses).toFixed(0)}%) on ${data.dir}: it has not learned this data (untrained, trained on other data, or other preprocessing). Pruning keeps what a model knows; train it first (\`latprune train\`) or check --data.`,
+          );
         }
       }
-      await writeFileAtomic(join(o.out, 'config.json'), JSON.stringify({ ...saved, granularityUsed: granularity, denseMs, targetMs: target, budgetMs: budget, tableBatch: table.batch, totalIterations, schedule: plan, denseTop1 }, null, 2));
+      await writeFileAtomic(
+        join(o.out, 'config.json'),
+        JSON.stringify(
+          {
+            ...saved,
+            granularityUsed: granularity,
+            denseMs,
+            targetMs: target,
+            budgetMs: budget,
+            tableBatch: table.batch,
+            totalIterations,
+            schedule: plan,
+            denseTop1,
+          },
+          null,
+          2,
+        ),
+      );
     }
-    const cfg: PruneConfig = { method: o.method, H: plan.H, J: plan.J, Q: plan.Q, T: plan.T, omega: o.omega, ramp: plan.ramp, ...(plan.rampInterval !== undefined ? { rampInterval: plan.rampInterval } : {}), ...(o.grow !== undefined ? { grow: o.grow } : {}), ...(o.evalBatches !== undefined ? { evalBatches: o.evalBatches } : {}), ...(o.evaluatePrune ? { evaluatePrune: true } : {}), schedule: o.schedule, explore: o.explore, freeze: o.freeze, zeroInit: o.zeroInit, steps: plan.steps, interval: plan.interval, granularity, budgetMs: budget, totalIterations };
+    const cfg: PruneConfig = {
+      method: o.method,
+      H: plan.H,
+      J: plan.J,
+      Q: plan.Q,
+      T: plan.T,
+      omega: o.omega,
+      ramp: plan.ramp,
+      ...(plan.rampInterval !== undefined ? { rampInterval: plan.rampInterval } : {}),
+      ...(o.grow !== undefined ? { grow: o.grow } : {}),
+      ...(o.evalBatches !== undefined ? { evalBatches: o.evalBatches } : {}),
+      ...(o.evaluatePrune ? { evaluatePrune: true } : {}),
+      schedule: o.schedule,
+      explore: o.explore,
+      freeze: o.freeze,
+      zeroInit: o.zeroInit,
+      steps: plan.steps,
+      interval: plan.interval,
+      granularity,
+      budgetMs: budget,
+      totalIterations,
+    };
     log(describePlan(o.method, plan, totalIterations));
     const acc = new ImportanceAccumulator(model, graph, o.criterion === 'taylor' ? taylorImportance() : magnitudeImportance());
     const engine = PruneEngine.start(cfg, trainer, graph, est, acc, pruneMethod(o.method), resumed?.meta.engine, mru);
-    log(`${o.method}: dense ${denseMs.toFixed(3)} ms -> target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS at batch ${table.batch}; aiming at ${budget.toFixed(3)} ms, ${(aimMargin * 100).toFixed(1)}% margin), ${totalIterations} iterations, kept counts in multiples of ${granularity}`);
+    log(
+      `${o.method}: dense ${denseMs.toFixed(3)} ms -> target ${target.toFixed(3)} ms (${((table.batch * 1000) / target).toFixed(1)} FPS at batch ${table.batch}; aiming at ${budget.toFixed(3)} ms, ${(aimMargin * 100).toFixed(1)}% margin), ${totalIterations} iterations, kept counts in multiples of ${granularity}`,
+    );
 
     const metrics = join(o.out, 'metrics.jsonl');
     const stopAt = o.maxIterations === undefined ? totalIterations : Math.min(totalIterations, trainer.step + o.maxIterations);
@@ -351,14 +479,20 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
     const checkpoint = async (state: EngineState) => {
       const extra: Record<string, { shape: number[]; data: Float32Array }> = {};
       for (const [v, data] of engine.mru) extra[keyOfVar.get(v) ?? v] = { shape: [data.length], data };
-      await saveCheckpoint<Meta>(ckpt, model, (await trainer.readState()).optimizer, {
-        options: (({ resume: _r, maxIterations: _m, command: _c, ...rest }) => rest)(o),
-        engine: state,
-        cursor: iter.cursor(),
-        step: trainer.step,
-        imagesSeen: trainer.imagesSeen,
-        trainSeconds,
-      }, extra);
+      await saveCheckpoint<Meta>(
+        ckpt,
+        model,
+        (await trainer.readState()).optimizer,
+        {
+          options: (({ resume: _r, maxIterations: _m, command: _c, ...rest }) => rest)(o),
+          engine: state,
+          cursor: iter.cursor(),
+          step: trainer.step,
+          imagesSeen: trainer.imagesSeen,
+          trainSeconds,
+        },
+        extra,
+      );
     };
     let lastT = performance.now();
     try {
@@ -373,20 +507,32 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
           lastT = now;
           window = { loss: window.loss + loss, n: window.n + 1 };
           if (window.n === 20) {
-            await appendFile(metrics, `${JSON.stringify({ kind: 'train', iteration: it, phase, loss: window.loss / window.n, latency_ms: engine.latencyMs(), train_seconds: trainSeconds })}\n`);
+            await appendFile(
+              metrics,
+              `${JSON.stringify({ kind: 'train', iteration: it, phase, loss: window.loss / window.n, latency_ms: engine.latencyMs(), train_seconds: trainSeconds })}\n`,
+            );
             progress.update(it, { phase, loss: (window.loss / window.n).toFixed(4), latency: `${engine.latencyMs().toFixed(2)} ms` });
             window = { loss: 0, n: 0 };
           }
         },
         onStep: async (r) => {
-          const file = join(o.out, 'problems', `step-${String(r.step).padStart(3, '0')}${checkRound >= 0 ? `-check-${checkRound}` : ''}-${r.phase}.json`);
+          const file = join(
+            o.out,
+            'problems',
+            `step-${String(r.step).padStart(3, '0')}${checkRound >= 0 ? `-check-${checkRound}` : ''}-${r.phase}.json`,
+          );
           await writeFileAtomic(file, problemToJson({ ...r.problem, meta: { step: r.step, phase: r.phase, iteration: r.iteration } }));
           const { problem: _p, ...rest } = r;
           await appendFile(metrics, `${JSON.stringify({ kind: 'step', ...rest, fps: (table.batch * 1000) / r.latencyMs })}\n`);
         },
         ...(o.checkLatency && table.runtime.name === 'ort'
           ? {
-              checkLatency: async (kept: Record<string, number>, estimatedMs: number, round: number, last: boolean): Promise<CheckDecision> => {
+              checkLatency: async (
+                kept: Record<string, number>,
+                estimatedMs: number,
+                round: number,
+                last: boolean,
+              ): Promise<CheckDecision> => {
                 if (round === 0) {
                   probes.length = 0;
                   checkBudget = budget;
@@ -394,16 +540,21 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
                 checkRound = round;
                 // a re-solve that did not move the selection: its measurement stands
                 const again = probes.find((p) => sameKept(p.kept, kept));
-                const m = again ? { ms: again.measuredMs, paired: again.paired, busy: false, measurements: [] } : await timeConfirmed(kept, estimatedMs);
+                const m = again
+                  ? { ms: again.measuredMs, paired: again.paired, busy: false, measurements: [] }
+                  : await timeConfirmed(kept, estimatedMs);
                 let decision: CheckDecision;
                 let verdict: string;
-                const step = m.busy ? undefined : nextCheckStep([...probes, { estimatedMs, measuredMs: m.ms, budgetMs: checkBudget }], target, aimMargin);
+                const step = m.busy
+                  ? undefined
+                  : nextCheckStep([...probes, { estimatedMs, measuredMs: m.ms, budgetMs: checkBudget }], target, aimMargin);
                 if (!m.busy) probes.push({ estimatedMs, measuredMs: m.ms, budgetMs: checkBudget, kept, paired: m.paired });
                 if (!step) {
                   // timings on a busy machine would steer the selection by the load: stop here
                   if (probes.length === 0) {
                     decision = { kind: 'keep' };
-                    verdict = "the machine stayed busy: keeping the estimator's selection unchecked; time the exported model with `latprune verify` on a quiet machine";
+                    verdict =
+                      "the machine stayed busy: keeping the estimator's selection unchecked; time the exported model with `latprune verify` on a quiet machine";
                   } else {
                     const best = bestCheckProbe(probes, target, aimMargin);
                     decision = { kind: 'restore', round: best };
@@ -421,15 +572,31 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
                   // (meets the target, closest to the aim; the fastest when none meets it)
                   const best = bestCheckProbe(probes, target, aimMargin);
                   const p = probes[best]!;
-                  const state = !meetsTarget(target, p.measuredMs) ? 'misses the target' : p.measuredMs < target / 1.1 ? 'meets the target with more than 10% to spare' : 'meets the target';
+                  const state = !meetsTarget(target, p.measuredMs)
+                    ? 'misses the target'
+                    : p.measuredMs < target / 1.1
+                      ? 'meets the target with more than 10% to spare'
+                      : 'meets the target';
                   decision = { kind: 'restore', round: best };
-                  const why = step.kind === 'stop' ? step.reason : !last ? 'the knapsack returns the same selection under the corrected budget' : `${LATENCY_CHECK_ROUNDS} re-solves done`;
+                  const why =
+                    step.kind === 'stop'
+                      ? step.reason
+                      : !last
+                        ? 'the knapsack returns the same selection under the corrected budget'
+                        : `${LATENCY_CHECK_ROUNDS} re-solves done`;
                   checkStop = why;
                   verdict = `${why}; keeping the selection of round ${best} (measured ${p.measuredMs.toFixed(3)} ms: ${state})`;
                 }
-                const how = m.paired ? ` (${m.paired.measured_speedup.toFixed(3)}x the dense network timed in alternation: ${m.paired.raw_ms.toFixed(3)} vs ${m.paired.dense_measured_ms.toFixed(3)} ms)` : '';
-                const confirmed = m.measurements.length > 1 ? `; the one standing of ${m.measurements.length} measurements: ${m.measurements.map((x) => x.toFixed(3)).join(', ')} ms` : '';
-                log(`latency check ${round}: estimated ${estimatedMs.toFixed(3)} ms, measured ${m.ms.toFixed(3)} ms${again ? ' (same selection as before)' : how}${confirmed}, aim ${budget.toFixed(3)} ms, target ${target.toFixed(3)} ms: ${verdict}`);
+                const how = m.paired
+                  ? ` (${m.paired.measured_speedup.toFixed(3)}x the dense network timed in alternation: ${m.paired.raw_ms.toFixed(3)} vs ${m.paired.dense_measured_ms.toFixed(3)} ms)`
+                  : '';
+                const confirmed =
+                  m.measurements.length > 1
+                    ? `; the one standing of ${m.measurements.length} measurements: ${m.measurements.map((x) => x.toFixed(3)).join(', ')} ms`
+                    : '';
+                log(
+                  `latency check ${round}: estimated ${estimatedMs.toFixed(3)} ms, measured ${m.ms.toFixed(3)} ms${again ? ' (same selection as before)' : how}${confirmed}, aim ${budget.toFixed(3)} ms, target ${target.toFixed(3)} ms: ${verdict}`,
+                );
                 const record = {
                   kind: 'latency-check',
                   iteration: trainer.step,
@@ -458,7 +625,8 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
         },
       });
     } catch (err) {
-      if (err instanceof LatpruneError && err.code === 'DIVERGED' && bnAdvice) throw new LatpruneError('DIVERGED', `${err.message} Note: ${bnAdvice.reason}`);
+      if (err instanceof LatpruneError && err.code === 'DIVERGED' && bnAdvice)
+        throw new LatpruneError('DIVERGED', `${err.message} Note: ${bnAdvice.reason}`);
       if (!(err instanceof Stop)) throw err;
     } finally {
       progress.stop();
@@ -476,9 +644,18 @@ export async function runPrune(o: PruneRunOptions, backend: string, log: (l: str
         return { x: b.x, shape: b.shape, labels: b.labels };
       });
       top1 = (await evaluateTestSplit(model, data)).top1;
-      if (!Number.isFinite(top1)) throw new LatpruneError('DIVERGED', `the pruned model's test accuracy is not a number: training diverged (see ${metrics}); lower --lr.`);
-      await writeFileAtomic(join(o.out, 'selection.json'), JSON.stringify({ model: o.model, lut: o.lut, target_ms: target, latency_ms: latency, kept, selection: sel }, null, 1));
-      await saveModel(model, join(o.out, 'model'), { latprune: { masked: true, selection: 'selection.json', preprocess: opened.preprocess } });
+      if (!Number.isFinite(top1))
+        throw new LatpruneError(
+          'DIVERGED',
+          `the pruned model's test accuracy is not a number: training diverged (see ${metrics}); lower --lr.`,
+        );
+      await writeFileAtomic(
+        join(o.out, 'selection.json'),
+        JSON.stringify({ model: o.model, lut: o.lut, target_ms: target, latency_ms: latency, kept, selection: sel }, null, 1),
+      );
+      await saveModel(model, join(o.out, 'model'), {
+        latprune: { masked: true, selection: 'selection.json', preprocess: opened.preprocess },
+      });
     }
     // the final selection as the on-device check measured it (it is one of the probes: accepted or restored)
     const probe = [...probes].reverse().find((p) => sameKept(p.kept, kept));

@@ -30,7 +30,8 @@ export function updateBudget(kind: UpdateSchedule, omega0: number, t: number, T:
  * target after pruning i+1 times; the last equals `target`).
  */
 export function halpTargets(dense: number, target: number, steps: number): number[] {
-  if (!(dense > 0 && target > 0)) throw new LatpruneError('BAD_ARGUMENT', `latency targets must be positive (dense ${dense}, target ${target}).`);
+  if (!(dense > 0 && target > 0))
+    throw new LatpruneError('BAD_ARGUMENT', `latency targets must be positive (dense ${dense}, target ${target}).`);
   if (!Number.isInteger(steps) || steps < 1) throw new LatpruneError('BAD_ARGUMENT', `--steps must be a positive integer, got ${steps}.`);
   return Array.from({ length: steps }, (_, i) => dense * (target / dense) ** ((i + 1) / steps));
 }

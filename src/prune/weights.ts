@@ -159,7 +159,11 @@ export class ChannelWeights {
   /** Zeroes optimizer velocities of elements that changed state. */
   resetVelocities(opt: SgdMomentum, changed: ElementMasks): void {
     const keep = new Map<string, Float32Array>();
-    for (const [name, ch] of changed) keep.set(name, ch.map((x) => 1 - x));
+    for (const [name, ch] of changed)
+      keep.set(
+        name,
+        ch.map((x) => 1 - x),
+      );
     opt.maskVelocities(keep);
   }
 }

@@ -27,9 +27,15 @@ export interface CompareRow {
 /** Reads a run directory (result.json, optional verify.json). */
 export async function readRun(dir: string): Promise<CompareRow> {
   const resultFile = join(dir, 'result.json');
-  if (!existsSync(resultFile)) throw new LatpruneError('NOT_FOUND', `${dir}: result.json is missing; is it a finished \`latprune prune\` run (or a dense reference written by the demo)?`);
+  if (!existsSync(resultFile))
+    throw new LatpruneError(
+      'NOT_FOUND',
+      `${dir}: result.json is missing; is it a finished \`latprune prune\` run (or a dense reference written by the demo)?`,
+    );
   const r = JSON.parse(await readFile(resultFile, 'utf8')) as Record<string, number | string | boolean>;
-  const v = existsSync(join(dir, 'verify.json')) ? (JSON.parse(await readFile(join(dir, 'verify.json'), 'utf8')) as { fps: number }) : undefined;
+  const v = existsSync(join(dir, 'verify.json'))
+    ? (JSON.parse(await readFile(join(dir, 'verify.json'), 'utf8')) as { fps: number })
+    : undefined;
   return {
     name: basename(dir),
     method: String(r['method']),
@@ -57,7 +63,8 @@ const num = (v: number | undefined, d = 1) => (v === undefined || !Number.isFini
  */
 export function markdownTable(rows: readonly CompareRow[]): string {
   const denseFps = rows.find((r) => r.dense)?.measuredFps;
-  const head = '| run | method | top-1 | measured FPS | predicted FPS | speed-up vs dense, predicted | speed-up vs dense, measured | params | MMACs | train time | images |\n|---|---|---|---|---|---|---|---|---|---|---|\n';
+  const head =
+    '| run | method | top-1 | measured FPS | predicted FPS | speed-up vs dense, predicted | speed-up vs dense, measured | params | MMACs | train time | images |\n|---|---|---|---|---|---|---|---|---|---|---|\n';
   return (
     head +
     rows

@@ -148,7 +148,13 @@ export function validateCoupledProblem(p: CoupledProblem, source = 'coupled prob
  * @param radius - if given, each group's domain is cut to `at ± radius` steps
  *   (a trust region); a number applies to every group, an array is per group in `p.groups` order
  */
-export function linearise(p: CoupledProblem, model: CoupledLatencyModel, at: KeepCounts, budget = p.budget, radius: number | readonly number[] = Infinity): KnapsackProblem {
+export function linearise(
+  p: CoupledProblem,
+  model: CoupledLatencyModel,
+  at: KeepCounts,
+  budget = p.budget,
+  radius: number | readonly number[] = Infinity,
+): KnapsackProblem {
   const base = model.total(at);
   const groups: ProblemGroup[] = p.groups.map((g, gi) => {
     const d = g.domain;
@@ -196,12 +202,20 @@ export function solveCoupled(p: CoupledProblem, model: CoupledLatencyModel, opts
   p.groups.forEach((g) => {
     const k = opts.start?.[g.id] ?? g.domain.max;
     if (k < g.domain.min || k > g.domain.max || (k - g.domain.min) % g.domain.step !== 0) {
-      throw new LatpruneError('BAD_ARGUMENT', `solveCoupled: start["${g.id}"] = ${k} is not in the group's domain (min ${g.domain.min}, max ${g.domain.max}, step ${g.domain.step})`);
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `solveCoupled: start["${g.id}"] = ${k} is not in the group's domain (min ${g.domain.min}, max ${g.domain.max}, step ${g.domain.step})`,
+      );
     }
     start[g.id] = k;
   });
 
-  interface Cand { readonly keep: Record<string, number>; readonly key: string; readonly value: number; readonly latency: number }
+  interface Cand {
+    readonly keep: Record<string, number>;
+    readonly key: string;
+    readonly value: number;
+    readonly latency: number;
+  }
   const cache = new Map<string, Cand>();
   let best: Cand | undefined;
   let fastest: Cand | undefined;
@@ -222,7 +236,10 @@ export function solveCoupled(p: CoupledProblem, model: CoupledLatencyModel, opts
       });
       const latency = model.total(keep);
       if (!Number.isFinite(latency)) {
-        throw new LatpruneError('RUNTIME', `latency model returned ${latency} for selection ${key}; the model must be finite for every allowed kept count`);
+        throw new LatpruneError(
+          'RUNTIME',
+          `latency model returned ${latency} for selection ${key}; the model must be finite for every allowed kept count`,
+        );
       }
       c = { keep, key, value, latency };
       cache.set(key, c);

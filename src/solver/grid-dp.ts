@@ -66,7 +66,13 @@ function mergeAll(list: readonly Segments[]): Segments {
  * @param maxCells - refuse DP tables larger than this
  * @param what - text naming the setting to change when the table is too large
  */
-export function solveGrid(units: readonly Int32Array[], vals: readonly Float64Array[], W: number, maxCells: number, what: string): GridSolution {
+export function solveGrid(
+  units: readonly Int32Array[],
+  vals: readonly Float64Array[],
+  W: number,
+  maxCells: number,
+  what: string,
+): GridSolution {
   const G = units.length;
   const segs = units.map((u, g) => hullSegments(u, vals[g]!));
   let base = 0;
@@ -137,7 +143,14 @@ interface WindowRun {
 }
 
 /** Order, windows and DP for one target threshold `thr` (−∞: no bound pruning). */
-function dpWindows(units: readonly Int32Array[], vals: readonly Float64Array[], W: number, thr: number, maxCells: number, what: string): WindowRun {
+function dpWindows(
+  units: readonly Int32Array[],
+  vals: readonly Float64Array[],
+  W: number,
+  thr: number,
+  maxCells: number,
+  what: string,
+): WindowRun {
   const G = units.length;
   const spans = units.map((u) => u[u.length - 1]!);
   let spanSum = 0;
@@ -180,7 +193,12 @@ function dpWindows(units: readonly Int32Array[], vals: readonly Float64Array[], 
  * groups with total cost <= w. States below a window are absent (−∞); states
  * above it read the window's top, a valid lower bound by monotonicity.
  */
-function dpLayers(units: readonly Int32Array[], vals: readonly Float64Array[], lo: Int32Array, hi: Int32Array): { top: number; args: Int32Array[]; cells: number } {
+function dpLayers(
+  units: readonly Int32Array[],
+  vals: readonly Float64Array[],
+  lo: Int32Array,
+  hi: Int32Array,
+): { top: number; args: Int32Array[]; cells: number } {
   const G = units.length;
   let prev = new Float64Array(1); // layer 0: value 0 at w = 0 (and above)
   const args = new Array<Int32Array>(G);
@@ -237,7 +255,14 @@ function dpLayers(units: readonly Int32Array[], vals: readonly Float64Array[], l
  * concave in w. A layer where no state qualifies is cut to one state, so the
  * run fails fast.
  */
-function narrowWindows(units: readonly Int32Array[], vals: readonly Float64Array[], W: number, thr: number, lo: Int32Array, hi: Int32Array): void {
+function narrowWindows(
+  units: readonly Int32Array[],
+  vals: readonly Float64Array[],
+  W: number,
+  thr: number,
+  lo: Int32Array,
+  hi: Int32Array,
+): void {
   const G = units.length;
   const seg = units.map((u, t) => hullSegments(u, vals[t]!));
   const prefix = new Array<ConcaveEnvelope>(G + 1);

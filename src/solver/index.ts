@@ -25,14 +25,7 @@ export {
   type ProblemGroup,
 } from './problem.js';
 export { choiceToKeep, scoreChoice, scoreKeep, type KeepCounts, type SelectionScore } from './selection.js';
-export {
-  DEFAULT_LOSS_FRACTION,
-  defaultResolution,
-  solveMckp,
-  type DpOptions,
-  type KnapsackSolution,
-  type SolveStatus,
-} from './mckp-dp.js';
+export { DEFAULT_LOSS_FRACTION, defaultResolution, solveMckp, type DpOptions, type KnapsackSolution, type SolveStatus } from './mckp-dp.js';
 export { lpBound, relativeGap, type LpBound } from './lp-bound.js';
 export { solveLpRelaxation, solveMilp, type LpOptions, type LpRelaxation, type MilpSolution } from './lp.js';
 export {

@@ -117,7 +117,14 @@ export function solveMckp(p: KnapsackProblem, opts: DpOptions = {}): KnapsackSol
     throw new LatpruneError('BAD_ARGUMENT', `solver resolution must be a positive finite number, got ${r}`);
   }
   const minChoice = prep.groups.map((g) => g.index[0]!);
-  const finish = (status: SolveStatus, choice: number[], bound: number, cells: number, exact: boolean, upperBound: number): KnapsackSolution => {
+  const finish = (
+    status: SolveStatus,
+    choice: number[],
+    bound: number,
+    cells: number,
+    exact: boolean,
+    upperBound: number,
+  ): KnapsackSolution => {
     const s = scoreChoice(p, choice);
     return {
       status,
@@ -153,7 +160,10 @@ export function solveMckp(p: KnapsackProblem, opts: DpOptions = {}): KnapsackSol
   const sol = finish('optimal', choice, up.bound, gd.cells + gu.cells, false, upperBound);
   if (sol.latency > p.budget + tol) {
     // Only floating-point summation could cause this; never return an infeasible "optimal".
-    throw new LatpruneError('RUNTIME', `solver internal error: DP choice has latency ${sol.latency} above budget ${p.budget}; please report with the problem file`);
+    throw new LatpruneError(
+      'RUNTIME',
+      `solver internal error: DP choice has latency ${sol.latency} above budget ${p.budget}; please report with the problem file`,
+    );
   }
   return sol;
 }
@@ -163,7 +173,12 @@ export function solveMckp(p: KnapsackProblem, opts: DpOptions = {}): KnapsackSol
  * keep only the best value (values ascend along the frontier); choices beyond
  * the capacity are dropped.
  */
-function discretise(groups: readonly PreparedGroup[], r: number, cap: number, round: (x: number) => number): { units: Int32Array[]; vals: Float64Array[]; picks: Int32Array[]; bound: number } {
+function discretise(
+  groups: readonly PreparedGroup[],
+  r: number,
+  cap: number,
+  round: (x: number) => number,
+): { units: Int32Array[]; vals: Float64Array[]; picks: Int32Array[]; bound: number } {
   const units: Int32Array[] = [];
   const vals: Float64Array[] = [];
   const picks: Int32Array[] = []; // frontier position of each unit choice

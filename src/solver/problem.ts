@@ -124,8 +124,7 @@ const fail = (source: string, field: string, what: string): never => {
   throw new LatpruneError('SCHEMA', `${source}: ${field}: ${what}`);
 };
 
-const isRecord = (x: unknown): x is Record<string, unknown> =>
-  typeof x === 'object' && x !== null && !Array.isArray(x);
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
@@ -143,7 +142,11 @@ export function validateGroupShape(g: unknown, at: string, source: string): numb
   for (let i = 0; i < values.length; i++) {
     if (!finite(values[i])) fail(source, `${at}.values[${i}]`, `expected a finite number, got ${JSON.stringify(values[i])}`);
     if (i > 0 && (values[i] as number) > (values[i - 1] as number)) {
-      fail(source, `${at}.values[${i}]`, `values must be sorted descending (importance order), but ${values[i]} > ${values[i - 1]}; sort the candidates before building the problem`);
+      fail(
+        source,
+        `${at}.values[${i}]`,
+        `values must be sorted descending (importance order), but ${values[i]} > ${values[i - 1]}; sort the candidates before building the problem`,
+      );
     }
   }
   const fixed = g['fixed'] ?? 0;
@@ -159,7 +162,11 @@ export function validateGroupShape(g: unknown, at: string, source: string): numb
   if (min < f) fail(source, `${at}.domain.min`, `${min} is below fixed=${f}; the fixed channels always stay`);
   if (max < min) fail(source, `${at}.domain.max`, `${max} is below domain.min=${min}`);
   if (max > f + values.length) {
-    fail(source, `${at}.domain.max`, `${max} exceeds fixed + values.length = ${f + values.length}; add the missing candidates' scores or lower max`);
+    fail(
+      source,
+      `${at}.domain.max`,
+      `${max} exceeds fixed + values.length = ${f + values.length}; add the missing candidates' scores or lower max`,
+    );
   }
   return domainSize({ min, max, step });
 }
@@ -185,7 +192,8 @@ export function validateProblem(x: unknown, source = 'problem'): KnapsackProblem
   if (meta !== undefined) {
     if (!isRecord(meta)) fail(source, 'meta', 'expected an object of strings, numbers and booleans');
     for (const [k, v] of Object.entries(meta as Record<string, unknown>)) {
-      if (typeof v !== 'string' && typeof v !== 'boolean' && !finite(v)) fail(source, `meta.${k}`, 'expected a string, finite number or boolean');
+      if (typeof v !== 'string' && typeof v !== 'boolean' && !finite(v))
+        fail(source, `meta.${k}`, 'expected a string, finite number or boolean');
     }
   }
   const groups = x['groups'];
@@ -202,7 +210,11 @@ export function validateProblem(x: unknown, source = 'problem'): KnapsackProblem
     if (!Array.isArray(costs)) return fail(source, `${at}.costs`, 'expected an array of numbers');
     if (costs.length !== n) {
       const d = gr['domain'] as KeepDomain;
-      fail(source, `${at}.costs`, `expected ${n} entries (one per allowed k in domain {min:${d.min},max:${d.max},step:${d.step}}), got ${costs.length}`);
+      fail(
+        source,
+        `${at}.costs`,
+        `expected ${n} entries (one per allowed k in domain {min:${d.min},max:${d.max},step:${d.step}}), got ${costs.length}`,
+      );
     }
     costs.forEach((c: unknown, i) => {
       if (!finite(c)) fail(source, `${at}.costs[${i}]`, `expected a finite number, got ${JSON.stringify(c)}`);

@@ -57,7 +57,10 @@ export function scoreKeep(p: KnapsackProblem, keep: KeepCounts): SelectionScore 
     const k = keep[g.id];
     const i = k === undefined ? NaN : (k - g.domain.min) / g.domain.step;
     if (!Number.isInteger(i) || k! > g.domain.max) {
-      throw new LatpruneError('BAD_ARGUMENT', `keep["${g.id}"] = ${k} is not an allowed kept count (domain min ${g.domain.min}, max ${g.domain.max}, step ${g.domain.step})`);
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `keep["${g.id}"] = ${k} is not an allowed kept count (domain min ${g.domain.min}, max ${g.domain.max}, step ${g.domain.step})`,
+      );
     }
     return i;
   });

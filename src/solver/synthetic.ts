@@ -98,7 +98,9 @@ export class SyntheticLatencyModel implements CoupledLatencyModel {
     const pad = (c: number): number => Math.ceil(c / 8) * 8;
     const pen = (c: number): number => (c % 8 === 0 ? 1 : 1 + this.cliff);
     const hw = l.fmap * l.fmap;
-    const macs = l.depthwise ? hw * l.kernel * l.kernel * pad(cout) * pen(cout) : hw * l.kernel * l.kernel * pad(cin) * pad(cout) * pen(cin) * pen(cout);
+    const macs = l.depthwise
+      ? hw * l.kernel * l.kernel * pad(cout) * pen(cout)
+      : hw * l.kernel * l.kernel * pad(cin) * pad(cout) * pen(cin) * pen(cout);
     return this.overhead + this.mac * macs + this.elem * hw * (pad(cin) + pad(cout));
   }
 
@@ -143,7 +145,9 @@ export class SyntheticLatencyModel implements CoupledLatencyModel {
 export function syntheticGroups(net: SyntheticNet, granularity: number, seed: number): CoupledGroup[] {
   const rnd = seededRandom(seed);
   return net.groups.map((g) => {
-    const values = Array.from({ length: g.width }, (_, i) => Math.exp((-3 * i) / g.width) * (0.2 + rnd()) / g.width).sort((a, b) => b - a);
+    const values = Array.from({ length: g.width }, (_, i) => (Math.exp((-3 * i) / g.width) * (0.2 + rnd())) / g.width).sort(
+      (a, b) => b - a,
+    );
     const max = g.width - ((g.width - granularity) % granularity);
     return { id: g.id, values, domain: { min: granularity, max, step: granularity } };
   });
@@ -195,8 +199,19 @@ export function syntheticMobileNetV1Net(): SyntheticNet {
   const groups: { id: string; width: number }[] = [{ id: 'conv0', width: 32 }];
   const layers: SyntheticLayer[] = [{ name: 'conv0', cin: 3, cout: 'conv0', fmap: 112, kernel: 3 }];
   const blocks: [number, number][] = [
-    [64, 1], [128, 2], [128, 1], [256, 2], [256, 1], [512, 2],
-    [512, 1], [512, 1], [512, 1], [512, 1], [512, 1], [1024, 2], [1024, 1],
+    [64, 1],
+    [128, 2],
+    [128, 1],
+    [256, 2],
+    [256, 1],
+    [512, 2],
+    [512, 1],
+    [512, 1],
+    [512, 1],
+    [512, 1],
+    [512, 1],
+    [1024, 2],
+    [1024, 1],
   ];
   let prev = 'conv0';
   let fmap = 112;

@@ -55,7 +55,12 @@ export function weightKey(w: tf.LayerVariable): string {
 }
 
 /** Encodes a checkpoint of `model`, `optimizer` state and `meta` to bytes (the weights are read asynchronously). */
-export async function encodeCheckpoint<M>(model: tf.LayersModel, optimizer: SgdState, meta: M, extraTensors: ExtraTensors = {}): Promise<Uint8Array> {
+export async function encodeCheckpoint<M>(
+  model: tf.LayersModel,
+  optimizer: SgdState,
+  meta: M,
+  extraTensors: ExtraTensors = {},
+): Promise<Uint8Array> {
   const data = await Promise.all(model.weights.map(async (w) => ((await w.read().data()) as Float32Array).slice()));
   const arrays: Float32Array[] = [];
   let offset = 0;
@@ -88,7 +93,11 @@ export async function encodeCheckpoint<M>(model: tf.LayersModel, optimizer: SgdS
 
 /** Decodes checkpoint bytes; `source` names the file in errors. */
 export function decodeCheckpoint<M>(bytes: Uint8Array, source: string): Checkpoint<M> {
-  const bad = (why: string) => new LatpruneError('BAD_FILE', `${source}: not a valid latprune checkpoint (${why}). Delete it to start over, or point --resume at another run.`);
+  const bad = (why: string) =>
+    new LatpruneError(
+      'BAD_FILE',
+      `${source}: not a valid latprune checkpoint (${why}). Delete it to start over, or point --resume at another run.`,
+    );
   if (bytes.length < MAGIC.length + 4 || new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) throw bad('wrong magic');
   const jsonLen = new DataView(bytes.buffer, bytes.byteOffset).getUint32(MAGIC.length, true);
   const start = MAGIC.length + 4;
@@ -99,7 +108,8 @@ export function decodeCheckpoint<M>(bytes: Uint8Array, source: string): Checkpoi
   } catch {
     throw bad('corrupt header');
   }
-  if (header.format !== 'latprune-checkpoint' || header.version !== 1) throw bad(`unsupported format ${String(header.format)} v${String(header.version)}`);
+  if (header.format !== 'latprune-checkpoint' || header.version !== 1)
+    throw bad(`unsupported format ${String(header.format)} v${String(header.version)}`);
   const dataStart = start + jsonLen;
   const total = [...header.weights, ...header.velocities, ...(header.extra ?? [])].reduce((a, e) => Math.max(a, e.offset + e.length), 0);
   if (dataStart + total * 4 > bytes.length) throw bad(`truncated payload: ${bytes.length} bytes, expected ${dataStart + total * 4}`);
@@ -114,7 +124,13 @@ export function decodeCheckpoint<M>(bytes: Uint8Array, source: string): Checkpoi
 }
 
 /** Writes a checkpoint file atomically. */
-export async function saveCheckpoint<M>(path: string, model: tf.LayersModel, optimizer: SgdState, meta: M, extra: ExtraTensors = {}): Promise<void> {
+export async function saveCheckpoint<M>(
+  path: string,
+  model: tf.LayersModel,
+  optimizer: SgdState,
+  meta: M,
+  extra: ExtraTensors = {},
+): Promise<void> {
   await writeFileAtomic(path, await encodeCheckpoint(model, optimizer, meta, extra), 'checkpoint');
 }
 
@@ -136,9 +152,13 @@ export async function loadCheckpoint<M>(path: string): Promise<Checkpoint<M>> {
 export function restoreWeights(model: tf.LayersModel, weights: Checkpoint<unknown>['weights'], source: string): void {
   for (const w of model.weights) {
     const saved = weights.get(weightKey(w));
-    if (!saved) throw new LatpruneError('BAD_FILE', `${source}: checkpoint has no weight '${weightKey(w)}'; it belongs to a different model.`);
+    if (!saved)
+      throw new LatpruneError('BAD_FILE', `${source}: checkpoint has no weight '${weightKey(w)}'; it belongs to a different model.`);
     if (saved.shape.join('x') !== w.shape.join('x')) {
-      throw new LatpruneError('BAD_FILE', `${source}: weight '${w.name}' has shape [${saved.shape}] in the checkpoint but [${w.shape}] in the model.`);
+      throw new LatpruneError(
+        'BAD_FILE',
+        `${source}: weight '${w.name}' has shape [${saved.shape}] in the checkpoint but [${w.shape}] in the model.`,
+      );
     }
     tf.tidy(() => {
       w.write(tf.tensor(saved.data, saved.shape));
@@ -166,7 +186,8 @@ export async function openRunCheckpoint<M extends { readonly options: object }>(
   defaults: Readonly<Record<string, unknown>> = {},
 ): Promise<Checkpoint<M> | undefined> {
   if (!resume) {
-    if (existsSync(path)) throw new LatpruneError('BAD_ARGUMENT', `${out} already holds a run (${path}); add --resume to continue it or choose another --out.`);
+    if (existsSync(path))
+      throw new LatpruneError('BAD_ARGUMENT', `${out} already holds a run (${path}); add --resume to continue it or choose another --out.`);
     return undefined;
   }
   if (!existsSync(path)) throw new LatpruneError('NOT_FOUND', `--resume: ${path} does not exist; run without --resume to start the run.`);
@@ -176,7 +197,10 @@ export async function openRunCheckpoint<M extends { readonly options: object }>(
     const was = saved[k] ?? defaults[k];
     const now = options[k] ?? defaults[k];
     if (JSON.stringify(was) !== JSON.stringify(now)) {
-      throw new LatpruneError('BAD_ARGUMENT', `--resume: --${k} is ${JSON.stringify(now)} but the run in ${out} used ${JSON.stringify(was)}; resume with the same flags or choose another --out.`);
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `--resume: --${k} is ${JSON.stringify(now)} but the run in ${out} used ${JSON.stringify(was)}; resume with the same flags or choose another --out.`,
+      );
     }
   }
   return ck;

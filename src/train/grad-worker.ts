@@ -5,7 +5,14 @@
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/index.js';
-import { localGradients, modelFromTopology, teacherFromSpec, trainableVariables, type WorkerReply, type WorkerRequest } from './gradients.js';
+import {
+  localGradients,
+  modelFromTopology,
+  teacherFromSpec,
+  trainableVariables,
+  type WorkerReply,
+  type WorkerRequest,
+} from './gradients.js';
 import type { LossConfig } from './loss.js';
 import { faultPoint } from '../util/fault.js';
 
@@ -45,7 +52,10 @@ port.on('message', async (m: WorkerRequest) => {
     } finally {
       tf.dispose(grads);
     }
-    reply({ kind: 'grads', loss: l, grads: out }, out.map((a) => a.buffer as ArrayBuffer));
+    reply(
+      { kind: 'grads', loss: l, grads: out },
+      out.map((a) => a.buffer as ArrayBuffer),
+    );
   } catch (err) {
     reply({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
   }

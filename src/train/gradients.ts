@@ -43,7 +43,13 @@ export interface GradientEngine {
 
 /** Messages to and from gradient workers. */
 export type WorkerRequest =
-  | { readonly kind: 'init'; readonly topology: string; readonly backend: string; readonly loss: LossConfig; readonly teacher?: TeacherSpec }
+  | {
+      readonly kind: 'init';
+      readonly topology: string;
+      readonly backend: string;
+      readonly loss: LossConfig;
+      readonly teacher?: TeacherSpec;
+    }
   | { readonly kind: 'step'; readonly weights: Float32Array[]; readonly batch: HostBatch };
 /** See {@link WorkerRequest}. */
 export type WorkerReply =
@@ -132,16 +138,25 @@ function findFinalSoftmax(model: tf.LayersModel, where: string): FinalSoftmax | 
     const axis = Array.isArray(cfg['axis']) && cfg['axis'].length === 1 ? (cfg['axis'][0] as number) : cfg['axis'];
     const rank = model.outputs[0]!.shape.length;
     if (axis !== -1 && axis !== rank - 1) throw refuse(`its softmax runs over axis ${JSON.stringify(cfg['axis'])}, not the class axis`);
-    if (typeof (layer as unknown as Record<string, unknown>)['softmax'] !== 'function') throw refuse('this tfjs version does not expose the layer\'s softmax');
-    found = { layer, field: 'softmax', replacement: (x: tf.Tensor) => tf.clone(x), what: `its last layer "${layer.name}" is a Softmax layer` };
+    if (typeof (layer as unknown as Record<string, unknown>)['softmax'] !== 'function')
+      throw refuse("this tfjs version does not expose the layer's softmax");
+    found = {
+      layer,
+      field: 'softmax',
+      replacement: (x: tf.Tensor) => tf.clone(x),
+      what: `its last layer "${layer.name}" is a Softmax layer`,
+    };
   } else if (cfg['activation'] === 'softmax') {
     const act = (layer as unknown as Record<string, unknown>)['activation'] as { apply?: unknown } | undefined;
-    if (typeof act?.apply !== 'function') throw refuse('this tfjs version does not expose the layer\'s activation');
+    if (typeof act?.apply !== 'function') throw refuse("this tfjs version does not expose the layer's activation");
     found = {
       layer,
       field: 'activation',
       replacement: LINEAR_ACTIVATION,
-      what: cls === 'Activation' ? `its last layer "${layer.name}" is Activation('softmax')` : `its last layer "${layer.name}" (${cls}) has activation 'softmax'`,
+      what:
+        cls === 'Activation'
+          ? `its last layer "${layer.name}" is Activation('softmax')`
+          : `its last layer "${layer.name}" (${cls}) has activation 'softmax'`,
     };
   }
   if (found && layer.inboundNodes.length > 1) throw refuse('that layer is used more than once in the network');
@@ -190,15 +205,33 @@ export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
  * variable name. With a `teacher` (and `loss.distill`), its inference-mode
  * logits on the same batch enter the loss as constants.
  */
-export async function localGradients(model: tf.LayersModel, vars: tf.Variable[], batch: HostBatch, loss: LossConfig, teacher?: tf.LayersModel): Promise<GradientResult> {
+export async function localGradients(
+  model: tf.LayersModel,
+  vars: tf.Variable[],
+  batch: HostBatch,
+  loss: LossConfig,
+  teacher?: tf.LayersModel,
+): Promise<GradientResult> {
   const x = tf.tensor4d(batch.x, batch.shape as [number, number, number, number]);
   const y = tf.tensor1d(batch.labels, 'int32');
   // both give logits: a final softmax is switched off for the pass (see OutputView)
-  const t = teacher && loss.distill ? tf.tidy(() => outputView(teacher, 'the teacher').run(() => teacher.apply(x, { training: false }) as tf.Tensor)) : undefined;
+  const t =
+    teacher && loss.distill
+      ? tf.tidy(() => outputView(teacher, 'the teacher').run(() => teacher.apply(x, { training: false }) as tf.Tensor))
+      : undefined;
   const view = outputView(model);
   let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
   try {
-    result = tf.variableGrads(() => classificationLoss(view.run(() => model.apply(x, { training: true }) as tf.Tensor), y, loss, t), vars);
+    result = tf.variableGrads(
+      () =>
+        classificationLoss(
+          view.run(() => model.apply(x, { training: true }) as tf.Tensor),
+          y,
+          loss,
+          t,
+        ),
+      vars,
+    );
   } finally {
     tf.dispose([x, y, ...(t ? [t] : [])]);
   }
@@ -316,7 +349,13 @@ export class DataParallelGradientEngine implements GradientEngine {
   }
 
   /** Starts `replicas - 1` workers, each with a replica of `model` (and of `teacher`, when given) on `backend`. */
-  static async start(model: tf.LayersModel, loss: LossConfig, replicas: number, backend: string, teacher?: tf.LayersModel): Promise<DataParallelGradientEngine> {
+  static async start(
+    model: tf.LayersModel,
+    loss: LossConfig,
+    replicas: number,
+    backend: string,
+    teacher?: tf.LayersModel,
+  ): Promise<DataParallelGradientEngine> {
     const topology = topologyOf(model);
     const spec = teacher ? await teacherSpec(teacher) : undefined;
     const handles: WorkerHandle[] = [];
@@ -324,11 +363,17 @@ export class DataParallelGradientEngine implements GradientEngine {
       for (let i = 1; i < replicas; i++) {
         handles.push(new WorkerHandle(new Worker(new URL('./grad-worker.js', import.meta.url))));
       }
-      const replies = await Promise.all(handles.map((h) => h.request({ kind: 'init', topology, backend, loss, ...(spec ? { teacher: spec } : {}) })));
+      const replies = await Promise.all(
+        handles.map((h) => h.request({ kind: 'init', topology, backend, loss, ...(spec ? { teacher: spec } : {}) })),
+      );
       for (const r of replies) if (r.kind === 'error') throw new Error(r.message);
     } catch (err) {
       await Promise.all(handles.map((h) => h.worker.terminate()));
-      throw new LatpruneError('RUNTIME', `could not start gradient workers: ${err instanceof Error ? err.message : String(err)}. Use --workers 1 to train on the main thread only.`, { cause: err });
+      throw new LatpruneError(
+        'RUNTIME',
+        `could not start gradient workers: ${err instanceof Error ? err.message : String(err)}. Use --workers 1 to train on the main thread only.`,
+        { cause: err },
+      );
     }
     return new DataParallelGradientEngine(model, loss, handles, teacher);
   }
@@ -342,7 +387,10 @@ export class DataParallelGradientEngine implements GradientEngine {
     const remote = this.workers.slice(0, shards.length - 1).map((h, i) => {
       const copy = weights.map((w) => w.slice());
       const shard = shards[i + 1]!;
-      return h.request({ kind: 'step', weights: copy, batch: shard }, [...copy.map((w) => w.buffer as ArrayBuffer), shard.x.buffer as ArrayBuffer]);
+      return h.request({ kind: 'step', weights: copy, batch: shard }, [
+        ...copy.map((w) => w.buffer as ArrayBuffer),
+        shard.x.buffer as ArrayBuffer,
+      ]);
     });
     let local: GradientResult | undefined;
     let replies: WorkerReply[];
@@ -392,7 +440,13 @@ export class DataParallelGradientEngine implements GradientEngine {
  * `teacher` (used when `loss.distill` is set) is replicated to every worker,
  * so each thread distils on its own shard.
  */
-export async function createGradientEngine(model: tf.LayersModel, loss: LossConfig, replicas: number, backend: string, teacher?: tf.LayersModel): Promise<GradientEngine> {
+export async function createGradientEngine(
+  model: tf.LayersModel,
+  loss: LossConfig,
+  replicas: number,
+  backend: string,
+  teacher?: tf.LayersModel,
+): Promise<GradientEngine> {
   if (!Number.isInteger(replicas) || replicas < 1) {
     throw new LatpruneError('BAD_ARGUMENT', `--workers must be a positive integer, got ${replicas}.`);
   }

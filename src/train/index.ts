@@ -16,7 +16,17 @@ export {
 } from './gradients.js';
 export { type SgdOptions, type SgdState, SgdMomentum, defaultDecays } from './optimizer.js';
 export { type CosineSchedule, cosineWithWarmup, validateSchedule } from './schedule.js';
-export { type Checkpoint, type ExtraTensors, weightKey, encodeCheckpoint, decodeCheckpoint, saveCheckpoint, loadCheckpoint, openRunCheckpoint, restoreWeights } from './checkpoint.js';
+export {
+  type Checkpoint,
+  type ExtraTensors,
+  weightKey,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  saveCheckpoint,
+  loadCheckpoint,
+  openRunCheckpoint,
+  restoreWeights,
+} from './checkpoint.js';
 export {
   type TrainerConfig,
   type GradientContext,
@@ -32,4 +42,11 @@ export {
   recalibrateBatchNorm,
 } from './trainer.js';
 export { type TrainRunOptions, type TrainRunResult, runTraining, readMetrics } from './run.js';
-export { type ModelDataOptions, type ModelAndData, openModelAndData, describePreprocess, noBatchNormAdvice, NO_BN_MAX_LR } from './setup.js';
+export {
+  type ModelDataOptions,
+  type ModelAndData,
+  openModelAndData,
+  describePreprocess,
+  noBatchNormAdvice,
+  NO_BN_MAX_LR,
+} from './setup.js';

@@ -53,7 +53,8 @@ export class SgdMomentum {
     this.nesterov = opts.nesterov ?? false;
     this.weightDecay = opts.weightDecay ?? 0;
     this.decays = opts.decays ?? defaultDecays;
-    if (!(this.momentum >= 0 && this.momentum < 1)) throw new LatpruneError('BAD_ARGUMENT', `--momentum must be in [0, 1), got ${this.momentum}.`);
+    if (!(this.momentum >= 0 && this.momentum < 1))
+      throw new LatpruneError('BAD_ARGUMENT', `--momentum must be in [0, 1), got ${this.momentum}.`);
     if (!(this.weightDecay >= 0)) throw new LatpruneError('BAD_ARGUMENT', `--weight-decay must be >= 0, got ${this.weightDecay}.`);
   }
 
@@ -123,7 +124,10 @@ export class SgdMomentum {
     for (const v of this.velocity.values()) v.dispose();
     this.velocity.clear();
     for (const [name, { shape, data }] of Object.entries(state.velocities)) {
-      this.velocity.set(name, tf.tidy(() => tf.variable(tf.tensor(data, shape), false)));
+      this.velocity.set(
+        name,
+        tf.tidy(() => tf.variable(tf.tensor(data, shape), false)),
+      );
     }
   }
 

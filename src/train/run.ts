@@ -66,7 +66,27 @@ interface CheckpointMeta {
 }
 
 /** Options that must match between a run and its resumption. */
-const RESUME_KEYS = ['model', 'dataset', 'trainSubset', 'input', 'mean', 'std', 'augment', 'valFraction', 'dataOrder', 'epochs', 'batchSize', 'lr', 'momentum', 'nesterov', 'weightDecay', 'warmupEpochs', 'labelSmoothing', 'seed', 'workers'] as const;
+const RESUME_KEYS = [
+  'model',
+  'dataset',
+  'trainSubset',
+  'input',
+  'mean',
+  'std',
+  'augment',
+  'valFraction',
+  'dataOrder',
+  'epochs',
+  'batchSize',
+  'lr',
+  'momentum',
+  'nesterov',
+  'weightDecay',
+  'warmupEpochs',
+  'labelSmoothing',
+  'seed',
+  'workers',
+] as const;
 
 function checkOptions(o: TrainRunOptions): void {
   const flag = (cond: boolean, name: string, v: unknown, want: string) => {
@@ -84,9 +104,18 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
   checkOptions(opts);
   const ckptPath = join(opts.out, 'checkpoint.ckpt');
   const metricsPath = join(opts.out, 'metrics.jsonl');
-  const resumed = await openRunCheckpoint<CheckpointMeta>(ckptPath, opts.out, opts.resume, opts as unknown as Record<string, unknown>, RESUME_KEYS);
+  const resumed = await openRunCheckpoint<CheckpointMeta>(
+    ckptPath,
+    opts.out,
+    opts.resume,
+    opts as unknown as Record<string, unknown>,
+    RESUME_KEYS,
+  );
 
-  const opened = await openModelAndData(opts.model, runDataSpec(opts), { seed: opts.seed, ...(opts.preprocess !== undefined ? { preprocessFile: opts.preprocess } : {}) });
+  const opened = await openModelAndData(opts.model, runDataSpec(opts), {
+    seed: opts.seed,
+    ...(opts.preprocess !== undefined ? { preprocessFile: opts.preprocess } : {}),
+  });
   const { model, source, data } = opened;
   log(data.describe());
   log(describePreprocess(opened));
@@ -152,7 +181,10 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
         r = await tr.trainStep({ x: b.x, shape: b.shape, labels: b.labels });
       } catch (err) {
         if (err instanceof LatpruneError && err.code === 'DIVERGED') {
-          throw new LatpruneError('DIVERGED', `${err.message} The last good checkpoint is kept at ${ckptPath} (step ${resumed?.meta.step ?? 0} or later).${bnAdvice ? ` Note: ${bnAdvice.reason}` : ''}`);
+          throw new LatpruneError(
+            'DIVERGED',
+            `${err.message} The last good checkpoint is kept at ${ckptPath} (step ${resumed?.meta.step ?? 0} or later).${bnAdvice ? ` Note: ${bnAdvice.reason}` : ''}`,
+          );
         }
         throw err;
       }
@@ -161,15 +193,26 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
       const epoch = Math.floor(tr.step / it.batchesPerEpoch);
       if (window.n === 20 || tr.step === stepLimit) {
         const rate = (window.images * 1000) / window.ms;
-        await appendFile(metricsPath, `${JSON.stringify({ kind: 'train', step: tr.step, epoch: tr.step / it.batchesPerEpoch, loss: window.loss / window.n, lr: r.lr, img_per_s: rate, images_seen: tr.imagesSeen, train_seconds: trainSeconds })}\n`);
-        bar.update(tr.step, { epoch: `${Math.min(epoch + 1, opts.epochs)}/${opts.epochs}`, loss: (window.loss / window.n).toFixed(4), lr: r.lr.toPrecision(3), speed: `${rate.toFixed(0)} img/s` });
+        await appendFile(
+          metricsPath,
+          `${JSON.stringify({ kind: 'train', step: tr.step, epoch: tr.step / it.batchesPerEpoch, loss: window.loss / window.n, lr: r.lr, img_per_s: rate, images_seen: tr.imagesSeen, train_seconds: trainSeconds })}\n`,
+        );
+        bar.update(tr.step, {
+          epoch: `${Math.min(epoch + 1, opts.epochs)}/${opts.epochs}`,
+          loss: (window.loss / window.n).toFixed(4),
+          lr: r.lr.toPrecision(3),
+          speed: `${rate.toFixed(0)} img/s`,
+        });
         window = { loss: 0, n: 0, images: 0, ms: 0 };
       }
       const epochEnd = tr.step % it.batchesPerEpoch === 0;
       if (epochEnd) {
         const ev = await evaluateTestSplit(model, data);
         lastEval = { epoch: tr.step / it.batchesPerEpoch, top1: ev.top1, loss: ev.loss };
-        await appendFile(metricsPath, `${JSON.stringify({ kind: 'eval', split: 'test', step: tr.step, epoch: lastEval.epoch, top1: ev.top1, loss: ev.loss })}\n`);
+        await appendFile(
+          metricsPath,
+          `${JSON.stringify({ kind: 'eval', split: 'test', step: tr.step, epoch: lastEval.epoch, top1: ev.top1, loss: ev.loss })}\n`,
+        );
         log(`\nepoch ${lastEval.epoch}: test top-1 ${(100 * ev.top1).toFixed(2)}%, loss ${ev.loss.toFixed(4)}`);
       }
       if (epochEnd || tr.step % opts.checkpointEvery === 0 || tr.step === stepLimit || stop) await checkpoint();
@@ -181,7 +224,9 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
     let savedModel: string | undefined;
     if (opts.saveModel && !finished && stop) {
       // an interrupt is not a request for a model: keep whatever --save-model holds
-      log(`not saving the model to ${resolve(opts.saveModel)}: the run was interrupted at step ${tr.step}/${totalSteps}; continue it with --resume (the checkpoint is ${ckptPath}) and it is saved when it finishes, or use --max-steps to save a partly trained model on purpose.`);
+      log(
+        `not saving the model to ${resolve(opts.saveModel)}: the run was interrupted at step ${tr.step}/${totalSteps}; continue it with --resume (the checkpoint is ${ckptPath}) and it is saved when it finishes, or use --max-steps to save a partly trained model on purpose.`,
+      );
     } else if (opts.saveModel) {
       // stopped by --max-steps (or finished): save what was trained, and evaluate it
       // when the last evaluation was of earlier weights, so the model card is of this model
@@ -206,7 +251,13 @@ export async function runTraining(opts: TrainRunOptions, backend: string, log: (
           finished,
         },
       });
-      await writeFileAtomic(join(opts.saveModel, 'MODEL_CARD.md'), modelCard(opts, source, data.name, data.origin, data.trainCount, data.testCount, ev, trainSeconds, tr.imagesSeen, backend, { step: tr.step, total: totalSteps }));
+      await writeFileAtomic(
+        join(opts.saveModel, 'MODEL_CARD.md'),
+        modelCard(opts, source, data.name, data.origin, data.trainCount, data.testCount, ev, trainSeconds, tr.imagesSeen, backend, {
+          step: tr.step,
+          total: totalSteps,
+        }),
+      );
       savedModel = resolve(opts.saveModel);
       log(
         finished

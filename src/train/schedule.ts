@@ -18,9 +18,11 @@ export interface CosineSchedule {
 /** Checks a schedule's parameters, naming the offending flag. */
 export function validateSchedule(s: CosineSchedule): void {
   if (!(s.baseLr > 0)) throw new LatpruneError('BAD_ARGUMENT', `--lr must be > 0, got ${s.baseLr}.`);
-  if (!(Number.isInteger(s.totalSteps) && s.totalSteps > 0)) throw new LatpruneError('BAD_ARGUMENT', `the schedule needs a positive number of steps (check --epochs), got ${s.totalSteps}.`);
+  if (!(Number.isInteger(s.totalSteps) && s.totalSteps > 0))
+    throw new LatpruneError('BAD_ARGUMENT', `the schedule needs a positive number of steps (check --epochs), got ${s.totalSteps}.`);
   const w = s.warmupSteps ?? 0;
-  if (!(w >= 0 && w < s.totalSteps)) throw new LatpruneError('BAD_ARGUMENT', `--warmup must be shorter than the run, got ${w} of ${s.totalSteps} steps.`);
+  if (!(w >= 0 && w < s.totalSteps))
+    throw new LatpruneError('BAD_ARGUMENT', `--warmup must be shorter than the run, got ${w} of ${s.totalSteps} steps.`);
 }
 
 /**

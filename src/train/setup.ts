@@ -87,18 +87,25 @@ export async function openModelAndData(modelRef: string, spec: DataSpec, opts: M
   let loaded: { model: tf.LayersModel; source: string; fromZoo: boolean; onnx?: ImportInfo } | undefined;
   if (!isZoo) {
     loaded = await resolveModel(modelRef);
-    const isDir = await stat(modelRef).then((s) => s.isDirectory(), () => false);
+    const isDir = await stat(modelRef).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     sidecar = await findPreprocessSidecar(modelRef, isDir);
     if (!isOnnxPath(modelRef)) saved = preprocessFromMetadata(await readModelMetadata(modelRef).catch(() => ({})), modelRef);
   }
   try {
     const fixed = loaded ? fixedInput(loaded.model) : undefined;
     const modelSpec: PreprocessSpec | undefined = fixed ? { input: [fixed[0], fixed[1]], channels: fixed[2] === 1 ? 1 : 3 } : undefined;
-    if (fixed && fixed[2] !== 1 && fixed[2] !== 3) throw new LatpruneError('BAD_ARGUMENT', `${modelRef} takes ${fixed[2]} input channels; latprune feeds images with 1 or 3.`);
+    if (fixed && fixed[2] !== 1 && fixed[2] !== 3)
+      throw new LatpruneError('BAD_ARGUMENT', `${modelRef} takes ${fixed[2]} input channels; latprune feeds images with 1 or 3.`);
     // the model's own input beats every file: a sidecar cannot resize a fixed model
     const merged = mergePreprocess(modelSpec, fromFlags, fromFile, sidecar?.spec, saved);
     if (fixed && fromFlags.input && (fromFlags.input[0] !== fixed[0] || fromFlags.input[1] !== fixed[1])) {
-      throw new LatpruneError('BAD_ARGUMENT', `--input ${fromFlags.input.join('x')} does not match ${modelRef}, which takes ${fixed[0]}x${fixed[1]}; drop --input or give ${fixed[0]}x${fixed[1]}.`);
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `--input ${fromFlags.input.join('x')} does not match ${modelRef}, which takes ${fixed[0]}x${fixed[1]}; drop --input or give ${fixed[0]}x${fixed[1]}.`,
+      );
     }
     // the normalisation comes whole from the first source that gives one
     const normSources: ReadonlyArray<readonly [string | undefined, PreprocessSpec | undefined]> = [
@@ -119,7 +126,15 @@ export async function openModelAndData(modelRef: string, spec: DataSpec, opts: M
       : { ...(builtinInput ? { input: builtinInput } : {}), ...(modelSpec?.channels ? { channels: modelSpec.channels } : {}) };
     const data = await openData({ ...spec, dataset: kind, ...shape, ...(norm ? { normalization: norm } : {}) });
     const numClasses = data.classNames.length;
-    const model = loaded?.model ?? (await resolveModel(modelRef, { inputShape: [...data.imageShape] as [number, number, number], numClasses, ...(opts.seed !== undefined ? { seed: opts.seed } : {}) })).model;
+    const model =
+      loaded?.model ??
+      (
+        await resolveModel(modelRef, {
+          inputShape: [...data.imageShape] as [number, number, number],
+          numClasses,
+          ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+        })
+      ).model;
     const out = model.outputs[0]!.shape;
     const units = out[out.length - 1];
     if (typeof units === 'number' && units !== numClasses) {
@@ -156,7 +171,8 @@ export async function openModelAndData(modelRef: string, spec: DataSpec, opts: M
         classes: data.classNames,
       },
       warnings,
-      normalizationSource: normFrom?.[0] ?? (data.kind === 'image-folder' ? "ImageNet's (the default for image folders)" : `${data.name}'s default`),
+      normalizationSource:
+        normFrom?.[0] ?? (data.kind === 'image-folder' ? "ImageNet's (the default for image folders)" : `${data.name}'s default`),
     };
   } catch (err) {
     loaded?.model.dispose();
@@ -175,7 +191,6 @@ export function describePreprocess(md: ModelAndData, withWarnings = true): strin
   const p = md.preprocess;
   return `${withWarnings ? md.warnings.map((w) => `warning: ${w}\n`).join('') : ''}input: ${p.input[0]}x${p.input[1]}x${p.channels}, normalization mean [${p.mean.map((v) => +v.toFixed(4)).join(', ')}] std [${p.std.map((v) => +v.toFixed(4)).join(', ')}] from ${md.normalizationSource}`;
 }
-
 
 /** The learning rate above which {@link noBatchNormAdvice} warns. */
 export const NO_BN_MAX_LR = 0.005;

@@ -9,7 +9,15 @@ import * as tf from '@tensorflow/tfjs';
 import { LatpruneError } from '../errors.js';
 import type { BatchSource, ImageDataset, Normalization, TrainingData } from '../data/index.js';
 import { BatchIterator, defaultNormalization, sourceEpochBatches } from '../data/index.js';
-import { PLAIN_VIEW, createGradientEngine, outputView, trainableVariables, type GradientEngine, type HostBatch, type OutputView } from './gradients.js';
+import {
+  PLAIN_VIEW,
+  createGradientEngine,
+  outputView,
+  trainableVariables,
+  type GradientEngine,
+  type HostBatch,
+  type OutputView,
+} from './gradients.js';
 import type { LossConfig } from './loss.js';
 import { SgdMomentum, type SgdOptions, type SgdState } from './optimizer.js';
 import { cosineWithWarmup, validateSchedule, type CosineSchedule } from './schedule.js';
@@ -140,7 +148,10 @@ export class Trainer {
     const { loss, grads } = await this.engine.compute(batch);
     try {
       if (!Number.isFinite(loss)) {
-        throw new LatpruneError('DIVERGED', `training diverged: loss is ${loss} at step ${step} (learning rate ${lr.toPrecision(3)}). Lower --lr or raise --warmup-epochs.`);
+        throw new LatpruneError(
+          'DIVERGED',
+          `training diverged: loss is ${loss} at step ${step} (learning rate ${lr.toPrecision(3)}). Lower --lr or raise --warmup-epochs.`,
+        );
       }
       await hooks.afterGradients?.({ step, lr, loss, vars: this.vars, grads });
       this.optimizer.step(this.vars, grads, lr, hooks.updateMasks?.());
@@ -165,7 +176,12 @@ export class Trainer {
   }
 
   /** Runs `n` steps taking batches from `next`; `onStep` sees each result. */
-  async trainSteps(next: () => HostBatch | Promise<HostBatch>, n: number, hooks: StepHooks = {}, onStep?: (r: StepResult) => void | Promise<void>): Promise<StepResult[]> {
+  async trainSteps(
+    next: () => HostBatch | Promise<HostBatch>,
+    n: number,
+    hooks: StepHooks = {},
+    onStep?: (r: StepResult) => void | Promise<void>,
+  ): Promise<StepResult[]> {
     const out: StepResult[] = [];
     for (let i = 0; i < n; i++) {
       const r = await this.trainStep(await next(), hooks);
@@ -254,7 +270,11 @@ export async function evaluate(
   opts: { batchSize?: number; normalization?: Normalization; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<EvalResult> {
   if (ds.count === 0) throw new LatpruneError('BAD_ARGUMENT', `cannot evaluate on an empty dataset (${ds.name}).`);
-  const source = new BatchIterator(ds, { batchSize: opts.batchSize ?? 500, shuffle: false, normalization: opts.normalization ?? defaultNormalization(ds.name) });
+  const source = new BatchIterator(ds, {
+    batchSize: opts.batchSize ?? 500,
+    shuffle: false,
+    normalization: opts.normalization ?? defaultNormalization(ds.name),
+  });
   const progress = opts.onProgress;
   return evaluateSource(model, source, progress ? (images) => progress(images, ds.count) : undefined);
 }

@@ -20,7 +20,21 @@ import { Bench } from 'tinybench';
 import { LatpruneError } from '../errors.js';
 import { decodeModel } from '../onnx/index.js';
 import { analyzeModel } from '../graph/index.js';
-import { LatencyEstimator, alternatingSpeedup, describeGpu, deviceMismatchWarning, isWebGpu, warmUpUntilStable, loadTable, median as medianOf, refittedCalibrationNote, refreshCalibration, sessionWorkload, timeAlternating, timedRun } from '../latency/index.js';
+import {
+  LatencyEstimator,
+  alternatingSpeedup,
+  describeGpu,
+  deviceMismatchWarning,
+  isWebGpu,
+  warmUpUntilStable,
+  loadTable,
+  median as medianOf,
+  refittedCalibrationNote,
+  refreshCalibration,
+  sessionWorkload,
+  timeAlternating,
+  timedRun,
+} from '../latency/index.js';
 import { loadModel } from '../model/index.js';
 import { buildZooModel, zooNames } from '../zoo/index.js';
 import { randomFloats } from '../util/random.js';
@@ -93,10 +107,21 @@ async function openModel(path: string, what: string): Promise<OpenedModel> {
   }
   const summary = decodeModel(bytes, path);
   const inp = summary.inputs[0];
-  if (!inp?.shape || inp.shape.length < 2) throw new LatpruneError('BAD_FILE', `${what}${path}: the model has no input with a known shape.`);
+  if (!inp?.shape || inp.shape.length < 2)
+    throw new LatpruneError('BAD_FILE', `${what}${path}: the model has no input with a known shape.`);
   const dims = inp.shape;
-  if (dims.slice(1).some((d) => typeof d !== 'number')) throw new LatpruneError('BAD_FILE', `${what}${path}: input '${inp.name}' has symbolic non-batch dims [${dims.join(', ')}]; latprune verifies fixed image sizes.`);
-  return { bytes, summary, inputName: inp.name, dims: dims.slice(1) as number[], ...(typeof dims[0] === 'number' ? { fixedBatch: dims[0] } : {}) };
+  if (dims.slice(1).some((d) => typeof d !== 'number'))
+    throw new LatpruneError(
+      'BAD_FILE',
+      `${what}${path}: input '${inp.name}' has symbolic non-batch dims [${dims.join(', ')}]; latprune verifies fixed image sizes.`,
+    );
+  return {
+    bytes,
+    summary,
+    inputName: inp.name,
+    dims: dims.slice(1) as number[],
+    ...(typeof dims[0] === 'number' ? { fixedBatch: dims[0] } : {}),
+  };
 }
 
 /** Measures `o.model` and compares it with the target and the table. */
@@ -107,33 +132,70 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
   const tableBatch = meta['latprune.table_batch'] ? Number(meta['latprune.table_batch']) : undefined;
   const batch = o.batch ?? m.fixedBatch ?? tableBatch ?? 1;
   if (m.fixedBatch !== undefined && m.fixedBatch !== batch) {
-    throw new LatpruneError('BAD_ARGUMENT', `--batch ${batch}: ${o.model} has a fixed batch of ${m.fixedBatch}; omit --batch or export with a dynamic batch.`);
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `--batch ${batch}: ${o.model} has a fixed batch of ${m.fixedBatch}; omit --batch or export with a dynamic batch.`,
+    );
   }
-  if (o.targetSpeedup !== undefined && !o.baseline) throw new LatpruneError('BAD_ARGUMENT', '--target-speedup needs --baseline <model.onnx> (the model the speed-up is measured against).');
+  if (o.targetSpeedup !== undefined && !o.baseline)
+    throw new LatpruneError('BAD_ARGUMENT', '--target-speedup needs --baseline <model.onnx> (the model the speed-up is measured against).');
   const base = o.baseline ? await openModel(o.baseline, '--baseline: ') : undefined;
   if (base) {
-    if (base.dims.join('x') !== m.dims.join('x')) throw new LatpruneError('BAD_ARGUMENT', `--baseline: ${o.baseline} takes inputs of [${base.dims.join(', ')}] but ${o.model} takes [${m.dims.join(', ')}]; compare models of the same input size.`);
-    if (base.fixedBatch !== undefined && base.fixedBatch !== batch) throw new LatpruneError('BAD_ARGUMENT', `--baseline: ${o.baseline} has a fixed batch of ${base.fixedBatch}, the model is timed at batch ${batch}; export both with a dynamic batch or the same one.`);
+    if (base.dims.join('x') !== m.dims.join('x'))
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `--baseline: ${o.baseline} takes inputs of [${base.dims.join(', ')}] but ${o.model} takes [${m.dims.join(', ')}]; compare models of the same input size.`,
+      );
+    if (base.fixedBatch !== undefined && base.fixedBatch !== batch)
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `--baseline: ${o.baseline} has a fixed batch of ${base.fixedBatch}, the model is timed at batch ${batch}; export both with a dynamic batch or the same one.`,
+      );
   }
   const shape = [batch, ...m.dims];
   const ep = o.ep ?? 'cpu';
-  const available = ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
-  if (!available.includes(ep)) throw new LatpruneError('RUNTIME', `--ep ${ep}: not in this onnxruntime-node build (available: ${available.join(', ')}).`);
+  const available = ort
+    .listSupportedBackends()
+    .filter((b) => b.bundled)
+    .map((b) => b.name);
+  if (!available.includes(ep))
+    throw new LatpruneError('RUNTIME', `--ep ${ep}: not in this onnxruntime-node build (available: ${available.join(', ')}).`);
   const threads = o.threads ?? os.cpus().length;
   const gpu = isWebGpu(ep);
   if (gpu) {
     const g = describeGpu();
-    if (!g.available) throw new LatpruneError('RUNTIME', `--ep webgpu: ONNX Runtime could not open a WebGPU device (${g.reason}); Vulkan devices seen: ${g.vulkanDevices.join(', ') || 'none'}.`);
+    if (!g.available)
+      throw new LatpruneError(
+        'RUNTIME',
+        `--ep webgpu: ONNX Runtime could not open a WebGPU device (${g.reason}); Vulkan devices seen: ${g.vulkanDevices.join(', ') || 'none'}.`,
+      );
   }
-  const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: [ep], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
-  const x = new ort.Tensor('float32', randomFloats(shape.reduce((a, b) => a * b, 1), 3), shape);
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: [ep],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  };
+  const x = new ort.Tensor(
+    'float32',
+    randomFloats(
+      shape.reduce((a, b) => a * b, 1),
+      3,
+    ),
+    shape,
+  );
   let samples: number[];
   let pairs: { a: number[][]; b: number[][] } | undefined;
   if (base) {
     // sessions in alternating blocks (A B, B A, ...): each block's session is released before
     // the next opens, so one session's spinning threads never slow the other's runs
     const n = 4;
-    pairs = await timeAlternating(sessionWorkload(m.bytes, sessionOptions, x, gpu), sessionWorkload(base.bytes, sessionOptions, x, gpu), { pairs: n, blockMs: (o.timeMs ?? 3000) / n, minRuns: Math.ceil((o.minRuns ?? 20) / n), warmup: 5 });
+    pairs = await timeAlternating(sessionWorkload(m.bytes, sessionOptions, x, gpu), sessionWorkload(base.bytes, sessionOptions, x, gpu), {
+      pairs: n,
+      blockMs: (o.timeMs ?? 3000) / n,
+      minRuns: Math.ceil((o.minRuns ?? 20) / n),
+      warmup: 5,
+    });
     samples = pairs.a.flat().sort((p, q) => p - q);
   } else {
     const session = await ort.InferenceSession.create(m.bytes, sessionOptions);
@@ -141,7 +203,14 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
       const feeds = { [m.inputName]: x };
       // on the GPU the first runs compile the shaders (seconds): past them before tinybench's own warm-up
       if (gpu) await warmUpUntilStable(timedRun(session, feeds), 1);
-      const bench = new Bench({ time: o.timeMs ?? 3000, iterations: o.minRuns ?? 20, warmupTime: 500, warmupIterations: 5, retainSamples: true, throws: true });
+      const bench = new Bench({
+        time: o.timeMs ?? 3000,
+        iterations: o.minRuns ?? 20,
+        warmupTime: 500,
+        warmupIterations: 5,
+        retainSamples: true,
+        throws: true,
+      });
       bench.add('run', async () => {
         await session.run(feeds);
       });
@@ -162,15 +231,23 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
     const w = deviceMismatchWarning(table, o.lut);
     if (w) warn(w);
     const source = meta['latprune.source_model'];
-    if (!source) throw new LatpruneError('BAD_ARGUMENT', `--lut: ${o.model} has no latprune metadata naming its source model; export it with \`latprune export\`.`);
+    if (!source)
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `--lut: ${o.model} has no latprune metadata naming its source model; export it with \`latprune export\`.`,
+      );
     const classes = summary.outputs[0]?.shape?.[1];
-    const model = zooNames().includes(source) ? buildZooModel(source, { inputShape: table.input, ...(typeof classes === 'number' ? { numClasses: classes } : {}), seed: 1 }) : await loadModel(source);
+    const model = zooNames().includes(source)
+      ? buildZooModel(source, { inputShape: table.input, ...(typeof classes === 'number' ? { numClasses: classes } : {}), seed: 1 })
+      : await loadModel(source);
     try {
       const graph = analyzeModel(model);
       const fresh = refreshCalibration(model, table);
       if (fresh.refitted) warn(refittedCalibrationNote(o.lut, table));
       const est = LatencyEstimator.create(model, fresh.table, graph);
-      const kept = meta['latprune.kept'] ? (JSON.parse(meta['latprune.kept']) as Record<string, number>) : Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
+      const kept = meta['latprune.kept']
+        ? (JSON.parse(meta['latprune.kept']) as Record<string, number>)
+        : Object.fromEntries(graph.groups.map((g) => [g.id, g.size]));
       predicted = (est.total(kept) * batch) / table.batch;
     } finally {
       model.dispose();
@@ -190,7 +267,9 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
       ? `; ${speedup.toFixed(3)}x the speed of ${o.baseline} (${baseMs!.toFixed(3)} ms; ${pairs!.a.length} pairs of alternating sessions)` +
         (o.targetSpeedup !== undefined ? ` ${speedupMet ? '>=' : '<'} target ${o.targetSpeedup}x` : '')
       : '') +
-    (predicted !== undefined ? `; table predicted ${predicted.toFixed(3)} ms (${(((median - predicted) / predicted) * 100).toFixed(1)}%)` : '');
+    (predicted !== undefined
+      ? `; table predicted ${predicted.toFixed(3)} ms (${(((median - predicted) / predicted) * 100).toFixed(1)}%)`
+      : '');
   return {
     model: o.model,
     batch,
@@ -203,7 +282,9 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
     fps,
     ...(o.targetFps !== undefined ? { target_fps: o.targetFps } : {}),
     ...(met !== undefined ? { met } : {}),
-    ...(predicted !== undefined ? { predicted_ms: predicted, predicted_fps: (batch * 1000) / predicted, prediction_error: (median - predicted) / predicted } : {}),
+    ...(predicted !== undefined
+      ? { predicted_ms: predicted, predicted_fps: (batch * 1000) / predicted, prediction_error: (median - predicted) / predicted }
+      : {}),
     ...(speedup !== undefined ? { baseline_median_ms: baseMs!, speedup } : {}),
     ...(o.targetSpeedup !== undefined ? { target_speedup: o.targetSpeedup, speedup_met: speedupMet! } : {}),
     verdict,

@@ -56,7 +56,10 @@ export function resolveZooOptions(
   const numClasses = opts.numClasses ?? defaults.numClasses;
   const width = opts.width ?? 1;
   if (inputShape.length !== 3 || !inputShape.every((d) => Number.isInteger(d) && d >= 1)) {
-    throw new LatpruneError('BAD_ARGUMENT', `${model}: inputShape must be [height, width, channels] of positive integers, got [${inputShape}].`);
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `${model}: inputShape must be [height, width, channels] of positive integers, got [${inputShape}].`,
+    );
   }
   if (!Number.isInteger(numClasses) || numClasses < 1) {
     throw new LatpruneError('BAD_ARGUMENT', `${model}: numClasses must be a positive integer, got ${numClasses}.`);

@@ -17,7 +17,18 @@
  */
 
 import * as tf from '@tensorflow/tfjs';
-import { InitFactory, bn, classifierHead, conv, depthwiseConv, modelInput, relu6, resolveZooOptions, scaleChannels, type ZooOptions } from './common.js';
+import {
+  InitFactory,
+  bn,
+  classifierHead,
+  conv,
+  depthwiseConv,
+  modelInput,
+  relu6,
+  resolveZooOptions,
+  scaleChannels,
+  type ZooOptions,
+} from './common.js';
 
 /** Pointwise output channels (at alpha 1) and depthwise stride of the 13 blocks. */
 export const MOBILENET_V1_BLOCKS: readonly (readonly [filters: number, stride: number])[] = Object.freeze([

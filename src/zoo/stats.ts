@@ -53,7 +53,10 @@ function shapeOf(s: tf.Shape | tf.Shape[], layer: string): number[] {
   }
   const dims = (s as (number | null)[]).slice(1);
   if (dims.some((d) => d === null)) {
-    throw new LatpruneError('BAD_ARGUMENT', `layer ${layer}: output shape [${s}] has unknown dimensions; build the model with a fixed input size.`);
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `layer ${layer}: output shape [${s}] has unknown dimensions; build the model with a fixed input size.`,
+    );
   }
   return dims as number[];
 }

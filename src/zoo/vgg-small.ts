@@ -31,7 +31,10 @@ export const VGG_SMALL_HIDDEN = 256;
 export function buildVggSmall(opts: ZooOptions = {}): tf.LayersModel {
   const o = resolveZooOptions('vgg_small', opts, { inputShape: [32, 32, 3], numClasses: 10 });
   if (o.inputShape[0] < 8 || o.inputShape[1] < 8) {
-    throw new LatpruneError('BAD_ARGUMENT', `vgg_small: input must be at least 8x8 (three 2x2 poolings), got ${o.inputShape[0]}x${o.inputShape[1]}.`);
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `vgg_small: input must be at least 8x8 (three 2x2 poolings), got ${o.inputShape[0]}x${o.inputShape[1]}.`,
+    );
   }
   const init = new InitFactory(o.seed);
   const input = modelInput(o.inputShape);

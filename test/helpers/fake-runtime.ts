@@ -26,7 +26,12 @@ export class FakeRuntime implements LatencyRuntime {
     const r = regimeOf(this.rules, sig.op, cin, cout);
     const work = (r.cinEff * (sig.op === 'dwconv' ? 1 : r.coutEff) * sig.kernel[0] * sig.kernel[1] * sig.outH * sig.outW) / 1e6;
     const ms = 0.01 + work * (r.cls === 'plain' ? this.plainFactor : 1);
-    return { ms, runs: 5, fast: r.cls !== 'plain', reorders: [{ elems: cin * sig.inH * sig.inW, ms: 0.001 + (cin * sig.inH * sig.inW) / 1e7 }] };
+    return {
+      ms,
+      runs: 5,
+      fast: r.cls !== 'plain',
+      reorders: [{ elems: cin * sig.inH * sig.inW, ms: 0.001 + (cin * sig.inH * sig.inW) / 1e7 }],
+    };
   }
 
   async probeLayout() {

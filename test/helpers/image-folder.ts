@@ -18,7 +18,9 @@ export async function exportPng(ds: ImageDataset, root: string): Promise<void> {
   for (let i = 0; i < ds.count; i++) {
     const px = Buffer.from(ds.images.subarray(i * size, (i + 1) * size));
     const img = sharp(px, { raw: { width: ds.width, height: ds.height, channels: ds.channels as 1 | 3 } });
-    jobs.push((ds.channels === 1 ? img.toColourspace('b-w') : img).png().toFile(join(folder(ds.labels[i]!), `${String(i).padStart(5, '0')}.png`)));
+    jobs.push(
+      (ds.channels === 1 ? img.toColourspace('b-w') : img).png().toFile(join(folder(ds.labels[i]!), `${String(i).padStart(5, '0')}.png`)),
+    );
     if (jobs.length >= 32) await Promise.all(jobs.splice(0));
   }
   await Promise.all(jobs);

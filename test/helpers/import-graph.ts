@@ -76,7 +76,8 @@ export function layerViolations(edges: readonly ImportEdge[], rules: LayerRules)
     const to = topFolder(target);
     if (from === to || to === 'errors.ts') continue;
     if (from === 'index.ts') {
-      if (!/^[a-z-]+\/index\.ts$/.test(target)) bad.push(`index.ts imports ${target}: the library entry may only re-export folders' index.ts`);
+      if (!/^[a-z-]+\/index\.ts$/.test(target))
+        bad.push(`index.ts imports ${target}: the library entry may only re-export folders' index.ts`);
       continue;
     }
     const allowed = rules.get(from);

@@ -10,7 +10,10 @@ export function randomSelection(g: ChannelGraph, seed: number): Selection {
   return Object.fromEntries(
     g.groups.map((gr) => {
       const k = Math.max(gr.minKeep, Math.round(gr.size * (0.3 + 0.6 * rnd())));
-      const idx = Array.from({ length: gr.size }, (_, i) => i).sort(() => rnd() - 0.5).slice(0, k).sort((a, b) => a - b);
+      const idx = Array.from({ length: gr.size }, (_, i) => i)
+        .sort(() => rnd() - 0.5)
+        .slice(0, k)
+        .sort((a, b) => a - b);
       return [gr.id, idx];
     }),
   );

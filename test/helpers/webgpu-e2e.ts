@@ -31,15 +31,40 @@ try {
   result['probe'] = { layout, seconds: (performance.now() - t0) / 1000 };
   t0 = performance.now();
   const lut = join(out, 'table.json');
-  await profileModel(model, { modelName: 'resnet20-8x8x1', batch: 1, runtime: rt, out: lut, grid: { step: 4, points: 2, refine: 0 }, layout, maxEntries: 6, referenceEvery: 0, progress: false, timing: { warmup: 1, minRuns: 3, maxRuns: 3 } });
+  await profileModel(model, {
+    modelName: 'resnet20-8x8x1',
+    batch: 1,
+    runtime: rt,
+    out: lut,
+    grid: { step: 4, points: 2, refine: 0 },
+    layout,
+    maxEntries: 6,
+    referenceEvery: 0,
+    progress: false,
+    timing: { warmup: 1, minRuns: 3, maxRuns: 3 },
+  });
   const table = await loadTable(lut);
-  result['table'] = { seconds: (performance.now() - t0) / 1000, entries: table.stats.entries, device: table.device, runtime: table.runtime, layout: table.layout, points: Object.values(table.signatures).flatMap((s) => s.points) };
+  result['table'] = {
+    seconds: (performance.now() - t0) / 1000,
+    entries: table.stats.entries,
+    device: table.device,
+    runtime: table.runtime,
+    layout: table.layout,
+    points: Object.values(table.signatures).flatMap((s) => s.points),
+  };
   // export (random weights, BN folded) and verify on the GPU
   const onnx = join(out, 'resnet20.onnx');
   await writeFile(onnx, modelToOnnx(model, { producerVersion: 'latprune-test', batch: 2 }));
   t0 = performance.now();
   const v = await verifyOnnx({ model: onnx, ep: 'webgpu', timeMs: 300, minRuns: 3, threads: 1 });
-  result['verify'] = { seconds: (performance.now() - t0) / 1000, ep: v.ep, runs: v.runs, median_ms: v.median_ms, fps: v.fps, verdict: v.verdict };
+  result['verify'] = {
+    seconds: (performance.now() - t0) / 1000,
+    ep: v.ep,
+    runs: v.runs,
+    median_ms: v.median_ms,
+    fps: v.fps,
+    verdict: v.verdict,
+  };
   // parity: the same input on the CPU and the WebGPU EP
   const bytes = new Uint8Array(modelToOnnx(model, { producerVersion: 'latprune-test', batch: 2 }));
   const x = new ort.Tensor('float32', randomFloats(2 * 8 * 8 * 1, 17), [2, 1, 8, 8]);

@@ -61,7 +61,11 @@ async function gradients(m: tf.LayersModel, batch: HostBatch): Promise<{ loss: n
   const vars = trainableVariables(m);
   const r = await localGradients(m, vars, batch, LOSS);
   try {
-    return { loss: r.loss, grads: await Promise.all(vars.map(async (v) => (await r.grads[v.name]!.data()) as Float32Array)), names: vars.map((v) => v.name) };
+    return {
+      loss: r.loss,
+      grads: await Promise.all(vars.map(async (v) => (await r.grads[v.name]!.data()) as Float32Array)),
+      names: vars.map((v) => v.name),
+    };
   } finally {
     tf.dispose(r.grads);
   }
@@ -71,7 +75,11 @@ async function gradients(m: tf.LayersModel, batch: HostBatch): Promise<{ loss: n
  * Largest per-variable relative difference, max |a - b| / max |a| over each
  * gradient (`rel`, and the variable), and the same in L2 norms (`l2`).
  */
-function worst(ref: readonly Float32Array[], got: readonly Float32Array[], names: readonly string[]): { rel: number; variable: string; l2: number } {
+function worst(
+  ref: readonly Float32Array[],
+  got: readonly Float32Array[],
+  names: readonly string[],
+): { rel: number; variable: string; l2: number } {
   let rel = 0;
   let l2 = 0;
   let variable = '';
@@ -132,7 +140,19 @@ if (mode === 'grads') {
       const g = await gradients(m, r.batch);
       const seconds = (performance.now() - t0) / 1000;
       const w = worst(ref[k]!.grads, g.grads, g.names);
-      out.push({ against: r.backend, images: ref[k]!.images, variables: g.names.length, refVariables: ref[k]!.names.length, lossRef: ref[k]!.loss, loss: g.loss, maxRel: w.rel, maxL2Rel: w.l2, worstVariable: w.variable, seconds, refSeconds: ref[k]!.seconds });
+      out.push({
+        against: r.backend,
+        images: ref[k]!.images,
+        variables: g.names.length,
+        refVariables: ref[k]!.names.length,
+        lossRef: ref[k]!.loss,
+        loss: g.loss,
+        maxRel: w.rel,
+        maxL2Rel: w.l2,
+        worstVariable: w.variable,
+        seconds,
+        refSeconds: ref[k]!.seconds,
+      });
     }
     print(JSON.stringify({ backend: summary, results: out }));
   }
@@ -140,7 +160,13 @@ if (mode === 'grads') {
   const batches = await batchesOf(8, 16, 1);
   let init: Float32Array[] | undefined;
   let table: Awaited<ReturnType<typeof profileModel>> | undefined;
-  const runs: Array<{ backend: string; steps: Array<{ phase: string; kept: Record<string, number>; active: Record<string, number[]> }>; losses: number[]; weights: Float32Array[]; seconds: number }> = [];
+  const runs: Array<{
+    backend: string;
+    steps: Array<{ phase: string; kept: Record<string, number>; active: Record<string, number[]> }>;
+    losses: number[];
+    weights: Float32Array[];
+    seconds: number;
+  }> = [];
   for (const backend of ['wasm', 'webgpu']) {
     if (backend === 'webgpu') {
       if (!(await webgpu())) break;
@@ -149,12 +175,46 @@ if (mode === 'grads') {
     if (init) model.setWeights(model.weights.map((w, i) => tf.tensor(init![i]!, w.shape as number[])));
     else init = await weightsOf(model);
     const graph = analyzeModel(model);
-    table ??= await profileModel(model, { modelName: 'r', batch: 16, runtime: new FakeRuntime({ conv: ORT_RULES.conv! }, 2), out: join(dir, 't.json'), grid: { step: 8, points: 3, refine: 0 }, progress: false });
+    table ??= await profileModel(model, {
+      modelName: 'r',
+      batch: 16,
+      runtime: new FakeRuntime({ conv: ORT_RULES.conv! }, 2),
+      out: join(dir, 't.json'),
+      grid: { step: 8, points: 3, refine: 0 },
+      progress: false,
+    });
     const est = LatencyEstimator.create(model, table, graph);
     const dense = est.total(Object.fromEntries(graph.groups.map((g) => [g.id, g.size])));
-    const cfg: PruneConfig = { method: 'halp', budgetMs: dense * 0.6, totalIterations: 8, H: 1, J: 1, Q: 1, T: 1, omega: 0.3, schedule: 'cosine', explore: false, freeze: false, zeroInit: false, steps: 2, interval: 3, granularity: 1 };
-    const trainer = await Trainer.create(model, { loss: LOSS, sgd: { momentum: 0.9, weightDecay: 5e-4 }, schedule: { baseLr: LR, totalSteps: 8 }, workers: 1 }, backend);
-    const engine = await PruneEngine.create(cfg, trainer, graph, est, new ImportanceAccumulator(model, graph, taylorImportance()), pruneMethod(cfg.method));
+    const cfg: PruneConfig = {
+      method: 'halp',
+      budgetMs: dense * 0.6,
+      totalIterations: 8,
+      H: 1,
+      J: 1,
+      Q: 1,
+      T: 1,
+      omega: 0.3,
+      schedule: 'cosine',
+      explore: false,
+      freeze: false,
+      zeroInit: false,
+      steps: 2,
+      interval: 3,
+      granularity: 1,
+    };
+    const trainer = await Trainer.create(
+      model,
+      { loss: LOSS, sgd: { momentum: 0.9, weightDecay: 5e-4 }, schedule: { baseLr: LR, totalSteps: 8 }, workers: 1 },
+      backend,
+    );
+    const engine = await PruneEngine.create(
+      cfg,
+      trainer,
+      graph,
+      est,
+      new ImportanceAccumulator(model, graph, taylorImportance()),
+      pruneMethod(cfg.method),
+    );
     const steps: (typeof runs)[number]['steps'] = [];
     const losses: number[] = [];
     let i = 0;
@@ -170,7 +230,11 @@ if (mode === 'grads') {
   }
   if (runs.length === 2) {
     const [a, b] = runs as [(typeof runs)[0], (typeof runs)[0]];
-    const w = worst(a.weights, b.weights, a.weights.map((_x, k) => `weight ${k}`));
+    const w = worst(
+      a.weights,
+      b.weights,
+      a.weights.map((_x, k) => `weight ${k}`),
+    );
     print(
       JSON.stringify({
         runs: runs.map((r) => ({ backend: r.backend, steps: r.steps, losses: r.losses, seconds: r.seconds })),

@@ -27,8 +27,28 @@ const env = { LATPRUNE_DATA: mini };
 
 /** A short prune: 40 iterations of batch 32 over the first 1,280 images, HALP, no on-device check. */
 const pruneArgs = (out: string, extra: string[] = []): string[] => [
-  'prune', '--model', model, '--lut', lut, '--speedup', '2x', '--method', 'halp', '--iterations', '40', '--batch', '32',
-  '--train-subset', '1280', '--workers', '2', '--no-check-latency', '--no-distill', '--out', out, ...extra,
+  'prune',
+  '--model',
+  model,
+  '--lut',
+  lut,
+  '--speedup',
+  '2x',
+  '--method',
+  'halp',
+  '--iterations',
+  '40',
+  '--batch',
+  '32',
+  '--train-subset',
+  '1280',
+  '--workers',
+  '2',
+  '--no-check-latency',
+  '--no-distill',
+  '--out',
+  out,
+  ...extra,
 ];
 
 test('prune -> export -> verify -> compare on the shipped subset, as a user calls them', { timeout: 420_000 }, async (t) => {
@@ -55,7 +75,21 @@ test('prune -> export -> verify -> compare on the shipped subset, as a user call
   });
   await t.test('verify by measured speed-up over the dense export', async () => {
     // the selection is 2x by the table; 1.4x measured leaves room for a noisy CI host
-    const v = await runCli(['verify', join(run, 'model.onnx'), '--baseline', join(dir, 'dense', 'model.onnx'), '--target-speedup', '1.4', '--batch', '128', '--json'], env, 90);
+    const v = await runCli(
+      [
+        'verify',
+        join(run, 'model.onnx'),
+        '--baseline',
+        join(dir, 'dense', 'model.onnx'),
+        '--target-speedup',
+        '1.4',
+        '--batch',
+        '128',
+        '--json',
+      ],
+      env,
+      90,
+    );
     assert.equal(v.code, 0, v.stdout + v.stderr);
     const j = JSON.parse(v.stdout.trim().split('\n').at(-1)!) as { speedup: number; met: boolean };
     assert.ok(j.speedup >= 1.4 && j.met, `measured ${j.speedup}x`);
@@ -67,21 +101,33 @@ test('prune -> export -> verify -> compare on the shipped subset, as a user call
   });
 });
 
-test('bad input is refused before any work: --train-subset beyond the data, a schedule with no fine-tuning', { timeout: 120_000 }, async (t) => {
-  const dir = await tempDir(t, 'latprune-e2e-');
-  const big = await runCli([...pruneArgs(join(dir, 'a')).filter((a, i, all) => a !== '--train-subset' && all[i - 1] !== '--train-subset'), '--train-subset', '25600'], env, 60);
-  assert.equal(big.code, 2);
-  assert.match(big.stderr, /--train-subset 25600 asks for more images than the training split of .* holds \(4000\)/);
-  assert.ok(!existsSync(join(dir, 'a')), 'nothing written');
-  const short = await runCli([...pruneArgs(join(dir, 'b')), '--steps', '30', '--interval', '40'], env, 60);
-  assert.equal(short.code, 2);
-  assert.match(short.stderr, /HALP's 30 prunes 40 iterations apart take 1200 of the run's 40 iterations, leaving 0 to fine-tune/);
-  assert.ok(!existsSync(join(dir, 'b', 'checkpoint.ckpt')), 'no training happened');
-  const omega = await runCli([...pruneArgs(join(dir, 'c')), '--method', 'iee', '--omega', '1.5'], env, 60);
-  assert.equal(omega.code, 2);
-  assert.match(omega.stderr, /latprune: error: prune: --omega \(iee\.omega\): must be in \[0, 1\), got 1\.5/);
-  assert.ok(!existsSync(join(dir, 'c')), 'nothing written');
-});
+test(
+  'bad input is refused before any work: --train-subset beyond the data, a schedule with no fine-tuning',
+  { timeout: 120_000 },
+  async (t) => {
+    const dir = await tempDir(t, 'latprune-e2e-');
+    const big = await runCli(
+      [
+        ...pruneArgs(join(dir, 'a')).filter((a, i, all) => a !== '--train-subset' && all[i - 1] !== '--train-subset'),
+        '--train-subset',
+        '25600',
+      ],
+      env,
+      60,
+    );
+    assert.equal(big.code, 2);
+    assert.match(big.stderr, /--train-subset 25600 asks for more images than the training split of .* holds \(4000\)/);
+    assert.ok(!existsSync(join(dir, 'a')), 'nothing written');
+    const short = await runCli([...pruneArgs(join(dir, 'b')), '--steps', '30', '--interval', '40'], env, 60);
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /HALP's 30 prunes 40 iterations apart take 1200 of the run's 40 iterations, leaving 0 to fine-tune/);
+    assert.ok(!existsSync(join(dir, 'b', 'checkpoint.ckpt')), 'no training happened');
+    const omega = await runCli([...pruneArgs(join(dir, 'c')), '--method', 'iee', '--omega', '1.5'], env, 60);
+    assert.equal(omega.code, 2);
+    assert.match(omega.stderr, /latprune: error: prune: --omega \(iee\.omega\): must be in \[0, 1\), got 1\.5/);
+    assert.ok(!existsSync(join(dir, 'c')), 'nothing written');
+  },
+);
 
 for (const fault of ['grad-worker-step@3', 'prune-boundary@2']) {
   test(`a fault at ${fault} ends the CLI with exit code 2 within seconds, never a hang`, { timeout: 120_000 }, async (t) => {
@@ -97,14 +143,39 @@ test('runPrune stops its gradient workers before it rejects (worker fault and en
   const info = await initBackend({ requested: 'wasm' });
   const dir = await tempDir(t, 'latprune-fault-');
   const o: PruneRunOptions = {
-    model, fromScratch: false, dataset: 'fashion-mnist', dataDir: mini, lut, target: { speedup: 2 }, method: 'halp', criterion: 'taylor',
-    epochs: 1, iterations: 30, batchSize: 32, lr: 0.01, weightDecay: 5e-4, seed: 1, workers: 2, omega: 0.05, schedule: 'cosine',
-    explore: true, freeze: true, zeroInit: false, granularity: 0, trainSubset: 640, out: '', resume: false, command: 'test',
+    model,
+    fromScratch: false,
+    dataset: 'fashion-mnist',
+    dataDir: mini,
+    lut,
+    target: { speedup: 2 },
+    method: 'halp',
+    criterion: 'taylor',
+    epochs: 1,
+    iterations: 30,
+    batchSize: 32,
+    lr: 0.01,
+    weightDecay: 5e-4,
+    seed: 1,
+    workers: 2,
+    omega: 0.05,
+    schedule: 'cosine',
+    explore: true,
+    freeze: true,
+    zeroInit: false,
+    granularity: 0,
+    trainSubset: 640,
+    out: '',
+    resume: false,
+    command: 'test',
   };
   for (const fault of ['grad-worker-step@2', 'prune-boundary@1']) {
     process.env['LATPRUNE_FAULT'] = fault;
     try {
-      await assert.rejects(runPrune({ ...o, out: join(dir, fault) }, info.tfjsName, () => {}), /injected fault/);
+      await assert.rejects(
+        runPrune({ ...o, out: join(dir, fault) }, info.tfjsName, () => {}),
+        /injected fault/,
+      );
     } finally {
       delete process.env['LATPRUNE_FAULT'];
     }

@@ -69,8 +69,7 @@ type Args<I> = { inputs: I; backend: unknown; attrs: { epsilon?: number } };
 
 /** Kernel configs for both backends. */
 export const BATCH_NORM_KERNELS: readonly tf.KernelConfig[] = (['wasm', 'cpu'] as const).flatMap((backendName) => {
-  const buffers = (b: unknown): Buffers =>
-    backendName === 'wasm' ? wasmBuffers(b as WasmBackend) : cpuBuffers(b as CpuBackend);
+  const buffers = (b: unknown): Buffers => (backendName === 'wasm' ? wasmBuffers(b as WasmBackend) : cpuBuffers(b as CpuBackend));
   return [
     {
       kernelName: BN_TRAIN,

@@ -89,7 +89,9 @@ export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor
       value: y!,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [sx, smean, sinv, sg] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        return tf.engine().runKernel(BN_TRAIN_GRAD, { dy: dy as tf.Tensor, x: sx, mean: smean, invStd: sinv, gamma: sg }, {}) as tf.Tensor[];
+        return tf
+          .engine()
+          .runKernel(BN_TRAIN_GRAD, { dy: dy as tf.Tensor, x: sx, mean: smean, invStd: sinv, gamma: sg }, {}) as tf.Tensor[];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
@@ -129,13 +131,13 @@ export function installFastBatchNorm(): void {
   proto.call = function (this: BnLayerInternals, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
     const lastAxis = this.axis === -1 || this.axis === x.rank - 1;
-    if (kwargs['training'] !== true || !lastAxis || Array.isArray(inputs) && inputs.length !== 1 || !hasFastBatchNorm()) {
+    if (kwargs['training'] !== true || !lastAxis || (Array.isArray(inputs) && inputs.length !== 1) || !hasFastBatchNorm()) {
       return original.call(this, inputs, kwargs);
     }
     return tf.tidy(() => {
       const c = x.shape[x.rank - 1]!;
-      const gamma = this.gamma ? (this.gamma.read() as tf.Tensor1D) : tf.ones([c]) as tf.Tensor1D;
-      const beta = this.beta ? (this.beta.read() as tf.Tensor1D) : tf.zeros([c]) as tf.Tensor1D;
+      const gamma = this.gamma ? (this.gamma.read() as tf.Tensor1D) : (tf.ones([c]) as tf.Tensor1D);
+      const beta = this.beta ? (this.beta.read() as tf.Tensor1D) : (tf.zeros([c]) as tf.Tensor1D);
       const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.epsilon);
       const decay = 1 - this.momentum;
       for (const [v, value] of [

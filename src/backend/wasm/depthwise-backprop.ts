@@ -69,12 +69,7 @@ export function depthwiseBackpropInput(args: {
   const strided = g.strideH > 1 || g.strideW > 1;
   const dyz = strided ? zeroInsert(backend, dy, g.strideH, g.strideW) : dy;
   const { input, owned, explicit } = cropForPads(backend, dyz, inputGradPads(g));
-  const dx = run(
-    backend,
-    'DepthwiseConv2dNative',
-    { x: input, filter: rotated },
-    { strides: [1, 1], dilations: [1, 1], pad: explicit },
-  );
+  const dx = run(backend, 'DepthwiseConv2dNative', { x: input, filter: rotated }, { strides: [1, 1], dilations: [1, 1], pad: explicit });
   free(backend, rotated, strided ? dyz : undefined, owned ? input : undefined);
   return dx;
 }

@@ -80,12 +80,7 @@ export function convGeometry(
  * producing kH x kW outputs. Negative values mean the input must be cropped.
  */
 export function filterGradPads(g: ConvGeometry): Pads {
-  return [
-    g.padTop,
-    g.kH + (g.outH - 1) * g.strideH - g.padTop - g.inH,
-    g.padLeft,
-    g.kW + (g.outW - 1) * g.strideW - g.padLeft - g.inW,
-  ];
+  return [g.padTop, g.kH + (g.outH - 1) * g.strideH - g.padTop - g.inH, g.padLeft, g.kW + (g.outW - 1) * g.strideW - g.padLeft - g.inW];
 }
 
 /**

@@ -74,8 +74,8 @@ export function zeroInsert(backend: WasmBackend, x: Info, sh: number, sw: number
   dst.fill(0);
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < h; i++) {
-      const srcRow = ((b * h + i) * w) * c;
-      const dstRow = ((b * oh + i * sh) * ow) * c;
+      const srcRow = (b * h + i) * w * c;
+      const dstRow = (b * oh + i * sh) * ow * c;
       if (sw === 1) {
         dst.set(src.subarray(srcRow, srcRow + w * c), dstRow);
       } else {

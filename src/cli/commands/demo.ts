@@ -18,6 +18,12 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
     .addOption(ctx.backendOption())
     .action(async (o: { out: string; iterations: number; workers: number; backend?: string }) => {
       const info = await backend(o.backend);
-      setExit(await runDemo({ out: o.out, iterations: o.iterations, workers: o.workers, backend: info.tfjsName }, (l) => io.err(l), (l) => io.out(l)));
+      setExit(
+        await runDemo(
+          { out: o.out, iterations: o.iterations, workers: o.workers, backend: info.tfjsName },
+          (l) => io.err(l),
+          (l) => io.out(l),
+        ),
+      );
     });
 }

@@ -11,7 +11,7 @@ export function registerDoctor(program: Command, ctx: CommandContext): void {
   const { io, setExit } = ctx;
   program
     .command('doctor')
-    .description('report the tfjs backend, ONNX Runtime, CPU and this device\'s fingerprint')
+    .description("report the tfjs backend, ONNX Runtime, CPU and this device's fingerprint")
     .addOption(ctx.backendOption())
     .option('--json', 'print one JSON object')
     .action(async (opts: { backend?: string; json?: boolean }) => {

@@ -18,25 +18,40 @@ export function registerExport(program: Command, ctx: CommandContext): void {
     .requiredOption('--out <file>', 'ONNX file to write')
     .option('--opset <n>', 'ONNX opset', num, 13)
     .option('--no-fold-bn', 'keep BatchNormalization nodes instead of folding them into convolutions')
-    .option('--data <name|dir>', "dataset or image folder for the parity check (default: the run's; without one, a model that does not take Fashion-MNIST images is checked on random inputs)")
+    .option(
+      '--data <name|dir>',
+      "dataset or image folder for the parity check (default: the run's; without one, a model that does not take Fashion-MNIST images is checked on random inputs)",
+    )
     .option('--dataset <name>', 'what --data DIR holds (fashion-mnist, mnist, cifar10, folder; default: guessed)')
     .option('--json', 'print one JSON object')
     .addOption(ctx.backendOption())
-    .action(async (o: { run?: string; model?: string; out: string; opset: number; foldBn: boolean; data?: string; dataset?: string; json?: boolean; backend?: string }) => {
-      await backend(o.backend);
-      const data = o.data || o.dataset ? parseDataFlag(o.data, o.dataset) : undefined;
-      const r = await exportOnnx({
-        ...(o.run ? { run: o.run } : {}),
-        ...(o.model ? { model: o.model } : {}),
-        out: o.out,
-        opset: o.opset,
-        foldBn: o.foldBn,
-        ...(data?.dataset !== undefined ? { dataset: data.dataset } : {}),
-        ...(data?.dir !== undefined ? { dataDir: data.dir } : {}),
-        producerVersion: latpruneVersion(),
-      });
-      const line = `wrote ${r.out}${r.preprocessFile ? ` (and ${r.preprocessFile})` : ''}: ${r.params} parameters; parity on ${r.parityData}: max abs diff ${r.parity.maxAbsDiff.toExponential(2)} (${r.parity.relDiff.toExponential(2)} relative), top-1 agreement ${(100 * r.parity.top1Agreement).toFixed(1)}%`;
-      io.out(o.json ? JSON.stringify(r) : line);
-      setExit(0);
-    });
+    .action(
+      async (o: {
+        run?: string;
+        model?: string;
+        out: string;
+        opset: number;
+        foldBn: boolean;
+        data?: string;
+        dataset?: string;
+        json?: boolean;
+        backend?: string;
+      }) => {
+        await backend(o.backend);
+        const data = o.data || o.dataset ? parseDataFlag(o.data, o.dataset) : undefined;
+        const r = await exportOnnx({
+          ...(o.run ? { run: o.run } : {}),
+          ...(o.model ? { model: o.model } : {}),
+          out: o.out,
+          opset: o.opset,
+          foldBn: o.foldBn,
+          ...(data?.dataset !== undefined ? { dataset: data.dataset } : {}),
+          ...(data?.dir !== undefined ? { dataDir: data.dir } : {}),
+          producerVersion: latpruneVersion(),
+        });
+        const line = `wrote ${r.out}${r.preprocessFile ? ` (and ${r.preprocessFile})` : ''}: ${r.params} parameters; parity on ${r.parityData}: max abs diff ${r.parity.maxAbsDiff.toExponential(2)} (${r.parity.relDiff.toExponential(2)} relative), top-1 agreement ${(100 * r.parity.top1Agreement).toFixed(1)}%`;
+        io.out(o.json ? JSON.stringify(r) : line);
+        setExit(0);
+      },
+    );
 }

@@ -13,7 +13,7 @@ export function registerProfile(program: Command, ctx: CommandContext): void {
     .description('build a latency lookup table for a model on this device (resumable; --shard i/n to split)')
     .requiredOption('--model <name|path>', 'zoo name, tfjs model.json / folder, or ONNX file')
     .option('--batch <n>', 'batch size', num, 1)
-    .option('--input <HxWxC>', 'input shape for a zoo model (default: the zoo model\'s)')
+    .option('--input <HxWxC>', "input shape for a zoo model (default: the zoo model's)")
     .option('--classes <n>', 'classes for a zoo model', num)
     .option('--runtime <name>', 'ort (ONNX Runtime) or tfjs (the active tfjs backend)', 'ort')
     .option('--ep <name>', 'ONNX Runtime execution provider: cpu, webgpu (GPU through Dawn/Vulkan) or cuda', 'cpu')
@@ -64,5 +64,13 @@ export function registerProfile(program: Command, ctx: CommandContext): void {
     .command('show')
     .description('summarise a table and check it against this device')
     .argument('<file>', 'table')
-    .action(async (file: string) => setExit(await showCommand(file, (l) => io.err(l), (l) => io.out(l))));
+    .action(async (file: string) =>
+      setExit(
+        await showCommand(
+          file,
+          (l) => io.err(l),
+          (l) => io.out(l),
+        ),
+      ),
+    );
 }

@@ -18,7 +18,11 @@ type FlagKind = 'number' | 'string' | 'true' | 'negated';
 const flagName = (flags: string): string => flags.split(' ')[0]!;
 
 /** Options path of each flag: the inverse of {@link PRUNE_FLAGS} (the first path named by a flag). */
-const PATH_OF: ReadonlyMap<string, string> = new Map(Object.entries(PRUNE_FLAGS).reverse().map(([path, flag]) => [flag, path]));
+const PATH_OF: ReadonlyMap<string, string> = new Map(
+  Object.entries(PRUNE_FLAGS)
+    .reverse()
+    .map(([path, flag]) => [flag, path]),
+);
 
 /** One flag of `prune`; its path in the options schema comes from {@link PRUNE_FLAGS}. */
 interface FlagSpec {
@@ -32,13 +36,17 @@ interface FlagSpec {
 }
 
 const FLAGS: readonly FlagSpec[] = [
-  { flags: '--model <name|path>', kind: 'string', help: 'zoo name, tfjs model.json / folder, or ONNX file (e.g. models/resnet20-fashion-mnist)' },
+  {
+    flags: '--model <name|path>',
+    kind: 'string',
+    help: 'zoo name, tfjs model.json / folder, or ONNX file (e.g. models/resnet20-fashion-mnist)',
+  },
   { flags: '--lut <file>', kind: 'string', help: 'latency table of the target device (latprune profile)' },
   { flags: '--speedup <x>', kind: 'separate', help: 'target: speed-up over the dense model, e.g. 2 or 2x' },
   { flags: '--target-fps <n>', kind: 'separate', help: 'target: throughput (images/s at the table batch)' },
   { flags: '--target-latency-ms <x>', kind: 'separate', help: 'target: latency (ms per batch of the table)' },
   ...DATA_FLAGS.map((f) => ({ flags: f.flags, kind: 'separate' as const, help: f.help, advanced: f.advanced })),
-  { flags: '--method <m>', kind: 'string', help: 'iee (default: IEE from HALP\'s descent) or halp' },
+  { flags: '--method <m>', kind: 'string', help: "iee (default: IEE from HALP's descent) or halp" },
   { flags: '--epochs <n>', kind: 'number', help: 'training epochs, pruning and fine-tuning together (default 3)' },
   { flags: '--iterations <n>', kind: 'number', help: 'training iterations instead of --epochs' },
   { flags: '--out <dir>', kind: 'string', help: 'run directory (checkpoint, metrics, model/, result.json)' },
@@ -52,31 +60,86 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: '--seed <n>', kind: 'number', help: 'seed (default 1)', advanced: true },
   { flags: '--workers <n>', kind: 'number', help: 'threads per batch (default: min(2, cores))', advanced: true },
   { flags: '--train-subset <n>', kind: 'number', help: 'use only the first n training images', advanced: true },
-  { flags: '--distill [teacher]', kind: 'separate', help: 'distil from a frozen teacher (default on for a model file: the --model itself)', advanced: true },
+  {
+    flags: '--distill [teacher]',
+    kind: 'separate',
+    help: 'distil from a frozen teacher (default on for a model file: the --model itself)',
+    advanced: true,
+  },
   { flags: '--no-distill', kind: 'separate', help: 'train on the labels only', advanced: true },
   { flags: '--distill-alpha <x>', kind: 'number', help: 'weight of the distillation term (default 0.5)', advanced: true },
   { flags: '--distill-temperature <x>', kind: 'number', help: 'distillation temperature (default 4)', advanced: true },
   { flags: '--margin <x>', kind: 'number', help: 'aim at (1 - x) x the target latency (default 0.05)', advanced: true },
-  { flags: '--no-check-latency', kind: 'negated', help: 'skip timing the selection with ONNX Runtime (and re-solving when it is off the aim)', advanced: true },
-  { flags: '--granularity <n|auto>', kind: 'string', help: "kept channel counts are multiples of n; auto (default) = the table's channel multiple", advanced: true },
-  { flags: '--min-keep-fraction <x>', kind: 'number', help: 'fraction of each channel group always kept (default 0: at least one channel)', advanced: true },
+  {
+    flags: '--no-check-latency',
+    kind: 'negated',
+    help: 'skip timing the selection with ONNX Runtime (and re-solving when it is off the aim)',
+    advanced: true,
+  },
+  {
+    flags: '--granularity <n|auto>',
+    kind: 'string',
+    help: "kept channel counts are multiples of n; auto (default) = the table's channel multiple",
+    advanced: true,
+  },
+  {
+    flags: '--min-keep-fraction <x>',
+    kind: 'number',
+    help: 'fraction of each channel group always kept (default 0: at least one channel)',
+    advanced: true,
+  },
   { flags: '--H <n>', kind: 'number', help: 'IEE: importance-estimation iterations (default: planned, at most 100)', advanced: true },
   { flags: '--J <n>', kind: 'number', help: 'IEE: accuracy-improvement iterations (default: as --H)', advanced: true },
   { flags: '--Q <n>', kind: 'number', help: 'IEE: exploration iterations (default: as --H)', advanced: true },
   { flags: '--T <n>', kind: 'number', help: 'IEE: steps (default 5, fewer when they do not fit)', advanced: true },
-  { flags: '--omega <x>', kind: 'number', help: 'IEE: initial update budget, a fraction of the latency budget (default 0.05)', advanced: true },
+  {
+    flags: '--omega <x>',
+    kind: 'number',
+    help: 'IEE: initial update budget, a fraction of the latency budget (default 0.05)',
+    advanced: true,
+  },
   { flags: '--schedule <s>', kind: 'string', help: 'IEE: update-budget decay: cosine (default), linear, constant', advanced: true },
-  { flags: '--ramp <k>', kind: 'number', help: "IEE: reach the budget in k prunes along HALP's path (default: planned, up to 30; 1 = one-shot)", advanced: true },
-  { flags: '--ramp-interval <n>', kind: 'number', help: 'IEE: scoring iterations before each prune of that descent (default: planned, at most 40)', advanced: true },
-  { flags: '--grow <rule>', kind: 'string', help: 'IEE: stage 5: explored (default, the paper\'s), no-regrow, joint, evaluated (docs/pruning.md)', advanced: true },
-  { flags: '--eval-batches <n>', kind: 'number', help: 'IEE --grow evaluated: batches each candidate is measured on (default 2)', advanced: true },
-  { flags: '--evaluate-prune', kind: 'true', help: "IEE --grow evaluated: decide each step's prune by the measured loss too", advanced: true },
+  {
+    flags: '--ramp <k>',
+    kind: 'number',
+    help: "IEE: reach the budget in k prunes along HALP's path (default: planned, up to 30; 1 = one-shot)",
+    advanced: true,
+  },
+  {
+    flags: '--ramp-interval <n>',
+    kind: 'number',
+    help: 'IEE: scoring iterations before each prune of that descent (default: planned, at most 40)',
+    advanced: true,
+  },
+  {
+    flags: '--grow <rule>',
+    kind: 'string',
+    help: "IEE: stage 5: explored (default, the paper's), no-regrow, joint, evaluated (docs/pruning.md)",
+    advanced: true,
+  },
+  {
+    flags: '--eval-batches <n>',
+    kind: 'number',
+    help: 'IEE --grow evaluated: batches each candidate is measured on (default 2)',
+    advanced: true,
+  },
+  {
+    flags: '--evaluate-prune',
+    kind: 'true',
+    help: "IEE --grow evaluated: decide each step's prune by the measured loss too",
+    advanced: true,
+  },
   { flags: '--no-explore', kind: 'negated', help: 'IEE ablation: no reactivation/exploration', advanced: true },
   { flags: '--no-freeze', kind: 'negated', help: 'IEE ablation: train active channels while exploring', advanced: true },
   { flags: '--zero-init', kind: 'true', help: 'IEE ablation: revive channels with zero filters', advanced: true },
   { flags: '--steps <n>', kind: 'number', help: 'HALP: pruning steps (default: planned, up to 30)', advanced: true },
   { flags: '--interval <n>', kind: 'number', help: 'HALP: iterations between prunes (default: planned, at most 40)', advanced: true },
-  { flags: '--max-iterations <n>', kind: 'number', help: 'stop after n iterations in this invocation (continue with --resume)', advanced: true },
+  {
+    flags: '--max-iterations <n>',
+    kind: 'number',
+    help: 'stop after n iterations in this invocation (continue with --resume)',
+    advanced: true,
+  },
 ];
 
 /** commander's attribute name of a flag (`--target-fps <n>` -> `targetFps`, `--no-explore` -> `explore`). */
@@ -109,9 +172,16 @@ function readConfig(file: string): Record<string, unknown> {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new LatpruneError('BAD_FILE', `--config ${file}: not valid JSON (${(e as Error).message}); see docs/pruning.md#options-and-options-file for its shape.`);
+    throw new LatpruneError(
+      'BAD_FILE',
+      `--config ${file}: not valid JSON (${(e as Error).message}); see docs/pruning.md#options-and-options-file for its shape.`,
+    );
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new LatpruneError('BAD_FILE', `--config ${file}: must hold one JSON object of options (see docs/pruning.md#options-and-options-file).`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new LatpruneError(
+      'BAD_FILE',
+      `--config ${file}: must hold one JSON object of options (see docs/pruning.md#options-and-options-file).`,
+    );
   return json as Record<string, unknown>;
 }
 
@@ -121,7 +191,11 @@ function readConfig(file: string): Record<string, unknown> {
  * @param o - commander's parsed flags
  * @returns the options as a user writes them, and whether distillation was asked for explicitly
  */
-export function pruneInputFromFlags(o: Record<string, unknown>): { input: Record<string, unknown>; distillExplicit: boolean; origin: string } {
+export function pruneInputFromFlags(o: Record<string, unknown>): {
+  input: Record<string, unknown>;
+  distillExplicit: boolean;
+  origin: string;
+} {
   const config = typeof o['config'] === 'string' ? readConfig(o['config']) : {};
   const input: Record<string, unknown> = structuredClone(config);
   for (const f of FLAGS) {
@@ -140,13 +214,15 @@ export function pruneInputFromFlags(o: Record<string, unknown>): { input: Record
     }
     if (f.kind === 'number') {
       const n = Number(v);
-      if (String(v).trim() === '' || !Number.isFinite(n)) throw new LatpruneError('BAD_ARGUMENT', `${flagName(f.flags)} must be a number, got '${String(v)}'.`);
+      if (String(v).trim() === '' || !Number.isFinite(n))
+        throw new LatpruneError('BAD_ARGUMENT', `${flagName(f.flags)} must be a number, got '${String(v)}'.`);
       setPath(input, path, n);
       continue;
     }
     if (path === 'latency.granularity' && v !== 'auto') {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new LatpruneError('BAD_ARGUMENT', `--granularity must be a positive integer or 'auto', got '${String(v)}'.`);
+      if (!Number.isInteger(n) || n < 1)
+        throw new LatpruneError('BAD_ARGUMENT', `--granularity must be a positive integer or 'auto', got '${String(v)}'.`);
       setPath(input, path, n);
       continue;
     }
@@ -164,7 +240,12 @@ export function pruneInputFromFlags(o: Record<string, unknown>): { input: Record
     const text = String(o[k!]);
     const v = Number(k === 'speedup' ? text.replace(/x$/i, '') : text);
     if (text.trim() === '' || !Number.isFinite(v)) {
-      throw new LatpruneError('BAD_ARGUMENT', k === 'speedup' ? `--speedup must be a number above 1 (e.g. 2x), got '${text}'.` : `${PRUNE_FLAGS[`target.${key!}`]} must be a number, got '${text}'.`);
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        k === 'speedup'
+          ? `--speedup must be a number above 1 (e.g. 2x), got '${text}'.`
+          : `${PRUNE_FLAGS[`target.${key!}`]} must be a number, got '${text}'.`,
+      );
     }
     input['target'] = { [key!]: v };
   }
@@ -172,7 +253,11 @@ export function pruneInputFromFlags(o: Record<string, unknown>): { input: Record
   // holds the same fields, with the normalisation as mean/std and the preprocessing file by name
   const { spec, preprocessFile } = dataSpecFromFlags(o as DataFlagValues);
   const { normalization, ...data } = spec;
-  const section = { ...data, ...(normalization ? { mean: normalization.mean, std: normalization.std } : {}), ...(preprocessFile !== undefined ? { preprocess: preprocessFile } : {}) };
+  const section = {
+    ...data,
+    ...(normalization ? { mean: normalization.mean, std: normalization.std } : {}),
+    ...(preprocessFile !== undefined ? { preprocess: preprocessFile } : {}),
+  };
   for (const [key, value] of Object.entries(section)) setPath(input, `data.${key}`, value);
   const distill = o['distill'];
   if (distill === false) setPath(input, 'training.distill', false);
@@ -182,14 +267,28 @@ export function pruneInputFromFlags(o: Record<string, unknown>): { input: Record
   const other = input['method'] === 'halp' ? 'iee' : input['method'] === 'iee' ? 'halp' : undefined;
   if (other !== undefined && input[other] !== undefined) {
     const names = Object.keys(input[other] as object).map((k) => PRUNE_FLAGS[`${other}.${k}`] ?? `${other}.${k}`);
-    throw new LatpruneError('BAD_ARGUMENT', `${names.join(', ')} ${names.length > 1 ? 'are options' : 'is an option'} of --method ${other}, but the run uses --method ${String(input['method'])}.`);
+    throw new LatpruneError(
+      'BAD_ARGUMENT',
+      `${names.join(', ')} ${names.length > 1 ? 'are options' : 'is an option'} of --method ${other}, but the run uses --method ${String(input['method'])}.`,
+    );
   }
-  return { input, distillExplicit: distill === true || typeof distill === 'string', origin: typeof o['config'] === 'string' ? `prune (--config ${o['config']} and flags)` : 'prune' };
+  return {
+    input,
+    distillExplicit: distill === true || typeof distill === 'string',
+    origin: typeof o['config'] === 'string' ? `prune (--config ${o['config']} and flags)` : 'prune',
+  };
 }
 
 /** Every flag with its options path, for `--help-all`. */
 export function pruneHelpAll(): string[] {
-  const rows = FLAGS.map((f) => [f.flags, f.flags === '--no-distill' ? 'training.distill: false' : (PATH_OF.get(flagName(f.flags)) ?? '(flag only)'), f.help] as const);
+  const rows = FLAGS.map(
+    (f) =>
+      [
+        f.flags,
+        f.flags === '--no-distill' ? 'training.distill: false' : (PATH_OF.get(flagName(f.flags)) ?? '(flag only)'),
+        f.help,
+      ] as const,
+  );
   const w = Math.max(...rows.map((r) => r[0].length));
   const pw = Math.max(...rows.map((r) => r[1].length));
   return [
@@ -207,7 +306,7 @@ export function registerPrune(program: Command, ctx: CommandContext): void {
   const cmd = program
     .command('prune')
     .description(
-      'prune a model to a latency target on the table\'s device with IEE (default) or HALP, checkpointing as it goes. ' +
+      "prune a model to a latency target on the table's device with IEE (default) or HALP, checkpointing as it goes. " +
         'The schedule is planned for the run length and printed first; the last line is the verdict. ' +
         'Exit 0 target met, 1 missed / not timed (UNCHECKED) / nothing learned, 2 error.',
     )
@@ -220,7 +319,10 @@ export function registerPrune(program: Command, ctx: CommandContext): void {
   cmd
     .addOption(ctx.backendOption())
     .option('--help-all', 'list every option (the advanced ones too) and exit')
-    .addHelpText('after', '\nAdvanced options (training, distillation, margin, IEE/HALP schedules): latprune prune --help-all, docs/pruning.md.')
+    .addHelpText(
+      'after',
+      '\nAdvanced options (training, distillation, margin, IEE/HALP schedules): latprune prune --help-all, docs/pruning.md.',
+    )
     .action(async (o: Record<string, unknown>) => {
       if (o['helpAll']) {
         for (const l of pruneHelpAll()) ctx.io.out(l);

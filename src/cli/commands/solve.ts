@@ -35,7 +35,11 @@ export async function solveCommand(opts: SolveCommandOptions): Promise<number> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new LatpruneError('NOT_FOUND', `--problem ${opts.problem}: file not found; pass the problem JSON saved next to a pruning checkpoint`, { cause: e });
+      throw new LatpruneError(
+        'NOT_FOUND',
+        `--problem ${opts.problem}: file not found; pass the problem JSON saved next to a pruning checkpoint`,
+        { cause: e },
+      );
     }
     throw new LatpruneError('BAD_FILE', `--problem ${opts.problem}: cannot read (${(e as Error).message})`, { cause: e });
   }
@@ -68,7 +72,9 @@ export async function solveCommand(opts: SolveCommandOptions): Promise<number> {
     const choices = p.groups.reduce((s, g) => s + domainSize(g.domain), 0);
     opts.out(`problem: ${opts.problem} (${p.groups.length} groups, ${choices} choices)`);
     if (sol.status === 'infeasible') {
-      opts.out(`status: infeasible: budget ${fmt(sol.budget)} is below the minimum reachable latency ${fmt(sol.minLatency)}; raise the budget (the fastest selection is listed below)`);
+      opts.out(
+        `status: infeasible: budget ${fmt(sol.budget)} is below the minimum reachable latency ${fmt(sol.minLatency)}; raise the budget (the fastest selection is listed below)`,
+      );
     } else {
       opts.out(`status: optimal (value ${fmt(sol.value)}, LP bound ${fmt(lp.bound)}, gap ${fmt(100 * gap!)}%)`);
       opts.out(`latency: ${fmt(sol.latency)} of budget ${fmt(sol.budget)} (minimum reachable ${fmt(sol.minLatency)})`);

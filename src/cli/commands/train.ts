@@ -39,7 +39,10 @@ export function registerTrain(program: Command, ctx: CommandContext): void {
       const r = await runTraining(
         {
           model: o['model'] as string,
-          ...runDataOptions({ ...spec, ...(o['trainSubset'] !== undefined ? { trainSubset: o['trainSubset'] as number } : {}) }, preprocessFile),
+          ...runDataOptions(
+            { ...spec, ...(o['trainSubset'] !== undefined ? { trainSubset: o['trainSubset'] as number } : {}) },
+            preprocessFile,
+          ),
           epochs: o['epochs'] as number,
           batchSize: o['batch'] as number,
           lr: o['lr'] as number,
@@ -64,7 +67,9 @@ export function registerTrain(program: Command, ctx: CommandContext): void {
       // a finished run that ends about chance learned nothing: say so and exit 1 (a short run's
       // batch-norm statistics, a too-high --lr, or labels that do not match the images)
       if (r.finished && r.testTop1 !== undefined && aboutChance(r.testTop1, r.numClasses)) {
-        io.out(`FAIL: the model learned nothing: test top-1 ${(100 * r.testTop1).toFixed(2)}%, chance ${(100 / r.numClasses).toFixed(0)}% after ${r.steps} steps. Train longer (--epochs), lower --lr, or check the data.`);
+        io.out(
+          `FAIL: the model learned nothing: test top-1 ${(100 * r.testTop1).toFixed(2)}%, chance ${(100 / r.numClasses).toFixed(0)}% after ${r.steps} steps. Train longer (--epochs), lower --lr, or check the data.`,
+        );
         setExit(1);
       } else setExit(0);
     });

@@ -30,7 +30,11 @@ export function registerZoo(program: Command, ctx: CommandContext): void {
         return { name, input: input.join('x'), params: s.params, trainable: s.trainableParams, macs: s.macs };
       });
       if (o.json) io.out(JSON.stringify(rows));
-      else for (const r of rows) io.out(`${r.name.padEnd(14)} input ${r.input.padEnd(10)} params ${(r.params / 1e6).toFixed(3).padStart(8)}M  MACs ${(r.macs / 1e6).toFixed(1).padStart(8)}M`);
+      else
+        for (const r of rows)
+          io.out(
+            `${r.name.padEnd(14)} input ${r.input.padEnd(10)} params ${(r.params / 1e6).toFixed(3).padStart(8)}M  MACs ${(r.macs / 1e6).toFixed(1).padStart(8)}M`,
+          );
       setExit(0);
     });
 }

@@ -97,7 +97,12 @@ const normAxis = (a: number, r: number): number => (a < 0 ? a + r : a);
 
 /** The tensor of a `Constant` node's attribute. */
 export function constantValue(n: OnnxNodeSummary): HostTensor {
-  const a: OnnxReadAttribute | undefined = n.attributes['value'] ?? n.attributes['value_float'] ?? n.attributes['value_floats'] ?? n.attributes['value_int'] ?? n.attributes['value_ints'];
+  const a: OnnxReadAttribute | undefined =
+    n.attributes['value'] ??
+    n.attributes['value_float'] ??
+    n.attributes['value_floats'] ??
+    n.attributes['value_int'] ??
+    n.attributes['value_ints'];
   if (a === undefined) throw new Error('Constant without a supported value attribute');
   switch (a.type) {
     case 'tensor': {
@@ -119,7 +124,27 @@ export function constantValue(n: OnnxNodeSummary): HostTensor {
 }
 
 /** Ops {@link evalHost} evaluates. */
-export const HOST_OPS = new Set(['Constant', 'Identity', 'Cast', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Concat', 'Slice', 'Reshape', 'Transpose', 'ConstantOfShape', 'Add', 'Sub', 'Mul', 'Div', 'Floor', 'Neg', 'Flatten']);
+export const HOST_OPS = new Set([
+  'Constant',
+  'Identity',
+  'Cast',
+  'Shape',
+  'Gather',
+  'Unsqueeze',
+  'Squeeze',
+  'Concat',
+  'Slice',
+  'Reshape',
+  'Transpose',
+  'ConstantOfShape',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Floor',
+  'Neg',
+  'Flatten',
+]);
 
 /**
  * Evaluates a node on host tensors.
@@ -144,7 +169,12 @@ export function evalHost(n: OnnxNodeSummary, ins: readonly (HostTensor | undefin
       const t = need(x, 'input');
       const to = attrInt(n, 'to', 1);
       const int = to !== 1 && to !== 10 && to !== 11 && to !== 16;
-      if (!int) return { dims: t.dims, data: t.data instanceof Float32Array ? t.data : Float64Array.from(t.data, (v) => Math.fround(v)), int: false };
+      if (!int)
+        return {
+          dims: t.dims,
+          data: t.data instanceof Float32Array ? t.data : Float64Array.from(t.data, (v) => Math.fround(v)),
+          int: false,
+        };
       return { dims: t.dims, data: Float64Array.from(t.data, (v) => Math.trunc(v)), int: true };
     }
     case 'Shape': {
@@ -177,7 +207,7 @@ export function evalHost(n: OnnxNodeSummary, ins: readonly (HostTensor | undefin
     }
     case 'Unsqueeze': {
       const t = need(x, 'input');
-      const axes = opset >= 13 ? valuesOf(need(ins[1], 'axes')) : attrInts(n, 'axes') ?? [];
+      const axes = opset >= 13 ? valuesOf(need(ins[1], 'axes')) : (attrInts(n, 'axes') ?? []);
       const r = t.dims.length + axes.length;
       const set = new Set(axes.map((a) => normAxis(a, r)));
       const dims: number[] = [];
@@ -247,7 +277,11 @@ export function evalHost(n: OnnxNodeSummary, ins: readonly (HostTensor | undefin
         dims[a] = Math.max(0, Math.ceil((e - s) / step));
       });
       const ts = strides(t.dims);
-      return pick(t, dims, gatherIndex(dims, (c) => c.reduce((s, v, i) => s + (st[i]! + v * sp[i]!) * ts[i]!, 0)));
+      return pick(
+        t,
+        dims,
+        gatherIndex(dims, (c) => c.reduce((s, v, i) => s + (st[i]! + v * sp[i]!) * ts[i]!, 0)),
+      );
     }
     case 'Reshape': {
       const t = need(x, 'data');
@@ -262,7 +296,11 @@ export function evalHost(n: OnnxNodeSummary, ins: readonly (HostTensor | undefin
       const perm = attrInts(n, 'perm') ?? t.dims.map((_, i) => t.dims.length - 1 - i);
       const dims = perm.map((p) => t.dims[p]!);
       const ts = strides(t.dims);
-      return pick(t, dims, gatherIndex(dims, (c) => c.reduce((s, v, i) => s + v * ts[perm[i]!]!, 0)));
+      return pick(
+        t,
+        dims,
+        gatherIndex(dims, (c) => c.reduce((s, v, i) => s + v * ts[perm[i]!]!, 0)),
+      );
     }
     case 'ConstantOfShape': {
       const dims = valuesOf(need(x, 'shape'));
@@ -280,11 +318,15 @@ export function evalHost(n: OnnxNodeSummary, ins: readonly (HostTensor | undefin
       const b = need(ins[1], 'B');
       const int = a.int && b.int;
       const f =
-        n.opType === 'Add' ? (p: number, q: number) => p + q
-        : n.opType === 'Sub' ? (p: number, q: number) => p - q
-        : n.opType === 'Mul' ? (p: number, q: number) => p * q
-        : int ? (p: number, q: number) => Math.trunc(p / q)
-        : (p: number, q: number) => p / q;
+        n.opType === 'Add'
+          ? (p: number, q: number) => p + q
+          : n.opType === 'Sub'
+            ? (p: number, q: number) => p - q
+            : n.opType === 'Mul'
+              ? (p: number, q: number) => p * q
+              : int
+                ? (p: number, q: number) => Math.trunc(p / q)
+                : (p: number, q: number) => p / q;
       return broadcast(a, b, f, int);
     }
     case 'Floor':

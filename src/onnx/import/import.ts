@@ -110,7 +110,13 @@ function axisPad(n: number, k: number, s: number, d: number, pt: number, pb: num
 }
 
 /** Explicit pads `[top, left, bottom, right]` of a conv/pool node (auto_pad resolved). */
-function explicitPads(n: OnnxNodeSummary, [H, W]: readonly number[], k: readonly number[], s: readonly number[], d: readonly number[]): number[] {
+function explicitPads(
+  n: OnnxNodeSummary,
+  [H, W]: readonly number[],
+  k: readonly number[],
+  s: readonly number[],
+  d: readonly number[],
+): number[] {
   const a = attrOf(n);
   const auto = a.str('auto_pad', 'NOTSET');
   if (auto === 'NOTSET') {
@@ -161,7 +167,9 @@ class Importer {
     while (cur !== undefined && !seen.has(cur) && parts.length < 400) {
       seen.add(cur);
       parts.push(`${cur.name || cur.outputs[0]} (${cur.opType})`);
-      const firstData: string | undefined = cur.inputs.find((i) => i !== '' && (this.values.get(i)?.kind === 'data' || i === this.inputName));
+      const firstData: string | undefined = cur.inputs.find(
+        (i) => i !== '' && (this.values.get(i)?.kind === 'data' || i === this.inputName),
+      );
       if (firstData === undefined) break;
       if (firstData === this.inputName) {
         parts.push(this.inputName);
@@ -198,17 +206,29 @@ class Importer {
   /** Whether `name` is computed from the input or a constant, without decoding it. */
   private kindOf(name: string): 'data' | 'host' {
     const v = this.values.get(name);
-    if (v === undefined) throw this.fail(`input "${name}" is not produced by any earlier node, initializer or graph input`, 'Check that the file is a complete, topologically sorted ONNX graph (re-export it).');
+    if (v === undefined)
+      throw this.fail(
+        `input "${name}" is not produced by any earlier node, initializer or graph input`,
+        'Check that the file is a complete, topologically sorted ONNX graph (re-export it).',
+      );
     return v.kind === 'data' ? 'data' : 'host';
   }
 
   private get(name: string): Data | Host | undefined {
     if (name === '') return undefined;
     const v = this.values.get(name);
-    if (v === undefined) throw this.fail(`input "${name}" is not produced by any earlier node, initializer or graph input`, 'Check that the file is a complete, topologically sorted ONNX graph (re-export it).');
+    if (v === undefined)
+      throw this.fail(
+        `input "${name}" is not produced by any earlier node, initializer or graph input`,
+        'Check that the file is a complete, topologically sorted ONNX graph (re-export it).',
+      );
     if (v.kind !== 'lazy') return v;
     const h = v.load();
-    if (h === undefined) throw this.fail(`initializer "${name}" has an element type the importer does not read`, 'Export float32 weights (model.float()) and int64 shapes.');
+    if (h === undefined)
+      throw this.fail(
+        `initializer "${name}" has an element type the importer does not read`,
+        'Export float32 weights (model.float()) and int64 shapes.',
+      );
     const host: Host = { kind: 'host', v: h };
     if (h.data.length <= KEEP_DECODED) this.values.set(name, host);
     return host;
@@ -216,14 +236,22 @@ class Importer {
 
   private data(name: string, what: string): Data {
     const v = this.get(name);
-    if (v === undefined || v.kind !== 'data') throw this.fail(`${what} "${name}" is a constant where the importer expects a tensor computed from the input`, 'Re-export with do_constant_folding=True or simplify the graph (onnxsim).');
+    if (v === undefined || v.kind !== 'data')
+      throw this.fail(
+        `${what} "${name}" is a constant where the importer expects a tensor computed from the input`,
+        'Re-export with do_constant_folding=True or simplify the graph (onnxsim).',
+      );
     return v;
   }
 
   private host(name: string, what: string): HostTensor | undefined {
     const v = this.get(name);
     if (v === undefined) return undefined;
-    if (v.kind !== 'host') throw this.fail(`${what} "${name}" is computed from the input; the importer needs it to be a constant (a weight or a shape)`, 'Re-export with constant weights (export_params=True) and do_constant_folding=True.');
+    if (v.kind !== 'host')
+      throw this.fail(
+        `${what} "${name}" is computed from the input; the importer needs it to be a constant (a weight or a shape)`,
+        'Re-export with constant weights (export_params=True) and do_constant_folding=True.',
+      );
     return v.v;
   }
 
@@ -234,7 +262,11 @@ class Importer {
   }
 
   private four(x: Data): [number, number, number] {
-    if (x.shape.length !== 3 || x.squeezed) throw this.fail(`its input has shape [N, ${x.shape.join(', ')}]; a 4-D NCHW tensor is needed`, 'Only 2-D image CNNs (NCHW) are supported.');
+    if (x.shape.length !== 3 || x.squeezed)
+      throw this.fail(
+        `its input has shape [N, ${x.shape.join(', ')}]; a 4-D NCHW tensor is needed`,
+        'Only 2-D image CNNs (NCHW) are supported.',
+      );
     return x.shape as [number, number, number];
   }
 
@@ -245,7 +277,13 @@ class Importer {
   private zeroPad(n: OnnxNodeSummary, x: Data, [t, l, b, r]: number[]): Data {
     if (t === 0 && l === 0 && b === 0 && r === 0) return x;
     const [C, H, W] = this.four(x);
-    const layer = tf.layers.zeroPadding2d({ padding: [[t!, b!], [l!, r!]], name: this.layerName(n, '_pad') });
+    const layer = tf.layers.zeroPadding2d({
+      padding: [
+        [t!, b!],
+        [l!, r!],
+      ],
+      name: this.layerName(n, '_pad'),
+    });
     return { ...x, t: this.apply(layer, x.t), shape: [C, H + t! + b!, W + l! + r!], biasOf: undefined };
   }
 
@@ -273,7 +311,11 @@ class Importer {
   run(): void {
     for (const n of this.nodes) {
       this.current = n;
-      if (n.domain !== '' && n.domain !== 'ai.onnx') throw this.fail(`operator domain "${n.domain}" is not ai.onnx`, 'Export with standard ONNX operators only (no custom or contrib ops).');
+      if (n.domain !== '' && n.domain !== 'ai.onnx')
+        throw this.fail(
+          `operator domain "${n.domain}" is not ai.onnx`,
+          'Export with standard ONNX operators only (no custom or contrib ops).',
+        );
       // kinds only: a weight is decoded by the node that reads it, not here
       const kinds = n.inputs.map((i) => (i === '' ? undefined : this.kindOf(i)));
       const allHost = kinds.every((k) => k === undefined || k !== 'data');
@@ -286,9 +328,16 @@ class Importer {
         const ins = n.inputs.map((i) => this.get(i) as Host | undefined);
         let v: HostTensor;
         try {
-          v = evalHost(n, ins.map((h) => h?.v), this.opset);
+          v = evalHost(
+            n,
+            ins.map((h) => h?.v),
+            this.opset,
+          );
         } catch (err) {
-          throw this.fail(`it cannot be evaluated on constants (${err instanceof Error ? err.message : String(err)})`, 'Re-export with do_constant_folding=True or simplify the model with onnxsim.');
+          throw this.fail(
+            `it cannot be evaluated on constants (${err instanceof Error ? err.message : String(err)})`,
+            'Re-export with do_constant_folding=True or simplify the model with onnxsim.',
+          );
         }
         this.values.set(n.outputs[0]!, { kind: 'host', v, node: n.name });
         continue;
@@ -304,7 +353,8 @@ class Importer {
       case 'Identity':
       case 'Dropout': {
         this.values.set(n.outputs[0]!, this.data(n.inputs[0]!, 'input'));
-        if (n.outputs[1] !== undefined && n.outputs[1] !== '' && this.consumers.has(n.outputs[1])) throw this.fail('its mask output is used', 'Export the model in eval mode (model.eval()).');
+        if (n.outputs[1] !== undefined && n.outputs[1] !== '' && this.consumers.has(n.outputs[1]))
+          throw this.fail('its mask output is used', 'Export the model in eval mode (model.eval()).');
         return;
       }
       case 'Conv':
@@ -312,11 +362,18 @@ class Importer {
       case 'BatchNormalization': {
         const x = this.data(n.inputs[0]!, 'input');
         if (x.flatFrom || x.squeezed) throw this.fail('batch norm of a flattened tensor in (c, h, w) order', 'Apply it before Flatten.');
-        if (n.outputs.slice(1).some((o) => o !== '' && this.consumers.has(o))) throw this.fail('training-mode outputs (running statistics) are used', 'Export the model in eval mode (model.eval()).');
+        if (n.outputs.slice(1).some((o) => o !== '' && this.consumers.has(o)))
+          throw this.fail('training-mode outputs (running statistics) are used', 'Export the model in eval mode (model.eval()).');
         const C = x.shape[0]!;
         const w = ['scale', 'B', 'mean', 'var'].map((k, i) => this.floats(n.inputs[i + 1] ?? '', `BatchNormalization ${k}`));
-        if (w.some((v) => v.length !== C)) throw this.fail(`parameters of length ${w.map((v) => v.length).join('/')} for ${C} channels`, 'Re-export the model.');
-        const layer = tf.layers.batchNormalization({ axis: -1, epsilon: a.float('epsilon', 1e-5), momentum: a.float('momentum', 0.9), name: name() });
+        if (w.some((v) => v.length !== C))
+          throw this.fail(`parameters of length ${w.map((v) => v.length).join('/')} for ${C} channels`, 'Re-export the model.');
+        const layer = tf.layers.batchNormalization({
+          axis: -1,
+          epsilon: a.float('epsilon', 1e-5),
+          momentum: a.float('momentum', 0.9),
+          name: name(),
+        });
         const t = this.apply(layer, x.t);
         this.setNow({ layer, weights: w.map((data) => ({ data, dims: [C] })) });
         this.set(n, { t, shape: x.shape, nonNeg: false, ...(x.flatFrom ? { flatFrom: x.flatFrom } : {}) });
@@ -335,7 +392,8 @@ class Importer {
           layer = tf.layers.leakyReLU({ alpha: a.float('alpha', 0.01), name: name() });
           nonNeg = false;
         } else if (n.opType === 'Sigmoid') layer = tf.layers.activation({ activation: 'sigmoid', name: name() });
-        else if (n.opType === 'HardSigmoid') layer = new HardSigmoid({ alpha: a.float('alpha', 0.2), beta: a.float('beta', 0.5), name: name() });
+        else if (n.opType === 'HardSigmoid')
+          layer = new HardSigmoid({ alpha: a.float('alpha', 0.2), beta: a.float('beta', 0.5), name: name() });
         else {
           const bound = (i: number, attr: string, d: number): number => {
             if (this.opset < 11) return a.float(attr, d);
@@ -344,10 +402,20 @@ class Importer {
           };
           const lo = bound(1, 'min', -Infinity);
           const hi = bound(2, 'max', Infinity);
-          if (lo !== 0) throw this.fail(`Clip(min ${lo}, max ${hi}): only min 0 (ReLU, ReLU6) is supported`, 'Use ReLU/ReLU6 (nn.ReLU6, F.hardtanh(x, 0, 6)) or add the clip after the last prunable layer.');
+          if (lo !== 0)
+            throw this.fail(
+              `Clip(min ${lo}, max ${hi}): only min 0 (ReLU, ReLU6) is supported`,
+              'Use ReLU/ReLU6 (nn.ReLU6, F.hardtanh(x, 0, 6)) or add the clip after the last prunable layer.',
+            );
           layer = Number.isFinite(hi) ? tf.layers.reLU({ maxValue: hi, name: name() }) : tf.layers.reLU({ name: name() });
         }
-        this.set(n, { t: this.apply(layer, x.t), shape: x.shape, nonNeg, ...(x.flatFrom ? { flatFrom: x.flatFrom } : {}), ...(x.squeezed ? { squeezed: true } : {}) });
+        this.set(n, {
+          t: this.apply(layer, x.t),
+          shape: x.shape,
+          nonNeg,
+          ...(x.flatFrom ? { flatFrom: x.flatFrom } : {}),
+          ...(x.squeezed ? { squeezed: true } : {}),
+        });
         return;
       }
       case 'HardSwish': {
@@ -360,7 +428,11 @@ class Importer {
       case 'Softmax': {
         const x = this.data(n.inputs[0]!, 'input');
         const axis = a.int('axis', this.opset >= 13 ? -1 : 1);
-        if (x.shape.length !== 1 || (axis !== 1 && axis !== -1) || x.flatFrom) throw this.fail(`softmax over axis ${axis} of a [N, ${x.shape.join(', ')}] tensor`, 'Only a softmax over the classes of a [N, K] output is supported.');
+        if (x.shape.length !== 1 || (axis !== 1 && axis !== -1) || x.flatFrom)
+          throw this.fail(
+            `softmax over axis ${axis} of a [N, ${x.shape.join(', ')}] tensor`,
+            'Only a softmax over the classes of a [N, K] output is supported.',
+          );
         this.set(n, { t: this.apply(tf.layers.softmax({ name: name() }), x.t), shape: x.shape, nonNeg: true });
         return;
       }
@@ -376,8 +448,15 @@ class Importer {
         const r = xs[0]!.shape.length + 1;
         let axis = a.int('axis', 1);
         if (axis < 0) axis += r;
-        if (axis !== 1 || xs.some((x) => x.flatFrom || x.squeezed || x.shape.length !== xs[0]!.shape.length)) throw this.fail(`concatenation on axis ${a.int('axis', 1)} of [N, ${xs.map((x) => x.shape.join('x')).join('] and [N, ')}]`, 'Only concatenation along channels (axis 1) is supported.');
-        const t = this.apply(tf.layers.concatenate({ axis: -1, name: name() }), xs.map((x) => x.t));
+        if (axis !== 1 || xs.some((x) => x.flatFrom || x.squeezed || x.shape.length !== xs[0]!.shape.length))
+          throw this.fail(
+            `concatenation on axis ${a.int('axis', 1)} of [N, ${xs.map((x) => x.shape.join('x')).join('] and [N, ')}]`,
+            'Only concatenation along channels (axis 1) is supported.',
+          );
+        const t = this.apply(
+          tf.layers.concatenate({ axis: -1, name: name() }),
+          xs.map((x) => x.t),
+        );
         this.set(n, { t, shape: [xs.reduce((s, x) => s + x.shape[0]!, 0), ...xs[0]!.shape.slice(1)], nonNeg: xs.every((x) => x.nonNeg) });
         return;
       }
@@ -390,21 +469,25 @@ class Importer {
         const x = this.data(n.inputs[0]!, 'input');
         const axes = (this.opset >= 18 && n.inputs[1] ? valuesOf(this.host(n.inputs[1], 'axes')!) : a.ints('axes')) ?? [];
         const norm = axes.map((v) => (v < 0 ? v + 4 : v)).sort();
-        if (x.shape.length !== 3 || norm.join(',') !== '2,3') throw this.fail(`mean over axes [${axes.join(', ')}]`, 'Only a mean over H and W (x.mean((2, 3))) is supported.');
+        if (x.shape.length !== 3 || norm.join(',') !== '2,3')
+          throw this.fail(`mean over axes [${axes.join(', ')}]`, 'Only a mean over H and W (x.mean((2, 3))) is supported.');
         return this.globalPool(n, a.int('keepdims', 1) === 1);
       }
       case 'Pad': {
         const x = this.data(n.inputs[0]!, 'input');
         const mode = a.str('mode', 'constant');
-        const pads = this.opset >= 11 ? valuesOf(this.host(n.inputs[1]!, 'pads')!) : a.ints('pads') ?? [];
-        const value = this.opset >= 11 ? (n.inputs[2] ? this.host(n.inputs[2], 'constant_value')?.data[0] ?? 0 : 0) : a.float('value', 0);
+        const pads = this.opset >= 11 ? valuesOf(this.host(n.inputs[1]!, 'pads')!) : (a.ints('pads') ?? []);
+        const value = this.opset >= 11 ? (n.inputs[2] ? (this.host(n.inputs[2], 'constant_value')?.data[0] ?? 0) : 0) : a.float('value', 0);
         if (n.inputs[3]) throw this.fail('Pad with an axes input', 'Re-export with opset <= 17.');
         const [C] = this.four(x);
         void C;
-        if (pads.length !== 8 || pads[0] !== 0 || pads[1] !== 0 || pads[4] !== 0 || pads[5] !== 0) throw this.fail(`pads [${pads.join(', ')}] touch the batch or channel axis`, 'Pad only H and W.');
+        if (pads.length !== 8 || pads[0] !== 0 || pads[1] !== 0 || pads[4] !== 0 || pads[5] !== 0)
+          throw this.fail(`pads [${pads.join(', ')}] touch the batch or channel axis`, 'Pad only H and W.');
         const allZero = pads.every((p) => p === 0);
-        if (!allZero && (mode !== 'constant' || value !== 0)) throw this.fail(`${mode} padding with value ${value}`, 'Only zero padding (nn.ZeroPad2d, F.pad(x, p)) is supported.');
-        if (pads.some((p) => p < 0 || !Number.isInteger(p))) throw this.fail(`negative or non-integer pads [${pads.join(', ')}]`, 'Crop with slicing before export instead.');
+        if (!allZero && (mode !== 'constant' || value !== 0))
+          throw this.fail(`${mode} padding with value ${value}`, 'Only zero padding (nn.ZeroPad2d, F.pad(x, p)) is supported.');
+        if (pads.some((p) => p < 0 || !Number.isInteger(p)))
+          throw this.fail(`negative or non-integer pads [${pads.join(', ')}]`, 'Crop with slicing before export instead.');
         const y = this.zeroPad(n, x, [pads[2]!, pads[3]!, pads[6]!, pads[7]!]);
         if (y !== x) this.layerOf[y.t.sourceLayer.name] = n.name;
         this.values.set(n.outputs[0]!, { ...y, node: n.name });
@@ -412,7 +495,8 @@ class Importer {
       }
       case 'Flatten': {
         const x = this.data(n.inputs[0]!, 'input');
-        if (a.int('axis', 1) !== 1) throw this.fail(`Flatten(axis=${a.int('axis', 1)})`, 'Flatten all but the batch axis (torch.flatten(x, 1)).');
+        if (a.int('axis', 1) !== 1)
+          throw this.fail(`Flatten(axis=${a.int('axis', 1)})`, 'Flatten all but the batch axis (torch.flatten(x, 1)).');
         return this.flatten(n, x);
       }
       case 'Reshape':
@@ -432,18 +516,25 @@ class Importer {
         }
         const F = x.shape.reduce((p, q) => p * q, 1);
         const batchFirst = Number.isNaN(target[0]!) || target[0] === -1;
-        if (batchFirst && target.length === 2 && (target[1] === -1 || target[1] === F || Number.isNaN(target[1]!))) return this.flatten(n, x);
+        if (batchFirst && target.length === 2 && (target[1] === -1 || target[1] === F || Number.isNaN(target[1]!)))
+          return this.flatten(n, x);
         if (batchFirst && target.length === x.shape.length + 1 && target.slice(1).every((d, i) => d === x.shape[i])) {
           this.values.set(n.outputs[0]!, x);
           return;
         }
-        throw this.fail(`reshape of [N, ${x.shape.join(', ')}] to [${target.map((d) => (Number.isNaN(d) ? 'N' : d)).join(', ')}]`, 'Only reshapes that flatten per sample (x.view(x.size(0), -1), torch.flatten(x, 1)) are supported.');
+        throw this.fail(
+          `reshape of [N, ${x.shape.join(', ')}] to [${target.map((d) => (Number.isNaN(d) ? 'N' : d)).join(', ')}]`,
+          'Only reshapes that flatten per sample (x.view(x.size(0), -1), torch.flatten(x, 1)) are supported.',
+        );
       }
       case 'Gemm':
       case 'MatMul':
         return this.dense(n);
       default:
-        throw this.fail('this operator (or this use of it) has no tfjs equivalent in the importer', `Supported: ${SUPPORTED}. Replace the op before export, or prune the model up to it by exporting the part that latprune supports.`);
+        throw this.fail(
+          'this operator (or this use of it) has no tfjs equivalent in the importer',
+          `Supported: ${SUPPORTED}. Replace the op before export, or prune the model up to it by exporting the part that latprune supports.`,
+        );
     }
   }
 
@@ -466,7 +557,10 @@ class Importer {
     const x = this.data(n.inputs[0]!, 'input');
     const [C, H, W] = this.four(x);
     const out = n.outputs[0]!;
-    const flattenOnly = !keepDims || (!this.graphOutputs.has(out) && (this.consumers.get(out) ?? []).every((c) => ['Flatten', 'Reshape', 'Squeeze'].includes(c.opType) && c.inputs[0] === out));
+    const flattenOnly =
+      !keepDims ||
+      (!this.graphOutputs.has(out) &&
+        (this.consumers.get(out) ?? []).every((c) => ['Flatten', 'Reshape', 'Squeeze'].includes(c.opType) && c.inputs[0] === out));
     if (flattenOnly) {
       const t = this.apply(tf.layers.globalAveragePooling2d({ name: this.layerName(n) }), x.t);
       this.set(n, keepDims ? { t, shape: [C, 1, 1], squeezed: true, nonNeg: x.nonNeg } : { t, shape: [C], nonNeg: x.nonNeg });
@@ -480,16 +574,19 @@ class Importer {
     const a = attrOf(n);
     const x0 = this.data(n.inputs[0]!, 'input');
     const wh = this.host(n.inputs[1]!, 'weight');
-    if (wh === undefined || wh.dims.length !== 4) throw this.fail(`weight of dims [${wh?.dims.join(', ') ?? ''}]`, 'Only 2-D convolutions are supported.');
+    if (wh === undefined || wh.dims.length !== 4)
+      throw this.fail(`weight of dims [${wh?.dims.join(', ') ?? ''}]`, 'Only 2-D convolutions are supported.');
     const w = wh.data instanceof Float32Array ? wh.data : Float32Array.from(wh.data);
     const bias = n.inputs[2] ? this.floats(n.inputs[2], 'bias') : undefined;
     const [cout, cinG, kh, kw] = wh.dims as [number, number, number, number];
     const [C, H, W] = this.four(x0);
     const G = a.int('group', 1);
-    if (cinG * G !== C) throw this.fail(`weight [${wh.dims.join(', ')}] with group ${G} does not read ${C} input channels`, 'Re-export the model.');
+    if (cinG * G !== C)
+      throw this.fail(`weight [${wh.dims.join(', ')}] with group ${G} does not read ${C} input channels`, 'Re-export the model.');
     const strides = a.ints('strides') ?? [1, 1];
     const dil = a.ints('dilations') ?? [1, 1];
-    if ((strides[0]! > 1 || strides[1]! > 1) && (dil[0]! > 1 || dil[1]! > 1)) throw this.fail('strides and dilations both above 1', 'tfjs cannot run strided dilated convolutions; use stride 1 or dilation 1.');
+    if ((strides[0]! > 1 || strides[1]! > 1) && (dil[0]! > 1 || dil[1]! > 1))
+      throw this.fail('strides and dilations both above 1', 'tfjs cannot run strided dilated convolutions; use stride 1 or dilation 1.');
     const pads = explicitPads(n, [H, W], [kh, kw], strides, dil);
     const ph = axisPad(H, kh, strides[0]!, dil[0]!, pads[0]!, pads[2]!);
     const pw = axisPad(W, kw, strides[1]!, dil[1]!, pads[1]!, pads[3]!);
@@ -501,7 +598,14 @@ class Importer {
       x = this.zeroPad(n, x0, pads);
       padding = 'valid';
     }
-    const common = { kernelSize: [kh, kw] as [number, number], strides: [strides[0]!, strides[1]!] as [number, number], dilationRate: [dil[0]!, dil[1]!] as [number, number], padding, useBias: bias !== undefined, name: this.layerName(n) };
+    const common = {
+      kernelSize: [kh, kw] as [number, number],
+      strides: [strides[0]!, strides[1]!] as [number, number],
+      dilationRate: [dil[0]!, dil[1]!] as [number, number],
+      padding,
+      useBias: bias !== undefined,
+      name: this.layerName(n),
+    };
     let layer: tf.layers.Layer;
     let kernel: Float32Array;
     if (G === 1) {
@@ -531,27 +635,47 @@ class Importer {
     const ceil = a.int('ceil_mode', 0) === 1;
     const pads = explicitPads(n, [H, W], k, s, d);
     const max = n.opType === 'MaxPool';
-    if (max && n.outputs[1] !== undefined && n.outputs[1] !== '' && this.consumers.has(n.outputs[1])) throw this.fail('its indices output is used', 'MaxUnpool is not supported.');
+    if (max && n.outputs[1] !== undefined && n.outputs[1] !== '' && this.consumers.has(n.outputs[1]))
+      throw this.fail('its indices output is used', 'MaxUnpool is not supported.');
     const ph = axisPad(H, k[0]!, s[0]!, 1, pads[0]!, pads[2]!, ceil);
     const pw = axisPad(W, k[1]!, s[1]!, 1, pads[1]!, pads[3]!, ceil);
     const includePad = !max && a.int('count_include_pad', 0) === 1;
     let padding: 'same' | 'valid';
     let input = x;
-    if (ph.valid && pw.valid && (!ceil || (ph.out === axisPad(H, k[0]!, s[0]!, 1, pads[0]!, pads[2]!).out && pw.out === axisPad(W, k[1]!, s[1]!, 1, pads[1]!, pads[3]!).out))) padding = 'valid';
+    if (
+      ph.valid &&
+      pw.valid &&
+      (!ceil ||
+        (ph.out === axisPad(H, k[0]!, s[0]!, 1, pads[0]!, pads[2]!).out && pw.out === axisPad(W, k[1]!, s[1]!, 1, pads[1]!, pads[3]!).out))
+    )
+      padding = 'valid';
     else if (ph.same && pw.same && !includePad) padding = 'same';
     else if (max ? x.nonNeg : includePad && !ceil) {
       // zero padding = ONNX's padding here: -inf and 0 give the same max of a non-negative input; the average counts pads
-      const extra = (o: number, n0: number, k0: number, s0: number, p0: number, p1: number): number => Math.max(p1, (o - 1) * s0 + k0 - n0 - p0);
-      const full = [pads[0]!, pads[1]!, extra(ph.out, H, k[0]!, s[0]!, pads[0]!, pads[2]!), extra(pw.out, W, k[1]!, s[1]!, pads[1]!, pads[3]!)];
+      const extra = (o: number, n0: number, k0: number, s0: number, p0: number, p1: number): number =>
+        Math.max(p1, (o - 1) * s0 + k0 - n0 - p0);
+      const full = [
+        pads[0]!,
+        pads[1]!,
+        extra(ph.out, H, k[0]!, s[0]!, pads[0]!, pads[2]!),
+        extra(pw.out, W, k[1]!, s[1]!, pads[1]!, pads[3]!),
+      ];
       input = this.zeroPad(n, x, full);
       padding = 'valid';
     } else {
       throw this.fail(
         `${n.opType} with pads [${pads.join(', ')}]${ceil ? ', ceil_mode' : ''}${max ? ' on an input that may be negative' : includePad ? '' : ' and count_include_pad=0'}: tfjs 'same' padding does not place the padding the same way`,
-        max ? 'Put the pooling after a ReLU, or pad explicitly (nn.ZeroPad2d) before an unpadded pool.' : 'Use count_include_pad=True, or padding that tfjs "same" reproduces (stride 1, odd kernel).',
+        max
+          ? 'Put the pooling after a ReLU, or pad explicitly (nn.ZeroPad2d) before an unpadded pool.'
+          : 'Use count_include_pad=True, or padding that tfjs "same" reproduces (stride 1, odd kernel).',
       );
     }
-    const opts = { poolSize: [k[0]!, k[1]!] as [number, number], strides: [s[0]!, s[1]!] as [number, number], padding, name: this.layerName(n) };
+    const opts = {
+      poolSize: [k[0]!, k[1]!] as [number, number],
+      strides: [s[0]!, s[1]!] as [number, number],
+      padding,
+      name: this.layerName(n),
+    };
     const layer = max ? tf.layers.maxPooling2d(opts) : tf.layers.averagePooling2d(opts);
     this.set(n, { t: this.apply(layer, input.t), shape: [C, ph.out, pw.out], nonNeg: x.nonNeg });
   }
@@ -559,12 +683,22 @@ class Importer {
   private binary(n: OnnxNodeSummary): void {
     const [va, vb] = [this.get(n.inputs[0]!), this.get(n.inputs[1]!)];
     if (va?.kind === 'data' && vb?.kind === 'data') {
-      for (const v of [va, vb]) if (v.flatFrom || v.squeezed) throw this.fail('an elementwise op on a flattened tensor in (c, h, w) order', 'Apply it before Flatten.');
+      for (const v of [va, vb])
+        if (v.flatFrom || v.squeezed)
+          throw this.fail('an elementwise op on a flattened tensor in (c, h, w) order', 'Apply it before Flatten.');
       const r = (v: Data): number => v.shape.length;
-      if (r(va) !== r(vb)) throw this.fail(`operands [N, ${va.shape.join(', ')}] and [N, ${vb.shape.join(', ')}] of different rank`, 'Broadcast explicitly (same rank) before export.');
+      if (r(va) !== r(vb))
+        throw this.fail(
+          `operands [N, ${va.shape.join(', ')}] and [N, ${vb.shape.join(', ')}] of different rank`,
+          'Broadcast explicitly (same rank) before export.',
+        );
       const shape = va.shape.map((s, i) => Math.max(s, vb.shape[i]!));
       const ok = (v: Data): boolean => v.shape.every((s, i) => s === shape[i] || (s === 1 && i > 0));
-      if (!ok(va) || !ok(vb)) throw this.fail(`operands [N, ${va.shape.join(', ')}] and [N, ${vb.shape.join(', ')}] broadcast over channels`, 'Only same-shape operands and [N, C, 1, 1] x [N, C, H, W] (squeeze-excitation) are supported.');
+      if (!ok(va) || !ok(vb))
+        throw this.fail(
+          `operands [N, ${va.shape.join(', ')}] and [N, ${vb.shape.join(', ')}] broadcast over channels`,
+          'Only same-shape operands and [N, C, 1, 1] x [N, C, H, W] (squeeze-excitation) are supported.',
+        );
       const layer = n.opType === 'Add' ? tf.layers.add({ name: this.layerName(n) }) : tf.layers.multiply({ name: this.layerName(n) });
       this.set(n, { t: this.apply(layer, [va.t, vb.t]), shape, nonNeg: va.nonNeg && vb.nonNeg });
       return;
@@ -582,15 +716,20 @@ class Importer {
         return;
       }
     }
-    throw this.fail(`${n.opType} of a tensor and a constant`, 'Only Add/Mul of two computed tensors, and the bias Add after MatMul, are supported; fold constants into the neighbouring conv or linear layer before export.');
+    throw this.fail(
+      `${n.opType} of a tensor and a constant`,
+      'Only Add/Mul of two computed tensors, and the bias Add after MatMul, are supported; fold constants into the neighbouring conv or linear layer before export.',
+    );
   }
 
   private dense(n: OnnxNodeSummary): void {
     const a = attrOf(n);
     const x = this.data(n.inputs[0]!, 'input');
-    if (x.shape.length !== 1 && !x.squeezed) throw this.fail(`${n.opType} on a [N, ${x.shape.join(', ')}] tensor`, 'Flatten before the linear layer (torch.flatten(x, 1)).');
+    if (x.shape.length !== 1 && !x.squeezed)
+      throw this.fail(`${n.opType} on a [N, ${x.shape.join(', ')}] tensor`, 'Flatten before the linear layer (torch.flatten(x, 1)).');
     const wh = this.host(n.inputs[1]!, 'weight');
-    if (wh === undefined || wh.dims.length !== 2) throw this.fail(`weight of dims [${wh?.dims.join(', ') ?? ''}]`, 'Only 2-D weights are supported.');
+    if (wh === undefined || wh.dims.length !== 2)
+      throw this.fail(`weight of dims [${wh?.dims.join(', ') ?? ''}]`, 'Only 2-D weights are supported.');
     const w = wh.data instanceof Float32Array ? wh.data : Float32Array.from(wh.data);
     const gemm = n.opType === 'Gemm';
     if (gemm && a.int('transA', 0) !== 0) throw this.fail('transA = 1', 'Export a plain nn.Linear.');
@@ -603,11 +742,18 @@ class Importer {
     if (gemm && n.inputs[2]) {
       const c = this.host(n.inputs[2], 'bias')!;
       const beta = a.float('beta', 1);
-      if (c.data.length !== N && c.data.length !== 1) throw this.fail(`bias of ${c.data.length} values for ${N} outputs`, 'Only a per-output bias is supported.');
+      if (c.data.length !== N && c.data.length !== 1)
+        throw this.fail(`bias of ${c.data.length} values for ${N} outputs`, 'Only a per-output bias is supported.');
       for (let i = 0; i < N; i++) bias[i] = beta * c.data[c.data.length === 1 ? 0 : i]!;
     }
     const layer = tf.layers.dense({ units: N, useBias: true, kernelInitializer: 'zeros', name: this.layerName(n) });
-    const p: Pending = { layer, weights: [{ data: kernel, dims: [K, N] }, { data: bias, dims: [N] }] };
+    const p: Pending = {
+      layer,
+      weights: [
+        { data: kernel, dims: [K, N] },
+        { data: bias, dims: [N] },
+      ],
+    };
     this.pending.push(p);
     const single = (this.consumers.get(n.outputs[0]!) ?? []).length === 1 && !this.graphOutputs.has(n.outputs[0]!);
     this.set(n, { t: this.apply(layer, x.t), shape: [N], nonNeg: false, ...(!gemm && single ? { biasOf: p } : {}) });
@@ -615,8 +761,18 @@ class Importer {
 
   output(name: string): tf.SymbolicTensor {
     const v = this.values.get(name);
-    if (v === undefined || v.kind !== 'data') throw this.fail(`graph output "${name}" is ${v === undefined ? 'not produced by any node' : 'a constant'}`, 'Export a model whose outputs are computed from its input.', undefined);
-    if (v.flatFrom) throw this.fail(`graph output "${name}" is a flattened feature map (its element order differs between NCHW and NHWC)`, 'End the model with a linear layer or a global pool.', undefined);
+    if (v === undefined || v.kind !== 'data')
+      throw this.fail(
+        `graph output "${name}" is ${v === undefined ? 'not produced by any node' : 'a constant'}`,
+        'Export a model whose outputs are computed from its input.',
+        undefined,
+      );
+    if (v.flatFrom)
+      throw this.fail(
+        `graph output "${name}" is a flattened feature map (its element order differs between NCHW and NHWC)`,
+        'End the model with a linear layer or a global pool.',
+        undefined,
+      );
     if (v.squeezed) throw this.fail(`graph output "${name}" is a [N, C, 1, 1] pooled map`, 'Flatten it before the output.', undefined);
     return v.t;
   }
@@ -633,7 +789,10 @@ class Importer {
 
 function describeValue(v: OnnxValueSummary, source: string, role: string): ImportedValue {
   if (v.elemType !== 'float32') {
-    throw new LatpruneError('UNSUPPORTED_LAYER', `${source}: graph ${role} "${v.name}" has element type ${v.elemType}; latprune imports float32 models only. Export the model in float32 (model.float()).`);
+    throw new LatpruneError(
+      'UNSUPPORTED_LAYER',
+      `${source}: graph ${role} "${v.name}" has element type ${v.elemType}; latprune imports float32 models only. Export the model in float32 (model.float()).`,
+    );
   }
   const dims = v.shape ?? [];
   return { name: v.name, elemType: 'float32', dims, dynamicAxes: dims.flatMap((d, i) => (typeof d === 'number' && d > 0 ? [] : [i])) };
@@ -661,35 +820,59 @@ function describeValue(v: OnnxValueSummary, source: string, role: string): Impor
 export async function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Promise<ImportResult> {
   const source = opts.source ?? '<bytes>';
   const m = decodeModel(bytes, source, { deferInitializerData: true });
-  if (m.nodes.length === 0) throw new LatpruneError('BAD_FILE', `${source}: the ONNX graph has no nodes; check that it is a complete model file.`);
-  if (m.opsetVersion < 7 || m.opsetVersion > 21) throw new LatpruneError('UNSUPPORTED_LAYER', `${source}: ai.onnx opset ${m.opsetVersion} is outside what the importer reads (tested 11-17); re-export with opset_version between 11 and 17.`);
+  if (m.nodes.length === 0)
+    throw new LatpruneError('BAD_FILE', `${source}: the ONNX graph has no nodes; check that it is a complete model file.`);
+  if (m.opsetVersion < 7 || m.opsetVersion > 21)
+    throw new LatpruneError(
+      'UNSUPPORTED_LAYER',
+      `${source}: ai.onnx opset ${m.opsetVersion} is outside what the importer reads (tested 11-17); re-export with opset_version between 11 and 17.`,
+    );
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const inits = new Set(m.initializers.map((t) => t.name));
   const realInputs = m.inputs.filter((v) => !inits.has(v.name));
   if (realInputs.length !== 1) {
-    throw new LatpruneError('UNSUPPORTED_LAYER', `${source}: the graph has ${realInputs.length} inputs (${realInputs.map((v) => v.name).join(', ')}); latprune imports single-input image models. Export with one NCHW image input.`);
+    throw new LatpruneError(
+      'UNSUPPORTED_LAYER',
+      `${source}: the graph has ${realInputs.length} inputs (${realInputs.map((v) => v.name).join(', ')}); latprune imports single-input image models. Export with one NCHW image input.`,
+    );
   }
   const input = describeValue(realInputs[0]!, source, 'input');
   const outputs = m.outputs.map((o) => describeValue(o, source, 'output'));
-  if (input.dims.length !== 4) throw new LatpruneError('UNSUPPORTED_LAYER', `${source}: input "${input.name}" has dims [${input.dims.join(', ')}]; latprune imports NCHW image models ([N, C, H, W]).`);
+  if (input.dims.length !== 4)
+    throw new LatpruneError(
+      'UNSUPPORTED_LAYER',
+      `${source}: input "${input.name}" has dims [${input.dims.join(', ')}]; latprune imports NCHW image models ([N, C, H, W]).`,
+    );
   const fixed = input.dims.slice(1).map((d) => (typeof d === 'number' && d > 0 ? d : undefined));
   let shape: [number, number, number];
   if (opts.inputShape !== undefined) {
     const s = opts.inputShape;
     if (s.length !== 3 || s.some((d) => !Number.isInteger(d) || d < 1) || s.some((d, i) => fixed[i] !== undefined && fixed[i] !== d)) {
-      throw new LatpruneError('BAD_ARGUMENT', `inputShape [${s.join(', ')}] does not fit input "${input.name}" of ${source} with dims [${input.dims.join(', ')}]; pass [C, H, W] with the file's fixed sizes.`);
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `inputShape [${s.join(', ')}] does not fit input "${input.name}" of ${source} with dims [${input.dims.join(', ')}]; pass [C, H, W] with the file's fixed sizes.`,
+      );
     }
     shape = [s[0], s[1], s[2]];
   } else {
     if (fixed.some((d) => d === undefined)) {
-      throw new LatpruneError('BAD_ARGUMENT', `${source}: input "${input.name}" has dims [${input.dims.join(', ')}] with a dynamic channel or spatial size; pass inputShape [C, H, W] (the size to prune for).`);
+      throw new LatpruneError(
+        'BAD_ARGUMENT',
+        `${source}: input "${input.name}" has dims [${input.dims.join(', ')}] with a dynamic channel or spatial size; pass inputShape [C, H, W] (the size to prune for).`,
+      );
     }
     shape = fixed as [number, number, number];
   }
   const b0: OnnxDim | undefined = input.dims[0];
   const batchDim = typeof b0 === 'string' && b0 !== '?' ? b0 : 'batch';
 
-  const imp = new Importer(source, m.opsetVersion, m.nodes, m.outputs.map((o) => o.name), input.name);
+  const imp = new Importer(
+    source,
+    m.opsetVersion,
+    m.nodes,
+    m.outputs.map((o) => o.name),
+    input.name,
+  );
   for (const t of m.initializers) imp.addConstant(t.name, () => hostFromDecoded(t));
   const x = imp.addInput(input.name, shape);
   imp.run();

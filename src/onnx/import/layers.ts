@@ -28,7 +28,8 @@ export interface GroupedConv2DArgs {
   readonly trainable?: boolean;
 }
 
-const pairOf = (v: unknown, d: number): Pair => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : v === undefined || v === null ? [d, d] : [Number(v), Number(v)]);
+const pairOf = (v: unknown, d: number): Pair =>
+  Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : v === undefined || v === null ? [d, d] : [Number(v), Number(v)];
 
 /** A grouped 2-D convolution, NHWC (see the module comment). */
 export class GroupedConv2D extends tf.layers.Layer {
@@ -60,9 +61,16 @@ export class GroupedConv2D extends tf.layers.Layer {
     const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const cin = s[s.length - 1]!;
     if (cin % this.groups !== 0 || this.filters % this.groups !== 0) {
-      throw new Error(`GroupedConv2D ${this.name}: ${cin} input channels and ${this.filters} filters must both be divisible by groups ${this.groups}.`);
+      throw new Error(
+        `GroupedConv2D ${this.name}: ${cin} input channels and ${this.filters} filters must both be divisible by groups ${this.groups}.`,
+      );
     }
-    this.kernel = this.addWeight('kernel', [this.kernelSize[0], this.kernelSize[1], cin / this.groups, this.filters], 'float32', tf.initializers.glorotUniform({}));
+    this.kernel = this.addWeight(
+      'kernel',
+      [this.kernelSize[0], this.kernelSize[1], cin / this.groups, this.filters],
+      'float32',
+      tf.initializers.glorotUniform({}),
+    );
     if (this.useBias) this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
     this.built = true;
   }
@@ -84,7 +92,9 @@ export class GroupedConv2D extends tf.layers.Layer {
       const k = this.kernel!.read() as tf.Tensor4D;
       const xs = tf.split(x, this.groups, 3);
       const ks = tf.split(k, this.groups, 3);
-      const ys = xs.map((xi, g) => tf.conv2d(xi as tf.Tensor4D, ks[g]! as tf.Tensor4D, this.strides, this.padding, 'NHWC', this.dilationRate));
+      const ys = xs.map((xi, g) =>
+        tf.conv2d(xi as tf.Tensor4D, ks[g]! as tf.Tensor4D, this.strides, this.padding, 'NHWC', this.dilationRate),
+      );
       let y: tf.Tensor = tf.concat(ys, 3);
       if (this.bias !== undefined) y = tf.add(y, this.bias.read());
       return y;
@@ -106,7 +116,10 @@ export class GroupedConv2D extends tf.layers.Layer {
   }
 
   /** Builds the layer from its (snake_case) config. */
-  static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
     const c = config as Record<string, unknown>;
     const args: GroupedConv2DArgs = {
       name: c['name'] as string,

@@ -37,7 +37,13 @@ export function depthwiseKernelToTfjs(w: Float32Array, [co, , kh, kw]: readonly 
  * @param alpha - Gemm's alpha
  * @param flatFrom - `[C, H, W]` of the flattened input, if any
  */
-export function denseKernelToTfjs(w: Float32Array, dims: readonly number[], transposed: boolean, alpha: number, flatFrom?: readonly [number, number, number]): Float32Array {
+export function denseKernelToTfjs(
+  w: Float32Array,
+  dims: readonly number[],
+  transposed: boolean,
+  alpha: number,
+  flatFrom?: readonly [number, number, number],
+): Float32Array {
   const [a, b] = dims as [number, number];
   const K = transposed ? b : a;
   const N = transposed ? a : b;
