@@ -86,6 +86,6 @@ export {
 } from './prune/index.js';
 
 // 5. export, verification, reports
-export { exportOnnx, type ExportOptions, type ExportResult } from './export/index.js';
-export { verifyOnnx as verify, type VerifyOptions, type VerifyResult } from './verify/index.js';
+export { exportOnnx, exportOptionsSchema, type ExportOptions, type ExportResult } from './export/index.js';
+export { verifyOnnx as verify, verifyOptionsSchema, type VerifyOptions, type VerifyResult } from './verify/index.js';
 export { compareRuns as compare, readRun, type CompareRow } from './report/index.js';

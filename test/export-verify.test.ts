@@ -185,7 +185,11 @@ test(
     assert.match(slow.outLines.at(-1)!, /^FAIL: .*x the speed of .*dense\.onnx .* < target 1000x/);
     const e1 = capture();
     assert.equal(await main(['verify', small, '--target-speedup', '2'], e1), 2);
-    assert.match(e1.errLines.join('\n'), /--target-speedup needs --baseline/);
+    assert.match(e1.errLines.join('\n'), /verify: --target-speedup: needs --baseline/);
+    // options are checked against the schema before any file is read
+    const e3 = capture();
+    assert.equal(await main(['verify', join(dir, 'missing.onnx'), '--batch', '0', '--threads', '1.5'], e3), 2);
+    assert.match(e3.errLines.join('\n'), /verify: --batch: must be at least 1, got 0; --threads: must be a whole number, got 1\.5\./);
     const other = join(dir, 'other.onnx');
     await writeModelFile(
       other,
@@ -246,3 +250,27 @@ test("a Sequential tfjs model exports too (the converter reads the graph module'
   assert.ok(p.relDiff <= 1e-4, `rel ${p.relDiff}`);
   m.dispose();
 });
+
+test(
+  'export: options are checked against the schema before anything is read or written; each bad one is named by its flag',
+  { timeout: 10_000 },
+  async (t) => {
+    const dir = await tempDir(t, 'latprune-export-opts-');
+    const out = join(dir, 'x.onnx');
+    const both = capture();
+    assert.equal(await main(['export', '--run', join(dir, 'nope'), '--model', join(dir, 'm.json'), '--out', out], both), 2);
+    assert.match(both.errLines.join('\n'), /export: give exactly one of --run <dir> and --model/);
+    const opset = capture();
+    assert.equal(await main(['export', '--model', join(dir, 'missing.json'), '--out', out, '--opset', '9'], opset), 2);
+    assert.match(
+      opset.errLines.join('\n'),
+      /export: --opset: must be from 11 to 21, got 9\./,
+      'the opset is refused before the (missing) model is read',
+    );
+    await assert.rejects(
+      exportOnnx({ model: join(dir, 'missing.json'), out, tolerance: 0, parityImages: 2.5 }),
+      /export: parityImages: must be a whole number, got 2\.5; tolerance: must be a number > 0, got 0\./,
+    );
+    assert.equal(existsSync(out), false);
+  },
+);

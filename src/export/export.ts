@@ -24,9 +24,19 @@ import {
   type RunDataOptions,
 } from '../data/index.js';
 import { analyzeModel, type Selection } from '../graph/index.js';
-import { exportInterfaceOf, modelToOnnxAsync, writeModelFile, type ImportInfo, type ToOnnxOptions } from '../onnx/index.js';
+import {
+  MAX_OPSET,
+  MIN_OPSET,
+  exportInterfaceOf,
+  modelToOnnxAsync,
+  writeModelFile,
+  type ImportInfo,
+  type ToOnnxOptions,
+} from '../onnx/index.js';
 import { compactModel, isOnnxPath, loadModel, loadOnnxModel, readModelMetadata } from '../model/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { parseOptions } from '../util/options.js';
+import { z } from 'zod';
 
 /** Result of the parity check. */
 export interface ParityReport {
@@ -116,6 +126,50 @@ export interface ExportOptions {
   readonly producerVersion?: string;
 }
 
+const path = z.string().min(1, 'must not be empty');
+
+/** The options of {@link exportOnnx} as a schema: checked (and defaulted) before anything is read or written. */
+export const exportOptionsSchema = z
+  .object({
+    run: path.optional(),
+    model: path.optional(),
+    out: z.string().min(1, 'give the ONNX file to write'),
+    opset: z
+      .number()
+      .int('must be a whole number')
+      .min(MIN_OPSET, `must be from ${MIN_OPSET} to ${MAX_OPSET}`)
+      .max(MAX_OPSET, `must be from ${MIN_OPSET} to ${MAX_OPSET}`)
+      .default(13),
+    foldBn: z.boolean().default(true),
+    dataset: path.optional(),
+    dataDir: path.optional(),
+    // an image folder's options, checked where the data is opened
+    data: z.custom<DataSpec>((v) => v !== null && typeof v === 'object', 'must be a data spec object').optional(),
+    parityImages: z.number().int('must be a whole number').min(1, 'must be at least 1').default(64),
+    tolerance: z.number().finite().positive('must be a number > 0').default(1e-4),
+    producerVersion: path.optional(),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (!o.run === !o.model)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: [],
+        message: 'give exactly one of --run <dir> and --model <model.json | model.onnx>',
+      });
+  });
+
+/** The `latprune export` flag of each option. */
+export const EXPORT_FLAGS: Readonly<Record<string, string>> = {
+  run: '--run',
+  model: '--model',
+  out: '--out',
+  opset: '--opset',
+  foldBn: '--no-fold-bn',
+  dataset: '--dataset',
+  dataDir: '--data',
+};
+
 /** What was exported. */
 export interface ExportResult {
   readonly out: string;
@@ -178,11 +232,12 @@ async function parityImages(
  * Compacts (for a run) and exports to ONNX; checks parity on real images and
  * writes the file only if it passes.
  *
- * @throws LatpruneError naming the run file that is missing, or `RUNTIME` when
+ * @param options - see {@link ExportOptions}; validated against {@link exportOptionsSchema} first
+ * @throws LatpruneError `BAD_ARGUMENT` naming a bad option by its flag; naming the run file that is missing; or `RUNTIME` when
  *   parity fails (nothing is written)
  */
-export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
-  if (!o.run === !o.model) throw new LatpruneError('BAD_ARGUMENT', 'give exactly one of --run <dir> and --model <model.json>.');
+export async function exportOnnx(options: ExportOptions): Promise<ExportResult> {
+  const o = parseOptions(exportOptionsSchema, options, EXPORT_FLAGS, 'export');
   let model: tf.LayersModel;
   /** The ONNX file the model was imported from, if any: the export keeps its input/output names and batch dimension. */
   let source: string | undefined;
@@ -270,17 +325,17 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
     }
     const bytes = await modelToOnnxAsync(model, {
       producerVersion: o.producerVersion ?? latpruneVersion(),
-      opset: o.opset ?? 13,
-      foldBn: o.foldBn ?? true,
+      opset: o.opset,
+      foldBn: o.foldBn,
       metadata,
       ...(io ? { io } : {}),
     });
     const inShape = model.inputs[0]!.shape;
     const [h, w, c] = [inShape[1]!, inShape[2]!, inShape[3]!];
-    const parityInput = await parityImages(model, spec, preprocess, explicitData, o.parityImages ?? 64);
+    const parityInput = await parityImages(model, spec, preprocess, explicitData, o.parityImages);
     const n = parityInput.shape[0];
     const parity = await checkParity(model, bytes, parityInput.x, [n, h, w, c]);
-    const tol = o.tolerance ?? 1e-4;
+    const tol = o.tolerance;
     if (!(parity.relDiff <= tol)) {
       throw new LatpruneError(
         'RUNTIME',

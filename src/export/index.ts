@@ -3,4 +3,12 @@
  * file with the parity check.
  * @packageDocumentation
  */
-export { type ParityReport, type ExportOptions, type ExportResult, checkParity, exportOnnx } from './export.js';
+export {
+  type ParityReport,
+  type ExportOptions,
+  type ExportResult,
+  checkParity,
+  exportOnnx,
+  exportOptionsSchema,
+  EXPORT_FLAGS,
+} from './export.js';

@@ -38,6 +38,8 @@ import {
 import { loadModel } from '../model/index.js';
 import { buildZooModel, zooNames } from '../zoo/index.js';
 import { randomFloats } from '../util/random.js';
+import { parseOptions } from '../util/options.js';
+import { z } from 'zod';
 
 /** Options of {@link verifyOnnx}. */
 export interface VerifyOptions {
@@ -57,6 +59,45 @@ export interface VerifyOptions {
   /** Required speed-up over `baseline` (baseline latency / model latency). */
   readonly targetSpeedup?: number;
 }
+
+const positive = z.number().finite().positive('must be a number > 0');
+const whole = z.number().int('must be a whole number').min(1, 'must be at least 1');
+
+/** The options of {@link verifyOnnx} as a schema: checked (and defaulted) before any model is read. */
+export const verifyOptionsSchema = z
+  .object({
+    model: z.string().min(1, 'give the ONNX file to time'),
+    targetFps: positive.optional(),
+    batch: whole.optional(),
+    ep: z.string().min(1).default('cpu'),
+    threads: whole.optional(),
+    lut: z.string().min(1).optional(),
+    timeMs: positive.optional(),
+    minRuns: whole.optional(),
+    baseline: z.string().min(1).optional(),
+    targetSpeedup: positive.optional(),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.targetSpeedup !== undefined && !o.baseline)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['targetSpeedup'],
+        message: 'needs --baseline <model.onnx> (the model the speed-up is measured against)',
+      });
+  });
+
+/** The `latprune verify` flag of each option. */
+export const VERIFY_FLAGS: Readonly<Record<string, string>> = {
+  model: '<model.onnx>',
+  targetFps: '--target-fps',
+  batch: '--batch',
+  ep: '--ep',
+  threads: '--threads',
+  lut: '--lut',
+  baseline: '--baseline',
+  targetSpeedup: '--target-speedup',
+};
 
 /** Measured and predicted figures. */
 export interface VerifyResult {
@@ -124,8 +165,15 @@ async function openModel(path: string, what: string): Promise<OpenedModel> {
   };
 }
 
-/** Measures `o.model` and compares it with the target and the table. */
-export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = () => {}): Promise<VerifyResult> {
+/**
+ * Measures `options.model` and compares it with the target and the table.
+ *
+ * @param options - see {@link VerifyOptions}; validated against {@link verifyOptionsSchema} first
+ * @param warn - receives warnings (busy host, table mismatch)
+ * @throws LatpruneError `BAD_ARGUMENT` naming a bad option by its flag; `NOT_FOUND`/`BAD_FILE` for a model that cannot be read; `RUNTIME` for an unavailable execution provider
+ */
+export async function verifyOnnx(options: VerifyOptions, warn: (l: string) => void = () => {}): Promise<VerifyResult> {
+  const o = parseOptions(verifyOptionsSchema, options, VERIFY_FLAGS, 'verify');
   const m = await openModel(o.model, '');
   const summary = m.summary;
   const meta = summary.metadata;
@@ -137,8 +185,6 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
       `--batch ${batch}: ${o.model} has a fixed batch of ${m.fixedBatch}; omit --batch or export with a dynamic batch.`,
     );
   }
-  if (o.targetSpeedup !== undefined && !o.baseline)
-    throw new LatpruneError('BAD_ARGUMENT', '--target-speedup needs --baseline <model.onnx> (the model the speed-up is measured against).');
   const base = o.baseline ? await openModel(o.baseline, '--baseline: ') : undefined;
   if (base) {
     if (base.dims.join('x') !== m.dims.join('x'))
@@ -153,7 +199,7 @@ export async function verifyOnnx(o: VerifyOptions, warn: (l: string) => void = (
       );
   }
   const shape = [batch, ...m.dims];
-  const ep = o.ep ?? 'cpu';
+  const ep = o.ep;
   const available = ort
     .listSupportedBackends()
     .filter((b) => b.bundled)
