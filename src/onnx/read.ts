@@ -8,7 +8,7 @@ import { LatpruneError } from '../errors.js';
 import type { OnnxProto } from './proto.js';
 import { ATTRIBUTE_TYPE, onnx } from './proto.js';
 import type { DecodedTensor, ReadElemType } from './tensor.js';
-import { elemTypeName, int64ToNumber, tensorFromProto } from './tensor.js';
+import { elemTypeName, int64ToNumber, tensorFromProto, tensorHeader } from './tensor.js';
 import type { OnnxAttributeValue, OnnxDim } from './types.js';
 
 export type { ReadElemType } from './tensor.js';
@@ -103,13 +103,9 @@ function tensorSummary(t: OnnxProto.ITensorProto, what: string): OnnxTensorSumma
  * model's bytes (read-only by contract).
  */
 function deferredTensorSummary(t: OnnxProto.ITensorProto, what: string): OnnxTensorSummary {
-  const dims = (t.dims ?? []).map((d) => int64ToNumber(d, `${what} dims`));
-  const dataType = t.dataType ?? 0;
   return {
     name: t.name ?? '',
-    elemType: elemTypeName(dataType),
-    dataType,
-    dims,
+    ...tensorHeader(t, what),
     get data() {
       return tensorFromProto(t, what, true).data;
     },

@@ -156,6 +156,16 @@ export function elemTypeName(code: number): ReadElemType {
 }
 
 /**
+ * A `TensorProto`'s element type and dims, without its data.
+ *
+ * @throws LatpruneError `BAD_FILE` for a dim beyond 2^53
+ */
+export function tensorHeader(t: OnnxProto.ITensorProto, what: string): Omit<DecodedTensor, 'data'> {
+  const dataType = t.dataType ?? 0;
+  return { elemType: elemTypeName(dataType), dataType, dims: (t.dims ?? []).map((d) => int64ToNumber(d, `${what} dims`)) };
+}
+
+/**
  * Decodes a `TensorProto` payload into a typed array.
  *
  * @param t - decoded protobuf message
@@ -164,9 +174,7 @@ export function elemTypeName(code: number): ReadElemType {
  * @throws LatpruneError `BAD_FILE` if the payload size does not match the dims
  */
 export function tensorFromProto(t: OnnxProto.ITensorProto, what: string, share = false): DecodedTensor {
-  const dims = (t.dims ?? []).map((d) => int64ToNumber(d, `${what} dims`));
-  const dataType = t.dataType ?? 0;
-  const elemType = elemTypeName(dataType);
+  const { dims, dataType, elemType } = tensorHeader(t, what);
   const size = dimsSize(dims);
   if (elemType === 'unsupported') return { elemType, dataType, dims, data: null };
   if (t.dataLocation === 1) {

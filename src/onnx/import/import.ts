@@ -62,7 +62,7 @@ type Value = Data | Host | Lazy;
 /** Constants up to this many elements (shape arithmetic, biases) are kept once decoded; larger weights are decoded on each use. */
 const KEEP_DECODED = 4096;
 
-/** Weights to set once the model is built. */
+/** A layer's weights in tfjs layout: set as soon as the layer is built, or, for a Dense layer whose bias a later Add may fill, once the model is built. */
 interface Pending {
   layer: tf.layers.Layer;
   weights: { data: Float32Array; dims: number[] }[];
@@ -205,23 +205,23 @@ class Importer {
 
   /** Whether `name` is computed from the input or a constant, without decoding it. */
   private kindOf(name: string): 'data' | 'host' {
+    return this.lookup(name).kind === 'data' ? 'data' : 'host';
+  }
+
+  /** The value called `name` as registered (an initializer possibly not decoded yet). */
+  private lookup(name: string): Value {
     const v = this.values.get(name);
     if (v === undefined)
       throw this.fail(
         `input "${name}" is not produced by any earlier node, initializer or graph input`,
         'Check that the file is a complete, topologically sorted ONNX graph (re-export it).',
       );
-    return v.kind === 'data' ? 'data' : 'host';
+    return v;
   }
 
   private get(name: string): Data | Host | undefined {
     if (name === '') return undefined;
-    const v = this.values.get(name);
-    if (v === undefined)
-      throw this.fail(
-        `input "${name}" is not produced by any earlier node, initializer or graph input`,
-        'Check that the file is a complete, topologically sorted ONNX graph (re-export it).',
-      );
+    const v = this.lookup(name);
     if (v.kind !== 'lazy') return v;
     const h = v.load();
     if (h === undefined)
@@ -300,7 +300,7 @@ class Importer {
     this.values.set(name, { kind: 'lazy', load });
   }
 
-  /** Sets a built layer's weights now, so the host copies can be collected as the import goes. */
+  /** Sets a built layer's weights (conv and batch norm at once, so the host copies can be collected as the import goes). */
   private setNow(p: Pending): void {
     const ts = p.weights.map((w) => tf.tensor(w.data, w.dims, 'float32'));
     p.layer.setWeights(ts);
@@ -778,12 +778,7 @@ class Importer {
   }
 
   setWeights(): void {
-    for (const p of this.pending) {
-      const ts = p.weights.map((w) => tf.tensor(w.data, w.dims, 'float32'));
-      p.layer.setWeights(ts);
-      tf.dispose(ts);
-      p.weights = [];
-    }
+    for (const p of this.pending) this.setNow(p);
   }
 }
 
