@@ -237,7 +237,7 @@ async function parityImages(
  *   parity fails (nothing is written)
  */
 export async function exportOnnx(options: ExportOptions): Promise<ExportResult> {
-  const o = parseOptions(exportOptionsSchema, options, EXPORT_FLAGS, 'export');
+  const o = parseOptions(exportOptionsSchema, options, { flags: EXPORT_FLAGS }, 'export');
   let model: tf.LayersModel;
   /** The ONNX file the model was imported from, if any: the export keeps its input/output names and batch dimension. */
   let source: string | undefined;

@@ -9,6 +9,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { LatpruneError } from '../errors.js';
+import { parseOptions, type OptionNaming } from '../util/options.js';
 import { AUGMENT_NAMES, DATASET_NAMES, IMAGE_FOLDER_DATASET } from '../data/index.js';
 import { GROW_RULES, type GrowRule } from './engine.js';
 import type { PruneRunOptions } from './run.js';
@@ -245,39 +246,19 @@ export const PRUNE_FLAGS: Readonly<Record<string, string>> = Object.freeze({
   'run.maxIterations': '--max-iterations',
 });
 
-/** Names an option path for a message: its flag and its path in a `--config` file. */
-function optionName(path: ReadonlyArray<string | number>): string {
-  const key = path.join('.');
-  let flag: string | undefined;
-  for (let n = path.length; n > 0 && flag === undefined; n--) flag = PRUNE_FLAGS[path.slice(0, n).join('.')];
-  return flag ? `${flag} (${key || 'options'})` : key || 'options';
-}
-
-/** The value at `path` of `input`, for a message (undefined when absent). */
-function valueAt(input: unknown, path: ReadonlyArray<string | number>): unknown {
-  let cur = input;
-  for (const k of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string | number, unknown>)[k];
-  }
-  return cur;
-}
-
-function issueText(issue: z.ZodIssue, input: unknown): string {
-  if (issue.code === 'invalid_union' && issue.path.join('.') === 'target') {
-    return 'give exactly one of --target-fps, --target-latency-ms, --speedup (target: { "fps" | "latencyMs" | "speedup": number })';
-  }
-  if (issue.code === 'invalid_union_discriminator') return `--method must be one of iee, halp`;
-  if (issue.code === 'unrecognized_keys')
-    return `${optionName(issue.path)}: unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
-  if (issue.code === 'invalid_type' && issue.received === 'undefined') {
-    // a missing section is named by the field it needs
-    const need = ({ latency: ['latency', 'table'], run: ['run', 'out'] } as Record<string, string[]>)[issue.path.join('.')];
-    return `${optionName(need ?? issue.path)} is required`;
-  }
-  const got = valueAt(input, issue.path);
-  return `${optionName(issue.path)}: ${issue.message}${got !== undefined && typeof got !== 'object' ? `, got ${JSON.stringify(got)}` : ''}`;
-}
+/** How prune options are named in messages: flag and path (a `--config` file addresses them by path). */
+const PRUNE_NAMING: OptionNaming = {
+  flags: PRUNE_FLAGS,
+  paths: true,
+  // a missing section is named by the field it needs
+  required: { latency: ['latency', 'table'], run: ['run', 'out'] },
+  message: (issue) => {
+    if (issue.code === 'invalid_union' && issue.path.join('.') === 'target')
+      return 'give exactly one of --target-fps, --target-latency-ms, --speedup (target: { "fps" | "latencyMs" | "speedup": number })';
+    if (issue.code === 'invalid_union_discriminator') return `--method must be one of iee, halp`;
+    return undefined;
+  },
+};
 
 /**
  * Validates pruning options and fills in their defaults, before anything is
@@ -288,12 +269,7 @@ function issueText(issue: z.ZodIssue, input: unknown): string {
  * @throws LatpruneError `BAD_ARGUMENT` naming every bad option by its flag and its path
  */
 export function parsePruneOptions(input: unknown, origin = 'prune options'): PruneOptions {
-  const r = pruneOptionsSchema.safeParse(input);
-  if (!r.success) {
-    const lines = r.error.issues.map((i) => issueText(i, input));
-    throw new LatpruneError('BAD_ARGUMENT', `${origin}: ${[...new Set(lines)].join('; ')}.`);
-  }
-  return r.data;
+  return parseOptions(pruneOptionsSchema, input, PRUNE_NAMING, origin);
 }
 
 const isModelFile = (p: string): boolean => /[/\\]|\.json$|\.onnx$/.test(p);

@@ -173,7 +173,7 @@ async function openModel(path: string, what: string): Promise<OpenedModel> {
  * @throws LatpruneError `BAD_ARGUMENT` naming a bad option by its flag; `NOT_FOUND`/`BAD_FILE` for a model that cannot be read; `RUNTIME` for an unavailable execution provider
  */
 export async function verifyOnnx(options: VerifyOptions, warn: (l: string) => void = () => {}): Promise<VerifyResult> {
-  const o = parseOptions(verifyOptionsSchema, options, VERIFY_FLAGS, 'verify');
+  const o = parseOptions(verifyOptionsSchema, options, { flags: VERIFY_FLAGS }, 'verify');
   const m = await openModel(o.model, '');
   const summary = m.summary;
   const meta = summary.metadata;
