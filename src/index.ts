@@ -25,6 +25,7 @@ export { initBackend, type BackendInfo } from './backend/index.js';
 // 1. latency tables
 export {
   profile,
+  profileOptionsSchema,
   loadTable,
   saveTable,
   estimate,

@@ -8,34 +8,12 @@ import {
   describeCalibration,
   loadTable,
   mergeTables,
-  parseRuntimeKind,
   profile,
   saveTable,
+  type ProfileTableOptions,
 } from '../latency/index.js';
 
 export { tableModelName } from '../latency/index.js';
-
-/** Parsed `profile` flags. */
-export interface ProfileFlags {
-  readonly model: string;
-  readonly batch: number;
-  readonly input?: string;
-  readonly classes?: number;
-  readonly runtime: string;
-  readonly ep: string;
-  readonly threads?: number;
-  readonly step: number;
-  readonly points: number;
-  readonly refine: number;
-  /** Entries between drift-reference measurements (0: none; default 4). */
-  readonly referenceEvery?: number;
-  readonly shard?: string;
-  readonly calibrate: number;
-  /** Recalibrate a complete table even if it has a calibration. */
-  readonly recalibrate?: boolean;
-  readonly out?: string;
-  readonly tablesRoot: string;
-}
 
 /** Parses `HxWxC`. */
 export function parseInput(v: string, flag = '--input'): [number, number, number] {
@@ -45,37 +23,16 @@ export function parseInput(v: string, flag = '--input'): [number, number, number
   return p as [number, number, number];
 }
 
-/** Parses `i/n`. */
+/** Parses `i/n` (the range is checked by `profileOptionsSchema`). */
 export function parseShard(v: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(v);
-  const index = Number(m?.[1]);
-  const count = Number(m?.[2]);
-  if (!m || count < 1 || index >= count)
-    throw new LatpruneError('BAD_ARGUMENT', `--shard must be i/n with 0 <= i < n (e.g. 0/2), got '${v}'.`);
-  return { index, count };
+  if (!m) throw new LatpruneError('BAD_ARGUMENT', `--shard must be i/n with 0 <= i < n (e.g. 0/2), got '${v}'.`);
+  return { index: Number(m[1]), count: Number(m[2]) };
 }
 
 /** Runs `latprune profile`; returns the exit code. */
-export async function profileCommand(f: ProfileFlags, log: (l: string) => void): Promise<number> {
-  const r = await profile(
-    {
-      model: f.model,
-      batch: f.batch,
-      ...(f.input ? { input: parseInput(f.input) } : {}),
-      ...(f.classes ? { classes: f.classes } : {}),
-      runtime: parseRuntimeKind(f.runtime),
-      ep: f.ep,
-      ...(f.threads !== undefined ? { threads: f.threads } : {}),
-      grid: { step: f.step, points: f.points, refine: f.refine },
-      ...(f.referenceEvery !== undefined ? { referenceEvery: f.referenceEvery } : {}),
-      ...(f.shard ? { shard: parseShard(f.shard) } : {}),
-      calibrate: f.calibrate,
-      ...(f.recalibrate ? { recalibrate: true } : {}),
-      ...(f.out ? { out: f.out } : {}),
-      tablesRoot: f.tablesRoot,
-    },
-    log,
-  );
+export async function profileCommand(options: ProfileTableOptions, log: (l: string) => void): Promise<number> {
+  const r = await profile(options, log);
   if (r.warning) log(r.warning);
   return 0;
 }

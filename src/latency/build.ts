@@ -5,16 +5,17 @@
 import os from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { LatpruneError } from '../errors.js';
+import { z } from 'zod';
 import { analyzeModel } from '../graph/index.js';
 import { resolveModel } from '../model/index.js';
+import { parseOptions } from '../util/options.js';
 import { startProgress } from '../util/progress.js';
 import { latpruneVersion } from '../util/version.js';
 import { zooEntry } from '../zoo/index.js';
 import { calibrateTable, calibrationWarning } from './calibrate.js';
 import { deviceFingerprint } from './device.js';
 import { gpuFingerprint } from './gpu.js';
-import type { GridOptions } from './grid.js';
+import { DEFAULT_GRID, type GridOptions } from './grid.js';
 import { profileModel } from './profile.js';
 import type { LatencyRuntime } from './runtime.js';
 import { OrtRuntime } from './runtime-ort.js';
@@ -55,6 +56,80 @@ export interface ProfileTableOptions {
   readonly tablesRoot?: string;
 }
 
+const wholeNumber = (min: number, what = `at least ${min}`) =>
+  z.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(min, `must be ${what}`);
+
+/**
+ * The options of {@link profile} as a schema: checked (and defaulted) before
+ * the model is read or anything is timed.
+ */
+export const profileOptionsSchema = z
+  .object({
+    model: z.union([
+      z.string().min(1, 'give a zoo name, a tfjs model.json / folder, or an ONNX file'),
+      z.custom<tf.LayersModel>(
+        (v) => v !== null && typeof v === 'object' && 'layers' in v,
+        'must be a model name, a path or a tfjs LayersModel',
+      ),
+    ]),
+    modelName: z.string().min(1, 'must not be empty').optional(),
+    batch: wholeNumber(1).default(1),
+    input: z.tuple([wholeNumber(1), wholeNumber(1), wholeNumber(1)]).optional(),
+    classes: wholeNumber(2).optional(),
+    runtime: z.enum(['ort', 'tfjs'], { errorMap: () => ({ message: 'must be ort or tfjs' }) }).default('ort'),
+    ep: z.enum(['cpu', 'webgpu', 'cuda'], { errorMap: () => ({ message: 'must be cpu, webgpu or cuda' }) }).default('cpu'),
+    threads: wholeNumber(1).optional(),
+    grid: z
+      .object({
+        step: wholeNumber(1).default(DEFAULT_GRID.step),
+        points: wholeNumber(2).default(DEFAULT_GRID.points),
+        refine: wholeNumber(0, '0 or more').default(DEFAULT_GRID.refine),
+      })
+      .strict()
+      .default({}),
+    referenceEvery: wholeNumber(0, '0 (off) or more').optional(),
+    shard: z
+      .object({ index: wholeNumber(0, '0 or more'), count: wholeNumber(1) })
+      .strict()
+      .optional(),
+    calibrate: wholeNumber(0, '0 (skip) or more').default(32),
+    recalibrate: z.boolean().default(false),
+    out: z.string().min(1, 'must not be empty').optional(),
+    tablesRoot: z.string().min(1, 'must not be empty').default('latency-tables'),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    // rules over several options: the message names the flags
+    const issue = (message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [], message });
+    if (o.shard && o.shard.index >= o.shard.count)
+      issue(`--shard must be i/n with 0 <= i < n (e.g. 0/2), got ${o.shard.index}/${o.shard.count}`);
+    if (o.runtime === 'tfjs' && o.ep !== 'cpu')
+      issue(
+        `--ep ${o.ep} is an ONNX Runtime execution provider, but --runtime tfjs times the active tfjs backend: drop --ep, or use --runtime ort`,
+      );
+    if (o.shard && o.recalibrate)
+      issue('--recalibrate calibrates a whole table: merge the shards with `latprune lut merge` first, then recalibrate the merged table');
+  });
+
+/** The `latprune profile` flag of each option. */
+export const PROFILE_FLAGS: Readonly<Record<string, string>> = {
+  model: '--model',
+  batch: '--batch',
+  input: '--input',
+  classes: '--classes',
+  runtime: '--runtime',
+  ep: '--ep',
+  threads: '--threads',
+  'grid.step': '--step',
+  'grid.points': '--points',
+  'grid.refine': '--refine',
+  referenceEvery: '--reference-every',
+  shard: '--shard',
+  calibrate: '--calibrate',
+  recalibrate: '--recalibrate',
+  out: '--out',
+};
+
 /** What {@link profile} built. */
 export interface ProfileTableResult {
   readonly table: LatencyTable;
@@ -62,16 +137,6 @@ export interface ProfileTableResult {
   readonly path: string;
   /** A warning when the calibration's leave-one-out error is high (see `calibrationWarning`). */
   readonly warning?: string;
-}
-
-/**
- * The table runtime named by a flag value.
- *
- * @throws LatpruneError `BAD_ARGUMENT` for anything but `ort` or `tfjs`
- */
-export function parseRuntimeKind(v: string): 'ort' | 'tfjs' {
-  if (v !== 'ort' && v !== 'tfjs') throw new LatpruneError('BAD_ARGUMENT', `--runtime must be ort or tfjs, got '${v}'.`);
-  return v;
 }
 
 /**
@@ -104,15 +169,13 @@ export function describeCalibration(c: NonNullable<LatencyTable['calibration']>)
  * single layers timed in context on a channel grid, then whole networks to
  * calibrate the estimate. Takes minutes; progress goes to `log`.
  *
- * @param o - the model and how to time it
+ * @param options - the model and how to time it; validated against {@link profileOptionsSchema} first
  * @param log - progress lines
- * @throws LatpruneError `BAD_ARGUMENT` for a bad batch, runtime or shard; file and runtime errors name the file
+ * @throws LatpruneError `BAD_ARGUMENT` naming each bad option by its flag, before anything is read; file and runtime errors name the file
  */
-export async function profile(o: ProfileTableOptions, log: (line: string) => void = () => {}): Promise<ProfileTableResult> {
-  const batch = o.batch ?? 1;
-  const kind = parseRuntimeKind(o.runtime ?? 'ort');
-  const ep = o.ep ?? 'cpu';
-  if (!Number.isInteger(batch) || batch < 1) throw new LatpruneError('BAD_ARGUMENT', `--batch must be a positive integer, got ${batch}.`);
+export async function profile(options: ProfileTableOptions, log: (line: string) => void = () => {}): Promise<ProfileTableResult> {
+  const o = parseOptions(profileOptionsSchema, options, { flags: PROFILE_FLAGS }, 'profile');
+  const { batch, runtime: kind, ep } = o;
   let model: tf.LayersModel;
   let modelName: string;
   let modelSource: string | undefined;
@@ -140,15 +203,13 @@ export async function profile(o: ProfileTableOptions, log: (line: string) => voi
     // a GPU table lives under the GPU's fingerprint, a CPU table under the machine's
     const device = runtime.gpu ? gpuFingerprint(runtime.gpu) : deviceFingerprint();
     const out = resolve(
-      o.out ??
-        defaultTablePath(o.tablesRoot ?? 'latency-tables', device, modelName, batch, tag) +
-          (shard ? `.shard${shard.index}of${shard.count}` : ''),
+      o.out ?? defaultTablePath(o.tablesRoot, device, modelName, batch, tag) + (shard ? `.shard${shard.index}of${shard.count}` : ''),
     );
     const inShape = model.inputs[0]!.shape;
     log(
       `profiling ${modelName} (input ${inShape.slice(1).join('x')}, batch ${batch}) with ${runtime.name} ${runtime.version} (${runtime.ep}, ${runtime.threads} threads) into ${out}`,
     );
-    const grid = { step: 8, points: 8, refine: 2, ...o.grid };
+    const { grid } = o;
     let table = await profileModel(model, {
       modelName,
       ...(modelSource ? { modelSource } : {}),
@@ -165,7 +226,7 @@ export async function profile(o: ProfileTableOptions, log: (line: string) => voi
           ? `, drift reference timed ${table.reference.n} times at ${table.reference.minFactor.toFixed(2)}-${table.reference.maxFactor.toFixed(2)}x its first time`
           : ''),
     );
-    const samples = o.calibrate ?? 32;
+    const samples = o.calibrate;
     if (!shard && samples > 0 && (!table.calibration || o.recalibrate)) {
       log(`calibrating on ${samples} whole networks (dense + random selections), 3 rounds...`);
       let bar: ReturnType<typeof startProgress> | undefined;

@@ -101,7 +101,7 @@ export {
   type ProfileTableOptions,
   type ProfileTableResult,
   profile,
-  parseRuntimeKind,
+  profileOptionsSchema,
   tableModelName,
   describeCalibration,
 } from './build.js';

@@ -52,7 +52,9 @@ function issueText(issue: z.ZodIssue, input: unknown, n: OptionNaming): string {
   if (issue.code === 'invalid_type' && issue.received === 'undefined')
     return `${optionName(n.required?.[issue.path.join('.')] ?? issue.path, n)} is required`;
   const got = valueAt(input, issue.path);
-  return `${prefix}${issue.message}${got !== undefined && typeof got !== 'object' ? `, got ${JSON.stringify(got)}` : ''}`;
+  // NaN (a flag that is not a number) would print as null
+  const shown = typeof got === 'number' && !Number.isFinite(got) ? String(got) : JSON.stringify(got);
+  return `${prefix}${issue.message}${got !== undefined && typeof got !== 'object' ? `, got ${shown}` : ''}`;
 }
 
 /**

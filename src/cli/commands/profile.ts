@@ -1,7 +1,8 @@
 /**
  * `latprune profile / lut`.
  */
-import { mergeCommand, profileCommand, showCommand } from '../profile.js';
+import { mergeCommand, parseInput, parseShard, profileCommand, showCommand } from '../profile.js';
+import type { ProfileTableOptions } from '../../latency/index.js';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 
@@ -27,32 +28,50 @@ export function registerProfile(program: Command, ctx: CommandContext): void {
     .option('--shard <i/n>', 'profile only shard i of n (join with `latprune lut merge`)')
     .option('--out <file>', 'table file (default latency-tables/<device>/<model>-b<batch>-<runtime>.json)')
     .addOption(ctx.backendOption())
-    .action(async (o: Record<string, unknown>) => {
-      await backend(o['backend'] as string | undefined);
-      setExit(
-        await profileCommand(
-          {
-            model: o['model'] as string,
-            batch: o['batch'] as number,
-            ...(o['input'] ? { input: o['input'] as string } : {}),
-            ...(o['classes'] ? { classes: o['classes'] as number } : {}),
-            runtime: o['runtime'] as string,
-            ep: o['ep'] as string,
-            ...(o['threads'] !== undefined ? { threads: o['threads'] as number } : {}),
-            step: o['step'] as number,
-            points: o['points'] as number,
-            refine: o['refine'] as number,
-            referenceEvery: o['referenceEvery'] as number,
-            calibrate: o['calibrate'] as number,
-            recalibrate: o['recalibrate'] as boolean,
-            ...(o['shard'] ? { shard: o['shard'] as string } : {}),
-            ...(o['out'] ? { out: o['out'] as string } : {}),
-            tablesRoot: 'latency-tables',
-          },
-          (l) => io.err(l),
-        ),
-      );
-    });
+    .action(
+      async (o: {
+        model: string;
+        batch: number;
+        input?: string;
+        classes?: number;
+        runtime: string;
+        ep: string;
+        threads?: number;
+        step: number;
+        points: number;
+        refine: number;
+        referenceEvery: number;
+        calibrate: number;
+        recalibrate: boolean;
+        shard?: string;
+        out?: string;
+        backend?: string;
+      }) => {
+        await backend(o.backend);
+        setExit(
+          await profileCommand(
+            {
+              model: o.model,
+              batch: o.batch,
+              ...(o.input !== undefined ? { input: parseInput(o.input) } : {}),
+              ...(o.classes !== undefined ? { classes: o.classes } : {}),
+              // checked by profileOptionsSchema, which names the flag
+              runtime: o.runtime as ProfileTableOptions['runtime'],
+              ep: o.ep,
+              ...(o.threads !== undefined ? { threads: o.threads } : {}),
+              grid: { step: o.step, points: o.points, refine: o.refine },
+              referenceEvery: o.referenceEvery,
+              calibrate: o.calibrate,
+              recalibrate: o.recalibrate,
+              ...(o.shard !== undefined ? { shard: parseShard(o.shard) } : {}),
+              ...(o.out !== undefined ? { out: o.out } : {}),
+              tablesRoot: 'latency-tables',
+            },
+            (l) => io.err(l),
+          ),
+        );
+      },
+    );
   const lut = program.command('lut').description('latency table utilities');
   lut
     .command('merge')
