@@ -1,0 +1,72 @@
+/**
+ * bench/RESULTS.md's pruning section: the headline table holds the runs of one
+ * measurement pass, the one that measured every method together.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildReport } from '../bench/report.js';
+import { tempDir } from './helpers/tmp.js';
+
+const run = (method: 'halp' | 'iee', at: string | undefined, top1: number) => ({
+  method,
+  top1,
+  latency_ms: 9,
+  dense_latency_ms: 19,
+  measured_ms: 10,
+  measured_speedup: 2.1,
+  params: 90000,
+  train_seconds: 3600,
+  kept: { a: 4 },
+  command: `latprune prune --method ${method} --epochs 8${method === 'halp' ? ' --steps 30 --interval 40' : ''}`,
+  ...(at ? { measured_at: at } : {}),
+});
+
+/** The rows of the Markdown table under `heading` (run names). */
+function rowsUnder(report: string, heading: RegExp): string[] {
+  const start = report.search(heading);
+  assert.ok(start >= 0, `no heading ${String(heading)}`);
+  const lines = report.slice(start).split('\n').slice(1);
+  const first = lines.findIndex((l) => l.startsWith('|'));
+  const rows: string[] = [];
+  for (const l of lines.slice(first + 2)) {
+    if (!l.startsWith('|')) break;
+    rows.push(/^\| `([^`]+)`/.exec(l)![1]!);
+  }
+  return rows;
+}
+
+test('bench report: the headline table is the pass that measured every method together', { timeout: 10_000 }, async (t) => {
+  const dir = await tempDir(t, 'latprune-bench-report-');
+  const write = (o: object) => writeFile(join(dir, 'halp-vs-iee.json'), JSON.stringify({ device: 'd', lut: 'l', epochs: 8, ...o }));
+  await write({
+    dense: { method: 'dense', dense: true, top1: 0.936, measured_at: '2026-12-01T19:00:00Z' },
+    halp_old: run('halp', '2026-12-01T10:00:00Z', 0.93),
+    iee_old: run('iee', '2026-12-01T10:00:00Z', 0.925),
+    halp_late: run('halp', '2026-12-01T19:00:00Z', 0.931),
+    iee_unstamped: run('iee', undefined, 0.92),
+  });
+  let r = buildReport(dir);
+  assert.match(
+    r,
+    /### Every method at the main budget, measured together \(8 epochs of full Fashion-MNIST; pass of 2026-12-01 10:00 UTC\)/,
+  );
+  assert.deepEqual(rowsUnder(r, /### Every method at the main budget/), ['halp_old', 'iee_old']);
+  assert.deepEqual(rowsUnder(r, /### Other runs at the main budget/), ['halp_late', 'iee_unstamped']);
+  // a later pass with both methods takes the headline
+  await write({
+    halp_old: run('halp', '2026-12-01T10:00:00Z', 0.93),
+    iee_old: run('iee', '2026-12-01T10:00:00Z', 0.925),
+    halp_new: run('halp', '2026-12-02T08:00:00Z', 0.931),
+    iee_new: run('iee', '2026-12-02T08:00:00Z', 0.927),
+  });
+  r = buildReport(dir);
+  assert.deepEqual(rowsUnder(r, /### Every method at the main budget/), ['halp_new', 'iee_new']);
+  // no pass with both: said, and the best pass is still shown on its own
+  await write({ halp_a: run('halp', '2026-12-01T10:00:00Z', 0.93), iee_b: run('iee', '2026-12-01T11:00:00Z', 0.925) });
+  r = buildReport(dir);
+  assert.match(r, /no pass has measured every method together yet/);
+  assert.deepEqual(rowsUnder(r, /### The main budget/), ['iee_b']);
+  assert.deepEqual(rowsUnder(r, /### Other runs at the main budget/), ['halp_a']);
+});
