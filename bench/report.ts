@@ -145,7 +145,7 @@ function pruningSection(file: string): string {
   const mainSection = [
     together && methodsIn(headline) === allMethods
       ? `### Every method at the main budget, measured together (${epochs}; pass of ${utc(together[0])} UTC)`
-      : `### The main budget (${epochs}): no pass has measured every method together yet (\`npm run bench:halp-vs-iee -- --only halp,iee\` trains and measures them in one pass)`,
+      : `### The main budget (${epochs}): no pass has measured every method together yet (\`npm run bench:halp-vs-iee -- --epochs ${String(all['epochs'])} --only halp,iee\` trains and measures them in one pass)`,
     '',
     table(
       head,
@@ -322,6 +322,8 @@ export function buildReport(dir = 'bench/results'): string {
     "Full Fashion-MNIST is required (Debian's `dataset-fashion-mnist`, or `LATPRUNE_DATA=DIR`); the bench refuses the shipped subset. Runs are resumable and reuse finished ones in `--out`; run them on an otherwise idle machine (hours on 2 cores).",
     '',
     '```sh',
+    '# every method at the main budget, trained and measured in one pass (the first table)',
+    'npm run bench:halp-vs-iee -- --epochs 8 --only halp,iee --out runs/bench',
     '# the four runs at the same estimator budget (no on-device check)',
     'npm run bench:halp-vs-iee -- --epochs 8 --with-kd --with-descent --no-check --only halp_nc,halp_kd_nc,iee_descent_nc,iee_descent_kd_nc --out runs/bench',
     '# the runs with the on-device check, and the ablations',
