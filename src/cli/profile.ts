@@ -10,6 +10,7 @@ import {
   mergeTables,
   profile,
   saveTable,
+  SHARD_FORM,
   type ProfileTableOptions,
 } from '../latency/index.js';
 
@@ -26,7 +27,7 @@ export function parseInput(v: string, flag = '--input'): [number, number, number
 /** Parses `i/n` (the range is checked by `profileOptionsSchema`). */
 export function parseShard(v: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(v);
-  if (!m) throw new LatpruneError('BAD_ARGUMENT', `--shard must be i/n with 0 <= i < n (e.g. 0/2), got '${v}'.`);
+  if (!m) throw new LatpruneError('BAD_ARGUMENT', `--shard must be ${SHARD_FORM}, got '${v}'.`);
   return { index: Number(m[1]), count: Number(m[2]) };
 }
 

@@ -35,7 +35,7 @@ import {
 } from '../onnx/index.js';
 import { compactModel, isOnnxPath, loadModel, loadOnnxModel, readModelMetadata } from '../model/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { parseOptions } from '../util/options.js';
+import { parseOptions, wholeNumber } from '../util/options.js';
 import { z } from 'zod';
 
 /** Result of the parity check. */
@@ -134,10 +134,7 @@ export const exportOptionsSchema = z
     run: path.optional(),
     model: path.optional(),
     out: z.string().min(1, 'give the ONNX file to write'),
-    opset: z
-      .number()
-      .int('must be a whole number')
-      .min(MIN_OPSET, `must be from ${MIN_OPSET} to ${MAX_OPSET}`)
+    opset: wholeNumber(MIN_OPSET, `from ${MIN_OPSET} to ${MAX_OPSET}`)
       .max(MAX_OPSET, `must be from ${MIN_OPSET} to ${MAX_OPSET}`)
       .default(13),
     foldBn: z.boolean().default(true),
@@ -145,7 +142,7 @@ export const exportOptionsSchema = z
     dataDir: path.optional(),
     // an image folder's options, checked where the data is opened
     data: z.custom<DataSpec>((v) => v !== null && typeof v === 'object', 'must be a data spec object').optional(),
-    parityImages: z.number().int('must be a whole number').min(1, 'must be at least 1').default(64),
+    parityImages: wholeNumber(1).default(64),
     tolerance: z.number().finite().positive('must be a number > 0').default(1e-4),
     producerVersion: path.optional(),
   })

@@ -8,7 +8,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { analyzeModel } from '../graph/index.js';
 import { resolveModel } from '../model/index.js';
-import { parseOptions } from '../util/options.js';
+import { parseOptions, wholeNumber } from '../util/options.js';
 import { startProgress } from '../util/progress.js';
 import { latpruneVersion } from '../util/version.js';
 import { zooEntry } from '../zoo/index.js';
@@ -56,8 +56,8 @@ export interface ProfileTableOptions {
   readonly tablesRoot?: string;
 }
 
-const wholeNumber = (min: number, what = `at least ${min}`) =>
-  z.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(min, `must be ${what}`);
+/** The form of `--shard` (`ProfileTableOptions.shard`), said by the flag's parser and the schema alike. */
+export const SHARD_FORM = 'i/n with 0 <= i < n (e.g. 0/2)';
 
 /**
  * The options of {@link profile} as a schema: checked (and defaulted) before
@@ -101,8 +101,7 @@ export const profileOptionsSchema = z
   .superRefine((o, ctx) => {
     // rules over several options: the message names the flags
     const issue = (message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [], message });
-    if (o.shard && o.shard.index >= o.shard.count)
-      issue(`--shard must be i/n with 0 <= i < n (e.g. 0/2), got ${o.shard.index}/${o.shard.count}`);
+    if (o.shard && o.shard.index >= o.shard.count) issue(`--shard must be ${SHARD_FORM}, got ${o.shard.index}/${o.shard.count}`);
     if (o.runtime === 'tfjs' && o.ep !== 'cpu')
       issue(
         `--ep ${o.ep} is an ONNX Runtime execution provider, but --runtime tfjs times the active tfjs backend: drop --ep, or use --runtime ort`,

@@ -102,6 +102,7 @@ export {
   type ProfileTableResult,
   profile,
   profileOptionsSchema,
+  SHARD_FORM,
   tableModelName,
   describeCalibration,
 } from './build.js';

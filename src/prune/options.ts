@@ -9,13 +9,13 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { LatpruneError } from '../errors.js';
-import { parseOptions, type OptionNaming } from '../util/options.js';
+import { parseOptions, wholeNumber, type OptionNaming } from '../util/options.js';
 import { AUGMENT_NAMES, DATASET_NAMES, IMAGE_FOLDER_DATASET } from '../data/index.js';
 import { GROW_RULES, type GrowRule } from './engine.js';
 import type { PruneRunOptions } from './run.js';
 import { DEFAULT_LATENCY_MARGIN } from './check.js';
 
-const posInt = z.number({ invalid_type_error: 'must be a number' }).int('must be an integer').min(1, 'must be a positive integer');
+const posInt = wholeNumber(1, 'a positive integer');
 const fraction = (hi: number, open: boolean) => {
   const msg = `must be in [0, ${hi}${open ? ')' : ']'}`;
   const n = z.number({ invalid_type_error: 'must be a number' }).min(0, msg);

@@ -2,8 +2,21 @@
  * Validating a command's options against its zod schema before any work,
  * with messages that name each bad option by its flag.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { LatpruneError } from '../errors.js';
+
+/**
+ * A whole-number option of at least `min`: the one rule every command's
+ * schema uses for counts, sizes and indices, so each says alike what is wrong
+ * (`must be a number` for a flag that is not one, `must be a whole number`
+ * for 1.5, `must be <what>` below the bound).
+ *
+ * @param min - the smallest value allowed
+ * @param what - how the bound reads after "must be" (default `at least <min>`)
+ */
+export function wholeNumber(min: number, what = `at least ${min}`): z.ZodNumber {
+  return z.number({ invalid_type_error: 'must be a number' }).int('must be a whole number').min(min, `must be ${what}`);
+}
 
 /** How {@link parseOptions} names options in its message. */
 export interface OptionNaming {

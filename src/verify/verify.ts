@@ -38,7 +38,7 @@ import {
 import { loadModel } from '../model/index.js';
 import { buildZooModel, zooNames } from '../zoo/index.js';
 import { randomFloats } from '../util/random.js';
-import { parseOptions } from '../util/options.js';
+import { parseOptions, wholeNumber } from '../util/options.js';
 import { z } from 'zod';
 
 /** Options of {@link verifyOnnx}. */
@@ -61,7 +61,7 @@ export interface VerifyOptions {
 }
 
 const positive = z.number().finite().positive('must be a number > 0');
-const whole = z.number().int('must be a whole number').min(1, 'must be at least 1');
+const whole = wholeNumber(1);
 
 /** The options of {@link verifyOnnx} as a schema: checked (and defaulted) before any model is read. */
 export const verifyOptionsSchema = z
