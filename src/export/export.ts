@@ -226,6 +226,17 @@ async function parityImages(
 }
 
 /**
+ * Checks `options` against {@link exportOptionsSchema} and fills in its
+ * defaults: what {@link exportOnnx} does first, for a caller (the CLI) that
+ * wants bad options refused before it sets anything up.
+ *
+ * @throws LatpruneError `BAD_ARGUMENT` naming every bad option by its flag
+ */
+export function parseExportOptions(options: ExportOptions): z.output<typeof exportOptionsSchema> {
+  return parseOptions(exportOptionsSchema, options, { flags: EXPORT_FLAGS }, 'export');
+}
+
+/**
  * Compacts (for a run) and exports to ONNX; checks parity on real images and
  * writes the file only if it passes.
  *
@@ -234,7 +245,7 @@ async function parityImages(
  *   parity fails (nothing is written)
  */
 export async function exportOnnx(options: ExportOptions): Promise<ExportResult> {
-  const o = parseOptions(exportOptionsSchema, options, { flags: EXPORT_FLAGS }, 'export');
+  const o = parseExportOptions(options);
   let model: tf.LayersModel;
   /** The ONNX file the model was imported from, if any: the export keeps its input/output names and batch dimension. */
   let source: string | undefined;

@@ -10,5 +10,6 @@ export {
   checkParity,
   exportOnnx,
   exportOptionsSchema,
+  parseExportOptions,
   EXPORT_FLAGS,
 } from './export.js';

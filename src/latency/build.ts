@@ -164,6 +164,17 @@ export function describeCalibration(c: NonNullable<LatencyTable['calibration']>)
 }
 
 /**
+ * Checks `options` against {@link profileOptionsSchema} and fills in its
+ * defaults: what {@link profile} does first, for a caller (the CLI) that wants
+ * bad options refused before it sets anything up.
+ *
+ * @throws LatpruneError `BAD_ARGUMENT` naming every bad option by its flag
+ */
+export function parseProfileOptions(options: ProfileTableOptions): z.output<typeof profileOptionsSchema> {
+  return parseOptions(profileOptionsSchema, options, { flags: PROFILE_FLAGS }, 'profile');
+}
+
+/**
  * Builds (or resumes) a latency lookup table for a model on this device:
  * single layers timed in context on a channel grid, then whole networks to
  * calibrate the estimate. Takes minutes; progress goes to `log`.
@@ -173,7 +184,7 @@ export function describeCalibration(c: NonNullable<LatencyTable['calibration']>)
  * @throws LatpruneError `BAD_ARGUMENT` naming each bad option by its flag, before anything is read; file and runtime errors name the file
  */
 export async function profile(options: ProfileTableOptions, log: (line: string) => void = () => {}): Promise<ProfileTableResult> {
-  const o = parseOptions(profileOptionsSchema, options, { flags: PROFILE_FLAGS }, 'profile');
+  const o = parseProfileOptions(options);
   const { batch, runtime: kind, ep } = o;
   let model: tf.LayersModel;
   let modelName: string;

@@ -102,6 +102,7 @@ export {
   type ProfileTableResult,
   profile,
   profileOptionsSchema,
+  parseProfileOptions,
   SHARD_FORM,
   tableModelName,
   describeCalibration,

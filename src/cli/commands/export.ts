@@ -3,7 +3,7 @@
  */
 import { latpruneVersion } from '../doctor.js';
 import { parseDataFlag } from '../data-flag.js';
-import { exportOnnx } from '../../export/index.js';
+import { exportOnnx, parseExportOptions, type ExportOptions } from '../../export/index.js';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 
@@ -37,9 +37,8 @@ export function registerExport(program: Command, ctx: CommandContext): void {
         json?: boolean;
         backend?: string;
       }) => {
-        await backend(o.backend);
         const data = o.data || o.dataset ? parseDataFlag(o.data, o.dataset) : undefined;
-        const r = await exportOnnx({
+        const options: ExportOptions = {
           ...(o.run ? { run: o.run } : {}),
           ...(o.model ? { model: o.model } : {}),
           out: o.out,
@@ -48,7 +47,11 @@ export function registerExport(program: Command, ctx: CommandContext): void {
           ...(data?.dataset !== undefined ? { dataset: data.dataset } : {}),
           ...(data?.dir !== undefined ? { dataDir: data.dir } : {}),
           producerVersion: latpruneVersion(),
-        });
+        };
+        // bad options are refused before the backend is set up
+        parseExportOptions(options);
+        await backend(o.backend);
+        const r = await exportOnnx(options);
         const line = `wrote ${r.out}${r.preprocessFile ? ` (and ${r.preprocessFile})` : ''}: ${r.params} parameters; parity on ${r.parityData}: max abs diff ${r.parity.maxAbsDiff.toExponential(2)} (${r.parity.relDiff.toExponential(2)} relative), top-1 agreement ${(100 * r.parity.top1Agreement).toFixed(1)}%`;
         io.out(o.json ? JSON.stringify(r) : line);
         setExit(0);

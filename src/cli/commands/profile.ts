@@ -2,7 +2,7 @@
  * `latprune profile / lut`.
  */
 import { mergeCommand, parseInput, parseShard, profileCommand, showCommand } from '../profile.js';
-import type { ProfileTableOptions } from '../../latency/index.js';
+import { parseProfileOptions, type ProfileTableOptions } from '../../latency/index.js';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 
@@ -47,29 +47,27 @@ export function registerProfile(program: Command, ctx: CommandContext): void {
         out?: string;
         backend?: string;
       }) => {
+        const options: ProfileTableOptions = {
+          model: o.model,
+          batch: o.batch,
+          ...(o.input !== undefined ? { input: parseInput(o.input) } : {}),
+          ...(o.classes !== undefined ? { classes: o.classes } : {}),
+          // checked by profileOptionsSchema, which names the flag
+          runtime: o.runtime as ProfileTableOptions['runtime'],
+          ep: o.ep,
+          ...(o.threads !== undefined ? { threads: o.threads } : {}),
+          grid: { step: o.step, points: o.points, refine: o.refine },
+          referenceEvery: o.referenceEvery,
+          calibrate: o.calibrate,
+          recalibrate: o.recalibrate,
+          ...(o.shard !== undefined ? { shard: parseShard(o.shard) } : {}),
+          ...(o.out !== undefined ? { out: o.out } : {}),
+          tablesRoot: 'latency-tables',
+        };
+        // bad options are refused before the backend is set up
+        parseProfileOptions(options);
         await backend(o.backend);
-        setExit(
-          await profileCommand(
-            {
-              model: o.model,
-              batch: o.batch,
-              ...(o.input !== undefined ? { input: parseInput(o.input) } : {}),
-              ...(o.classes !== undefined ? { classes: o.classes } : {}),
-              // checked by profileOptionsSchema, which names the flag
-              runtime: o.runtime as ProfileTableOptions['runtime'],
-              ep: o.ep,
-              ...(o.threads !== undefined ? { threads: o.threads } : {}),
-              grid: { step: o.step, points: o.points, refine: o.refine },
-              referenceEvery: o.referenceEvery,
-              calibrate: o.calibrate,
-              recalibrate: o.recalibrate,
-              ...(o.shard !== undefined ? { shard: parseShard(o.shard) } : {}),
-              ...(o.out !== undefined ? { out: o.out } : {}),
-              tablesRoot: 'latency-tables',
-            },
-            (l) => io.err(l),
-          ),
-        );
+        setExit(await profileCommand(options, (l) => io.err(l)));
       },
     );
   const lut = program.command('lut').description('latency table utilities');
