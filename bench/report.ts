@@ -25,6 +25,8 @@ const pct = (v: number | undefined, digits = 1): string => (v === undefined ? '-
 const times = (v: number | undefined, digits = 2): string => (v === undefined ? '-' : `${v.toFixed(digits)}x`);
 const row = (cells: string[]): string => `| ${cells.join(' | ')} |`;
 const table = (head: string[], rows: string[][]): string => [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
+/** The table's estimate of a run's latency: a checked run's `latency_ms` is what its check measured. */
+const estimatedMs = (e: Entry): number | undefined => num(e['estimated_latency_ms']) ?? num(e['latency_ms']);
 const utc = (iso: unknown): string => (typeof iso === 'string' ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : 'not recorded');
 
 /** What a run's `latprune prune` command says about it. */
@@ -72,7 +74,7 @@ function pruningSection(file: string): string {
   const resultRow = (n: string, e: Entry): string[] => {
     const d = info.get(n)!;
     const top1 = num(e['top1']);
-    const estSpeedup = (num(e['dense_latency_ms']) ?? NaN) / (num(e['latency_ms']) ?? NaN);
+    const estSpeedup = (num(e['dense_latency_ms']) ?? NaN) / (estimatedMs(e) ?? NaN);
     const host = (denseMeasuredMs(e) ?? NaN) / (num(e['dense_latency_ms']) ?? NaN);
     return [
       `\`${n}\``,
@@ -107,7 +109,7 @@ function pruningSection(file: string): string {
     const check = num(e['check_speedup']);
     return [
       `\`${n}\``,
-      `${(num(e['latency_ms']) ?? NaN).toFixed(2)}`,
+      `${(estimatedMs(e) ?? NaN).toFixed(2)}`,
       `${(num(e['dense_latency_ms']) ?? NaN).toFixed(2)}`,
       `${(num(e['measured_ms']) ?? NaN).toFixed(2)}`,
       `${(denseMeasuredMs(e) ?? NaN).toFixed(2)}`,
@@ -167,11 +169,30 @@ function pruningSection(file: string): string {
       : []),
   ];
   const unrecorded = runs.some(([, e]) => e['measured_at'] == null);
-  const commands = runs.map(([n, e]) => `- \`${n}\`: \`${String(e['command'])}\``);
+  // each command as a user would rerun it: its run folder under runs/bench/, wherever the pass wrote it
+  const commands = runs.map(([n, e]) => `- \`${n}\`: \`${String(e['command']).replace(/--out \S+/, `--out runs/bench/${n}`)}\``);
+  // the table each run was pruned under (the host's own): runs from earlier hosts are named with theirs
+  const byTable = new Map<string, string[]>();
+  for (const [n, e] of runs) {
+    const lut = /--lut (\S+)/.exec(String(e['command']))?.[1] ?? String(all['lut']);
+    byTable.set(lut, [...(byTable.get(lut) ?? []), n]);
+  }
+  const current = byTable.get(String(all['lut'])) ?? [];
+  const earlier = [...byTable].filter(([lut]) => lut !== String(all['lut']));
+  const quote = (ns: string[]) => {
+    const q = ns.map((n) => `\`${n}\``);
+    return q.length > 1 ? `${q.slice(0, -1).join(', ')} and ${q[q.length - 1]!}` : (q[0] ?? '');
+  };
+  const tables =
+    earlier.length === 0
+      ? ''
+      : earlier.length === 1 && current.length > 0
+        ? ` Every run but ${quote(current)} was pruned on an earlier host, under its table \`${earlier[0]![0]}\`: its latencies are on that host's scale, so compare those runs by speed-up only.`
+        : ` Runs pruned on earlier hosts, under their tables: ${earlier.map(([lut, ns]) => `\`${lut}\` (${quote(ns)})`).join('; ')}; their latencies are on those hosts' scales, so compare them by speed-up only.`;
   return [
     `## Pruning: HALP and IEE on ResNet-20 / Fashion-MNIST at 2x FPS`,
     '',
-    `ResNet-20 from the pretrained \`models/resnet20-fashion-mnist\` (dense top-1 ${denseTop1 === undefined ? '-' : `${(100 * denseTop1).toFixed(2)}%`}), pruned to 2x the dense model's estimated FPS under \`${String(all['lut'])}\` (ORT CPU, batch 128), seed 1, on \`${String(all['device'])}\` (2 cores, shared). Every run is exported to ONNX and timed with ONNX Runtime against the dense export in interleaved rounds.`,
+    `ResNet-20 from the pretrained \`models/resnet20-fashion-mnist\` (dense top-1 ${denseTop1 === undefined ? '-' : `${(100 * denseTop1).toFixed(2)}%`}), pruned to 2x the dense model's estimated FPS under \`${String(all['lut'])}\` (ORT CPU, batch 128), seed 1, on \`${String(all['device'])}\` (2 cores, shared). Every run is exported to ONNX and timed with ONNX Runtime against the dense export in interleaved rounds.${tables}`,
     '',
     ...mainSection,
     'How to read it:',

@@ -70,3 +70,29 @@ test('bench report: the headline table is the pass that measured every method to
   assert.deepEqual(rowsUnder(r, /### The main budget/), ['iee_b']);
   assert.deepEqual(rowsUnder(r, /### Other runs at the main budget/), ['halp_a']);
 });
+
+test(
+  'bench report: commands name a run folder under runs/bench, and runs from an earlier host name its table',
+  { timeout: 10_000 },
+  async (t) => {
+    const dir = await tempDir(t, 'latprune-bench-report-');
+    const at = '2026-12-02T08:00:00Z';
+    const withLut = (r: ReturnType<typeof run>, lut: string, out: string) => ({ ...r, command: `${r.command} --lut ${lut} --out ${out}` });
+    await writeFile(
+      join(dir, 'halp-vs-iee.json'),
+      JSON.stringify({
+        device: 'host-b',
+        lut: 'latency-tables/host-b/t.json',
+        epochs: 8,
+        halp: withLut(run('halp', at, 0.93), 'latency-tables/host-b/t.json', '/home/someone/scratch/halp'),
+        iee: withLut(run('iee', at, 0.925), 'latency-tables/host-b/t.json', 'runs/x/iee'),
+        halp_old: withLut(run('halp', '2026-12-01T10:00:00Z', 0.92), 'latency-tables/host-a/t.json', 'runs/pass7/halp_old'),
+      }),
+    );
+    const r = buildReport(dir);
+    assert.match(r, /- `halp`: `latprune prune .* --out runs\/bench\/halp`/);
+    assert.match(r, /- `halp_old`: `latprune prune .* --out runs\/bench\/halp_old`/);
+    assert.doesNotMatch(r, /someone|pass7/);
+    assert.match(r, /Every run but `halp` and `iee` was pruned on an earlier host, under its table `latency-tables\/host-a\/t\.json`/);
+  },
+);
