@@ -11,7 +11,9 @@ export function registerDemo(program: Command, ctx: CommandContext): void {
   const { io, setExit, backend, num } = ctx;
   program
     .command('demo')
-    .description('end to end on the pretrained ResNet-20 + Fashion-MNIST: table, HALP with distillation to 2x FPS, ONNX export, FPS check, report (runs/demo)')
+    .description(
+      'end to end on the pretrained ResNet-20 + Fashion-MNIST: table, HALP with distillation to 2x FPS, ONNX export, FPS check, report (runs/demo)',
+    )
     .option('--out <dir>', 'output directory', 'runs/demo')
     .option('--iterations <n>', 'training iterations of the pruning run (batch 128)', num, DEMO_ITERATIONS)
     .option('--workers <n>', 'threads per batch', num, Math.min(2, os.cpus().length))
