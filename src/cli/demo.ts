@@ -2,8 +2,9 @@
  * `latprune demo` (the README's main command): on the shipped pretrained
  * ResNet-20 and Fashion-MNIST (Debian's, or the shipped subset), reuse the
  * committed latency table for this device (or profile one), prune with HALP
- * and distillation to 2x the dense model's FPS, export ONNX, verify FPS with ONNX Runtime, and
- * print the comparison with the dense model. Outputs in runs/demo/.
+ * and distillation to 2x the dense model's FPS, export ONNX, verify FPS with
+ * ONNX Runtime, and print the comparison with the dense model. Outputs in
+ * runs/demo/.
  */
 import os from 'node:os';
 import { existsSync } from 'node:fs';
