@@ -303,14 +303,23 @@ function lutSection(file: string): string {
   ].join('\n');
 }
 
-function lastLineSection(title: string, file: string, command: string, documented: string): string {
+/**
+ * A bench stored by `--save` (bench/store.ts): one column per configuration,
+ * one row per field of its final JSON line, with when and where it ran.
+ */
+function lastLineSection(title: string, file: string, command: string): string {
   if (!existsSync(file))
-    return `### ${title}\n\n\`${command}\` prints its figures as a final JSON line; none is stored in \`${file}\`. The last recorded figures are in ${documented}.`;
-  const data = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const flat = Object.entries(data).filter(([, v]) => typeof v !== 'object' || v === null);
-  return `### ${title}\n\n\`${command}\` (\`${file}\`):\n\n${table(
-    ['field', 'value'],
-    flat.map(([k, v]) => [k, String(v)]),
+    return `### ${title}\n\n\`${command}\` prints its figures as a final JSON line; \`${command} -- --save\` stores it here (none stored yet).`;
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Entry>;
+  const configs = Object.keys(stored);
+  const fields: string[] = [];
+  for (const c of configs)
+    for (const [k, v] of Object.entries(stored[c]!))
+      if ((typeof v !== 'object' || v === null) && k !== 'bench' && !fields.includes(k)) fields.push(k);
+  const cell = (k: string, v: unknown): string => (v === undefined ? '-' : k === 'measured_at' ? `${utc(v)} UTC` : String(v));
+  return `### ${title}\n\n\`${command} -- --save\` (\`${file}\`; the latest line of each configuration):\n\n${table(
+    ['field', ...configs.map((c) => `\`${c}\``)],
+    fields.map((k) => [k, ...configs.map((c) => cell(k, stored[c]![k]))]),
   )}`;
 }
 
@@ -329,14 +338,13 @@ export function buildReport(dir = 'bench/results'): string {
   parts.push(
     '## Other benches',
     '',
-    lastLineSection(
-      'Training step',
-      join(dir, 'train-step.json'),
-      'npm run bench:train-step',
-      'the README\'s "Training fast on the wasm backend"',
-    ),
+    lastLineSection('Training step (ResNet-20, 28x28x1, one SGD step)', join(dir, 'train-step.json'), 'npm run bench:train-step'),
     '',
-    lastLineSection('Knapsack solver', join(dir, 'solver.json'), 'npm run bench:solver', '`docs/solver.md` ("Numbers")'),
+    lastLineSection(
+      'Knapsack solver (synthetic ResNet-50 and MobileNet-V1 at half their latency)',
+      join(dir, 'solver.json'),
+      'npm run bench:solver',
+    ),
     '',
     '## Reproduce',
     '',
@@ -353,8 +361,9 @@ export function buildReport(dir = 'bench/results'): string {
     'npm run bench:halp-vs-iee -- --epochs 8 --measure-only --rounds 5 --out runs/bench',
     '# latency-table accuracy, training step, solver',
     'npm run bench:lut-accuracy',
-    'npm run bench:train-step',
-    'npm run bench:solver',
+    'npm run bench:train-step -- --save',
+    'npm run bench:train-step -- --workers 2 --save',
+    'npm run bench:solver -- --save',
     '# rebuild this file from bench/results/',
     'npm run bench:report',
     '```',

@@ -4,8 +4,11 @@
  * MobileNet-V1 (14 groups over 27 convs, granularity 1), at half the full
  * latency. Prints a table, then one JSON line with median times (ms) and the
  * relative gap to the LP bound of the linearisation at the returned selection.
+ * `--save` also stores that line in bench/results/solver.json and rebuilds
+ * bench/RESULTS.md.
  */
 
+import { parseArgs } from 'node:util';
 import { Bench } from 'tinybench';
 import {
   linearise,
@@ -20,6 +23,9 @@ import {
   type CoupledProblem,
   type SyntheticNet,
 } from '../src/solver/index.js';
+import { saveBenchLine } from './store.js';
+
+const { values } = parseArgs({ options: { save: { type: 'boolean', default: false } } });
 
 const BUDGET_FRACTION = 0.5;
 
@@ -84,4 +90,8 @@ console.table(
     return { task: t.name, median_ms: ok ? +r.latency.p50.toFixed(3) : NaN, samples: ok ? r.latency.samplesCount : 0 };
   }),
 );
+if (values.save) {
+  const file = await saveBenchLine('solver', 'resnet50_g8, mobilenet_g1', out);
+  process.stderr.write(`stored in ${file}; bench/RESULTS.md rebuilt\n`);
+}
 console.log(JSON.stringify(out));

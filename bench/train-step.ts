@@ -5,6 +5,7 @@
  *
  *   npm run bench:train-step [-- --batch 128 --iterations 10 --backend wasm --workers 2 --profile]
  *   npm run bench:train-step -- --backend webgpu --batch 512   # a GPU (bench/gpu/run-h200.sh --only train)
+ *   npm run bench:train-step -- --workers 2 --save   # also store the line in bench/results/ and RESULTS.md
  *
  * Each step reads its loss back to the host (as the trainer does), so on a
  * GPU a step's time includes one round trip; the first (warm-up) steps
@@ -24,6 +25,7 @@ import { Bench } from 'tinybench';
 import { initBackend } from '../src/backend/index.js';
 import { buildZooModel } from '../src/zoo/index.js';
 import { createGradientEngine } from '../src/train/gradients.js';
+import { saveBenchLine } from './store.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     backend: { type: 'string' },
     profile: { type: 'boolean', default: false },
     workers: { type: 'string', default: '1' },
+    save: { type: 'boolean', default: false },
   },
 });
 const batch = Number(values.batch);
@@ -90,19 +93,22 @@ if (values.profile) {
   }
 }
 
-console.log(
-  JSON.stringify({
-    bench: 'train-step',
-    backend: info.name,
-    ...(info.adapter ? { adapter: info.adapter } : {}),
-    model: 'resnet20',
-    input: [28, 28, 1],
-    batch,
-    threads: workers,
-    img_per_s: Number(imgPerS.toFixed(1)),
-    ms_per_step: Number(ms.toFixed(1)),
-    iterations: result.latency.samplesCount,
-    ...(breakdown ? { kernel_pct: breakdown } : {}),
-  }),
-);
+const line = {
+  bench: 'train-step',
+  backend: info.name,
+  ...(info.adapter ? { adapter: info.adapter } : {}),
+  model: 'resnet20',
+  input: [28, 28, 1],
+  batch,
+  threads: workers,
+  img_per_s: Number(imgPerS.toFixed(1)),
+  ms_per_step: Number(ms.toFixed(1)),
+  iterations: result.latency.samplesCount,
+  ...(breakdown ? { kernel_pct: breakdown } : {}),
+};
+if (values.save) {
+  const file = await saveBenchLine('train-step', `${info.name} b${batch} x${workers}`, line);
+  process.stderr.write(`stored in ${file}; bench/RESULTS.md rebuilt\n`);
+}
+console.log(JSON.stringify(line));
 await engine.dispose();
