@@ -12,6 +12,7 @@
  * network's kept counts, per-round times and estimate).
  *
  *   npm run bench:lut-accuracy [-- --samples 30 --models resnet20,mobilenet_v1 --lut-dir latency-tables --align 1 --rounds 5 --control 32 --no-halp]
+ *   npm run bench:lut-accuracy -- --models resnet20 --save   # also store it in bench/results/ and RESULTS.md
  *   npm run bench:lut-accuracy -- --ep webgpu --models resnet50,resnet50_b32,mobilenet_v1 [--lut PATH]
  *
  * `--ep webgpu` times on the GPU (ORT's WebGPU EP) against the tables under
@@ -39,6 +40,7 @@
  *   the machine is too noisy at that moment to show the target.
  */
 import { parseArgs } from 'node:util';
+import { saveLutAccuracyRun } from './store.js';
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { initBackend } from '../src/backend/index.js';
@@ -79,6 +81,8 @@ const { values } = parseArgs({
     halp: { type: 'boolean', default: true },
     /** Execution provider: cpu (default) or webgpu. */
     ep: { type: 'string', default: 'cpu' },
+    /** Also store the run in bench/results/lut-accuracy.json and rebuild bench/RESULTS.md. */
+    save: { type: 'boolean', default: false },
     /** The table to use (one model) instead of the default path. */
     lut: { type: 'string' },
     /** Input size for the zoo model (HxWxC) instead of the case's (smoke runs). */
@@ -271,5 +275,9 @@ try {
   }
 } finally {
   await rt.dispose();
+}
+if (values.save) {
+  const file = await saveLutAccuracyRun(process.argv.slice(2), result);
+  process.stderr.write(`stored in ${file}; bench/RESULTS.md rebuilt\n`);
 }
 console.log(JSON.stringify(result));

@@ -33,3 +33,29 @@ export async function saveBenchLine(bench: string, config: string, line: Record<
   writeReport(dir, join(dir, '..', 'RESULTS.md'));
   return file;
 }
+
+/**
+ * Appends a `bench:lut-accuracy` run to `bench/results/lut-accuracy.json`
+ * (`{ runs: [{ command, result }] }`; the command carries the time, which the
+ * report reads) and rebuilds `bench/RESULTS.md`.
+ *
+ * @param args - the bench's arguments as given (after `--`)
+ * @param result - the bench's final JSON line
+ * @param dir - the results folder (default `bench/results`)
+ * @returns the file written
+ */
+export async function saveLutAccuracyRun(args: readonly string[], result: Record<string, unknown>, dir = 'bench/results'): Promise<string> {
+  const file = join(dir, 'lut-accuracy.json');
+  const doc = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { runs: { command: string; result: Record<string, unknown> }[] } & Record<string, unknown>)
+    : { runs: [] };
+  const at = new Date().toISOString();
+  const saved = args.filter((a) => a !== '--save');
+  doc.runs.push({
+    command: `npm run bench:lut-accuracy${saved.length ? ` -- ${saved.join(' ')}` : ''} (${at.slice(0, 10)} ${at.slice(11, 16)} UTC, ${deviceFingerprint()})`,
+    result,
+  });
+  await writeFileAtomic(file, `${JSON.stringify(doc, null, 1)}\n`, 'lut-accuracy results');
+  writeReport(dir, join(dir, '..', 'RESULTS.md'));
+  return file;
+}
