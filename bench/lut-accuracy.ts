@@ -40,7 +40,6 @@
  *   the machine is too noisy at that moment to show the target.
  */
 import { parseArgs } from 'node:util';
-import { saveLutAccuracyRun } from './store.js';
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { initBackend } from '../src/backend/index.js';
@@ -66,6 +65,7 @@ import {
   type CalibrationSample,
   signedLayers,
 } from '../src/latency/index.js';
+import { saveLutAccuracyRun } from './store.js';
 
 const { values } = parseArgs({
   options: {

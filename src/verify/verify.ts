@@ -305,18 +305,7 @@ export async function verifyOnnx(options: VerifyOptions, warn: (l: string) => vo
   const baseMs = pairs ? medianOf(pairs.b.flat()) : undefined;
   const speedupMet = o.targetSpeedup === undefined || speedup === undefined ? undefined : speedup >= o.targetSpeedup;
   const met = fpsMet === undefined && speedupMet === undefined ? undefined : fpsMet !== false && speedupMet !== false;
-  const verdict =
-    (met === undefined ? '' : `${met ? 'PASS' : 'FAIL'}: `) +
-    (o.targetFps === undefined ? `${fps.toFixed(1)} FPS` : `${fps.toFixed(1)} FPS ${fpsMet ? '>=' : '<'} target ${o.targetFps}`) +
-    ` (median ${median.toFixed(3)} ms at batch ${batch}, ${ep}, ${threads} threads)` +
-    (speedup !== undefined
-      ? `; ${speedup.toFixed(3)}x the speed of ${o.baseline} (${baseMs!.toFixed(3)} ms; ${pairs!.a.length} pairs of alternating sessions)` +
-        (o.targetSpeedup !== undefined ? ` ${speedupMet ? '>=' : '<'} target ${o.targetSpeedup}x` : '')
-      : '') +
-    (predicted !== undefined
-      ? `; table predicted ${predicted.toFixed(3)} ms (${(((median - predicted) / predicted) * 100).toFixed(1)}%)`
-      : '');
-  return {
+  const figures: Omit<VerifyResult, 'verdict'> = {
     model: o.model,
     batch,
     ep,
@@ -333,6 +322,47 @@ export async function verifyOnnx(options: VerifyOptions, warn: (l: string) => vo
       : {}),
     ...(speedup !== undefined ? { baseline_median_ms: baseMs!, speedup } : {}),
     ...(o.targetSpeedup !== undefined ? { target_speedup: o.targetSpeedup, speedup_met: speedupMet! } : {}),
-    verdict,
   };
+  return { ...figures, verdict: verifyVerdict(figures, pairs ? { file: o.baseline!, pairs: pairs.a.length } : undefined) };
+}
+
+/**
+ * The one-line verdict of a measurement (what `latprune verify` prints):
+ * PASS/FAIL when it had a target, FPS against the target, the median, the
+ * speed-up over a baseline, and the table's prediction.
+ *
+ * @param r - the measured figures
+ * @param baseline - with a speed-up: the baseline file and how many pairs of alternating sessions timed it
+ */
+export function verifyVerdict(
+  r: Pick<
+    VerifyResult,
+    | 'fps'
+    | 'target_fps'
+    | 'met'
+    | 'median_ms'
+    | 'batch'
+    | 'ep'
+    | 'threads'
+    | 'predicted_ms'
+    | 'speedup'
+    | 'baseline_median_ms'
+    | 'target_speedup'
+    | 'speedup_met'
+  >,
+  baseline?: { readonly file: string; readonly pairs: number },
+): string {
+  const fpsMet = r.target_fps === undefined ? undefined : r.fps >= r.target_fps;
+  return (
+    (r.met === undefined ? '' : `${r.met ? 'PASS' : 'FAIL'}: `) +
+    (r.target_fps === undefined ? `${r.fps.toFixed(1)} FPS` : `${r.fps.toFixed(1)} FPS ${fpsMet ? '>=' : '<'} target ${r.target_fps}`) +
+    ` (median ${r.median_ms.toFixed(3)} ms at batch ${r.batch}, ${r.ep}, ${r.threads} threads)` +
+    (r.speedup !== undefined && baseline
+      ? `; ${r.speedup.toFixed(3)}x the speed of ${baseline.file} (${r.baseline_median_ms!.toFixed(3)} ms; ${baseline.pairs} pairs of alternating sessions)` +
+        (r.target_speedup !== undefined ? ` ${r.speedup_met ? '>=' : '<'} target ${r.target_speedup}x` : '')
+      : '') +
+    (r.predicted_ms !== undefined
+      ? `; table predicted ${r.predicted_ms.toFixed(3)} ms (${(((r.median_ms - r.predicted_ms) / r.predicted_ms) * 100).toFixed(1)}%)`
+      : '')
+  );
 }
